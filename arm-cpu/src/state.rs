@@ -1,0 +1,93 @@
+//! The `#[repr(C)]` architectural state generated code runs against, and its offsets.
+
+use softmmu::{EnvHead, MemCtx};
+use std::mem::offset_of;
+
+/// One vCPU's state. Starts with the softmmu head (exit request, fault record, TLBs);
+/// every field generated code touches is a plain u64 at an offset from [`off`].
+#[repr(C)]
+pub struct CpuEnv {
+    pub head: EnvHead,
+    /// X0..X30.
+    pub x: [u64; 31],
+    /// The current stack pointer (SP_EL0 or SP_ELx per PSTATE.SPSel).
+    pub sp: u64,
+    pub pc: u64,
+    /// Lazy flags: N is bit 63 of `nf`, Z is `zf == 0`, C is `cf` (0/1), V is bit 63 of `vf`.
+    pub nf: u64,
+    pub zf: u64,
+    pub cf: u64,
+    pub vf: u64,
+    /// Exclusive monitor: address (`u64::MAX` = clear) and the value(s) loaded.
+    pub excl_addr: u64,
+    pub excl_val: u64,
+    pub excl_val2: u64,
+    /// Current exception level (0 or 1) and PSTATE bits kept apart.
+    pub el: u64,
+    pub daif: u64,
+    pub spsel: u64,
+    /// The SP of the mode not currently selected: `sp_el[0]` / `sp_el[1]`.
+    pub sp_el: [u64; 2],
+    /// Guest-defined exit detail: the instruction word or immediate of the last exit.
+    pub exit_info: u64,
+    /// Backing storage of the system registers kept as plain values (see `sysregs`).
+    pub sysregs: [u64; crate::sysregs::NUM_STORED],
+}
+
+impl CpuEnv {
+    pub fn new(ctx: *const MemCtx) -> CpuEnv {
+        CpuEnv {
+            head: EnvHead::new(ctx),
+            x: [0; 31],
+            sp: 0,
+            pc: 0,
+            nf: 0,
+            zf: 1,
+            cf: 0,
+            vf: 0,
+            excl_addr: u64::MAX,
+            excl_val: 0,
+            excl_val2: 0,
+            el: 1,
+            daif: 0x3c0,
+            spsel: 1,
+            sp_el: [0; 2],
+            exit_info: 0,
+            sysregs: [0; crate::sysregs::NUM_STORED],
+        }
+    }
+
+    /// NZCV in the layout of the NZCV system register (bits 31..28).
+    pub fn nzcv(&self) -> u64 {
+        let n = self.nf >> 63;
+        let z = (self.zf == 0) as u64;
+        let c = self.cf & 1;
+        let v = self.vf >> 63;
+        (n << 31) | (z << 30) | (c << 29) | (v << 28)
+    }
+}
+
+/// Offsets of `CpuEnv` fields, for globals and `ld_env`/`st_env`.
+pub mod off {
+    use super::*;
+
+    pub fn x(n: usize) -> u32 {
+        (offset_of!(CpuEnv, x) + 8 * n) as u32
+    }
+    pub const SP: u32 = offset_of!(CpuEnv, sp) as u32;
+    pub const PC: u32 = offset_of!(CpuEnv, pc) as u32;
+    pub const NF: u32 = offset_of!(CpuEnv, nf) as u32;
+    pub const ZF: u32 = offset_of!(CpuEnv, zf) as u32;
+    pub const CF: u32 = offset_of!(CpuEnv, cf) as u32;
+    pub const VF: u32 = offset_of!(CpuEnv, vf) as u32;
+    pub const EXCL_ADDR: u32 = offset_of!(CpuEnv, excl_addr) as u32;
+    pub const EXCL_VAL: u32 = offset_of!(CpuEnv, excl_val) as u32;
+    pub const EXCL_VAL2: u32 = offset_of!(CpuEnv, excl_val2) as u32;
+    pub const EL: u32 = offset_of!(CpuEnv, el) as u32;
+    pub const DAIF: u32 = offset_of!(CpuEnv, daif) as u32;
+    pub const SPSEL: u32 = offset_of!(CpuEnv, spsel) as u32;
+    pub const EXIT_INFO: u32 = offset_of!(CpuEnv, exit_info) as u32;
+    pub fn sysreg(slot: usize) -> u32 {
+        (offset_of!(CpuEnv, sysregs) + 8 * slot) as u32
+    }
+}

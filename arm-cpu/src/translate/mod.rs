@@ -1,0 +1,395 @@
+//! A64 -> IR: the block loop and the machinery every instruction group uses (register
+//! access, lazy flags, conditions, block exits). The groups live in the sibling modules.
+
+mod branch;
+mod dp;
+mod ldst;
+mod system;
+
+use crate::exits;
+use crate::state::{off, CpuEnv};
+use arm_decode::{decode, Cond as ACond, Insn, Reg, RegKind};
+use softmmu::layout::{PAGE_MASK, PAGE_SIZE};
+use tcg_ir::types::{Cond, MemOp, MmuIdx, Type};
+use tcg_ir::{Builder, ExitCode, Func, Temp};
+
+/// Most guest instructions in one block (keeps compile units small and exits frequent).
+pub const MAX_INSNS: usize = 128;
+
+/// The translation-relevant state a block was translated under (part of the TB key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TbFlags {
+    pub el: u8,
+}
+
+impl TbFlags {
+    pub fn bits(self) -> u32 {
+        self.el as u32
+    }
+
+    pub fn from_env(env: &CpuEnv) -> TbFlags {
+        TbFlags { el: env.el.min(1) as u8 }
+    }
+
+    pub fn mmu_idx(self) -> MmuIdx {
+        MmuIdx(self.el)
+    }
+}
+
+/// The guest registers as IR globals.
+pub(crate) struct Globals {
+    pub x: [Temp; 31],
+    pub sp: Temp,
+    pub pc: Temp,
+    pub nf: Temp,
+    pub zf: Temp,
+    pub cf: Temp,
+    pub vf: Temp,
+    pub excl_addr: Temp,
+    pub excl_val: Temp,
+    pub excl_val2: Temp,
+}
+
+/// How the block ended so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BlockEnd {
+    /// Fall through to the next instruction.
+    Next,
+    /// The instruction emitted its own exit; stop translating.
+    Exited,
+    /// Stop after this instruction and continue at the next PC via lookup (state that
+    /// affects translation may have changed).
+    StopAfter,
+}
+
+pub(crate) struct Ctx {
+    pub b: Builder,
+    pub g: Globals,
+    /// Address of the instruction being translated.
+    pub pc: u64,
+    pub word: u32,
+    pub flags: TbFlags,
+}
+
+/// A condition in IR terms: holds when `a cond b`.
+pub(crate) struct Test {
+    pub cond: Cond,
+    pub a: Temp,
+    pub b: Temp,
+}
+
+impl Ctx {
+    fn new(flags: TbFlags) -> Ctx {
+        let mut b = Builder::new();
+        let x = std::array::from_fn(|i| b.global(&format!("x{i}"), Type::I64, off::x(i)));
+        let g = Globals {
+            x,
+            sp: b.global("sp", Type::I64, off::SP),
+            pc: b.global("pc", Type::I64, off::PC),
+            nf: b.global("nf", Type::I64, off::NF),
+            zf: b.global("zf", Type::I64, off::ZF),
+            cf: b.global("cf", Type::I64, off::CF),
+            vf: b.global("vf", Type::I64, off::VF),
+            excl_addr: b.global("excl_addr", Type::I64, off::EXCL_ADDR),
+            excl_val: b.global("excl_val", Type::I64, off::EXCL_VAL),
+            excl_val2: b.global("excl_val2", Type::I64, off::EXCL_VAL2),
+        };
+        Ctx { b, g, pc: 0, word: 0, flags }
+    }
+
+    pub fn tmp(&mut self) -> Temp {
+        self.b.temp(Type::I64)
+    }
+
+    pub fn c(&mut self, v: u64) -> Temp {
+        self.b.c64(v)
+    }
+
+    pub fn mmu(&self) -> MmuIdx {
+        self.flags.mmu_idx()
+    }
+
+    /// Reads a register as 64 bits (ZR reads 0).
+    pub fn rx(&mut self, r: Reg) -> Temp {
+        match r.kind() {
+            RegKind::Gpr(n) => self.g.x[n as usize],
+            RegKind::Sp => self.g.sp,
+            RegKind::Zr => self.c(0),
+        }
+    }
+
+    /// Reads a register at the operation width: W registers come zero-extended.
+    pub fn rw(&mut self, r: Reg, is64: bool) -> Temp {
+        let v = self.rx(r);
+        if is64 || r.kind() == RegKind::Zr {
+            return v;
+        }
+        let t = self.tmp();
+        self.b.ext32u(t, v);
+        t
+    }
+
+    /// Writes a register; 32-bit results are zero-extended; ZR discards.
+    pub fn wr(&mut self, r: Reg, v: Temp, is64: bool) {
+        let dst = match r.kind() {
+            RegKind::Gpr(n) => self.g.x[n as usize],
+            RegKind::Sp => self.g.sp,
+            RegKind::Zr => return,
+        };
+        if is64 {
+            self.b.mov(dst, v);
+        } else {
+            self.b.ext32u(dst, v);
+        }
+    }
+
+    /// Sets N and Z from a result (32-bit results are taken from the low half).
+    pub fn set_nz(&mut self, res: Temp, is64: bool) {
+        if is64 {
+            self.b.mov(self.g.nf, res);
+            self.b.mov(self.g.zf, res);
+        } else {
+            self.b.ext32s(self.g.nf, res);
+            self.b.ext32u(self.g.zf, res);
+        }
+    }
+
+    /// Logical-op flags: N, Z from the result, C = V = 0.
+    pub fn set_logic_flags(&mut self, res: Temp, is64: bool) {
+        self.set_nz(res, is64);
+        let z = self.c(0);
+        self.b.mov(self.g.cf, z);
+        self.b.mov(self.g.vf, z);
+    }
+
+    /// `a + b + carry_in` with NZCV; `carry_in` is a 0/1 temp or None for 0.
+    /// Operands must be zero-extended when !is64. Returns the (masked) result.
+    pub fn add_with_flags(&mut self, a: Temp, b: Temp, carry_in: Option<Temp>, is64: bool) -> Temp {
+        let res = self.tmp();
+        if is64 {
+            let t = self.tmp();
+            self.b.add(t, a, b);
+            let c1 = self.tmp();
+            self.b.setcond(Cond::Ltu, c1, t, a);
+            match carry_in {
+                Some(ci) => {
+                    self.b.add(res, t, ci);
+                    let c2 = self.tmp();
+                    self.b.setcond(Cond::Ltu, c2, res, t);
+                    self.b.or(self.g.cf, c1, c2);
+                }
+                None => {
+                    self.b.mov(res, t);
+                    self.b.mov(self.g.cf, c1);
+                }
+            }
+            // V: operands of equal sign, result of the other sign.
+            let t1 = self.tmp();
+            let t2 = self.tmp();
+            self.b.xor(t1, res, a);
+            self.b.xor(t2, a, b);
+            self.b.andc(self.g.vf, t1, t2);
+            self.set_nz(res, true);
+            res
+        } else {
+            let sum = self.tmp();
+            self.b.add(sum, a, b);
+            if let Some(ci) = carry_in {
+                self.b.add(sum, sum, ci);
+            }
+            self.b.extract(self.g.cf, sum, 32, 1);
+            self.b.ext32u(res, sum);
+            let t1 = self.tmp();
+            let t2 = self.tmp();
+            let t3 = self.tmp();
+            self.b.xor(t1, res, a);
+            self.b.xor(t2, a, b);
+            self.b.andc(t3, t1, t2);
+            let s = self.c(32);
+            self.b.shl(self.g.vf, t3, s);
+            self.set_nz(res, false);
+            res
+        }
+    }
+
+    /// `a - b` with NZCV (C = no borrow). Operands zero-extended when !is64.
+    pub fn sub_with_flags(&mut self, a: Temp, b: Temp, is64: bool) -> Temp {
+        if is64 {
+            let res = self.tmp();
+            self.b.sub(res, a, b);
+            self.b.setcond(Cond::Geu, self.g.cf, a, b);
+            let t1 = self.tmp();
+            let t2 = self.tmp();
+            self.b.xor(t1, a, b);
+            self.b.xor(t2, a, res);
+            self.b.and(self.g.vf, t1, t2);
+            self.set_nz(res, true);
+            res
+        } else {
+            let nb = self.tmp();
+            let m = self.c(0xffff_ffff);
+            self.b.xor(nb, b, m);
+            let one = self.c(1);
+            self.add_with_flags(a, nb, Some(one), false)
+        }
+    }
+
+    /// The IR test for an A64 condition code (`Al`/`Nv` are handled by callers).
+    pub fn cond_test(&mut self, c: ACond) -> Test {
+        let zero = self.c(0);
+        let g = (self.g.nf, self.g.zf, self.g.cf, self.g.vf);
+        let (nf, zf, cf, vf) = g;
+        match c {
+            ACond::Eq => Test { cond: Cond::Eq, a: zf, b: zero },
+            ACond::Ne => Test { cond: Cond::Ne, a: zf, b: zero },
+            ACond::Cs => Test { cond: Cond::Ne, a: cf, b: zero },
+            ACond::Cc => Test { cond: Cond::Eq, a: cf, b: zero },
+            ACond::Mi => Test { cond: Cond::Lt, a: nf, b: zero },
+            ACond::Pl => Test { cond: Cond::Ge, a: nf, b: zero },
+            ACond::Vs => Test { cond: Cond::Lt, a: vf, b: zero },
+            ACond::Vc => Test { cond: Cond::Ge, a: vf, b: zero },
+            ACond::Hi | ACond::Ls => {
+                // C set and Z clear: (-CF & ZF) != 0.
+                let t = self.tmp();
+                self.b.neg(t, cf);
+                self.b.and(t, t, zf);
+                let cond = if c == ACond::Hi { Cond::Ne } else { Cond::Eq };
+                Test { cond, a: t, b: zero }
+            }
+            ACond::Ge => {
+                let t = self.tmp();
+                self.b.xor(t, nf, vf);
+                Test { cond: Cond::Ge, a: t, b: zero }
+            }
+            ACond::Lt => {
+                let t = self.tmp();
+                self.b.xor(t, nf, vf);
+                Test { cond: Cond::Lt, a: t, b: zero }
+            }
+            ACond::Gt | ACond::Le => {
+                // Z clear and N == V: (ZF != 0) & !((NF ^ VF) >> 63 arith) != 0.
+                let z = self.tmp();
+                self.b.setcond(Cond::Ne, z, zf, zero);
+                let t = self.tmp();
+                self.b.xor(t, nf, vf);
+                let s = self.c(63);
+                self.b.sar(t, t, s);
+                self.b.andc(t, z, t);
+                let cond = if c == ACond::Gt { Cond::Ne } else { Cond::Eq };
+                Test { cond, a: t, b: zero }
+            }
+            ACond::Al | ACond::Nv => Test { cond: Cond::Eq, a: zero, b: zero },
+        }
+    }
+
+    /// A 0/1 temp that is 1 when the condition holds.
+    pub fn cond_value(&mut self, c: ACond) -> Temp {
+        let t = self.cond_test(c);
+        let r = self.tmp();
+        self.b.setcond(t.cond, r, t.a, t.b);
+        r
+    }
+
+    /// Leaves the block to continue at the constant `target` through `goto_tb` slot.
+    pub fn goto(&mut self, slot: u32, target: u64) {
+        let t = self.c(target);
+        self.b.mov(self.g.pc, t);
+        self.b.goto_tb(slot);
+        self.b.exit_tb(slot as u64);
+    }
+
+    /// Leaves the block with a guest exit code; `pc` becomes `pc_after`.
+    pub fn exit_with(&mut self, code: u64, pc_after: u64, info: u64) {
+        let p = self.c(pc_after);
+        self.b.mov(self.g.pc, p);
+        let i = self.c(info);
+        self.b.st_env(i, off::EXIT_INFO, MemOp::UQ);
+        self.b.exit_tb(code);
+    }
+
+    /// An instruction we cannot execute: stop here with the UNDEF exit.
+    pub fn undef(&mut self) -> BlockEnd {
+        self.exit_with(exits::UNDEF, self.pc, self.word as u64);
+        BlockEnd::Exited
+    }
+}
+
+/// Why translation could not even start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchFault {
+    pub pc: u64,
+}
+
+/// Translates the block at `pc`, reading instruction words from `code` (the host view of
+/// the guest page holding `pc`). Returns the IR, bytes covered and instruction count.
+///
+/// # Safety
+/// `code` must point at the 4 KiB host page that holds `pc` (valid for reads).
+pub unsafe fn translate_block(code: *const u8, pc: u64, flags: TbFlags) -> (Func, u32, u32) {
+    let mut cx = Ctx::new(flags);
+    let page_end = (pc & PAGE_MASK) + PAGE_SIZE;
+    let mut cur = pc;
+    let mut n = 0u32;
+    loop {
+        let offset = (cur & !PAGE_MASK) as usize;
+        // SAFETY: offset + 4 <= page size (pc is 4-aligned within the page; the caller
+        // guarantees `code` covers the page). Guest code is read racily like any RAM.
+        let word = unsafe { (code.add(offset) as *const u32).read_unaligned() }.to_le();
+        cx.pc = cur;
+        cx.word = word;
+        cx.b.insn_start(cur);
+        n += 1;
+        let end = translate_insn(&mut cx, decode(word));
+        cur = cur.wrapping_add(4);
+        match end {
+            BlockEnd::Exited => break,
+            BlockEnd::StopAfter => {
+                let p = cx.c(cur);
+                cx.b.mov(cx.g.pc, p);
+                cx.b.exit_tb(ExitCode::LOOKUP);
+                break;
+            }
+            BlockEnd::Next => {
+                if cur >= page_end || n as usize >= MAX_INSNS {
+                    cx.goto(0, cur);
+                    break;
+                }
+            }
+        }
+    }
+    (cx.b.finish(), n * 4, n)
+}
+
+fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {
+    use Insn::*;
+    match insn {
+        AddSubImm { .. }
+        | AddSubShifted { .. }
+        | AddSubExtended { .. }
+        | LogicalImm { .. }
+        | LogicalShifted { .. }
+        | MoveWide { .. }
+        | Adr { .. }
+        | Bitfield { .. }
+        | Extr { .. }
+        | AddSubCarry { .. }
+        | CondSelect { .. }
+        | CondCompare { .. }
+        | DataProc3 { .. }
+        | DataProc2 { .. }
+        | DataProc1 { .. } => dp::translate(cx, insn),
+        Branch { .. } | BranchReg { .. } | BranchCond { .. } | CompareBranch { .. } | TestBranch { .. } => {
+            branch::translate(cx, insn)
+        }
+        LoadStore { .. }
+        | Prefetch { .. }
+        | LoadStorePair { .. }
+        | Exclusive { .. }
+        | AcquireRelease { .. }
+        | Clrex { .. } => ldst::translate(cx, insn),
+        Hint(_) | Barrier { .. } | Exception { .. } | Mrs { .. } | Msr { .. } | MsrImm { .. } | Sys { .. } | Eret => {
+            system::translate(cx, insn)
+        }
+        Unallocated(_) => cx.undef(),
+    }
+}

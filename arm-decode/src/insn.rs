@@ -1,0 +1,660 @@
+//! Typed A64 instructions produced by the decoder.
+
+use crate::sysreg::SysReg;
+
+/// A general-purpose register operand with the meaning of encoding 31 resolved.
+///
+/// The decoder knows, per field, whether register number 31 means the stack
+/// pointer or the zero register; it records that here so the translator never
+/// has to re-derive it. Values: 0..=30 are X0..X30, [`Reg::ZR`] and [`Reg::SP`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Reg(u8);
+
+/// What a [`Reg`] refers to, for matching.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum RegKind {
+    /// X0..X30 (or W0..W30).
+    Gpr(u8),
+    /// XZR/WZR: reads as zero, writes are discarded.
+    Zr,
+    /// SP/WSP.
+    Sp,
+}
+
+impl Reg {
+    /// The zero register.
+    pub const ZR: Reg = Reg(31);
+    /// The stack pointer.
+    pub const SP: Reg = Reg(32);
+    /// The link register X30.
+    pub const LR: Reg = Reg(30);
+
+    /// Field value where 31 means XZR.
+    pub const fn zr(n: u32) -> Reg {
+        Reg((n & 31) as u8)
+    }
+
+    /// Field value where 31 means SP.
+    pub const fn sp(n: u32) -> Reg {
+        let n = (n & 31) as u8;
+        if n == 31 {
+            Reg::SP
+        } else {
+            Reg(n)
+        }
+    }
+
+    /// Classify for matching.
+    pub const fn kind(self) -> RegKind {
+        match self.0 {
+            31 => RegKind::Zr,
+            32 => RegKind::Sp,
+            n => RegKind::Gpr(n),
+        }
+    }
+
+    /// Register number 0..=30, or `None` for ZR/SP.
+    pub const fn gpr(self) -> Option<u8> {
+        if self.0 < 31 {
+            Some(self.0)
+        } else {
+            None
+        }
+    }
+
+    /// The 5-bit encoding (31 for both SP and ZR).
+    pub const fn encoding(self) -> u8 {
+        if self.0 > 31 {
+            31
+        } else {
+            self.0
+        }
+    }
+
+    pub const fn is_zr(self) -> bool {
+        self.0 == 31
+    }
+
+    pub const fn is_sp(self) -> bool {
+        self.0 == 32
+    }
+}
+
+/// Operand width of a sign-extending load's destination.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Width {
+    W,
+    X,
+}
+
+/// Condition codes, in encoding order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[repr(u8)]
+pub enum Cond {
+    Eq = 0,
+    Ne,
+    Cs,
+    Cc,
+    Mi,
+    Pl,
+    Vs,
+    Vc,
+    Hi,
+    Ls,
+    Ge,
+    Lt,
+    Gt,
+    Le,
+    Al,
+    Nv,
+}
+
+impl Cond {
+    /// From the 4-bit field.
+    pub const fn from_bits(b: u32) -> Cond {
+        use Cond::*;
+        const ALL: [Cond; 16] = [Eq, Ne, Cs, Cc, Mi, Pl, Vs, Vc, Hi, Ls, Ge, Lt, Gt, Le, Al, Nv];
+        ALL[(b & 15) as usize]
+    }
+
+    pub const fn bits(self) -> u8 {
+        self as u8
+    }
+
+    /// The condition with the low bit flipped (Al and Nv both mean "always").
+    pub const fn invert(self) -> Cond {
+        Cond::from_bits(self as u32 ^ 1)
+    }
+
+    pub const fn name(self) -> &'static str {
+        const N: [&str; 16] = [
+            "eq", "ne", "cs", "cc", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le",
+            "al", "nv",
+        ];
+        N[self as usize]
+    }
+}
+
+/// Shift applied to a register operand.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Shift {
+    Lsl,
+    Lsr,
+    Asr,
+    Ror,
+}
+
+impl Shift {
+    pub const fn from_bits(b: u32) -> Shift {
+        match b & 3 {
+            0 => Shift::Lsl,
+            1 => Shift::Lsr,
+            2 => Shift::Asr,
+            _ => Shift::Ror,
+        }
+    }
+}
+
+/// Extension applied to a register operand (extended-register forms and
+/// register-offset addressing).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Extend {
+    Uxtb,
+    Uxth,
+    Uxtw,
+    Uxtx,
+    Sxtb,
+    Sxth,
+    Sxtw,
+    Sxtx,
+}
+
+impl Extend {
+    pub const fn from_bits(b: u32) -> Extend {
+        use self::Extend::*;
+        const ALL: [Extend; 8] = [Uxtb, Uxth, Uxtw, Uxtx, Sxtb, Sxth, Sxtw, Sxtx];
+        ALL[(b & 7) as usize]
+    }
+
+    /// Whether the source register is read as 64 bits (UXTX/SXTX).
+    pub const fn source_is64(self) -> bool {
+        matches!(self, Extend::Uxtx | Extend::Sxtx)
+    }
+
+    pub const fn is_signed(self) -> bool {
+        matches!(
+            self,
+            Extend::Sxtb | Extend::Sxth | Extend::Sxtw | Extend::Sxtx
+        )
+    }
+
+    /// log2 of the number of source bits kept (0 = 8 bits .. 3 = 64 bits).
+    pub const fn source_log2_bytes(self) -> u8 {
+        match self {
+            Extend::Uxtb | Extend::Sxtb => 0,
+            Extend::Uxth | Extend::Sxth => 1,
+            Extend::Uxtw | Extend::Sxtw => 2,
+            Extend::Uxtx | Extend::Sxtx => 3,
+        }
+    }
+}
+
+/// Bitwise operation of the logical instructions.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum LogicOp {
+    And,
+    Orr,
+    Eor,
+    /// AND that sets NZCV.
+    Ands,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum MoveWideOp {
+    /// MOVN: `rd = !(imm16 << shift)`.
+    N,
+    /// MOVZ: `rd = imm16 << shift`.
+    Z,
+    /// MOVK: insert imm16 at shift, keep other bits.
+    K,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum BitfieldOp {
+    Sbfm,
+    Bfm,
+    Ubfm,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum CondSelOp {
+    /// rd = cond ? rn : rm
+    Csel,
+    /// rd = cond ? rn : rm + 1
+    Csinc,
+    /// rd = cond ? rn : !rm
+    Csinv,
+    /// rd = cond ? rn : -rm
+    Csneg,
+}
+
+/// Second operand of CCMP/CCMN.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum CcmpOperand {
+    Reg(Reg),
+    Imm(u8),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum DataProc3Op {
+    /// rd = ra + rn * rm (ra - rn*rm when `sub`)
+    Madd,
+    /// 32x32->64 signed multiply-add; rn, rm are W registers.
+    Smaddl,
+    /// 32x32->64 unsigned multiply-add; rn, rm are W registers.
+    Umaddl,
+    /// High 64 bits of the signed 128-bit product (ra unused).
+    Smulh,
+    /// High 64 bits of the unsigned 128-bit product (ra unused).
+    Umulh,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum DataProc2Op {
+    Udiv,
+    Sdiv,
+    Lslv,
+    Lsrv,
+    Asrv,
+    Rorv,
+    /// CRC32 (`c` = Castagnoli polynomial) over 1 << `size` bytes of rm.
+    Crc32 { c: bool, size: u8 },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum DataProc1Op {
+    Rbit,
+    Rev16,
+    /// Reverse bytes in each 32-bit word (64-bit only).
+    Rev32,
+    /// Reverse all bytes of the register (REV for either width).
+    Rev,
+    Clz,
+    Cls,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum BranchRegKind {
+    Br,
+    Blr,
+    Ret,
+}
+
+/// What a single-register load/store does.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum LsOp {
+    Store,
+    /// Zero-extending load.
+    Load,
+    /// Sign-extending load into a W or X register.
+    LoadSigned(Width),
+}
+
+/// Flavour of a single-register load/store, for privilege and Display.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum LsForm {
+    /// LDR/STR (unsigned offset, pre/post-index, register offset, literal).
+    Normal,
+    /// LDUR/STUR: 9-bit signed byte offset.
+    Unscaled,
+    /// LDTR/STTR: access checked as EL0.
+    Unprivileged,
+}
+
+/// Address computation of a load/store. Offsets are in bytes (already scaled).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum AddrMode {
+    /// `[rn, #imm]`
+    Offset { rn: Reg, imm: i64 },
+    /// `[rn, #imm]!` — address is rn+imm, rn is updated.
+    PreIndex { rn: Reg, imm: i64 },
+    /// `[rn], #imm` — address is rn, then rn += imm.
+    PostIndex { rn: Reg, imm: i64 },
+    /// `[rn, rm, extend #shift]`; `shift` is the left shift applied after
+    /// extension (0 or log2 of the access size). `s` is the encoded S bit, kept
+    /// only because byte accesses print `lsl #0` when it is set.
+    Reg {
+        rn: Reg,
+        rm: Reg,
+        extend: Extend,
+        shift: u8,
+        s: bool,
+    },
+    /// PC-relative: address is the instruction's address + offset.
+    Literal { offset: i64 },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Hint {
+    Nop,
+    Yield,
+    Wfe,
+    Wfi,
+    Sev,
+    Sevl,
+    /// Any other hint number (CRm:op2); architecturally a NOP unless implemented.
+    Other(u8),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum BarrierKind {
+    Dsb,
+    Dmb,
+    Isb,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ExceptionKind {
+    Svc,
+    Hvc,
+    Smc,
+    Brk,
+    Hlt,
+}
+
+/// PSTATE field written by MSR (immediate).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum PstateField {
+    SpSel,
+    DaifSet,
+    DaifClr,
+    Pan,
+    Uao,
+}
+
+/// One decoded A64 instruction.
+///
+/// Register fields use [`Reg`], which already says whether encoding 31 is SP
+/// or ZR for that operand. `is64` is the `sf` bit (X vs W registers).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Insn {
+    /// ADD/ADDS/SUB/SUBS (immediate). `imm` is the final value (already
+    /// shifted by 12 when `lsl12`). rd is SP-capable unless `set_flags`.
+    AddSubImm {
+        is64: bool,
+        sub: bool,
+        set_flags: bool,
+        rd: Reg,
+        rn: Reg,
+        imm: u32,
+        lsl12: bool,
+    },
+    /// ADD/SUB(S) (shifted register); shift is never ROR.
+    AddSubShifted {
+        is64: bool,
+        sub: bool,
+        set_flags: bool,
+        rd: Reg,
+        rn: Reg,
+        rm: Reg,
+        shift: Shift,
+        amount: u8,
+    },
+    /// ADD/SUB(S) (extended register): rm is extended then shifted left by
+    /// `amount` (0..=4). rd (unless `set_flags`) and rn are SP-capable.
+    AddSubExtended {
+        is64: bool,
+        sub: bool,
+        set_flags: bool,
+        rd: Reg,
+        rn: Reg,
+        rm: Reg,
+        extend: Extend,
+        amount: u8,
+    },
+    /// AND/ORR/EOR/ANDS (immediate) with the decoded bitmask (upper 32 bits
+    /// zero when !is64). rd is SP-capable except for ANDS.
+    LogicalImm {
+        is64: bool,
+        op: LogicOp,
+        rd: Reg,
+        rn: Reg,
+        imm: u64,
+    },
+    /// AND/BIC/ORR/ORN/EOR/EON/ANDS/BICS (shifted register); `invert` means
+    /// rm (after shifting) is complemented.
+    LogicalShifted {
+        is64: bool,
+        op: LogicOp,
+        invert: bool,
+        rd: Reg,
+        rn: Reg,
+        rm: Reg,
+        shift: Shift,
+        amount: u8,
+    },
+    /// MOVN/MOVZ/MOVK; shift is 0, 16, 32 or 48.
+    MoveWide {
+        is64: bool,
+        op: MoveWideOp,
+        rd: Reg,
+        imm16: u16,
+        shift: u8,
+    },
+    /// ADR (`page == false`: rd = pc + offset) or ADRP (rd = (pc & !0xfff) + offset).
+    Adr { rd: Reg, page: bool, offset: i64 },
+    /// SBFM/BFM/UBFM.
+    Bitfield {
+        is64: bool,
+        op: BitfieldOp,
+        rd: Reg,
+        rn: Reg,
+        immr: u8,
+        imms: u8,
+    },
+    /// EXTR: rd = (rn:rm) >> lsb.
+    Extr {
+        is64: bool,
+        rd: Reg,
+        rn: Reg,
+        rm: Reg,
+        lsb: u8,
+    },
+    /// ADC/ADCS/SBC/SBCS.
+    AddSubCarry {
+        is64: bool,
+        sub: bool,
+        set_flags: bool,
+        rd: Reg,
+        rn: Reg,
+        rm: Reg,
+    },
+    /// CSEL/CSINC/CSINV/CSNEG.
+    CondSelect {
+        is64: bool,
+        op: CondSelOp,
+        rd: Reg,
+        rn: Reg,
+        rm: Reg,
+        cond: Cond,
+    },
+    /// CCMP (`sub`) / CCMN: if cond then flags = compare(rn, operand) else flags = nzcv.
+    CondCompare {
+        is64: bool,
+        sub: bool,
+        rn: Reg,
+        operand: CcmpOperand,
+        nzcv: u8,
+        cond: Cond,
+    },
+    /// MADD/MSUB/SMADDL/SMSUBL/UMADDL/UMSUBL/SMULH/UMULH (`sub` selects the
+    /// subtracting form).
+    DataProc3 {
+        is64: bool,
+        op: DataProc3Op,
+        sub: bool,
+        rd: Reg,
+        rn: Reg,
+        rm: Reg,
+        ra: Reg,
+    },
+    /// UDIV/SDIV/LSLV/LSRV/ASRV/RORV/CRC32*.
+    DataProc2 {
+        is64: bool,
+        op: DataProc2Op,
+        rd: Reg,
+        rn: Reg,
+        rm: Reg,
+    },
+    /// RBIT/REV16/REV32/REV/CLZ/CLS.
+    DataProc1 {
+        is64: bool,
+        op: DataProc1Op,
+        rd: Reg,
+        rn: Reg,
+    },
+    /// B/BL; offset from this instruction's address.
+    Branch { link: bool, offset: i64 },
+    /// BR/BLR/RET.
+    BranchReg { kind: BranchRegKind, rn: Reg },
+    /// B.cond.
+    BranchCond { cond: Cond, offset: i64 },
+    /// CBZ/CBNZ.
+    CompareBranch {
+        is64: bool,
+        nonzero: bool,
+        rt: Reg,
+        offset: i64,
+    },
+    /// TBZ/TBNZ on bit `bit` (0..=63) of rt.
+    TestBranch {
+        nonzero: bool,
+        rt: Reg,
+        bit: u8,
+        offset: i64,
+    },
+    /// Single-register load/store of 1 << `size` bytes, including LDR literal
+    /// (`AddrMode::Literal`). rt is a W register unless size == 3 or the
+    /// load sign-extends to X.
+    LoadStore {
+        op: LsOp,
+        size: u8,
+        rt: Reg,
+        addr: AddrMode,
+        form: LsForm,
+    },
+    /// PRFM/PRFUM (all addressing forms incl. literal); `prfop` is the Rt field.
+    Prefetch {
+        prfop: u8,
+        addr: AddrMode,
+        unscaled: bool,
+    },
+    /// LDP/STP/LDNP/STNP/LDPSW; size is 2 (W) or 3 (X). `signed` is LDPSW
+    /// (size 2, loads into X registers). addr is Offset, PreIndex or PostIndex.
+    LoadStorePair {
+        load: bool,
+        size: u8,
+        signed: bool,
+        nontemporal: bool,
+        rt: Reg,
+        rt2: Reg,
+        addr: AddrMode,
+    },
+    /// LDXR/LDAXR/STXR/STLXR and the pair forms. `rs` is the status register
+    /// of stores (ZR for loads); `rt2` is meaningful only when `pair`.
+    Exclusive {
+        load: bool,
+        acquire_release: bool,
+        pair: bool,
+        size: u8,
+        rs: Reg,
+        rt: Reg,
+        rt2: Reg,
+        rn: Reg,
+    },
+    /// LDAR (`load`) / STLR of 1 << size bytes at [rn].
+    AcquireRelease {
+        load: bool,
+        size: u8,
+        rt: Reg,
+        rn: Reg,
+    },
+    /// CLREX; `crm` is ignored by hardware but kept for Display.
+    Clrex { crm: u8 },
+    /// The hint space (NOP, YIELD, WFE, WFI, SEV, SEVL, others).
+    Hint(Hint),
+    /// DMB/DSB/ISB with the CRm option.
+    Barrier { kind: BarrierKind, option: u8 },
+    /// SVC/HVC/SMC/BRK/HLT.
+    Exception { kind: ExceptionKind, imm16: u16 },
+    /// MRS rt, reg.
+    Mrs { rt: Reg, reg: SysReg },
+    /// MSR reg, rt.
+    Msr { reg: SysReg, rt: Reg },
+    /// MSR (immediate) to a PSTATE field selected by op1/op2; `crm` is the value.
+    MsrImm { op1: u8, crm: u8, op2: u8 },
+    /// SYS (`l == false`) / SYSL: cache, TLB and address-translation operations.
+    Sys {
+        l: bool,
+        op1: u8,
+        crn: u8,
+        crm: u8,
+        op2: u8,
+        rt: Reg,
+    },
+    Eret,
+    /// Not an instruction this decoder knows (UNDEFINED in the guest).
+    Unallocated(u32),
+}
+
+impl Insn {
+    /// For `MsrImm`, the PSTATE field it writes, if it is one we know.
+    pub fn pstate_field(&self) -> Option<PstateField> {
+        match *self {
+            Insn::MsrImm { op1, op2, crm } => match (op1, op2) {
+                (0, 5) => Some(PstateField::SpSel),
+                (3, 6) => Some(PstateField::DaifSet),
+                (3, 7) => Some(PstateField::DaifClr),
+                // PAN and UAO take a 1-bit immediate in CRm<0>.
+                (0, 4) if crm <= 1 => Some(PstateField::Pan),
+                (0, 3) if crm <= 1 => Some(PstateField::Uao),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether this instruction may change control flow (ends a TB).
+    pub fn is_branch(&self) -> bool {
+        matches!(
+            self,
+            Insn::Branch { .. }
+                | Insn::BranchReg { .. }
+                | Insn::BranchCond { .. }
+                | Insn::CompareBranch { .. }
+                | Insn::TestBranch { .. }
+                | Insn::Eret
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reg_sp_zr_distinct() {
+        assert_eq!(Reg::sp(31).kind(), RegKind::Sp);
+        assert_eq!(Reg::zr(31).kind(), RegKind::Zr);
+        assert_eq!(Reg::sp(5).kind(), RegKind::Gpr(5));
+        assert_eq!(Reg::sp(31).encoding(), 31);
+        assert_ne!(Reg::sp(31), Reg::zr(31));
+    }
+
+    #[test]
+    fn cond_invert() {
+        assert_eq!(Cond::Eq.invert(), Cond::Ne);
+        assert_eq!(Cond::from_bits(11), Cond::Lt);
+        assert_eq!(Cond::Le.name(), "le");
+    }
+}

@@ -1,0 +1,626 @@
+add x0, x1, #0x10
+add x0, x1, #1, lsl #12
+add sp, x1, #0
+add x0, sp, #0
+adds xzr, x1, #4
+subs xzr, x1, #4
+subs x0, xzr, x1
+subs xzr, xzr, x1
+sub x0, xzr, x1, lsl #3
+add x0, x1, x2, asr #3
+add x0, sp, w1, uxtw #2
+add x0, x1, w2, uxtb
+add sp, sp, x1
+add x0, sp, x1, lsl #2
+add w0, wsp, w1
+add w0, w1, w2, uxtw
+adds xzr, sp, x1
+and x0, x1, #0xff
+orr x0, xzr, #0xff00ff00ff00ff00
+orr x0, xzr, #0xffff
+ands xzr, x1, #1
+orr x0, xzr, x1
+orr w0, wzr, w1, lsl #2
+orn x0, xzr, x1
+movz x0, #0
+movz x0, #0, lsl #16
+movz x0, #1, lsl #16
+movn x0, #0
+movn w0, #0
+movn w0, #0xffff
+movn x0, #0x1, lsl #32
+movk x0, #0x1234, lsl #16
+movk x0, #0x1234
+adr x0, .+16
+adrp x0, .+0x2000
+sbfm x0, x1, #3, #63
+sbfm x0, x1, #0, #7
+sbfm x0, x1, #0, #31
+sbfm w0, w1, #0, #15
+sbfm x0, x1, #10, #3
+sbfm x0, x1, #3, #10
+ubfm x0, x1, #60, #59
+ubfm x0, x1, #3, #63
+ubfm w0, w1, #0, #7
+ubfm x0, x1, #0, #7
+ubfm x0, x1, #10, #3
+ubfm x0, x1, #3, #10
+bfm x0, x1, #10, #3
+bfm x0, x1, #3, #10
+bfm x0, xzr, #10, #3
+extr x0, x1, x1, #3
+extr x0, x1, x2, #3
+sbc x0, xzr, x1
+sbcs x0, xzr, x1
+csinc x0, xzr, xzr, eq
+csinc x0, x1, x1, eq
+csinv x0, xzr, xzr, ne
+csinv x0, x1, x1, ne
+csneg x0, x1, x1, lt
+csneg x0, xzr, xzr, lt
+csinc x0, x1, x1, al
+csel x0, x1, x2, hi
+ccmp x0, x1, #4, ne
+ccmn w0, #31, #15, eq
+madd x0, x1, x2, xzr
+msub x0, x1, x2, xzr
+smaddl x0, w1, w2, xzr
+umsubl x0, w1, w2, xzr
+smulh x0, x1, x2
+lslv x0, x1, x2
+rorv w0, w1, w2
+rev x0, x1
+rev w0, w1
+rev32 x0, x1
+rev16 w0, w1
+clz x0, x1
+b .+8
+bl .-8
+b.ne .+8
+cbz x0, .+8
+tbz w0, #3, .+8
+tbnz x0, #40, .+8
+br x1
+blr x1
+ret
+ret x1
+eret
+ldr x0, [x1]
+ldr x0, [x1, #8]
+ldr x0, [x1, #8]!
+ldr x0, [x1], #8
+ldr x0, [x1, x2]
+ldr x0, [x1, x2, lsl #3]
+ldr w0, [x1, w2, uxtw]
+ldr w0, [x1, w2, sxtw #2]
+ldrb w0, [x1, x2, lsl #0]
+ldrb w0, [x1, x2]
+ldrb w0, [x1, w2, uxtw #0]
+ldrsb x0, [x1, #-1]!
+ldur x0, [x1, #-8]
+ldtr x0, [x1, #8]
+prfm pldl1keep, [x1]
+prfm #0x1f, [x1]
+prfum pstl2strm, [x1, #3]
+ldr x0, .+8
+ldrsw x0, .+8
+prfm plil3keep, .+8
+stp x29, x30, [sp, #-16]!
+ldp x29, x30, [sp], #16
+ldnp w0, w1, [x2, #8]
+ldpsw x0, x1, [x2]
+ldxr x0, [x1]
+stxr w2, x0, [x1]
+ldaxrb w0, [x1]
+stlxrh w3, w0, [x1]
+ldxp x0, x1, [x2]
+stlxp w3, x0, x1, [x2]
+ldar x0, [x1]
+stlrb w0, [x1]
+clrex
+clrex #3
+nop
+yield
+hint #0x22
+hint #0x7f
+hint #0x15
+hint #0x6
+dmb ish
+dsb sy
+dsb #0
+dmb #0
+isb
+isb #3
+svc #0
+brk #1000
+hlt #3
+hvc #1
+smc #2
+mrs x0, midr_el1
+mrs x0, currentel
+mrs x0, s3_0_c15_c2_0
+msr nzcv, x0
+mrs x0, s3_3_c4_c2_0
+msr daifset, #2
+msr spsel, #1
+msr daifclr, #15
+dc civac, x0
+ic iallu
+tlbi vmalle1is
+tlbi vae1is, x0
+at s1e1r, x0
+sys #0, c7, c5, #0, x3
+sysl x0, #0, c7, c5, #0
+sys #1, c1, c2, #3
+ldrsh w0, [x1, #2]
+hint #0
+hint #1
+hint #2
+hint #3
+hint #4
+hint #5
+hint #6
+hint #7
+hint #8
+hint #9
+hint #10
+hint #11
+hint #12
+hint #13
+hint #14
+hint #15
+hint #16
+hint #17
+hint #18
+hint #19
+hint #20
+hint #21
+hint #22
+hint #23
+hint #24
+hint #25
+hint #26
+hint #27
+hint #28
+hint #29
+hint #30
+hint #31
+hint #32
+hint #33
+hint #34
+hint #35
+hint #36
+hint #37
+hint #38
+hint #39
+hint #40
+hint #41
+hint #42
+hint #43
+hint #44
+hint #45
+dsb ish
+dmb oshld
+ldr w0, [x1, w2, sxtw]
+ldrh w0, [x1, x2, lsl #1]
+strb w0, [x1, #4095]
+sttrb w0, [x1, #-3]
+ldursw x0, [x1, #5]
+add x0, x1, x2, lsl #0
+ands xzr, x1, x2, ror #3
+bics x0, x1, x2
+eon w0, w1, w2
+mvn w0, w1, ror #4
+mov x0, #0x7fffffffffffffff
+mov w0, #0x55555555
+mov w0,#0x10000
+movn x0, #0, lsl #16
+ccmn x0, x1, #0, nv
+b.al .+8
+b.nv .+8
+brk #0xffff
+adds x0, x1, w2, sxth #4
+sub sp, sp, x2
+subs x0, sp, x1, uxtx #0
+sub w0, w1, #0
+mov x0, sp
+cmp sp, x1
+cmp w0, w1, uxtb
+sxtw x0, w1
+ubfm w0, w1, #0, #15
+msr sctlr_el1, x0
+mrs x1, tpidrro_el0
+mrs x1, dczid_el0
+mrs x1, sp_el0
+mrs x1, spsel
+mrs x1, s2_0_c0_c2_2
+mrs x1, id_aa64pfr0_el1
+mrs x0, cntv_cval_el0
+mrs x0, ctr_el0
+mrs x0, daif
+tlbi vmalle1
+dc zva, x0
+ic ivau, x0
+at s1e0w, x1
+tlbi aside1, x1
+dc cvau, x1
+tlbi vaale1is, x2
+dc ivac, x0
+dc cisw, x0
+ic ialluis
+orr x0, xzr, #0xffffffffffff0000
+orr x0, xzr, #0xffffffffffff8000
+orr x0, xzr, #0xffffffffffffc000
+orr x0, xzr, #0xffff0000ffffffff
+orr w0, wzr, #0xffff0000
+orr w0, wzr, #0xfffe0000
+ldr x0, [x1, #0]!
+ldr x0, [x1], #0
+ldp x0, x1, [x2, #0]!
+ldp x0, x1, [x2], #0
+dsb #8
+stp w0, w1, [sp, #-8]
+add x0, x1, x2, asr #0
+strb w3, [sp, #2]
+strb w3, [x4, #4]!
+strb w3, [x4], #-4
+strb w3, [x4, x5]
+strb w3, [x4, w5, sxtw]
+ldrb w3, [sp, #2]
+ldrb w3, [x4, #4]!
+ldrb w3, [x4], #-4
+ldrb w3, [x4, x5]
+ldrb w3, [x4, w5, sxtw]
+ldrsb x3, [x4, #1]
+ldrsb w3, [sp, #2]
+ldrsb w3, [x4, #4]!
+ldrsb w3, [x4], #-4
+ldrsb w3, [x4, x5]
+ldrsb w3, [x4, w5, sxtw]
+strh w3, [sp, #2]
+strh w3, [x4, #4]!
+strh w3, [x4], #-4
+strh w3, [x4, x5]
+strh w3, [x4, w5, sxtw]
+ldrh w3, [sp, #2]
+ldrh w3, [x4, #4]!
+ldrh w3, [x4], #-4
+ldrh w3, [x4, x5]
+ldrh w3, [x4, w5, sxtw]
+ldrsh x3, [x4, #1]
+ldrsh w3, [sp, #2]
+ldrsh w3, [x4, #4]!
+ldrsh w3, [x4], #-4
+ldrsh w3, [x4, x5]
+ldrsh w3, [x4, w5, sxtw]
+str w7, [x8, #16]
+str w7, [x8, #-256]!
+str w7, [x8], #255
+str w7, [x8, x9, sxtx]
+str w7, [x8, w9, uxtw #2]
+str x7, [x8, #16]
+str x7, [x8, #-256]!
+str x7, [x8], #255
+str x7, [x8, x9, sxtx]
+str x7, [x8, w9, uxtw #3]
+ldr w7, [x8, #16]
+ldr w7, [x8, #-256]!
+ldr w7, [x8], #255
+ldr w7, [x8, x9, sxtx]
+ldr w7, [x8, w9, uxtw #2]
+ldr x7, [x8, #16]
+ldr x7, [x8, #-256]!
+ldr x7, [x8], #255
+ldr x7, [x8, x9, sxtx]
+ldr x7, [x8, w9, uxtw #3]
+ldrsw x1, [x2, #4]
+ldrsw x1, [x2, #4]!
+ldrsw x1, [x2], #4
+ldrsw x1, [x2, x3, lsl #2]
+sturb w1, [x2, #-1]
+ldurb w1, [x2, #-1]
+ldursb w1, [x2, #-1]
+sturh w1, [x2, #-1]
+ldurh w1, [x2, #-1]
+ldursh w1, [x2, #-1]
+ldursb x1, [x2, #7]
+ldursh x1, [x2]
+stur w1, [x2, #3]
+stur x1, [sp, #-256]
+ldur w1, [x2, #255]
+sttrb w1, [x2, #-1]
+ldtrb w1, [x2, #-1]
+ldtrsb w1, [x2, #-1]
+sttrh w1, [x2, #-1]
+ldtrh w1, [x2, #-1]
+ldtrsh w1, [x2, #-1]
+sttr w1, [x2, #-1]
+ldtr w1, [x2, #-1]
+ldtrsw x1, [x2, #8]
+sttr x1, [x2]
+prfm pstl1keep, [x1, x2, lsl #3]
+prfm plil2strm, [x1, w2, uxtw]
+prfm pldl3strm, [sp, #32760]
+stp w1, w2, [x3, #-64]
+stp x1, x2, [x3, #-64]
+ldp w1, w2, [x3, #-64]
+ldp x1, x2, [x3, #-64]
+stnp w1, w2, [x3, #-64]
+stnp x1, x2, [x3, #-64]
+ldnp w1, w2, [x3, #-64]
+ldnp x1, x2, [x3, #-64]
+stp w1, w2, [x3], #-256
+ldp w1, w2, [x3, #252]!
+ldpsw x1, x2, [x3, #-8]!
+ldpsw x1, x2, [x3], #8
+ldxrb w1, [x2]
+stxrb w3, w1, [x2]
+ldaxrb w1, [sp]
+stlxrb w3, w1, [x2]
+ldarb w1, [x2]
+stlrb w1, [x2]
+ldxrh w1, [x2]
+stxrh w3, w1, [x2]
+ldaxrh w1, [sp]
+stlxrh w3, w1, [x2]
+ldarh w1, [x2]
+stlrh w1, [x2]
+ldxr w1, [x2]
+stxr w3, w1, [x2]
+ldaxr w1, [sp]
+stlxr w3, w1, [x2]
+ldar w1, [x2]
+stlr w1, [x2]
+ldaxr x1, [x2]
+stlxr w4, x1, [x2]
+stlr x1, [sp]
+ldxp w1, w2, [x3]
+stxp w4, w1, w2, [x3]
+ldaxp x1, x2, [x3]
+stxp w4, x1, x2, [x3]
+csel w1, w2, w3, eq
+b.eq .+0x100
+csel w1, w2, w3, ne
+b.ne .+0x100
+csel w1, w2, w3, cs
+b.cs .+0x100
+csel w1, w2, w3, cc
+b.cc .+0x100
+csel w1, w2, w3, mi
+b.mi .+0x100
+csel w1, w2, w3, pl
+b.pl .+0x100
+csel w1, w2, w3, vs
+b.vs .+0x100
+csel w1, w2, w3, vc
+b.vc .+0x100
+csel w1, w2, w3, hi
+b.hi .+0x100
+csel w1, w2, w3, ls
+b.ls .+0x100
+csel w1, w2, w3, ge
+b.ge .+0x100
+csel w1, w2, w3, lt
+b.lt .+0x100
+csel w1, w2, w3, gt
+b.gt .+0x100
+csel w1, w2, w3, le
+b.le .+0x100
+adcs w0, w1, w2
+adc x0, x1, x2
+sbcs x0, x1, x2
+sbc w0, w1, w2
+madd w0, w1, w2, w3
+msub x0, x1, x2, x3
+smaddl x0, w1, w2, x3
+smsubl x0, w1, w2, x3
+umaddl x0, w1, w2, x3
+umull x0, w1, w2
+smnegl x0, w1, w2
+umulh x0, x1, x2
+udiv w0, w1, w2
+sdiv x0, x1, x2
+lsr w0, w1, w2
+asr x0, x1, x2
+ror x0, x1, x2
+rbit w0, w1
+rbit x0, x1
+rev16 x0, x1
+clz w0, w1
+cls x0, x1
+cls w0, w1
+crc32b w0, w1, w2
+crc32h w0, w1, w2
+crc32w w0, w1, w2
+crc32cb w0, w1, w2
+crc32ch w0, w1, w2
+crc32cw w0, w1, w2
+and w0, w1, w2, lsr #31
+bic x0, x1, x2, asr #63
+orn w0, w1, w2
+eor x0, x1, x2, ror #5
+ands w0, w1, w2
+bics w0, w1, w2, lsl #1
+eor w0, w1, #0x80000001
+ands x0, x1, #0x3333333333333333
+and sp, x1, #0xfffffffffffffff0
+orr w0, w1, #0x1
+eor x0, x1, #0x5555555555555555
+adds w0, w1, #0xfff
+subs w0, wsp, #1, lsl #12
+sub sp, sp, #0x10
+add w0, w1, #4095
+sub x0, x1, x2, lsr #63
+adds w0, w1, w2, asr #31
+cmn w1, w2
+neg w0, w1
+negs w0, w1, asr #3
+sub x0, x1, w2, sxtb #1
+subs x0, x1, x2, sxtx #3
+add x0, x1, w2, uxth #4
+cmn x1, w2, sxtw
+adds w0, wsp, w1, uxtw #1
+movz w0, #0x1234, lsl #16
+movk w0, #0xffff
+movn x0, #0x1234, lsl #48
+mov x0, #0x12340000
+asr w0, w1, #31
+lsl w0, w1, #31
+lsr w0, w1, #1
+sbfx w0, w1, #4, #8
+ubfiz w0, w1, #2, #3
+bfi w0, w1, #8, #8
+bfxil w0, w1, #0, #1
+sxtb w0, w1
+sxth x0, w1
+uxth w0, w1
+sbfiz w0, w1, #1, #1
+extr w0, w1, w2, #31
+ror w0, w1, #7
+cinc w0, w1, hi
+cinv x0, x1, lt
+cneg w0, w1, mi
+cset w0, cc
+csetm w0, vs
+csinv w0, w1, w2, pl
+csneg x0, x1, x2, gt
+ccmp w1, #0, #0, le
+ccmn x1, x2, #15, cs
+ccmp x1, #31, #8, vc
+cbnz w0, .-0x100
+cbz x30, .+0xffffc
+tbz x30, #63, .+0x7ffc
+tbnz w1, #0, .-0x8000
+b .+0x7fffffc
+bl .-0x8000000
+blr x30
+br x16
+adr x30, .-0x100000
+adrp x1, .+0x12345000
+ldr w3, .-0x100000
+ldrsw x3, .+0xffffc
+wfi
+wfe
+sev
+sevl
+hint #0x8
+paciasp
+autiasp
+dmb oshld
+dsb oshld
+dmb oshst
+dsb oshst
+dmb osh
+dsb osh
+dmb nshld
+dsb nshld
+dmb nshst
+dsb nshst
+dmb nsh
+dsb nsh
+dmb ishld
+dsb ishld
+dmb ishst
+dsb ishst
+dmb ld
+dsb ld
+dmb st
+dsb st
+svc #0xffff
+hvc #0x1234
+smc #0x0
+hlt #0xf000
+brk #0x1
+mrs x5, mpidr_el1
+mrs x5, midr_el1
+mrs x5, currentel
+mrs x5, nzcv
+msr nzcv, x6
+mrs x5, daif
+msr daif, x6
+mrs x5, spsel
+msr spsel, x6
+mrs x5, tpidr_el0
+msr tpidr_el0, x6
+mrs x5, tpidr_el1
+msr tpidr_el1, x6
+mrs x5, tpidrro_el0
+msr tpidrro_el0, x6
+mrs x5, cntvct_el0
+mrs x5, cntpct_el0
+mrs x5, cntfrq_el0
+msr cntfrq_el0, x6
+mrs x5, cpacr_el1
+msr cpacr_el1, x6
+mrs x5, sctlr_el1
+msr sctlr_el1, x6
+mrs x5, vbar_el1
+msr vbar_el1, x6
+mrs x5, elr_el1
+msr elr_el1, x6
+mrs x5, spsr_el1
+msr spsr_el1, x6
+mrs x5, sp_el0
+msr sp_el0, x6
+mrs x5, esr_el1
+msr esr_el1, x6
+mrs x5, far_el1
+msr far_el1, x6
+mrs x5, tcr_el1
+msr tcr_el1, x6
+mrs x5, ttbr0_el1
+msr ttbr0_el1, x6
+mrs x5, ttbr1_el1
+msr ttbr1_el1, x6
+mrs x5, mair_el1
+msr mair_el1, x6
+mrs x5, cntv_ctl_el0
+msr cntv_ctl_el0, x6
+mrs x5, cntv_cval_el0
+msr cntv_cval_el0, x6
+mrs x5, cntkctl_el1
+msr cntkctl_el1, x6
+mrs x5, ctr_el0
+mrs x5, dczid_el0
+mrs x5, fpcr
+msr fpcr, x6
+mrs x5, fpsr
+msr fpsr, x6
+mrs x5, id_aa64pfr0_el1
+mrs x5, id_aa64isar0_el1
+mrs x5, id_aa64mmfr0_el1
+mrs x5, cntp_ctl_el0
+msr cntp_ctl_el0, x6
+mrs x5, cntp_cval_el0
+msr cntp_cval_el0, x6
+mrs x5, cntp_tval_el0
+msr cntp_tval_el0, x6
+mrs x5, cntv_tval_el0
+msr cntv_tval_el0, x6
+mrs x5, par_el1
+msr par_el1, x6
+mrs x5, contextidr_el1
+msr contextidr_el1, x6
+mrs x5, mdscr_el1
+msr mdscr_el1, x6
+mrs x5, clidr_el1
+mrs x5, csselr_el1
+msr csselr_el1, x6
+mrs x5, ccsidr_el1
+msr daifclr, #2
+msr spsel, #0
+dc zva, x1
+dc cvac, x1
+dc csw, x2
+dc isw, x2
+ic ivau, x3
+at s1e1w, x1
+at s1e0r, x1
+tlbi vale1is, x1
+tlbi vaae1is, x1
+tlbi aside1is, x1
+tlbi vmalle1
+tlbi vae1, x2
+tlbi vale1, x2
+tlbi vaae1, x2
+tlbi vaale1, x2

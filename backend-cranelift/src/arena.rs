@@ -1,0 +1,137 @@
+//! Code memory: one large reserved region per generation, filled front to back.
+//!
+//! The region is a `memfd` mapped twice: a writable view the compiler copies code into and
+//! an executable view the code runs from (W^X without ever changing page protections, so
+//! placing a TB never disturbs other threads running code on the same page). Where memfd
+//! is unavailable, one read-write-execute anonymous mapping is used instead.
+//!
+//! An `Arena` is reference counted: every compiled TB holds an `Arc` to the arena its code
+//! lives in, so the mapping outlives the backend's `reset()` until the last TB is dropped.
+
+use std::ptr;
+
+/// One generation of code memory.
+pub(crate) struct Arena {
+    rw: *mut u8,
+    rx: *const u8,
+    size: usize,
+    dual: bool,
+}
+
+// SAFETY: the arena is plain memory; writes only happen under the backend's placement lock
+// into bytes no other thread reads yet, and executed bytes are never written again.
+unsafe impl Send for Arena {}
+// SAFETY: as above.
+unsafe impl Sync for Arena {}
+
+impl Arena {
+    /// Reserves `size` bytes (rounded up to whole pages) of code memory.
+    pub(crate) fn new(size: usize) -> Result<Arena, String> {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
+        let size = size.max(page).div_ceil(page) * page;
+        // SAFETY: memfd_create with a NUL-terminated name; checked for failure.
+        let fd = unsafe { libc::memfd_create(c"tcg-jit".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd >= 0 {
+            // SAFETY: fd is ours; the mappings are checked and the fd closed on all paths.
+            unsafe {
+                if libc::ftruncate(fd, size as libc::off_t) == 0 {
+                    let rw = libc::mmap(
+                        ptr::null_mut(),
+                        size,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                        libc::MAP_SHARED,
+                        fd,
+                        0,
+                    );
+                    if rw != libc::MAP_FAILED {
+                        let rx = libc::mmap(
+                            ptr::null_mut(),
+                            size,
+                            libc::PROT_READ | libc::PROT_EXEC,
+                            libc::MAP_SHARED,
+                            fd,
+                            0,
+                        );
+                        if rx != libc::MAP_FAILED {
+                            libc::close(fd);
+                            return Ok(Arena {
+                                rw: rw as *mut u8,
+                                rx: rx as *const u8,
+                                size,
+                                dual: true,
+                            });
+                        }
+                        libc::munmap(rw, size);
+                    }
+                }
+                libc::close(fd);
+            }
+        }
+        // SAFETY: an anonymous private mapping; checked for failure.
+        let p = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(format!("cannot map {size:#x} bytes of code memory"));
+        }
+        Ok(Arena {
+            rw: p as *mut u8,
+            rx: p as *const u8,
+            size,
+            dual: false,
+        })
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Copies `code` to offset `off` and returns its executable address.
+    ///
+    /// # Safety
+    /// `off..off + code.len()` must be inside the arena and not handed out before (the
+    /// caller's bump pointer, under its lock, guarantees this).
+    pub(crate) unsafe fn place(&self, off: usize, code: &[u8]) -> *const u8 {
+        debug_assert!(off + code.len() <= self.size);
+        // SAFETY: caller contract; the bytes are not yet visible to any other thread.
+        unsafe {
+            ptr::copy_nonoverlapping(code.as_ptr(), self.rw.add(off), code.len());
+            let x = self.rx.add(off);
+            flush_icache(x, code.len());
+            x
+        }
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        // SAFETY: the mappings were created in `new` with these sizes; no TB refers to
+        // them any more (each holds an Arc to the arena).
+        unsafe {
+            libc::munmap(self.rw as *mut libc::c_void, self.size);
+            if self.dual {
+                libc::munmap(self.rx as *mut libc::c_void, self.size);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+unsafe fn flush_icache(p: *const u8, len: usize) {
+    extern "C" {
+        fn __clear_cache(start: *mut libc::c_char, end: *mut libc::c_char);
+    }
+    // SAFETY: the range is mapped code memory.
+    unsafe { __clear_cache(p as *mut libc::c_char, p.add(len) as *mut libc::c_char) }
+}
+
+#[cfg(not(target_arch = "aarch64"))]
+unsafe fn flush_icache(_p: *const u8, _len: usize) {}

@@ -1,0 +1,795 @@
+//! IR -> Cranelift IR for one TB.
+//!
+//! The TB becomes `fn(env: i64) -> i64` in the host's C calling convention.
+//!
+//! * Globals live in Cranelift variables for the whole TB: loaded once after the
+//!   exit-request check, written back (those the TB writes) before every exit, before a
+//!   helper call that may read them and on the fault exit, and reloaded after a helper that
+//!   may write them. `ld_env`/`st_env` that overlap a global sync that global around the
+//!   access.
+//! * Locals are variables; constants are `iconst`s (GVN merges repeats).
+//! * Guest memory ops inline the TLB hit path; the miss path calls the softmmu helpers out of
+//!   line (cold blocks) and leaves through one shared fault exit if the helper recorded a
+//!   fault.
+//! * `goto_tb` emits nothing yet: the `exit_tb` that follows returns the slot number. A
+//!   chaining version would turn it into a tail call through an atomic slot.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    self, types, AbiParam, AtomicRmwOp, Block, BlockArg, InstBuilder, MemFlagsData, SigRef, Signature, Value,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use softmmu::layout::*;
+use softmmu::slow;
+use std::collections::HashMap;
+use tcg_ir::{BarrierFlags, Cond, ExitCode, Func, HelperFlags, MemOp, Op, Opc, RmwOp, Temp, TempKind, Type};
+
+fn cty(t: Type) -> ir::Type {
+    match t {
+        Type::I32 => types::I32,
+        Type::I64 => types::I64,
+    }
+}
+
+fn int_of_bytes(bytes: u32) -> ir::Type {
+    match bytes {
+        1 => types::I8,
+        2 => types::I16,
+        4 => types::I32,
+        _ => types::I64,
+    }
+}
+
+fn mask_of(t: ir::Type) -> u64 {
+    if t.bits() >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << t.bits()) - 1
+    }
+}
+
+/// The signature of a TB: `fn(env) -> exit code`.
+pub(crate) fn tb_signature(cc: CallConv) -> Signature {
+    let mut s = Signature::new(cc);
+    s.params.push(AbiParam::new(types::I64));
+    s.returns.push(AbiParam::new(types::I64));
+    s
+}
+
+#[derive(Clone, Copy)]
+struct GlobalInfo {
+    temp: Temp,
+    offset: u32,
+    ty: Type,
+    written: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MemKind {
+    Load,
+    Store,
+    Cmpxchg,
+    Rmw(RmwOp),
+}
+
+struct Tr<'a, 'f> {
+    f: &'f Func,
+    b: FunctionBuilder<'a>,
+    cc: CallConv,
+    env: Value,
+    vars: Vec<Option<Variable>>,
+    globals: Vec<GlobalInfo>,
+    labels: Vec<Block>,
+    /// The current block is a fresh block nothing jumps to (after `br`/`exit_tb`).
+    dead: bool,
+    fault_block: Option<Block>,
+    pc: u64,
+    sigs: HashMap<usize, SigRef>,
+}
+
+fn flags_env() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+/// Translates `func` (already verified) into `out`.
+pub(crate) fn translate(
+    func: &Func,
+    out: &mut ir::Function,
+    fctx: &mut FunctionBuilderContext,
+    fcfg: TargetFrontendConfig,
+) {
+    let cc = fcfg.default_call_conv;
+    out.signature = tb_signature(cc);
+    let mut b = FunctionBuilder::new(out, fctx);
+
+    // Which temps are used, which globals are written.
+    let nt = func.temps.len();
+    let mut used = vec![false; nt];
+    let mut written = vec![false; nt];
+    for op in &func.ops {
+        for &t in &op.iargs {
+            used[t.index()] = true;
+        }
+        for &t in &op.oargs {
+            used[t.index()] = true;
+            written[t.index()] = true;
+        }
+    }
+    let mut vars = vec![None; nt];
+    let mut globals = Vec::new();
+    for (i, td) in func.temps.iter().enumerate() {
+        if !used[i] {
+            continue;
+        }
+        match td.kind {
+            TempKind::Global { offset } => {
+                vars[i] = Some(b.declare_var(cty(td.ty)));
+                globals.push(GlobalInfo {
+                    temp: Temp(i as u32),
+                    offset,
+                    ty: td.ty,
+                    written: written[i],
+                });
+            }
+            TempKind::Local => vars[i] = Some(b.declare_var(cty(td.ty))),
+            TempKind::Const(_) => {}
+        }
+    }
+
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let env = b.block_params(entry)[0];
+    let labels = (0..func.nb_labels).map(|_| b.create_block()).collect();
+
+    let mut tr = Tr {
+        f: func,
+        b,
+        cc,
+        env,
+        vars,
+        globals,
+        labels,
+        dead: false,
+        fault_block: None,
+        pc: 0,
+        sigs: HashMap::new(),
+    };
+
+    // Exit request check, then the globals.
+    let req = tr.b.ins().load(types::I32, flags_env(), env, ENV_EXIT_REQUEST as i32);
+    let req_block = tr.b.create_block();
+    let body = tr.b.create_block();
+    tr.b.set_cold_block(req_block);
+    tr.b.ins().brif(req, req_block, &[], body, &[]);
+    tr.b.switch_to_block(req_block);
+    let v = tr.b.ins().iconst(types::I64, ExitCode::REQUESTED as i64);
+    tr.b.ins().return_(&[v]);
+    tr.b.switch_to_block(body);
+    tr.reload_globals(|_| true);
+
+    for op in &func.ops {
+        tr.op(op);
+    }
+
+    if let Some(fb) = tr.fault_block {
+        tr.b.switch_to_block(fb);
+        tr.store_globals(|_| true);
+        let v = tr.b.ins().iconst(types::I64, ExitCode::FAULT as i64);
+        tr.b.ins().return_(&[v]);
+    }
+    tr.b.seal_all_blocks();
+    tr.b.finalize(fcfg);
+}
+
+impl Tr<'_, '_> {
+    fn k(&mut self, ty: ir::Type, v: u64) -> Value {
+        self.b.ins().iconst(ty, (v & mask_of(ty)) as i64)
+    }
+
+    fn get(&mut self, t: Temp) -> Value {
+        let td = self.f.temp(t);
+        match td.kind {
+            TempKind::Const(v) => self.k(cty(td.ty), v),
+            _ => self.b.use_var(self.vars[t.index()].expect("used temp has a variable")),
+        }
+    }
+
+    fn set(&mut self, t: Temp, v: Value) {
+        let var = self.vars[t.index()].expect("written temp has a variable");
+        self.b.def_var(var, v);
+    }
+
+    fn env_addr(&mut self, off: u64) -> (Value, i32) {
+        if off <= i32::MAX as u64 {
+            (self.env, off as i32)
+        } else {
+            let a = self.b.ins().iadd_imm(self.env, off as i64);
+            (a, 0)
+        }
+    }
+
+    /// Writes back the written globals selected by `sel`.
+    fn store_globals(&mut self, sel: impl Fn(&GlobalInfo) -> bool) {
+        for i in 0..self.globals.len() {
+            let g = self.globals[i];
+            if !g.written || !sel(&g) {
+                continue;
+            }
+            let v = self.b.use_var(self.vars[g.temp.index()].unwrap());
+            let (base, off) = self.env_addr(g.offset as u64);
+            self.b.ins().store(flags_env(), v, base, off);
+        }
+    }
+
+    /// Reloads the globals selected by `sel` from env.
+    fn reload_globals(&mut self, sel: impl Fn(&GlobalInfo) -> bool) {
+        for i in 0..self.globals.len() {
+            let g = self.globals[i];
+            if !sel(&g) {
+                continue;
+            }
+            let (base, off) = self.env_addr(g.offset as u64);
+            let v = self.b.ins().load(cty(g.ty), flags_env(), base, off);
+            self.b.def_var(self.vars[g.temp.index()].unwrap(), v);
+        }
+    }
+
+    fn start_dead_block(&mut self) {
+        let nb = self.b.create_block();
+        self.b.switch_to_block(nb);
+        self.dead = true;
+    }
+
+    fn exit(&mut self, code: u64) {
+        self.store_globals(|_| true);
+        let v = self.b.ins().iconst(types::I64, code as i64);
+        self.b.ins().return_(&[v]);
+        self.start_dead_block();
+    }
+
+    fn sig(&mut self, nparams: usize) -> SigRef {
+        if let Some(&s) = self.sigs.get(&nparams) {
+            return s;
+        }
+        let mut s = Signature::new(self.cc);
+        for _ in 0..nparams {
+            s.params.push(AbiParam::new(types::I64));
+        }
+        s.returns.push(AbiParam::new(types::I64));
+        let r = self.b.import_signature(s);
+        self.sigs.insert(nparams, r);
+        r
+    }
+
+    /// Calls `addr` as `extern "C" fn(env, args..) -> u64`.
+    fn call(&mut self, addr: usize, args: &[Value]) -> Value {
+        let sig = self.sig(args.len() + 1);
+        let callee = self.b.ins().iconst(types::I64, addr as i64);
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(self.env);
+        all.extend_from_slice(args);
+        let inst = self.b.ins().call_indirect(sig, callee, &all);
+        self.b.inst_results(inst)[0]
+    }
+
+    fn cond(&mut self, c: Cond, a: Value, b: Value) -> Value {
+        let cc = match c {
+            Cond::Eq => IntCC::Equal,
+            Cond::Ne => IntCC::NotEqual,
+            Cond::Lt => IntCC::SignedLessThan,
+            Cond::Ge => IntCC::SignedGreaterThanOrEqual,
+            Cond::Le => IntCC::SignedLessThanOrEqual,
+            Cond::Gt => IntCC::SignedGreaterThan,
+            Cond::Ltu => IntCC::UnsignedLessThan,
+            Cond::Geu => IntCC::UnsignedGreaterThanOrEqual,
+            Cond::Leu => IntCC::UnsignedLessThanOrEqual,
+            Cond::Gtu => IntCC::UnsignedGreaterThan,
+            Cond::TstEq | Cond::TstNe => {
+                let x = self.b.ins().band(a, b);
+                let cc = if c == Cond::TstEq { IntCC::Equal } else { IntCC::NotEqual };
+                return self.b.ins().icmp_imm(cc, x, 0);
+            }
+        };
+        self.b.ins().icmp(cc, a, b)
+    }
+
+    fn narrow(&mut self, v: Value, to: ir::Type) -> Value {
+        if self.b.func.dfg.value_type(v) == to {
+            v
+        } else {
+            self.b.ins().ireduce(to, v)
+        }
+    }
+
+    fn widen(&mut self, v: Value, to: ir::Type, signed: bool) -> Value {
+        if self.b.func.dfg.value_type(v) == to {
+            v
+        } else if signed {
+            self.b.ins().sextend(to, v)
+        } else {
+            self.b.ins().uextend(to, v)
+        }
+    }
+
+    fn fault_block(&mut self) -> Block {
+        match self.fault_block {
+            Some(b) => b,
+            None => {
+                let b = self.b.create_block();
+                self.b.set_cold_block(b);
+                self.fault_block = Some(b);
+                b
+            }
+        }
+    }
+
+    fn op(&mut self, op: &Op) {
+        use Opc::*;
+        let ty = cty(op.ty);
+        match op.opc {
+            SetLabel => {
+                let l = self.labels[op.cargs[0] as usize];
+                if !self.dead {
+                    self.b.ins().jump(l, &[]);
+                }
+                self.b.switch_to_block(l);
+                self.dead = false;
+                return;
+            }
+            _ if self.dead && op.opc != InsnStart => {
+                // Unreachable until the next label.
+                return;
+            }
+            _ => {}
+        }
+        match op.opc {
+            SetLabel => unreachable!(),
+            Mov => {
+                let a = self.get(op.iargs[0]);
+                self.set(op.oargs[0], a);
+            }
+            Add | Sub | Mul | And | Or | Xor | Andc | Orc | Eqv | Shl | Shr | Sar | Rotl | Rotr => {
+                let a = self.get(op.iargs[0]);
+                let b = self.get(op.iargs[1]);
+                let i = self.b.ins();
+                let r = match op.opc {
+                    Add => i.iadd(a, b),
+                    Sub => i.isub(a, b),
+                    Mul => i.imul(a, b),
+                    And => i.band(a, b),
+                    Or => i.bor(a, b),
+                    Xor => i.bxor(a, b),
+                    Andc => i.band_not(a, b),
+                    Orc => i.bor_not(a, b),
+                    Eqv => i.bxor_not(a, b),
+                    Shl => i.ishl(a, b),
+                    Shr => i.ushr(a, b),
+                    Sar => i.sshr(a, b),
+                    Rotl => i.rotl(a, b),
+                    _ => i.rotr(a, b),
+                };
+                self.set(op.oargs[0], r);
+            }
+            Div | Divu | Rem | Remu => {
+                let a = self.get(op.iargs[0]);
+                let b = self.get(op.iargs[1]);
+                let zero = self.k(ty, 0);
+                let one = self.k(ty, 1);
+                let bz = self.b.ins().icmp_imm(IntCC::Equal, b, 0);
+                let r = match op.opc {
+                    Divu | Remu => {
+                        let sb = self.b.ins().select(bz, one, b);
+                        if op.opc == Divu {
+                            let q = self.b.ins().udiv(a, sb);
+                            self.b.ins().select(bz, zero, q)
+                        } else {
+                            let r = self.b.ins().urem(a, sb);
+                            self.b.ins().select(bz, a, r)
+                        }
+                    }
+                    _ => {
+                        // b == 0 or b == -1 divide by 1 instead (no trap), then fix up:
+                        // x/0 = 0, x/-1 = -x (MIN/-1 = MIN); x%0 = x, x%-1 = 0.
+                        let m1 = self.k(ty, u64::MAX);
+                        let bm1 = self.b.ins().icmp(IntCC::Equal, b, m1);
+                        let special = self.b.ins().bor(bz, bm1);
+                        let sb = self.b.ins().select(special, one, b);
+                        if op.opc == Div {
+                            let q = self.b.ins().sdiv(a, sb);
+                            let na = self.b.ins().ineg(a);
+                            let q = self.b.ins().select(bm1, na, q);
+                            self.b.ins().select(bz, zero, q)
+                        } else {
+                            let r = self.b.ins().srem(a, sb);
+                            self.b.ins().select(bz, a, r)
+                        }
+                    }
+                };
+                self.set(op.oargs[0], r);
+            }
+            Neg | Not | Clz | Ctz | Ctpop => {
+                let a = self.get(op.iargs[0]);
+                let i = self.b.ins();
+                let r = match op.opc {
+                    Neg => i.ineg(a),
+                    Not => i.bnot(a),
+                    Clz => i.clz(a),
+                    Ctz => i.ctz(a),
+                    _ => i.popcnt(a),
+                };
+                self.set(op.oargs[0], r);
+            }
+            Ext8s | Ext8u | Ext16s | Ext16u | Ext32s | Ext32u => {
+                let a = self.get(op.iargs[0]);
+                let (nt, signed) = match op.opc {
+                    Ext8s => (types::I8, true),
+                    Ext8u => (types::I8, false),
+                    Ext16s => (types::I16, true),
+                    Ext16u => (types::I16, false),
+                    Ext32s => (types::I32, true),
+                    _ => (types::I32, false),
+                };
+                let r = if nt.bits() >= ty.bits() {
+                    a
+                } else {
+                    let n = self.b.ins().ireduce(nt, a);
+                    self.widen(n, ty, signed)
+                };
+                self.set(op.oargs[0], r);
+            }
+            ExtuI32I64 | ExtsI32I64 => {
+                let a = self.get(op.iargs[0]);
+                let r = self.widen(a, types::I64, op.opc == ExtsI32I64);
+                self.set(op.oargs[0], r);
+            }
+            ExtrlI64I32 | ExtrhI64I32 => {
+                let mut a = self.get(op.iargs[0]);
+                if op.opc == ExtrhI64I32 {
+                    a = self.b.ins().ushr_imm(a, 32);
+                }
+                let r = self.b.ins().ireduce(types::I32, a);
+                self.set(op.oargs[0], r);
+            }
+            Bswap16 | Bswap32 | Bswap64 => {
+                let a = self.get(op.iargs[0]);
+                let nt = match op.opc {
+                    Bswap16 => types::I16,
+                    Bswap32 => types::I32,
+                    _ => types::I64,
+                };
+                let r = if nt.bits() > ty.bits() {
+                    // bswap64 of a zero-extended i32: the low half is the swapped (zero) top.
+                    self.k(ty, 0)
+                } else {
+                    let n = self.narrow(a, nt);
+                    let s = self.b.ins().bswap(n);
+                    self.widen(s, ty, false)
+                };
+                self.set(op.oargs[0], r);
+            }
+            Deposit => {
+                let a = self.get(op.iargs[0]);
+                let b = self.get(op.iargs[1]);
+                let (pos, len) = (op.cargs[0] as u32, op.cargs[1] as u32);
+                let field = if len >= 64 { u64::MAX } else { (1u64 << len) - 1 };
+                let mask = (field << pos) & mask_of(ty);
+                let r = if mask == mask_of(ty) {
+                    b
+                } else {
+                    let na = self.k(ty, !mask);
+                    let keep = self.b.ins().band(a, na);
+                    let sh = if pos > 0 { self.b.ins().ishl_imm(b, pos as i64) } else { b };
+                    let m = self.k(ty, mask);
+                    let ins = self.b.ins().band(sh, m);
+                    self.b.ins().bor(keep, ins)
+                };
+                self.set(op.oargs[0], r);
+            }
+            Extract | Sextract => {
+                let a = self.get(op.iargs[0]);
+                let (pos, len) = (op.cargs[0] as u32, op.cargs[1] as u32);
+                let w = ty.bits();
+                let r = if op.opc == Extract {
+                    let s = if pos > 0 { self.b.ins().ushr_imm(a, pos as i64) } else { a };
+                    if pos + len >= w {
+                        s
+                    } else {
+                        let m = self.k(ty, (1u64 << len) - 1);
+                        self.b.ins().band(s, m)
+                    }
+                } else {
+                    let up = w - pos - len;
+                    let s = if up > 0 { self.b.ins().ishl_imm(a, up as i64) } else { a };
+                    if len == w {
+                        s
+                    } else {
+                        self.b.ins().sshr_imm(s, (w - len) as i64)
+                    }
+                };
+                self.set(op.oargs[0], r);
+            }
+            Mulu2 | Muls2 => {
+                let a = self.get(op.iargs[0]);
+                let b = self.get(op.iargs[1]);
+                let lo = self.b.ins().imul(a, b);
+                let hi = if op.opc == Mulu2 {
+                    self.b.ins().umulhi(a, b)
+                } else {
+                    self.b.ins().smulhi(a, b)
+                };
+                self.set(op.oargs[0], lo);
+                self.set(op.oargs[1], hi);
+            }
+            Setcond => {
+                let a = self.get(op.iargs[0]);
+                let b = self.get(op.iargs[1]);
+                let c = self.cond(Cond::from_u64(op.cargs[0]).unwrap(), a, b);
+                let r = self.b.ins().uextend(ty, c);
+                self.set(op.oargs[0], r);
+            }
+            Movcond => {
+                let c1 = self.get(op.iargs[0]);
+                let c2 = self.get(op.iargs[1]);
+                let v1 = self.get(op.iargs[2]);
+                let v2 = self.get(op.iargs[3]);
+                let c = self.cond(Cond::from_u64(op.cargs[0]).unwrap(), c1, c2);
+                let r = self.b.ins().select(c, v1, v2);
+                self.set(op.oargs[0], r);
+            }
+            Brcond => {
+                let a = self.get(op.iargs[0]);
+                let b = self.get(op.iargs[1]);
+                let c = self.cond(Cond::from_u64(op.cargs[0]).unwrap(), a, b);
+                let target = self.labels[op.cargs[1] as usize];
+                let next = self.b.create_block();
+                self.b.ins().brif(c, target, &[], next, &[]);
+                self.b.switch_to_block(next);
+            }
+            Br => {
+                let target = self.labels[op.cargs[0] as usize];
+                self.b.ins().jump(target, &[]);
+                self.start_dead_block();
+            }
+            LdEnv => {
+                let off = op.cargs[0];
+                let m = MemOp(op.cargs[1] as u8);
+                let end = off + m.bytes() as u64;
+                self.store_globals(|g| overlaps(g, off, end));
+                let (base, o) = self.env_addr(off);
+                let r = self.host_load(m, ty, flags_env(), base, o);
+                self.set(op.oargs[0], r);
+            }
+            StEnv => {
+                let off = op.cargs[0];
+                let m = MemOp(op.cargs[1] as u8);
+                let end = off + m.bytes() as u64;
+                let v = self.get(op.iargs[0]);
+                self.store_globals(|g| overlaps(g, off, end));
+                let (base, o) = self.env_addr(off);
+                self.host_store(m, v, flags_env(), base, o);
+                self.reload_globals(|g| overlaps(g, off, end));
+            }
+            QemuLd => self.guest_mem(op, MemKind::Load),
+            QemuSt => self.guest_mem(op, MemKind::Store),
+            AtomicCmpxchg => self.guest_mem(op, MemKind::Cmpxchg),
+            AtomicRmw => {
+                let r = RmwOp::from_u64(op.cargs[2]).unwrap();
+                self.guest_mem(op, MemKind::Rmw(r))
+            }
+            Mb => {
+                let fl = BarrierFlags::from_bits_retain(op.cargs[0] as u8);
+                let need = if cfg!(target_arch = "x86_64") {
+                    fl.contains(BarrierFlags::ST_LD)
+                } else {
+                    !fl.is_empty()
+                };
+                if need {
+                    self.b.ins().fence();
+                }
+            }
+            Call => {
+                let h = self.f.helpers[op.cargs[0] as usize];
+                let args: Vec<Value> = op
+                    .iargs
+                    .iter()
+                    .map(|&t| {
+                        let v = self.get(t);
+                        self.widen(v, types::I64, false)
+                    })
+                    .collect();
+                if !h.flags.contains(HelperFlags::NO_READ_GLOBALS) {
+                    self.store_globals(|_| true);
+                }
+                let r = self.call(h.addr, &args);
+                if !h.flags.contains(HelperFlags::NO_WRITE_GLOBALS) {
+                    self.reload_globals(|_| true);
+                }
+                if let Some(&d) = op.oargs.first() {
+                    let r = self.narrow(r, cty(self.f.ty(d)));
+                    self.set(d, r);
+                }
+            }
+            InsnStart => self.pc = op.cargs[0],
+            GotoTb => {}
+            ExitTb => self.exit(op.cargs[0]),
+        }
+    }
+
+    /// A host load of `m`'s size, extended to `ty` as `m` says.
+    fn host_load(&mut self, m: MemOp, ty: ir::Type, fl: MemFlagsData, base: Value, off: i32) -> Value {
+        let i = self.b.ins();
+        match (m.bytes(), m.signed()) {
+            (1, false) => i.uload8(ty, fl, base, off),
+            (1, true) => i.sload8(ty, fl, base, off),
+            (2, false) => i.uload16(ty, fl, base, off),
+            (2, true) => i.sload16(ty, fl, base, off),
+            (4, s) if ty == types::I64 => {
+                if s {
+                    i.sload32(fl, base, off)
+                } else {
+                    i.uload32(fl, base, off)
+                }
+            }
+            _ => i.load(ty, fl, base, off),
+        }
+    }
+
+    fn host_store(&mut self, m: MemOp, v: Value, fl: MemFlagsData, base: Value, off: i32) {
+        let vt = self.b.func.dfg.value_type(v);
+        let i = self.b.ins();
+        match m.bytes() {
+            1 => i.istore8(fl, v, base, off),
+            2 => i.istore16(fl, v, base, off),
+            4 if vt == types::I64 => i.istore32(fl, v, base, off),
+            _ => i.store(fl, v, base, off),
+        };
+    }
+
+    fn guest_mem(&mut self, op: &Op, kind: MemKind) {
+        let ty = cty(op.ty);
+        let m = MemOp(op.cargs[0] as u8);
+        let mmu = (op.cargs[1] as usize) % NB_MMU_MODES;
+        let bytes = m.bytes();
+        // Operands: (addr, value...) in the order of the op.
+        let (addr, vals): (Value, Vec<Value>) = match kind {
+            MemKind::Load => (self.get(op.iargs[0]), vec![]),
+            MemKind::Store => {
+                let v = self.get(op.iargs[0]);
+                (self.get(op.iargs[1]), vec![v])
+            }
+            MemKind::Cmpxchg => {
+                let a = self.get(op.iargs[0]);
+                let c = self.get(op.iargs[1]);
+                let n = self.get(op.iargs[2]);
+                (a, vec![c, n])
+            }
+            MemKind::Rmw(_) => {
+                let a = self.get(op.iargs[0]);
+                let v = self.get(op.iargs[1]);
+                (a, vec![v])
+            }
+        };
+        let atomic = matches!(kind, MemKind::Cmpxchg | MemKind::Rmw(_));
+        // Atomics take the fast path only when naturally aligned (host atomics need it).
+        let aligned = m.aligned() || atomic;
+        let tag_off = match kind {
+            MemKind::Load => TLBE_ADDR_READ,
+            _ => TLBE_ADDR_WRITE,
+        };
+        let tlb_base = (ENV_TLB + mmu * TLB_SIZE * (1 << TLBE_SIZE_LOG2)) as i32;
+
+        // entry = env + ((addr >> PAGE_BITS) & (TLB_SIZE-1)) * 32
+        let sh = self.b.ins().ushr_imm(addr, (PAGE_BITS - TLBE_SIZE_LOG2) as i64);
+        let idx = self
+            .b
+            .ins()
+            .band_imm(sh, (((TLB_SIZE - 1) as u64) << TLBE_SIZE_LOG2) as i64);
+        let ent = self.b.ins().iadd(self.env, idx);
+        let tag = self
+            .b
+            .ins()
+            .load(types::I64, flags_env(), ent, tlb_base + tag_off as i32);
+        let s_mask = bytes as u64 - 1;
+        let a_mask = if aligned { s_mask } else { 0 };
+        let last = if s_mask - a_mask != 0 {
+            self.b.ins().iadd_imm(addr, (s_mask - a_mask) as i64)
+        } else {
+            addr
+        };
+        let cmpv = self.b.ins().band_imm(last, (PAGE_MASK | a_mask) as i64);
+        let hit_c = self.b.ins().icmp(IntCC::Equal, tag, cmpv);
+
+        let hit = self.b.create_block();
+        let slow_b = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.set_cold_block(slow_b);
+        let has_result = kind != MemKind::Store;
+        let result = if has_result {
+            Some(self.b.append_block_param(join, ty))
+        } else {
+            None
+        };
+        self.b.ins().brif(hit_c, hit, &[], slow_b, &[]);
+
+        // Hit path.
+        self.b.switch_to_block(hit);
+        let addend = self
+            .b
+            .ins()
+            .load(types::I64, flags_env(), ent, tlb_base + TLBE_ADDEND as i32);
+        let host = self.b.ins().iadd(addr, addend);
+        let gfl = MemFlagsData::new().with_notrap();
+        let nt = int_of_bytes(bytes);
+        let r = match kind {
+            MemKind::Load => Some(self.host_load(m, ty, gfl, host, 0)),
+            MemKind::Store => {
+                self.host_store(m, vals[0], gfl, host, 0);
+                None
+            }
+            MemKind::Cmpxchg => {
+                let c = self.narrow(vals[0], nt);
+                let n = self.narrow(vals[1], nt);
+                let old = self.b.ins().atomic_cas(MemFlagsData::trusted(), host, c, n);
+                Some(self.widen(old, ty, m.signed()))
+            }
+            MemKind::Rmw(rop) => {
+                let v = self.narrow(vals[0], nt);
+                let aop = match rop {
+                    RmwOp::Xchg => AtomicRmwOp::Xchg,
+                    RmwOp::Add => AtomicRmwOp::Add,
+                    RmwOp::And => AtomicRmwOp::And,
+                    RmwOp::Or => AtomicRmwOp::Or,
+                    RmwOp::Xor => AtomicRmwOp::Xor,
+                    RmwOp::Smax => AtomicRmwOp::Smax,
+                    RmwOp::Smin => AtomicRmwOp::Smin,
+                    RmwOp::Umax => AtomicRmwOp::Umax,
+                    RmwOp::Umin => AtomicRmwOp::Umin,
+                };
+                let old = self.b.ins().atomic_rmw(nt, MemFlagsData::trusted(), aop, host, v);
+                Some(self.widen(old, ty, m.signed()))
+            }
+        };
+        let args: Vec<BlockArg> = r.into_iter().map(BlockArg::Value).collect();
+        self.b.ins().jump(join, &args);
+
+        // Slow path.
+        self.b.switch_to_block(slow_b);
+        let rmw = match kind {
+            MemKind::Rmw(r) => Some(r),
+            _ => None,
+        };
+        let oi = self.k(types::I64, slow::make_oi(m, mmu as u8, rmw));
+        let pc = self.k(types::I64, self.pc);
+        let vals64: Vec<Value> = vals.iter().map(|&v| self.widen(v, types::I64, false)).collect();
+        let r = match kind {
+            MemKind::Load => self.call(slow::helper_ld as usize, &[addr, oi, pc]),
+            MemKind::Store => self.call(slow::helper_st as usize, &[addr, vals64[0], oi, pc]),
+            MemKind::Cmpxchg => self.call(slow::helper_cmpxchg as usize, &[addr, vals64[0], vals64[1], oi, pc]),
+            MemKind::Rmw(_) => self.call(slow::helper_rmw as usize, &[addr, vals64[0], oi, pc]),
+        };
+        let fault = self.b.ins().load(types::I32, flags_env(), self.env, ENV_FAULT as i32);
+        let fb = self.fault_block();
+        let ok = self.b.create_block();
+        self.b.ins().brif(fault, fb, &[], ok, &[]);
+        self.b.switch_to_block(ok);
+        let args: Vec<BlockArg> = if has_result {
+            vec![BlockArg::Value(self.narrow(r, ty))]
+        } else {
+            vec![]
+        };
+        self.b.ins().jump(join, &args);
+
+        self.b.switch_to_block(join);
+        if let (Some(v), Some(&d)) = (result, op.oargs.first()) {
+            self.set(d, v);
+        }
+    }
+}
+
+fn overlaps(g: &GlobalInfo, off: u64, end: u64) -> bool {
+    let gs = g.offset as u64;
+    let ge = gs + (g.ty.bits() / 8) as u64;
+    gs < end && off < ge
+}

@@ -1,0 +1,9 @@
+//! The "virt" board: memory map, devices (PL011, PSCI), kernel loading, and wiring of CPUs,
+//! back end and scheduler into a runnable machine.
+
+pub mod board;
+pub mod loader;
+pub mod pl011;
+pub mod psci;
+
+pub use board::{Board, BoardConfig, BoardError};

@@ -1,0 +1,365 @@
+//! The slow paths of guest memory accesses: TLB fill, MMIO dispatch, faults, page-crossing
+//! accesses. The `helper_*` functions are what generated code calls on a TLB miss.
+//!
+//! `oi` packs the access: bits 0-7 the `MemOp`, bits 8-15 the MMU index, bits 16-23 the
+//! `RmwOp` of an atomic read-modify-write. On a guest fault the helpers record it in the
+//! `EnvHead` (`fault` becomes non-zero) and return 0; the caller must then leave the TB.
+
+use crate::access::{host_read, host_write};
+use crate::env::EnvHead;
+use crate::layout::*;
+use crate::phys::{PhysAddr, RegionKind};
+use crate::tlb::{compare_value, tlb_index, Access, Perms, TlbEntry, TlbFull};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use tcg_ir::types::{MemOp, RmwOp};
+
+pub fn make_oi(memop: MemOp, mmu: u8, rmw: Option<RmwOp>) -> u64 {
+    memop.0 as u64 | (mmu as u64) << 8 | (rmw.map_or(0, |r| r as u64)) << 16
+}
+
+fn split_oi(oi: u64) -> (MemOp, usize) {
+    (MemOp(oi as u8), ((oi >> 8) as usize) & (NB_MMU_MODES - 1))
+}
+
+/// Where one access goes after translation.
+pub(crate) enum Target {
+    Host(*mut u8),
+    Mmio(u64),
+}
+
+/// Records a guest fault in the env.
+///
+/// # Safety
+/// `env` must be a valid, exclusively used environment.
+pub unsafe fn record_fault(env: *mut EnvHead, kind: u32, info: u64, addr: u64, access: Access, pc: u64) {
+    // SAFETY: caller guarantees `env` is valid and ours.
+    let e = unsafe { &mut *env };
+    e.fault = kind;
+    e.fault_info = info;
+    e.fault_addr = addr;
+    e.fault_access = access.code();
+    e.fault_pc = pc;
+}
+
+fn tag_of(e: &TlbEntry, access: Access) -> u64 {
+    match access {
+        Access::Read => e.addr_read,
+        Access::Write => e.addr_write,
+        Access::Exec => e.addr_code,
+    }
+}
+
+/// Fills the TLB entry for `vaddr` for `access` (walking the page tables), returning false
+/// after recording a fault.
+///
+/// # Safety
+/// `env` must be a valid, exclusively used environment whose `ctx` is valid.
+pub unsafe fn tlb_fill(env: *mut EnvHead, vaddr: u64, access: Access, mmu: usize, pc: u64) -> bool {
+    // SAFETY: caller guarantees `ctx` points at the live MemCtx of this vCPU.
+    let ctx = unsafe { &*(*env).ctx };
+    let t = match ctx.walker.translate(env, vaddr, access, mmu) {
+        Ok(t) => t,
+        Err(f) => {
+            // SAFETY: as above.
+            unsafe { record_fault(env, f.kind, f.info, vaddr, access, pc) };
+            return false;
+        }
+    };
+    let page = vaddr & PAGE_MASK;
+    let (flags, addend) = match ctx.phys.lookup(PhysAddr(t.paddr_page)) {
+        Some((r, _)) => match &r.kind {
+            RegionKind::Ram(_) => match ctx.phys.ram_ptr(PhysAddr(t.paddr_page), PAGE_SIZE) {
+                Some(host) => (0, (host as u64).wrapping_sub(page)),
+                None => (TLB_MMIO, 0),
+            },
+            RegionKind::Mmio(_) => (TLB_MMIO, 0),
+        },
+        None => {
+            // SAFETY: as above.
+            unsafe { record_fault(env, crate::fault::BUS, 0, vaddr, access, pc) };
+            return false;
+        }
+    };
+    let tag = |p: Perms| if t.perms.contains(p) { page | flags } else { TLB_INVALID };
+    let i = tlb_index(vaddr);
+    // SAFETY: as above; `mmu` < NB_MMU_MODES by construction of callers.
+    unsafe {
+        (*env).tlb[mmu][i] = TlbEntry {
+            addr_read: tag(Perms::READ),
+            addr_write: tag(Perms::WRITE),
+            addr_code: tag(Perms::EXEC),
+            addend,
+        };
+        (*env).tlb_full[mmu][i] = TlbFull { paddr_page: t.paddr_page, attrs: t.attrs };
+    }
+    true
+}
+
+/// Translates an access that stays within one page.
+unsafe fn resolve(env: *mut EnvHead, addr: u64, access: Access, mmu: usize, pc: u64) -> Option<Target> {
+    let i = tlb_index(addr);
+    let page = addr & PAGE_MASK;
+    // SAFETY: env valid (caller).
+    let mut tag = tag_of(unsafe { &(*env).tlb[mmu][i] }, access);
+    if tag & (PAGE_MASK | TLB_INVALID) != page {
+        // SAFETY: env valid (caller).
+        if !unsafe { tlb_fill(env, addr, access, mmu, pc) } {
+            return None;
+        }
+        // SAFETY: env valid (caller).
+        tag = tag_of(unsafe { &(*env).tlb[mmu][i] }, access);
+        if tag & (PAGE_MASK | TLB_INVALID) != page {
+            // The walker allowed the page but not this access: it must report a fault
+            // itself; treat a walker that does not as a bus error rather than loop.
+            // SAFETY: env valid (caller).
+            unsafe { record_fault(env, crate::fault::BUS, 0, addr, access, pc) };
+            return None;
+        }
+    }
+    // SAFETY: env valid (caller).
+    let e = unsafe { &(*env).tlb[mmu][i] };
+    if tag & TLB_MMIO != 0 {
+        // SAFETY: env valid (caller).
+        let full = unsafe { &(*env).tlb_full[mmu][i] };
+        Some(Target::Mmio(full.paddr_page | (addr & !PAGE_MASK)))
+    } else {
+        Some(Target::Host(addr.wrapping_add(e.addend) as *mut u8))
+    }
+}
+
+unsafe fn check_align(env: *mut EnvHead, addr: u64, memop: MemOp, access: Access, pc: u64) -> bool {
+    if memop.aligned() && addr & (memop.bytes() as u64 - 1) != 0 {
+        // SAFETY: env valid (caller).
+        unsafe { record_fault(env, crate::fault::ALIGNMENT, 0, addr, access, pc) };
+        return false;
+    }
+    true
+}
+
+fn crosses_page(addr: u64, bytes: u32) -> bool {
+    (addr & !PAGE_MASK) + bytes as u64 > PAGE_SIZE
+}
+
+unsafe fn phys_read(env: *mut EnvHead, paddr: u64, bytes: u32, vaddr: u64, pc: u64) -> Option<u64> {
+    // SAFETY: env and ctx valid (caller).
+    let phys = unsafe { &(*(*env).ctx).phys };
+    let v = phys.read(PhysAddr(paddr), bytes);
+    if v.is_none() {
+        // SAFETY: env valid (caller).
+        unsafe { record_fault(env, crate::fault::BUS, 0, vaddr, Access::Read, pc) };
+    }
+    v
+}
+
+unsafe fn phys_write(env: *mut EnvHead, paddr: u64, bytes: u32, v: u64, vaddr: u64, pc: u64) -> bool {
+    // SAFETY: env and ctx valid (caller).
+    let phys = unsafe { &(*(*env).ctx).phys };
+    if phys.write(PhysAddr(paddr), bytes, v).is_none() {
+        // SAFETY: env valid (caller).
+        unsafe { record_fault(env, crate::fault::BUS, 0, vaddr, Access::Write, pc) };
+        return false;
+    }
+    true
+}
+
+/// Reads `bytes` raw little-endian bytes at `addr`; `None` after a recorded fault.
+unsafe fn read_raw(env: *mut EnvHead, addr: u64, bytes: u32, mmu: usize, pc: u64) -> Option<u64> {
+    if crosses_page(addr, bytes) {
+        let mut v = 0u64;
+        for k in 0..bytes {
+            let a = addr.wrapping_add(k as u64);
+            // SAFETY: env valid (caller).
+            let b = unsafe { read_raw(env, a, 1, mmu, pc) }?;
+            v |= b << (8 * k);
+        }
+        return Some(v);
+    }
+    // SAFETY: env valid (caller).
+    match unsafe { resolve(env, addr, Access::Read, mmu, pc) }? {
+        // SAFETY: resolve returned a RAM pointer valid for an in-page access.
+        Target::Host(p) => Some(unsafe { host_read(p, bytes) }),
+        // SAFETY: env valid (caller).
+        Target::Mmio(pa) => unsafe { phys_read(env, pa, bytes, addr, pc) },
+    }
+}
+
+unsafe fn write_raw(env: *mut EnvHead, addr: u64, bytes: u32, v: u64, mmu: usize, pc: u64) -> bool {
+    if crosses_page(addr, bytes) {
+        // Translate both pages before writing anything, so a fault leaves memory untouched.
+        let last = addr.wrapping_add(bytes as u64 - 1);
+        for a in [addr, last] {
+            // SAFETY: env valid (caller).
+            if unsafe { resolve(env, a, Access::Write, mmu, pc) }.is_none() {
+                return false;
+            }
+        }
+        for k in 0..bytes {
+            let a = addr.wrapping_add(k as u64);
+            // SAFETY: env valid (caller).
+            if !unsafe { write_raw(env, a, 1, v >> (8 * k), mmu, pc) } {
+                return false;
+            }
+        }
+        return true;
+    }
+    // SAFETY: env valid (caller).
+    match unsafe { resolve(env, addr, Access::Write, mmu, pc) } {
+        Some(Target::Host(p)) => {
+            // SAFETY: resolve returned a RAM pointer valid for an in-page access.
+            unsafe { host_write(p, bytes, v) };
+            true
+        }
+        // SAFETY: env valid (caller).
+        Some(Target::Mmio(pa)) => unsafe { phys_write(env, pa, bytes, v, addr, pc) },
+        None => false,
+    }
+}
+
+/// Slow-path load. Returns the value extended as `memop` says (to 64 bits).
+///
+/// # Safety
+/// `env` must point at the calling vCPU's environment with a valid `ctx`.
+pub unsafe extern "C" fn helper_ld(env: *mut u8, addr: u64, oi: u64, pc: u64) -> u64 {
+    let env = env as *mut EnvHead;
+    let (memop, mmu) = split_oi(oi);
+    // SAFETY: caller contract.
+    unsafe {
+        if !check_align(env, addr, memop, Access::Read, pc) {
+            return 0;
+        }
+        read_raw(env, addr, memop.bytes(), mmu, pc).map_or(0, |v| memop.extend(v))
+    }
+}
+
+/// Slow-path store of the low `memop` bytes of `val`. Returns 0.
+///
+/// # Safety
+/// As [`helper_ld`].
+pub unsafe extern "C" fn helper_st(env: *mut u8, addr: u64, val: u64, oi: u64, pc: u64) -> u64 {
+    let env = env as *mut EnvHead;
+    let (memop, mmu) = split_oi(oi);
+    // SAFETY: caller contract.
+    unsafe {
+        if check_align(env, addr, memop, Access::Write, pc) {
+            write_raw(env, addr, memop.bytes(), val, mmu, pc);
+        }
+    }
+    0
+}
+
+/// Atomically applies `f(old) -> Option<new>` to host memory; returns old.
+unsafe fn host_atomic(p: *mut u8, bytes: u32, f: impl Fn(u64) -> Option<u64>) -> u64 {
+    macro_rules! cas_loop {
+        ($at:ty, $t:ty) => {{
+            // SAFETY: caller guarantees p is valid RAM and aligned for this size.
+            let a = unsafe { <$at>::from_ptr(p as *mut $t) };
+            let mut old = a.load(Ordering::SeqCst);
+            loop {
+                match f(old as u64) {
+                    None => break old as u64,
+                    Some(n) => match a.compare_exchange_weak(old, n as $t, Ordering::SeqCst, Ordering::SeqCst) {
+                        Ok(_) => break old as u64,
+                        Err(cur) => old = cur,
+                    },
+                }
+            }
+        }};
+    }
+    match bytes {
+        1 => cas_loop!(AtomicU8, u8),
+        2 => cas_loop!(AtomicU16, u16),
+        4 => cas_loop!(AtomicU32, u32),
+        _ => cas_loop!(AtomicU64, u64),
+    }
+}
+
+/// Runs an atomic read-modify-write `f` at `addr`; returns the old raw value or `None`
+/// after a recorded fault. Host atomics on aligned RAM; otherwise (MMIO, misaligned) a
+/// plain read then write, which is not atomic against other vCPUs.
+unsafe fn atomic_op(
+    env: *mut EnvHead,
+    addr: u64,
+    memop: MemOp,
+    mmu: usize,
+    pc: u64,
+    f: impl Fn(u64) -> Option<u64>,
+) -> Option<u64> {
+    let bytes = memop.bytes();
+    // SAFETY: caller contract.
+    unsafe {
+        if !check_align(env, addr, memop, Access::Write, pc) {
+            return None;
+        }
+        if !crosses_page(addr, bytes) {
+            // Atomics need read and write permission; translate for write, then read.
+            if let Some(Target::Host(p)) = resolve(env, addr, Access::Write, mmu, pc) {
+                resolve(env, addr, Access::Read, mmu, pc)?;
+                if (p as usize) % bytes as usize == 0 {
+                    return Some(host_atomic(p, bytes, f));
+                }
+            } else if (*env).fault != 0 {
+                return None;
+            }
+        }
+        let old = read_raw(env, addr, bytes, mmu, pc)?;
+        if let Some(n) = f(old) {
+            if !write_raw(env, addr, bytes, n, mmu, pc) {
+                return None;
+            }
+        }
+        Some(old)
+    }
+}
+
+/// Slow-path compare-and-swap: if memory equals `cmp` (in `memop`'s width), store `new`.
+/// Returns the old value, extended as `memop` says.
+///
+/// # Safety
+/// As [`helper_ld`].
+pub unsafe extern "C" fn helper_cmpxchg(env: *mut u8, addr: u64, cmp: u64, new: u64, oi: u64, pc: u64) -> u64 {
+    let env = env as *mut EnvHead;
+    let (memop, mmu) = split_oi(oi);
+    let m = MemOp::size(memop.size_log2() as u8).extend(u64::MAX);
+    let f = |old: u64| (old & m == cmp & m).then_some(new & m);
+    // SAFETY: caller contract.
+    unsafe { atomic_op(env, addr, memop, mmu, pc, f) }.map_or(0, |v| memop.extend(v))
+}
+
+/// Slow-path atomic read-modify-write (`RmwOp` in bits 16-23 of `oi`). Returns the old
+/// value, extended as `memop` says.
+///
+/// # Safety
+/// As [`helper_ld`].
+pub unsafe extern "C" fn helper_rmw(env: *mut u8, addr: u64, val: u64, oi: u64, pc: u64) -> u64 {
+    let env = env as *mut EnvHead;
+    let (memop, mmu) = split_oi(oi);
+    let op = RmwOp::from_u64((oi >> 16) & 0xff).unwrap_or(RmwOp::Xchg);
+    let bytes = memop.bytes();
+    let f = |old: u64| Some(op.apply(bytes, old, val));
+    // SAFETY: caller contract.
+    unsafe { atomic_op(env, addr, memop, mmu, pc, f) }.map_or(0, |v| memop.extend(v))
+}
+
+/// For the translator: the host pointer and physical address of the code page holding
+/// `vaddr`, or `None` after recording a fault (instruction abort or code not in RAM).
+///
+/// # Safety
+/// As [`helper_ld`].
+pub unsafe fn code_page(env: *mut EnvHead, vaddr: u64, mmu: usize) -> Option<(*const u8, u64)> {
+    let mmu = mmu & (NB_MMU_MODES - 1);
+    // SAFETY: caller contract.
+    unsafe {
+        match resolve(env, vaddr & PAGE_MASK, Access::Exec, mmu, vaddr)? {
+            Target::Host(p) => Some((p as *const u8, (*env).tlb_full[mmu][tlb_index(vaddr)].paddr_page)),
+            Target::Mmio(_) => {
+                record_fault(env, crate::fault::BUS, 0, vaddr, Access::Exec, vaddr);
+                None
+            }
+        }
+    }
+}
+
+/// The fast-path compare value, re-exported for back ends that inline the hit path.
+pub fn fast_compare_value(vaddr: u64, memop: MemOp) -> u64 {
+    compare_value(vaddr, memop.bytes(), memop.aligned())
+}

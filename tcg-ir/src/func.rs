@@ -1,0 +1,165 @@
+//! A translation block's IR: temps, labels, ops and the helpers its calls name.
+
+use crate::backend::Helper;
+use crate::opcodes::Opc;
+use crate::types::Type;
+use smallvec::SmallVec;
+
+/// Index of a temp in [`Func::temps`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Temp(pub u32);
+
+impl Temp {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A branch target inside one function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label(pub u32);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TempKind {
+    /// Lives in the CPU state at `env + offset`; its value persists across TBs.
+    Global { offset: u32 },
+    /// A value of this TB only, valid across branches within the TB.
+    Local,
+    /// A constant (value already masked to the type's width).
+    Const(u64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TempData {
+    pub kind: TempKind,
+    pub ty: Type,
+    /// Names are required for globals; locals print as `tN`.
+    pub name: Option<String>,
+}
+
+/// One IR instruction: outputs, inputs (temps) and constant arguments as the opcode's
+/// table entry describes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Op {
+    pub opc: Opc,
+    pub ty: Type,
+    pub oargs: SmallVec<[Temp; 2]>,
+    pub iargs: SmallVec<[Temp; 4]>,
+    pub cargs: SmallVec<[u64; 2]>,
+}
+
+/// The IR of one translation block.
+#[derive(Clone, Debug, Default)]
+pub struct Func {
+    pub temps: Vec<TempData>,
+    pub ops: Vec<Op>,
+    pub nb_labels: u32,
+    /// Helpers named by `call` ops (their first constant argument indexes this).
+    pub helpers: Vec<&'static Helper>,
+}
+
+impl Func {
+    pub fn temp(&self, t: Temp) -> &TempData {
+        &self.temps[t.index()]
+    }
+
+    pub fn ty(&self, t: Temp) -> Type {
+        self.temps[t.index()].ty
+    }
+
+    pub fn is_const(&self, t: Temp) -> bool {
+        matches!(self.temps[t.index()].kind, TempKind::Const(_))
+    }
+
+    pub fn const_value(&self, t: Temp) -> Option<u64> {
+        match self.temps[t.index()].kind {
+            TempKind::Const(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn is_global(&self, t: Temp) -> bool {
+        matches!(self.temps[t.index()].kind, TempKind::Global { .. })
+    }
+
+    /// Finds or creates the constant temp of `ty` with value `v` (masked to the type).
+    pub fn constant(&mut self, ty: Type, v: u64) -> Temp {
+        let v = v & ty.mask();
+        if let Some(i) = self
+            .temps
+            .iter()
+            .position(|t| t.ty == ty && t.kind == TempKind::Const(v))
+        {
+            return Temp(i as u32);
+        }
+        self.push_temp(TempData {
+            kind: TempKind::Const(v),
+            ty,
+            name: None,
+        })
+    }
+
+    pub fn push_temp(&mut self, data: TempData) -> Temp {
+        self.temps.push(data);
+        Temp(self.temps.len() as u32 - 1)
+    }
+
+    /// The printable name of a temp (`$0x..` for constants).
+    pub fn temp_name(&self, t: Temp) -> String {
+        let d = &self.temps[t.index()];
+        match (&d.kind, &d.name) {
+            (TempKind::Const(v), _) => format!("${v:#x}"),
+            (_, Some(n)) => n.clone(),
+            (_, None) => format!("t{}", t.0),
+        }
+    }
+
+    /// Number of guest instructions (`insn_start` ops) in this TB.
+    pub fn guest_insn_count(&self) -> usize {
+        self.ops.iter().filter(|o| o.opc == Opc::InsnStart).count()
+    }
+
+    /// The input and output types an op requires, in argument order.
+    pub fn arg_types(&self, op: &Op) -> (SmallVec<[Type; 2]>, SmallVec<[Type; 4]>) {
+        use Opc::*;
+        let ty = op.ty;
+        let mut outs: SmallVec<[Type; 2]> = SmallVec::new();
+        let mut ins: SmallVec<[Type; 4]> = SmallVec::new();
+        match op.opc {
+            ExtuI32I64 | ExtsI32I64 => {
+                outs.push(Type::I64);
+                ins.push(Type::I32);
+            }
+            ExtrlI64I32 | ExtrhI64I32 => {
+                outs.push(Type::I32);
+                ins.push(Type::I64);
+            }
+            QemuLd => {
+                outs.push(ty);
+                ins.push(Type::I64);
+            }
+            QemuSt => {
+                ins.push(ty);
+                ins.push(Type::I64);
+            }
+            AtomicCmpxchg => {
+                outs.push(ty);
+                ins.extend([Type::I64, ty, ty]);
+            }
+            AtomicRmw => {
+                outs.push(ty);
+                ins.extend([Type::I64, ty]);
+            }
+            Call => {
+                outs.extend(op.oargs.iter().map(|_| Type::I64));
+                ins.extend(op.iargs.iter().map(|_| Type::I64));
+            }
+            _ => {
+                let d = op.opc.def();
+                outs.extend((0..d.nb_oargs).map(|_| ty));
+                ins.extend((0..d.nb_iargs).map(|_| ty));
+            }
+        }
+        (outs, ins)
+    }
+}

@@ -1,0 +1,168 @@
+//! The one table of IR opcodes: name, argument counts, kinds of constant arguments, flags.
+
+use bitflags::bitflags;
+
+bitflags! {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct OpFlags: u16 {
+        /// Must not be removed even if its outputs are unused (stores, faults, control flow).
+        const SIDE_EFFECTS = 1;
+        /// Ends a basic block: control may leave here (branches, exits).
+        const BB_END = 2;
+        /// Prints and parses without a `.type` suffix; its type is irrelevant.
+        const UNTYPED = 4;
+        /// Accesses guest memory (may fault, may call the softmmu slow path).
+        const GUEST_MEM = 8;
+        /// Variable number of inputs/outputs (helper calls).
+        const VARIADIC = 16;
+        /// Pure arithmetic evaluated by `semantics` (foldable when all inputs are constant).
+        const PURE = 32;
+    }
+}
+
+/// What a constant argument of an op means (for printing, parsing and verifying).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CArg {
+    Int,
+    Cond,
+    MemOp,
+    Mmu,
+    Label,
+    Helper,
+    Barrier,
+    Rmw,
+}
+
+/// Static description of an opcode.
+#[derive(Debug)]
+pub struct OpDef {
+    pub name: &'static str,
+    pub nb_oargs: u8,
+    pub nb_iargs: u8,
+    pub cargs: &'static [CArg],
+    pub flags: OpFlags,
+}
+
+macro_rules! opcodes {
+    ($($v:ident = $name:literal, $o:literal, $i:literal, [$($c:ident),*], $flags:expr;)*) => {
+        /// An IR opcode; its properties are in [`Opc::def`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Opc { $($v,)* }
+
+        const DEFS: &[OpDef] = &[
+            $(OpDef { name: $name, nb_oargs: $o, nb_iargs: $i, cargs: &[$(CArg::$c),*], flags: $flags },)*
+        ];
+
+        impl Opc {
+            pub const ALL: &'static [Opc] = &[$(Opc::$v,)*];
+        }
+    };
+}
+
+const P: OpFlags = OpFlags::PURE;
+const SE: OpFlags = OpFlags::SIDE_EFFECTS;
+const fn f(a: OpFlags, b: OpFlags) -> OpFlags {
+    OpFlags::from_bits_retain(a.bits() | b.bits())
+}
+const CTRL: OpFlags = f(f(OpFlags::SIDE_EFFECTS, OpFlags::BB_END), OpFlags::UNTYPED);
+const MEM: OpFlags = f(OpFlags::SIDE_EFFECTS, OpFlags::GUEST_MEM);
+const UNT: OpFlags = f(OpFlags::SIDE_EFFECTS, OpFlags::UNTYPED);
+
+// Semantics (see `semantics.rs`): I32 values live zero-extended in 64-bit slots; shift and
+// rotate counts are taken modulo the width; x/0 = 0, x%0 = x, MIN/-1 = MIN, MIN%-1 = 0;
+// clz/ctz of 0 give the width; deposit/extract take (pos, len) with pos+len <= width.
+opcodes! {
+    Mov = "mov", 1, 1, [], P;
+    Add = "add", 1, 2, [], P;
+    Sub = "sub", 1, 2, [], P;
+    Mul = "mul", 1, 2, [], P;
+    And = "and", 1, 2, [], P;
+    Or = "or", 1, 2, [], P;
+    Xor = "xor", 1, 2, [], P;
+    Andc = "andc", 1, 2, [], P;
+    Orc = "orc", 1, 2, [], P;
+    Eqv = "eqv", 1, 2, [], P;
+    Shl = "shl", 1, 2, [], P;
+    Shr = "shr", 1, 2, [], P;
+    Sar = "sar", 1, 2, [], P;
+    Rotl = "rotl", 1, 2, [], P;
+    Rotr = "rotr", 1, 2, [], P;
+    Div = "div", 1, 2, [], P;
+    Divu = "divu", 1, 2, [], P;
+    Rem = "rem", 1, 2, [], P;
+    Remu = "remu", 1, 2, [], P;
+    Neg = "neg", 1, 1, [], P;
+    Not = "not", 1, 1, [], P;
+    Ext8s = "ext8s", 1, 1, [], P;
+    Ext8u = "ext8u", 1, 1, [], P;
+    Ext16s = "ext16s", 1, 1, [], P;
+    Ext16u = "ext16u", 1, 1, [], P;
+    Ext32s = "ext32s", 1, 1, [], P;
+    Ext32u = "ext32u", 1, 1, [], P;
+    ExtuI32I64 = "extu_i32_i64", 1, 1, [], f(P, OpFlags::UNTYPED);
+    ExtsI32I64 = "exts_i32_i64", 1, 1, [], f(P, OpFlags::UNTYPED);
+    ExtrlI64I32 = "extrl_i64_i32", 1, 1, [], f(P, OpFlags::UNTYPED);
+    ExtrhI64I32 = "extrh_i64_i32", 1, 1, [], f(P, OpFlags::UNTYPED);
+    Clz = "clz", 1, 1, [], P;
+    Ctz = "ctz", 1, 1, [], P;
+    Ctpop = "ctpop", 1, 1, [], P;
+    Bswap16 = "bswap16", 1, 1, [], P;
+    Bswap32 = "bswap32", 1, 1, [], P;
+    Bswap64 = "bswap64", 1, 1, [], P;
+    Deposit = "deposit", 1, 2, [Int, Int], P;
+    Extract = "extract", 1, 1, [Int, Int], P;
+    Sextract = "sextract", 1, 1, [Int, Int], P;
+    Mulu2 = "mulu2", 2, 2, [], P;
+    Muls2 = "muls2", 2, 2, [], P;
+    Setcond = "setcond", 1, 2, [Cond], P;
+    Movcond = "movcond", 1, 4, [Cond], P;
+    Brcond = "brcond", 0, 2, [Cond, Label], f(OpFlags::SIDE_EFFECTS, OpFlags::BB_END);
+    Br = "br", 0, 0, [Label], CTRL;
+    SetLabel = "set_label", 0, 0, [Label], UNT;
+    LdEnv = "ld_env", 1, 0, [Int, MemOp], OpFlags::empty();
+    StEnv = "st_env", 0, 1, [Int, MemOp], SE;
+    QemuLd = "qemu_ld", 1, 1, [MemOp, Mmu], MEM;
+    QemuSt = "qemu_st", 0, 2, [MemOp, Mmu], MEM;
+    AtomicCmpxchg = "atomic_cmpxchg", 1, 3, [MemOp, Mmu], MEM;
+    AtomicRmw = "atomic_rmw", 1, 2, [MemOp, Mmu, Rmw], MEM;
+    Mb = "mb", 0, 0, [Barrier], UNT;
+    Call = "call", 0, 0, [Helper], f(SE, OpFlags::VARIADIC);
+    InsnStart = "insn_start", 0, 0, [Int], UNT;
+    GotoTb = "goto_tb", 0, 0, [Int], UNT;
+    ExitTb = "exit_tb", 0, 0, [Int], CTRL;
+}
+
+impl Opc {
+    pub fn def(self) -> &'static OpDef {
+        &DEFS[self as usize]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.def().name
+    }
+
+    pub fn from_name(s: &str) -> Option<Opc> {
+        Opc::ALL.iter().copied().find(|o| o.name() == s)
+    }
+
+    pub fn flags(self) -> OpFlags {
+        self.def().flags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_indexed_by_discriminant_and_names_are_unique() {
+        assert_eq!(DEFS.len(), Opc::ALL.len());
+        let mut names: Vec<_> = Opc::ALL.iter().map(|o| o.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Opc::ALL.len());
+        for &o in Opc::ALL {
+            assert_eq!(Opc::from_name(o.name()), Some(o));
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The contract between the execution loop and a guest CPU (which must not be A64-specific
+//! here): translation keys, translation, exit handling, and what the CPU asks the loop to do.
+
+use tcg_ir::Func;
+
+/// What selects a translation: guest virtual PC, the physical address of the code, and
+/// CPU-state flags that change how code translates (exception level, MMU on, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TbKey {
+    pub pc: u64,
+    pub phys_pc: u64,
+    pub flags: u32,
+}
+
+/// A translated block before compilation.
+pub struct Translation {
+    pub func: Func,
+    /// Guest bytes covered (for invalidation by physical page later).
+    pub size: u32,
+    /// Guest instructions in the block (statistics).
+    pub insns: u32,
+}
+
+/// What the guest CPU asks the execution loop to do after handling an exit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CpuAction {
+    /// Keep executing.
+    Continue,
+    /// WFI: sleep until `has_interrupt()` turns true or the vCPU is kicked.
+    WaitForInterrupt,
+    /// WFE: sleep until an event (SEV from any vCPU), an interrupt, or a kick.
+    WaitForEvent,
+    /// SEV: set the event register of every vCPU and wake those in WFE.
+    SendEvent,
+    /// This vCPU turns itself off (PSCI CPU_OFF); it runs again only when powered on.
+    PowerOff,
+    /// Stop the whole machine with this exit status (PSCI SYSTEM_OFF, reset, ...).
+    Shutdown(i32),
+    /// Stop the whole machine because of an error the user must see (exit status 1).
+    Fatal(String),
+}
+
+/// A guest CPU the loop can run. The loop owns it (on its vCPU thread) and hands out
+/// `&mut` only there; cross-thread requests arrive as queued work (see `Control`).
+pub trait GuestCpu: Send + 'static {
+    /// Pointer to the `#[repr(C)]` environment generated code runs against (starts with
+    /// `softmmu::EnvHead`). Stable for the CPU's life.
+    fn env(&mut self) -> *mut u8;
+
+    /// The key of the TB to run next. `Err` when fetching from the current PC faults; the
+    /// CPU has then already recorded/taken the fault and the loop asks again (or, before
+    /// exceptions exist, returns an action such as `Fatal`).
+    fn tb_key(&mut self) -> Result<TbKey, CpuAction>;
+
+    /// Translates the block at `key` into IR (not yet optimised).
+    fn translate(&mut self, key: &TbKey) -> Result<Translation, CpuAction>;
+
+    /// Handles a TB exit code other than GOTO_TB0/GOTO_TB1/LOOKUP/REQUESTED
+    /// (i.e. `ExitCode::FAULT` and the guest-defined codes).
+    fn handle_exit(&mut self, code: u64) -> CpuAction;
+
+    /// An interrupt is pending and unmasked enough to end a WFI.
+    fn has_interrupt(&self) -> bool {
+        false
+    }
+
+    /// Deliver pending interrupts before the next TB (called when the loop sees an exit
+    /// request). Default: nothing.
+    fn service_interrupts(&mut self) {}
+}

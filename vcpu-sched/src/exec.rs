@@ -1,0 +1,341 @@
+//! The execution loop of one vCPU (TB lookup, translation, execution, exit handling) and
+//! the two drivers around it: one thread per vCPU (MTTCG) and round-robin on one thread.
+
+use crate::control::{Core, Shared, HALT_NONE, HALT_WFE, HALT_WFI, IDLE_POLL};
+use crate::cpu::{CpuAction, GuestCpu, TbKey};
+use crate::tb_cache::{JumpCache, Tb};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tcg_ir::{BackendError, ExitCode};
+
+/// A WFE with no event ends after this long anyway (architecturally allowed: the event
+/// that a store clearing the exclusive monitor generates is not tracked).
+pub(crate) const WFE_TIMEOUT: Duration = Duration::from_millis(1);
+
+/// How a vCPU's stay in its execution region ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SliceEnd {
+    /// Exit request (kick, work, time slice, exclusive section): back to the top.
+    Requested,
+    /// WFI/WFE: the vCPU sleeps.
+    Halted,
+    /// The vCPU turned itself off.
+    PoweredOff,
+    /// The machine is shutting down.
+    Stopped,
+}
+
+/// State of one vCPU owned by the thread running it.
+pub(crate) struct VcpuLocal {
+    pub(crate) idx: usize,
+    jc: JumpCache,
+    tbs: u64,
+    translations: u64,
+    halted_at: Instant,
+}
+
+impl VcpuLocal {
+    pub(crate) fn new(idx: usize) -> VcpuLocal {
+        VcpuLocal {
+            idx,
+            jc: JumpCache::new(),
+            tbs: 0,
+            translations: 0,
+            halted_at: Instant::now(),
+        }
+    }
+
+    fn publish(&self, core: &Core) {
+        let v = &core.vcpus[self.idx];
+        v.stat_tbs.store(self.tbs, Ordering::Relaxed);
+        v.stat_translations.store(self.translations, Ordering::Relaxed);
+    }
+}
+
+/// Applies a CPU action; `Some` ends the slice.
+fn act(core: &Core, l: &mut VcpuLocal, a: CpuAction) -> Option<SliceEnd> {
+    let v = &core.vcpus[l.idx];
+    match a {
+        CpuAction::Continue => None,
+        CpuAction::WaitForInterrupt => {
+            v.wake.store(false, Ordering::Release);
+            v.halt.store(HALT_WFI, Ordering::Release);
+            l.halted_at = Instant::now();
+            Some(SliceEnd::Halted)
+        }
+        CpuAction::WaitForEvent => {
+            // An event that arrived before the WFE makes it return at once.
+            if v.event.swap(false, Ordering::AcqRel) {
+                None
+            } else {
+                v.wake.store(false, Ordering::Release);
+                v.halt.store(HALT_WFE, Ordering::Release);
+                l.halted_at = Instant::now();
+                Some(SliceEnd::Halted)
+            }
+        }
+        CpuAction::SendEvent => {
+            core.send_event();
+            None
+        }
+        CpuAction::PowerOff => {
+            core.power_off(l.idx);
+            Some(SliceEnd::PoweredOff)
+        }
+        CpuAction::Shutdown(status) => {
+            core.request_shutdown(status, None);
+            Some(SliceEnd::Stopped)
+        }
+        CpuAction::Fatal(msg) => {
+            core.request_shutdown(1, Some(msg));
+            Some(SliceEnd::Stopped)
+        }
+    }
+}
+
+/// Whether a halted vCPU may run again (ending its WFI/WFE if so). `None`: keep sleeping
+/// at most this long before checking again.
+fn try_unhalt<C: GuestCpu>(core: &Core, cpu: &C, l: &VcpuLocal) -> Result<(), Duration> {
+    let v = &core.vcpus[l.idx];
+    let wake = match v.halt.load(Ordering::Acquire) {
+        HALT_NONE => return Ok(()),
+        HALT_WFI => cpu.has_interrupt() || v.wake.swap(false, Ordering::AcqRel),
+        _ => {
+            let waited = l.halted_at.elapsed();
+            if waited < WFE_TIMEOUT
+                && !v.event.swap(false, Ordering::AcqRel)
+                && !v.wake.swap(false, Ordering::AcqRel)
+                && !cpu.has_interrupt()
+            {
+                return Err(WFE_TIMEOUT - waited);
+            }
+            true
+        }
+    };
+    if wake {
+        v.halt.store(HALT_NONE, Ordering::Release);
+        Ok(())
+    } else {
+        Err(IDLE_POLL)
+    }
+}
+
+/// Finds the TB for `key` in the global cache or translates, optimises, compiles and
+/// inserts it.
+fn find_or_translate<C: GuestCpu>(
+    core: &Core,
+    cpu: &mut C,
+    key: &TbKey,
+    l: &mut VcpuLocal,
+) -> Result<Arc<Tb>, CpuAction> {
+    if let Some(tb) = core.tb_cache.lookup(key) {
+        return Ok(tb);
+    }
+    let t = cpu.translate(key)?;
+    let mut func = t.func;
+    tcg_opt::optimize(&mut func);
+    let generation = core.tb_cache.generation();
+    let code = match core.backend.compile(&func) {
+        Ok(c) => c,
+        Err(BackendError::CodeFull) => {
+            // Flush everything and retry once. Another vCPU may have flushed meanwhile:
+            // then the generation moved and one flush is enough.
+            core.exclusive(|| {
+                if core.tb_cache.generation() == generation {
+                    core.tb_cache.flush();
+                    core.backend.reset();
+                }
+            });
+            core.backend.compile(&func).map_err(|e| {
+                CpuAction::Fatal(format!("TB at pc {:#x} after a code flush: {e}", key.pc))
+            })?
+        }
+        Err(e) => return Err(CpuAction::Fatal(format!("TB at pc {:#x}: {e}", key.pc))),
+    };
+    l.translations += 1;
+    let tb = Arc::new(Tb::new(*key, code, t.size, t.insns));
+    Ok(core.tb_cache.insert(tb).tb())
+}
+
+/// Runs vCPU `l.idx` from the current state until it must go back to the top of its
+/// loop. The caller has cleared the exit request and run the queued work.
+pub(crate) fn run_slice<C: GuestCpu>(core: &Core, cpu: &mut C, l: &mut VcpuLocal) -> SliceEnd {
+    let env = cpu.env();
+    if env as *const softmmu::EnvHead != core.env_ptr(l.idx) {
+        core.request_shutdown(
+            1,
+            Some(format!("vCPU {}: GuestCpu::env() moved (it must be stable)", l.idx)),
+        );
+        return SliceEnd::Stopped;
+    }
+    // SAFETY: `env` starts with `EnvHead` (the `GuestCpu::env` contract) and lives as long
+    // as `cpu`, which we borrow for the whole slice; only its atomic field is referenced.
+    let exit_request: &AtomicU32 =
+        unsafe { &*std::ptr::addr_of!((*(env as *const softmmu::EnvHead)).exit_request) };
+    core.exec_start(l.idx);
+    cpu.service_interrupts();
+    let end = exec_tbs(core, cpu, l, env, exit_request);
+    core.exec_end(l.idx);
+    l.publish(core);
+    end
+}
+
+/// The hot loop: key -> jump cache -> exec, until something ends the slice.
+fn exec_tbs<C: GuestCpu>(
+    core: &Core,
+    cpu: &mut C,
+    l: &mut VcpuLocal,
+    env: *mut u8,
+    exit_request: &AtomicU32,
+) -> SliceEnd {
+    loop {
+        if exit_request.load(Ordering::Relaxed) != 0 {
+            return SliceEnd::Requested;
+        }
+        let key = match cpu.tb_key() {
+            Ok(k) => k,
+            Err(a) => match act(core, l, a) {
+                None => continue,
+                Some(end) => return end,
+            },
+        };
+        l.jc.sync(&core.tb_cache);
+        let code = if let Some(tb) = l.jc.lookup(&key) {
+            // SAFETY: `env` is this CPU's environment (checked against the pointer captured
+            // at construction), live for the CPU's life, and this thread holds `&mut` to the
+            // CPU, so no other thread uses it during the call (kicks only store to the
+            // atomic `exit_request`). The TB was compiled from IR this machine's `GuestCpu`
+            // type produced, i.e. for this env layout, and the `Arc` in the jump cache
+            // keeps its code alive for the call; a flush that resets the back end happens
+            // only in an exclusive section, which waits until we leave this region.
+            unsafe { tb.code.exec(env) }
+        } else {
+            let tb = match find_or_translate(core, cpu, &key, l) {
+                Ok(tb) => tb,
+                Err(a) => match act(core, l, a) {
+                    None => continue,
+                    Some(end) => return end,
+                },
+            };
+            l.jc.insert(tb.clone());
+            // SAFETY: as above; `tb` is kept alive by the local `Arc`.
+            unsafe { tb.code.exec(env) }
+        };
+        l.tbs += 1;
+        match code {
+            ExitCode::GOTO_TB0 | ExitCode::GOTO_TB1 => {
+                // CHAINING: this is where the previous TB's exit slot `code` gets patched
+                // to jump straight to the next TB (same guest page only), so the next
+                // iteration is skipped entirely. Until then, look the next TB up.
+            }
+            ExitCode::LOOKUP => {}
+            ExitCode::REQUESTED => return SliceEnd::Requested,
+            _ => {
+                if let Some(end) = act(core, l, cpu.handle_exit(code)) {
+                    return end;
+                }
+            }
+        }
+    }
+}
+
+/// The thread of one vCPU in MTTCG mode.
+pub(crate) fn mttcg_thread<C: GuestCpu>(shared: &Shared<C>, cpu: &mut C, idx: usize) {
+    let core = &*shared.core;
+    core.enter_thread(idx);
+    let mut l = VcpuLocal::new(idx);
+    let parker = core.vcpus[idx].parker.clone();
+    loop {
+        if core.is_shutdown() {
+            break;
+        }
+        // Clear first: a kick after this point is not lost.
+        core.clear_exit_request(idx);
+        shared.run_work(idx, cpu);
+        if core.is_shutdown() {
+            break;
+        }
+        if !core.is_on(idx) {
+            parker.park_timeout(IDLE_POLL);
+            continue;
+        }
+        if let Err(d) = try_unhalt(core, cpu, &l) {
+            parker.park_timeout(d);
+            continue;
+        }
+        if !core.pending_sync_done() {
+            parker.park_timeout(IDLE_POLL);
+            continue;
+        }
+        if run_slice(core, cpu, &mut l) == SliceEnd::Stopped {
+            break;
+        }
+    }
+    l.publish(core);
+    core.leave_thread();
+}
+
+/// The one thread of round-robin mode.
+pub(crate) fn rr_thread<C: GuestCpu>(shared: &Shared<C>, cpus: &mut [C]) {
+    let core = &*shared.core;
+    let n = cpus.len();
+    core.enter_thread(0);
+    let mut locals: Vec<VcpuLocal> = (0..n).map(VcpuLocal::new).collect();
+    let parker = core.vcpus[0].parker.clone(); // shared by all vCPUs in this mode
+    let mut cur = 0;
+    'top: loop {
+        if core.is_shutdown() {
+            break;
+        }
+        // One thread owns every CPU: run everybody's queued work now (so synced requests
+        // complete here, whoever issued them).
+        for (i, cpu) in cpus.iter_mut().enumerate() {
+            core.clear_exit_request(i);
+            core.set_current(i);
+            shared.run_work(i, cpu);
+        }
+        if core.is_shutdown() {
+            break;
+        }
+        let mut sleep = IDLE_POLL;
+        let mut pick = None;
+        for k in 0..n {
+            let i = (cur + k) % n;
+            if !core.is_on(i) {
+                continue;
+            }
+            match try_unhalt(core, &cpus[i], &locals[i]) {
+                Ok(()) => {
+                    pick = Some(i);
+                    break;
+                }
+                Err(d) => sleep = sleep.min(d),
+            }
+        }
+        let Some(i) = pick else {
+            core.rr_current.store(usize::MAX, Ordering::Release);
+            parker.park_timeout(sleep);
+            continue 'top;
+        };
+        cur = i;
+        core.set_current(cur);
+        if !core.pending_sync_done() {
+            continue 'top; // work queued after the drain above: run it first
+        }
+        core.rr_current.store(cur, Ordering::Release);
+        core.rr_slice_expired.store(false, Ordering::Release);
+        let end = run_slice(core, &mut cpus[cur], &mut locals[cur]);
+        match end {
+            SliceEnd::Requested => {
+                if core.rr_slice_expired.swap(false, Ordering::AcqRel) {
+                    cur = (cur + 1) % n;
+                }
+            }
+            SliceEnd::Halted | SliceEnd::PoweredOff => cur = (cur + 1) % n,
+            SliceEnd::Stopped => break,
+        }
+    }
+    core.rr_current.store(usize::MAX, Ordering::Release);
+    core.leave_thread();
+}

@@ -1,0 +1,231 @@
+//! The guest programs under `guests/`: the one table describing them, and
+//! building them with the AArch64 cross compiler.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use anyhow::{bail, Context, Result};
+
+use crate::paths::Paths;
+
+/// The cross compiler used for every guest.
+pub const CROSS_CC: &str = "aarch64-linux-gnu-gcc";
+/// Used (best effort) to write a disassembly next to each ELF.
+pub const CROSS_OBJDUMP: &str = "aarch64-linux-gnu-objdump";
+
+/// Start-up code and library linked into every guest (paths relative to `guests/`).
+pub const COMMON_SOURCES: &[&str] = &["common/start.S", "common/lib.c"];
+/// Linker script placing the image at 0x4008_0000 (relative to `guests/`).
+pub const LINKER_SCRIPT: &str = "common/link.ld";
+
+/// Compiler flags for every guest: freestanding, integer-only A64 code that
+/// runs with the MMU off (hence strict alignment).
+pub const CFLAGS: &[&str] = &[
+    "-O2",
+    "-ffreestanding",
+    "-nostdlib",
+    "-nostartfiles",
+    "-static",
+    "-mgeneral-regs-only",
+    "-mno-outline-atomics",
+    "-march=armv8-a",
+    "-fno-pic",
+    "-no-pie",
+    "-mstrict-align",
+    "-fno-stack-protector",
+    // Keep GCC from turning the memset/memcpy loops into calls to themselves.
+    "-fno-tree-loop-distribute-patterns",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wl,--build-id=none",
+    "-Wl,--no-warn-rwx-segments",
+    "-Wl,-z,max-page-size=4096",
+];
+
+/// One guest program. Adding a guest is adding one entry to [`GUESTS`].
+#[derive(Debug)]
+pub struct Guest {
+    /// Output name: `target/guests/<name>.elf`; also the expected-output file stem.
+    pub name: &'static str,
+    /// Sources besides [`COMMON_SOURCES`], relative to `guests/`.
+    pub sources: &'static [&'static str],
+    /// Extra compiler flags (e.g. `-D` defines).
+    pub flags: &'static [&'static str],
+    /// `--smp` counts the guest is tested with.
+    pub smp: &'static [u32],
+    /// Expected output differs by CPU count: `expected/<name>.smp<N>.txt`
+    /// instead of `expected/<name>.txt`.
+    pub expected_per_smp: bool,
+    /// Run by `cargo xtask test` (long benchmark builds are not).
+    pub in_test: bool,
+    /// Run by `cargo xtask bench`, with this `--smp`.
+    pub bench_smp: Option<u32>,
+}
+
+pub const GUESTS: &[Guest] = &[
+    Guest {
+        name: "hello",
+        sources: &["hello.c"],
+        flags: &[],
+        smp: &[1],
+        expected_per_smp: false,
+        in_test: true,
+        bench_smp: Some(1),
+    },
+    Guest {
+        name: "selfcheck",
+        sources: &["selfcheck.c"],
+        flags: &[],
+        smp: &[1],
+        expected_per_smp: false,
+        in_test: true,
+        bench_smp: None,
+    },
+    Guest {
+        name: "selfcheck-bench",
+        sources: &["selfcheck.c"],
+        flags: &["-DSELFCHECK_LOOPS=4000"],
+        smp: &[1],
+        expected_per_smp: false,
+        in_test: false,
+        bench_smp: Some(1),
+    },
+    Guest {
+        name: "smp-counter",
+        sources: &["smp-counter.c"],
+        flags: &[],
+        smp: &[1, 4],
+        expected_per_smp: true,
+        in_test: true,
+        bench_smp: Some(4),
+    },
+];
+
+/// Order in which `cargo xtask bench` runs the benchmark guests.
+pub const BENCH_ORDER: &[&str] = &["selfcheck-bench", "smp-counter", "hello"];
+
+impl Guest {
+    pub fn elf(&self, paths: &Paths) -> PathBuf {
+        paths.guest_out().join(format!("{}.elf", self.name))
+    }
+
+    pub fn expected_file(&self, paths: &Paths, smp: u32) -> PathBuf {
+        let file = if self.expected_per_smp {
+            format!("{}.smp{smp}.txt", self.name)
+        } else {
+            format!("{}.txt", self.name)
+        };
+        paths.guests_src().join("expected").join(file)
+    }
+
+    /// Reads the expected output, with a clear error if it is missing.
+    pub fn expected(&self, paths: &Paths, smp: u32) -> Result<String> {
+        let file = self.expected_file(paths, smp);
+        std::fs::read_to_string(&file).with_context(|| {
+            format!(
+                "missing expected output {} for guest `{}` (generate it by running the guest on \
+                 qemu-system-aarch64 and check it by hand)",
+                file.display(),
+                self.name
+            )
+        })
+    }
+}
+
+pub fn find(name: &str) -> Result<&'static Guest> {
+    match GUESTS.iter().find(|g| g.name == name) {
+        Some(g) => Ok(g),
+        None => {
+            let names: Vec<_> = GUESTS.iter().map(|g| g.name).collect();
+            bail!("unknown guest `{name}` (known: {})", names.join(", "))
+        }
+    }
+}
+
+/// Newest modification time of the guest sources (all of `guests/` except the
+/// expected outputs) and of this xtask binary, whose table holds the flags.
+fn newest_input(paths: &Paths) -> Result<SystemTime> {
+    fn walk(dir: &Path, skip: &Path, newest: &mut SystemTime) -> Result<()> {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let entry = entry?;
+            let path = entry.path();
+            if path == skip {
+                continue;
+            }
+            let meta = entry.metadata()?;
+            if meta.is_dir() {
+                walk(&path, skip, newest)?;
+            } else if let Ok(t) = meta.modified() {
+                *newest = (*newest).max(t);
+            }
+        }
+        Ok(())
+    }
+    let mut newest = SystemTime::UNIX_EPOCH;
+    walk(
+        &paths.guests_src(),
+        &paths.guests_src().join("expected"),
+        &mut newest,
+    )?;
+    if let Ok(t) = std::env::current_exe().and_then(|e| e.metadata()?.modified()) {
+        newest = newest.max(t);
+    }
+    Ok(newest)
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    path.metadata().and_then(|m| m.modified()).ok()
+}
+
+/// Builds every guest whose ELF is older than its inputs.
+pub fn build_all(paths: &Paths) -> Result<()> {
+    if crate::tools::find_in_path(CROSS_CC).is_none() {
+        bail!(
+            "the AArch64 cross compiler `{CROSS_CC}` is not installed; install it with\n    {}",
+            crate::tools::APT_HINT
+        );
+    }
+    let out = paths.guest_out();
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let newest = newest_input(paths)?;
+    for guest in GUESTS {
+        let elf = guest.elf(paths);
+        if modified(&elf).is_some_and(|t| t >= newest) {
+            continue;
+        }
+        build_one(paths, guest, &elf)?;
+    }
+    Ok(())
+}
+
+fn build_one(paths: &Paths, guest: &Guest, elf: &Path) -> Result<()> {
+    let src = paths.guests_src();
+    let mut cmd = Command::new(CROSS_CC);
+    cmd.current_dir(&src)
+        .args(CFLAGS)
+        .args(guest.flags)
+        .arg("-Icommon")
+        .arg("-T")
+        .arg(LINKER_SCRIPT)
+        .arg("-o")
+        .arg(elf)
+        .args(COMMON_SOURCES)
+        .args(guest.sources);
+    eprintln!("building guest {}", guest.name);
+    let status = cmd
+        .status()
+        .with_context(|| format!("running {CROSS_CC}"))?;
+    if !status.success() {
+        let _ = std::fs::remove_file(elf);
+        bail!("building guest `{}` failed ({status})", guest.name);
+    }
+    // A disassembly for whoever debugs the emulator (best effort).
+    if let Ok(out) = Command::new(CROSS_OBJDUMP).arg("-d").arg(elf).output() {
+        if out.status.success() {
+            let _ = std::fs::write(elf.with_extension("dis"), out.stdout);
+        }
+    }
+    Ok(())
+}

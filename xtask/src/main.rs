@@ -1,0 +1,458 @@
+//! `cargo xtask run | test | bench | build-guests`: the project's task runner.
+
+mod guests;
+mod paths;
+mod run;
+mod tools;
+
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::guests::{Guest, BENCH_ORDER, GUESTS};
+use crate::paths::Paths;
+use crate::run::Runner;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  run [--guest NAME] [virt args...]
+        build the guests (if the cross compiler is installed) and the emulator,
+        then run target/release/virt with the arguments; without --kernel the
+        guest NAME (default: hello) is used
+  test [--skip-cargo-test] [--no-stress] [--stress-runs N] [--guest NAME] [--timeout SECS]
+        install missing tools (as root), build the guests, cargo test --workspace,
+        check the expected outputs against QEMU, run every guest on every
+        backend x scheduler, then the SMP stress runs
+  bench [--runs N] [--guest NAME] [--no-qemu]
+        median wall time of the benchmark guests on every backend x scheduler
+        and on QEMU
+  build-guests
+        only build the guests into target/guests/";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => cmd_run(&args[1..]),
+        Some("test") => cmd_test(&args[1..]).map(|()| ExitCode::SUCCESS),
+        Some("bench") => cmd_bench(&args[1..]).map(|()| ExitCode::SUCCESS),
+        Some("build-guests") => guests::build_all(&Paths::new()).map(|()| ExitCode::SUCCESS),
+        Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            Ok(ExitCode::from(2))
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A tiny option parser: flags and `--name value` pairs, in any order.
+struct Opts {
+    args: Vec<String>,
+}
+
+impl Opts {
+    fn new(args: &[String]) -> Opts {
+        Opts {
+            args: args.to_vec(),
+        }
+    }
+
+    fn flag(&mut self, name: &str) -> bool {
+        match self.args.iter().position(|a| a == name) {
+            Some(i) => {
+                self.args.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn value(&mut self, name: &str) -> Result<Option<String>> {
+        let Some(i) = self.args.iter().position(|a| a == name) else {
+            return Ok(None);
+        };
+        if i + 1 >= self.args.len() {
+            bail!("{name} needs a value");
+        }
+        let v = self.args.remove(i + 1);
+        self.args.remove(i);
+        Ok(Some(v))
+    }
+
+    fn number(&mut self, name: &str, default: u64) -> Result<u64> {
+        match self.value(name)? {
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("{name}: `{v}` is not a number")),
+            None => Ok(default),
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        if let Some(a) = self.args.first() {
+            bail!("unexpected argument `{a}`\n{USAGE}");
+        }
+        Ok(())
+    }
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(Paths::new().root);
+    cmd
+}
+
+fn cargo_run(args: &[&str]) -> Result<()> {
+    let status = cargo()
+        .args(args)
+        .status()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// `cargo build --release -p machine-virt`, then checks the binary exists.
+fn build_virt(paths: &Paths) -> Result<()> {
+    cargo_run(&["build", "--release", "-p", "machine-virt"])?;
+    let virt = paths.virt();
+    if !virt.is_file() {
+        bail!(
+            "the emulator binary {} is missing after building machine-virt (does it define the \
+             `virt` bin target?)",
+            virt.display()
+        );
+    }
+    Ok(())
+}
+
+fn cmd_run(args: &[String]) -> Result<ExitCode> {
+    let paths = Paths::new();
+    let mut opts = Opts::new(args);
+    let guest = opts.value("--guest")?;
+    let mut virt_args = opts.args;
+    if tools::find_in_path(guests::CROSS_CC).is_some() {
+        guests::build_all(&paths)?;
+    } else {
+        eprintln!(
+            "note: {} not installed; guests not rebuilt ({})",
+            guests::CROSS_CC,
+            tools::APT_HINT
+        );
+    }
+    if !virt_args.iter().any(|a| a == "--kernel") {
+        let g = guests::find(guest.as_deref().unwrap_or("hello"))?;
+        let elf = g.elf(&paths);
+        if !elf.is_file() {
+            bail!("guest {} not built ({} missing)", g.name, elf.display());
+        }
+        virt_args.splice(0..0, ["--kernel".to_string(), elf.display().to_string()]);
+    } else if guest.is_some() {
+        bail!("give either --guest or --kernel, not both");
+    }
+    build_virt(&paths)?;
+    let status = Command::new(paths.virt())
+        .args(&virt_args)
+        .status()
+        .with_context(|| format!("starting {}", paths.virt().display()))?;
+    Ok(exit_code(status))
+}
+
+fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => ExitCode::from(c.clamp(0, 255) as u8),
+        (None, Some(sig)) => ExitCode::from((128 + sig).clamp(0, 255) as u8),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+/// Pass/fail bookkeeping, one printed line per check.
+#[derive(Default)]
+struct Report {
+    passed: usize,
+    failed: usize,
+}
+
+impl Report {
+    fn pass(&mut self, what: &str, elapsed: Duration) {
+        self.passed += 1;
+        println!("ok   {what} ({:.2} s)", elapsed.as_secs_f64());
+    }
+
+    fn fail(&mut self, what: &str, why: &str) {
+        self.failed += 1;
+        println!("FAIL {what}");
+        for line in why.lines() {
+            println!("     {line}");
+        }
+    }
+}
+
+fn selected_guests(
+    filter: Option<&str>,
+    pick: impl Fn(&Guest) -> bool,
+) -> Result<Vec<&'static Guest>> {
+    if let Some(name) = filter {
+        return Ok(vec![guests::find(name)?]);
+    }
+    Ok(GUESTS.iter().filter(|g| pick(g)).collect())
+}
+
+/// Runs one guest once and records the result.
+fn check_run(
+    report: &mut Report,
+    paths: &Paths,
+    guest: &Guest,
+    runner: Runner,
+    smp: u32,
+    timeout: Duration,
+) {
+    let what = format!("{} {} smp{smp}", guest.name, runner.label());
+    match run_and_check(paths, guest, runner, smp, timeout) {
+        Ok((elapsed, None)) => report.pass(&what, elapsed),
+        Ok((_, Some(why))) => report.fail(&what, &why),
+        Err(e) => report.fail(&what, &format!("{e:#}")),
+    }
+}
+
+fn run_and_check(
+    paths: &Paths,
+    guest: &Guest,
+    runner: Runner,
+    smp: u32,
+    timeout: Duration,
+) -> Result<(Duration, Option<String>)> {
+    let expected = guest.expected(paths, smp)?;
+    let outcome = run::run(
+        runner.command(&paths.virt(), &guest.elf(paths), smp),
+        timeout,
+    )?;
+    Ok((outcome.elapsed, run::check(&outcome, &expected, timeout)))
+}
+
+fn cmd_test(args: &[String]) -> Result<()> {
+    let paths = Paths::new();
+    let mut opts = Opts::new(args);
+    let skip_cargo_test = opts.flag("--skip-cargo-test");
+    let no_stress = opts.flag("--no-stress");
+    let stress_runs = opts.number("--stress-runs", 20)?;
+    let filter = opts.value("--guest")?;
+    let timeout = Duration::from_secs(opts.number("--timeout", 120)?);
+    opts.finish()?;
+
+    // 1. tools, 2. guests
+    tools::ensure()?;
+    guests::build_all(&paths)?;
+    let selected = selected_guests(filter.as_deref(), |g| g.in_test)?;
+    let mut report = Report::default();
+
+    // 3. the workspace's own tests
+    if !skip_cargo_test {
+        let start = Instant::now();
+        let status = cargo().args(["test", "--workspace"]).status();
+        match status {
+            Ok(s) if s.success() => report.pass("cargo test --workspace", start.elapsed()),
+            Ok(s) => report.fail("cargo test --workspace", &format!("exit status: {s}")),
+            Err(e) => report.fail("cargo test --workspace", &format!("cannot run cargo: {e}")),
+        }
+    }
+
+    // 4. the expected outputs are what QEMU prints
+    let qemu_timeout = Duration::from_secs(60);
+    for guest in &selected {
+        for &smp in guest.smp {
+            check_run(&mut report, &paths, guest, Runner::Qemu, smp, qemu_timeout);
+        }
+    }
+
+    // 5. our emulator on every backend x scheduler, then the stress runs
+    match build_virt(&paths) {
+        Err(e) => report.fail("cargo build --release -p machine-virt", &format!("{e:#}")),
+        Ok(()) => {
+            for guest in &selected {
+                for &smp in guest.smp {
+                    for runner in Runner::all_virt() {
+                        check_run(&mut report, &paths, guest, runner, smp, timeout);
+                    }
+                }
+            }
+            let stress = guests::find("smp-counter")?;
+            let run_stress = !no_stress && selected.iter().any(|g| g.name == stress.name);
+            if run_stress {
+                for runner in Runner::all_virt() {
+                    stress_series(
+                        &mut report,
+                        &paths,
+                        stress,
+                        runner,
+                        stress_runs,
+                        timeout * 2,
+                    );
+                }
+            }
+        }
+    }
+
+    println!("{} passed, {} failed", report.passed, report.failed);
+    if report.failed > 0 {
+        bail!("{} check(s) failed", report.failed);
+    }
+    Ok(())
+}
+
+/// smp-counter at --smp 4, `runs` times in a row; each run counts as a check,
+/// one summary line per series (plus a line for every failed run).
+fn stress_series(
+    report: &mut Report,
+    paths: &Paths,
+    guest: &Guest,
+    runner: Runner,
+    runs: u64,
+    timeout: Duration,
+) {
+    let smp = 4;
+    let what = format!("stress {} {} smp{smp}", guest.name, runner.label());
+    let mut failed = 0;
+    let mut slowest = Duration::ZERO;
+    for i in 1..=runs {
+        match run_and_check(paths, guest, runner, smp, timeout) {
+            Ok((elapsed, None)) => {
+                report.passed += 1;
+                slowest = slowest.max(elapsed);
+            }
+            Ok((_, Some(why))) => {
+                failed += 1;
+                report.fail(&format!("{what} run {i}/{runs}"), &why);
+            }
+            Err(e) => {
+                failed += 1;
+                report.fail(&format!("{what} run {i}/{runs}"), &format!("{e:#}"));
+            }
+        }
+    }
+    let status = if failed == 0 { "ok  " } else { "FAIL" };
+    println!(
+        "{status} {what}: {}/{runs} runs passed (slowest {:.2} s)",
+        runs - failed,
+        slowest.as_secs_f64()
+    );
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn cmd_bench(args: &[String]) -> Result<()> {
+    let paths = Paths::new();
+    let mut opts = Opts::new(args);
+    let runs = opts.number("--runs", 3)?.max(1);
+    let filter = opts.value("--guest")?;
+    let no_qemu = opts.flag("--no-qemu");
+    opts.finish()?;
+
+    guests::build_all(&paths)?;
+    let virt_ok = match build_virt(&paths) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("warning: {e:#}; benchmarking QEMU only");
+            false
+        }
+    };
+    let qemu = !no_qemu && tools::find_in_path(tools::QEMU).is_some();
+    if !qemu && !no_qemu {
+        eprintln!("note: {} not installed; no QEMU column", tools::QEMU);
+    }
+    let benches: Vec<&Guest> = match filter.as_deref() {
+        Some(name) => vec![guests::find(name)?],
+        None => BENCH_ORDER
+            .iter()
+            .map(|n| guests::find(n))
+            .collect::<Result<_>>()?,
+    };
+    let mut runners = Vec::new();
+    if qemu {
+        runners.push(Runner::Qemu);
+    }
+    if virt_ok {
+        runners.extend(Runner::all_virt());
+    }
+    let timeout = Duration::from_secs(300);
+
+    println!(
+        "{:<18} {:>4}  {:<13} {:>10}  {:>10}",
+        "guest", "smp", "runner", "median s", "time/QEMU"
+    );
+    for guest in benches {
+        let smp = guest.bench_smp.unwrap_or(1);
+        let expected = guest.expected(&paths, smp).ok();
+        let mut qemu_time = None;
+        for &runner in &runners {
+            let mut times = Vec::new();
+            let mut problem = None;
+            for _ in 0..runs {
+                let cmd = runner.command(&paths.virt(), &guest.elf(&paths), smp);
+                match run::run(cmd, timeout) {
+                    Ok(o) => {
+                        let bad = match &expected {
+                            Some(e) => run::check(&o, e, timeout),
+                            None if o.status.is_some_and(|s| s.success()) => None,
+                            None => Some(format!("exit status {:?}", o.status)),
+                        };
+                        if let Some(why) = bad {
+                            problem = Some(why);
+                            break;
+                        }
+                        times.push(o.elapsed);
+                    }
+                    Err(e) => {
+                        problem = Some(format!("{e:#}"));
+                        break;
+                    }
+                }
+            }
+            let label = runner.label();
+            if let Some(why) = problem {
+                println!(
+                    "{:<18} {:>4}  {:<13} {:>10}",
+                    guest.name, smp, label, "FAILED"
+                );
+                for line in why.lines().take(6) {
+                    println!("      {line}");
+                }
+                continue;
+            }
+            let m = median(times);
+            if runner == Runner::Qemu {
+                qemu_time = Some(m);
+            }
+            let ratio = match qemu_time {
+                Some(q) if !q.is_zero() => format!("{:.2}", m.as_secs_f64() / q.as_secs_f64()),
+                _ => "-".to_string(),
+            };
+            println!(
+                "{:<18} {:>4}  {:<13} {:>10.3}  {:>10}",
+                guest.name,
+                smp,
+                label,
+                m.as_secs_f64(),
+                ratio
+            );
+        }
+    }
+    Ok(())
+}

@@ -37,11 +37,20 @@ unsafe impl Send for ArmCpu {}
 
 impl ArmCpu {
     pub fn new(cfg: CpuConfig, phys: Arc<PhysMap>, platform: Arc<dyn Platform>) -> ArmCpu {
-        let mem = Box::new(MemCtx { phys, walker: Box::new(softmmu::tlb::IdentityWalker) });
+        let mem = Box::new(MemCtx {
+            phys,
+            walker: Box::new(softmmu::tlb::IdentityWalker),
+        });
         let mut env = Box::new(CpuEnv::new(&*mem));
         env.sysregs[slot::MPIDR] = mpidr_of(cfg.index);
         env.sysregs[slot::SCTLR] = sysregs::SCTLR_RESET;
-        ArmCpu { env, _mem: mem, index: cfg.index, platform, log_unimp: cfg.log_unimp }
+        ArmCpu {
+            env,
+            _mem: mem,
+            index: cfg.index,
+            platform,
+            log_unimp: cfg.log_unimp,
+        }
     }
 
     pub fn index(&self) -> usize {
@@ -130,12 +139,18 @@ impl GuestCpu for ArmCpu {
         let flags = TbFlags::from_env(&self.env);
         let pc = self.env.pc;
         if pc & 3 != 0 {
-            return Err(self.fatal(format!("PC alignment fault at pc {pc:#x} (exceptions are not implemented yet)")));
+            return Err(self.fatal(format!(
+                "PC alignment fault at pc {pc:#x} (exceptions are not implemented yet)"
+            )));
         }
         let env = &mut self.env.head as *mut softmmu::EnvHead;
         // SAFETY: `env` is this CPU's own environment with a valid memory context.
         match unsafe { softmmu::slow::code_page(env, pc, flags.mmu_idx().0 as usize) } {
-            Some((_, paddr_page)) => Ok(TbKey { pc, phys_pc: paddr_page | (pc & !PAGE_MASK), flags: flags.bits() }),
+            Some((_, paddr_page)) => Ok(TbKey {
+                pc,
+                phys_pc: paddr_page | (pc & !PAGE_MASK),
+                flags: flags.bits(),
+            }),
             None => {
                 let msg = self.fault_message();
                 self.env.head.clear_fault();
@@ -145,7 +160,9 @@ impl GuestCpu for ArmCpu {
     }
 
     fn translate(&mut self, key: &TbKey) -> Result<Translation, CpuAction> {
-        let flags = TbFlags { el: key.flags as u8 };
+        let flags = TbFlags {
+            el: key.flags as u8,
+        };
         let env = &mut self.env.head as *mut softmmu::EnvHead;
         // SAFETY: as in tb_key.
         let page = unsafe { softmmu::slow::code_page(env, key.pc, flags.mmu_idx().0 as usize) };

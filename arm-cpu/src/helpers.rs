@@ -2,7 +2,7 @@
 //! in Rust than in IR.
 
 use crate::state::CpuEnv;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 use std::time::Instant;
 use tcg_ir::{Helper, HelperFlags};
 
@@ -16,12 +16,20 @@ extern "C" fn rbit64(_env: *mut u8, x: u64) -> u64 {
 
 extern "C" fn crc32(_env: *mut u8, acc: u64, val: u64, bytes_and_poly: u64) -> u64 {
     let bytes = (bytes_and_poly & 0xf) as usize;
-    let poly: u32 = if bytes_and_poly & 0x100 != 0 { 0x82f6_3b78 } else { 0xedb8_8320 };
+    let poly: u32 = if bytes_and_poly & 0x100 != 0 {
+        0x82f6_3b78
+    } else {
+        0xedb8_8320
+    };
     let mut crc = acc as u32;
     for i in 0..bytes {
         crc ^= ((val >> (8 * i)) & 0xff) as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ poly } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ poly
+            } else {
+                crc >> 1
+            };
         }
     }
     crc as u64
@@ -49,7 +57,11 @@ extern "C" fn set_spsel(env: *mut u8, v: u64) -> u64 {
     let new = v & 1;
     if new != env.spsel {
         // Bank the current SP as the old selection's, load the new selection's.
-        let old_idx = if env.spsel == 1 { env.el.min(1) as usize } else { 0 };
+        let old_idx = if env.spsel == 1 {
+            env.el.min(1) as usize
+        } else {
+            0
+        };
         let new_idx = if new == 1 { env.el.min(1) as usize } else { 0 };
         env.sp_el[old_idx] = env.sp;
         env.sp = env.sp_el[new_idx];
@@ -62,7 +74,11 @@ extern "C" fn set_spsel(env: *mut u8, v: u64) -> u64 {
 extern "C" fn read_sp_el0(env: *mut u8) -> u64 {
     // SAFETY: as above.
     let env = unsafe { &*(env as *const CpuEnv) };
-    if env.spsel == 1 && env.el >= 1 { env.sp_el[0] } else { env.sp }
+    if env.spsel == 1 && env.el >= 1 {
+        env.sp_el[0]
+    } else {
+        env.sp
+    }
 }
 
 extern "C" fn write_sp_el0(env: *mut u8, v: u64) -> u64 {
@@ -76,21 +92,71 @@ extern "C" fn write_sp_el0(env: *mut u8, v: u64) -> u64 {
     0
 }
 
-pub static RBIT64: Helper = Helper { name: "rbit64", addr: rbit64 as usize, nargs: 1, has_ret: true, flags: PURE };
-pub static CRC32: Helper = Helper { name: "crc32", addr: crc32 as usize, nargs: 3, has_ret: true, flags: PURE };
-pub static READ_COUNTER: Helper = Helper {
-    name: "read_counter",
-    addr: read_counter as usize,
-    nargs: 0,
-    has_ret: true,
-    flags: HelperFlags::NO_READ_GLOBALS.union(HelperFlags::NO_WRITE_GLOBALS),
-};
-pub static SET_SPSEL: Helper = Helper { name: "set_spsel", addr: set_spsel as usize, nargs: 1, has_ret: false, flags: HelperFlags::empty() };
-pub static READ_SP_EL0: Helper = Helper { name: "read_sp_el0", addr: read_sp_el0 as usize, nargs: 0, has_ret: true, flags: HelperFlags::NO_WRITE_GLOBALS };
-pub static WRITE_SP_EL0: Helper = Helper { name: "write_sp_el0", addr: write_sp_el0 as usize, nargs: 1, has_ret: false, flags: HelperFlags::empty() };
+fn helper(name: &'static str, addr: usize, nargs: u8, has_ret: bool, flags: HelperFlags) -> Helper {
+    Helper {
+        name,
+        addr,
+        nargs,
+        has_ret,
+        flags,
+    }
+}
+
+// Function addresses are not known at compile time, so the descriptors are built on
+// first use.
+pub static RBIT64: LazyLock<Helper> =
+    LazyLock::new(|| helper("rbit64", rbit64 as *const () as usize, 1, true, PURE));
+pub static CRC32: LazyLock<Helper> =
+    LazyLock::new(|| helper("crc32", crc32 as *const () as usize, 3, true, PURE));
+pub static READ_COUNTER: LazyLock<Helper> = LazyLock::new(|| {
+    let flags = HelperFlags::NO_READ_GLOBALS.union(HelperFlags::NO_WRITE_GLOBALS);
+    helper(
+        "read_counter",
+        read_counter as *const () as usize,
+        0,
+        true,
+        flags,
+    )
+});
+pub static SET_SPSEL: LazyLock<Helper> = LazyLock::new(|| {
+    helper(
+        "set_spsel",
+        set_spsel as *const () as usize,
+        1,
+        false,
+        HelperFlags::empty(),
+    )
+});
+pub static READ_SP_EL0: LazyLock<Helper> = LazyLock::new(|| {
+    helper(
+        "read_sp_el0",
+        read_sp_el0 as *const () as usize,
+        0,
+        true,
+        HelperFlags::NO_WRITE_GLOBALS,
+    )
+});
+pub static WRITE_SP_EL0: LazyLock<Helper> = LazyLock::new(|| {
+    helper(
+        "write_sp_el0",
+        write_sp_el0 as *const () as usize,
+        1,
+        false,
+        HelperFlags::empty(),
+    )
+});
 
 /// Every helper, for parsing IR text that names them.
-pub static ALL: &[&Helper] = &[&RBIT64, &CRC32, &READ_COUNTER, &SET_SPSEL, &READ_SP_EL0, &WRITE_SP_EL0];
+pub fn all() -> Vec<&'static Helper> {
+    vec![
+        &*RBIT64,
+        &*CRC32,
+        &*READ_COUNTER,
+        &*SET_SPSEL,
+        &*READ_SP_EL0,
+        &*WRITE_SP_EL0,
+    ]
+}
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,11 @@ pub enum Kind {
     /// Read-only constant.
     Const(u64),
     /// Plain storage in `CpuEnv::sysregs[slot]`; writes are masked by `wmask`.
-    Stored { slot: usize, wmask: u64, readonly: bool },
+    Stored {
+        slot: usize,
+        wmask: u64,
+        readonly: bool,
+    },
     CurrentEl,
     Nzcv,
     Daif,
@@ -49,69 +53,293 @@ stored! {
 pub const NUM_STORED: usize = 31;
 
 const fn rw(slot: usize) -> Kind {
-    Kind::Stored { slot, wmask: u64::MAX, readonly: false }
+    Kind::Stored {
+        slot,
+        wmask: u64::MAX,
+        readonly: false,
+    }
 }
 
 /// SCTLR_EL1 reset value: the RES1 bits of ARMv8.0 (MMU and caches off).
 pub const SCTLR_RESET: u64 = 0x30d0_0800;
 
 pub static TABLE: &[Def] = &[
-    Def { reg: SysReg::MIDR_EL1, name: "MIDR_EL1", kind: Kind::Const(MIDR) },
-    Def { reg: SysReg::MPIDR_EL1, name: "MPIDR_EL1", kind: Kind::Stored { slot: slot::MPIDR, wmask: 0, readonly: true } },
-    Def { reg: SysReg::REVIDR_EL1, name: "REVIDR_EL1", kind: Kind::Const(0) },
+    Def {
+        reg: SysReg::MIDR_EL1,
+        name: "MIDR_EL1",
+        kind: Kind::Const(MIDR),
+    },
+    Def {
+        reg: SysReg::MPIDR_EL1,
+        name: "MPIDR_EL1",
+        kind: Kind::Stored {
+            slot: slot::MPIDR,
+            wmask: 0,
+            readonly: true,
+        },
+    },
+    Def {
+        reg: SysReg::REVIDR_EL1,
+        name: "REVIDR_EL1",
+        kind: Kind::Const(0),
+    },
     // EL0 and EL1 AArch64 only; FP and AdvSIMD not implemented (0xf).
-    Def { reg: SysReg::ID_AA64PFR0_EL1, name: "ID_AA64PFR0_EL1", kind: Kind::Const(0x00ff_0011) },
-    Def { reg: SysReg::ID_AA64PFR1_EL1, name: "ID_AA64PFR1_EL1", kind: Kind::Const(0) },
-    Def { reg: SysReg::ID_AA64DFR0_EL1, name: "ID_AA64DFR0_EL1", kind: Kind::Const(0x0000_0006) },
-    Def { reg: SysReg::ID_AA64ISAR0_EL1, name: "ID_AA64ISAR0_EL1", kind: Kind::Const(0) },
-    Def { reg: SysReg::ID_AA64ISAR1_EL1, name: "ID_AA64ISAR1_EL1", kind: Kind::Const(0) },
+    Def {
+        reg: SysReg::ID_AA64PFR0_EL1,
+        name: "ID_AA64PFR0_EL1",
+        kind: Kind::Const(0x00ff_0011),
+    },
+    Def {
+        reg: SysReg::ID_AA64PFR1_EL1,
+        name: "ID_AA64PFR1_EL1",
+        kind: Kind::Const(0),
+    },
+    Def {
+        reg: SysReg::ID_AA64DFR0_EL1,
+        name: "ID_AA64DFR0_EL1",
+        kind: Kind::Const(0x0000_0006),
+    },
+    Def {
+        reg: SysReg::ID_AA64ISAR0_EL1,
+        name: "ID_AA64ISAR0_EL1",
+        kind: Kind::Const(0),
+    },
+    Def {
+        reg: SysReg::ID_AA64ISAR1_EL1,
+        name: "ID_AA64ISAR1_EL1",
+        kind: Kind::Const(0),
+    },
     // 40-bit PA, 16-bit ASIDs, 4K and 64K granules.
-    Def { reg: SysReg::ID_AA64MMFR0_EL1, name: "ID_AA64MMFR0_EL1", kind: Kind::Const(0x0000_1122) },
-    Def { reg: SysReg::ID_AA64MMFR1_EL1, name: "ID_AA64MMFR1_EL1", kind: Kind::Const(0) },
-    Def { reg: SysReg::ID_AA64MMFR2_EL1, name: "ID_AA64MMFR2_EL1", kind: Kind::Const(0) },
-    Def { reg: SysReg::CTR_EL0, name: "CTR_EL0", kind: Kind::Const(0x8444_c004) },
+    Def {
+        reg: SysReg::ID_AA64MMFR0_EL1,
+        name: "ID_AA64MMFR0_EL1",
+        kind: Kind::Const(0x0000_1122),
+    },
+    Def {
+        reg: SysReg::ID_AA64MMFR1_EL1,
+        name: "ID_AA64MMFR1_EL1",
+        kind: Kind::Const(0),
+    },
+    Def {
+        reg: SysReg::ID_AA64MMFR2_EL1,
+        name: "ID_AA64MMFR2_EL1",
+        kind: Kind::Const(0),
+    },
+    Def {
+        reg: SysReg::CTR_EL0,
+        name: "CTR_EL0",
+        kind: Kind::Const(0x8444_c004),
+    },
     // DC ZVA not implemented yet: DZP set.
-    Def { reg: SysReg::DCZID_EL0, name: "DCZID_EL0", kind: Kind::Const(0x14) },
-    Def { reg: SysReg::CLIDR_EL1, name: "CLIDR_EL1", kind: Kind::Const(0x0a20_0023) },
-    Def { reg: SysReg::CCSIDR_EL1, name: "CCSIDR_EL1", kind: Kind::Const(0x701f_e00a) },
-    Def { reg: SysReg::CSSELR_EL1, name: "CSSELR_EL1", kind: rw(slot::CSSELR) },
-    Def { reg: SysReg::SCTLR_EL1, name: "SCTLR_EL1", kind: rw(slot::SCTLR) },
-    Def { reg: SysReg::CPACR_EL1, name: "CPACR_EL1", kind: rw(slot::CPACR) },
-    Def { reg: SysReg::TTBR0_EL1, name: "TTBR0_EL1", kind: rw(slot::TTBR0) },
-    Def { reg: SysReg::TTBR1_EL1, name: "TTBR1_EL1", kind: rw(slot::TTBR1) },
-    Def { reg: SysReg::TCR_EL1, name: "TCR_EL1", kind: rw(slot::TCR) },
-    Def { reg: SysReg::SPSR_EL1, name: "SPSR_EL1", kind: rw(slot::SPSR) },
-    Def { reg: SysReg::ELR_EL1, name: "ELR_EL1", kind: rw(slot::ELR) },
-    Def { reg: SysReg::ESR_EL1, name: "ESR_EL1", kind: rw(slot::ESR) },
-    Def { reg: SysReg::FAR_EL1, name: "FAR_EL1", kind: rw(slot::FAR) },
-    Def { reg: SysReg::PAR_EL1, name: "PAR_EL1", kind: rw(slot::PAR) },
-    Def { reg: SysReg::MAIR_EL1, name: "MAIR_EL1", kind: rw(slot::MAIR) },
-    Def { reg: SysReg::AMAIR_EL1, name: "AMAIR_EL1", kind: rw(slot::AMAIR) },
-    Def { reg: SysReg::VBAR_EL1, name: "VBAR_EL1", kind: Kind::Stored { slot: slot::VBAR, wmask: !0x7ff, readonly: false } },
-    Def { reg: SysReg::CONTEXTIDR_EL1, name: "CONTEXTIDR_EL1", kind: rw(slot::CONTEXTIDR) },
-    Def { reg: SysReg::TPIDR_EL1, name: "TPIDR_EL1", kind: rw(slot::TPIDR_EL1) },
-    Def { reg: SysReg::TPIDR_EL0, name: "TPIDR_EL0", kind: rw(slot::TPIDR_EL0) },
-    Def { reg: SysReg::TPIDRRO_EL0, name: "TPIDRRO_EL0", kind: rw(slot::TPIDRRO_EL0) },
-    Def { reg: SysReg::CNTKCTL_EL1, name: "CNTKCTL_EL1", kind: rw(slot::CNTKCTL) },
-    Def { reg: SysReg::CNTV_CTL_EL0, name: "CNTV_CTL_EL0", kind: rw(slot::CNTV_CTL) },
-    Def { reg: SysReg::CNTV_CVAL_EL0, name: "CNTV_CVAL_EL0", kind: rw(slot::CNTV_CVAL) },
-    Def { reg: SysReg::CNTP_CTL_EL0, name: "CNTP_CTL_EL0", kind: rw(slot::CNTP_CTL) },
-    Def { reg: SysReg::CNTP_CVAL_EL0, name: "CNTP_CVAL_EL0", kind: rw(slot::CNTP_CVAL) },
-    Def { reg: SysReg::FPCR, name: "FPCR", kind: rw(slot::FPCR) },
-    Def { reg: SysReg::FPSR, name: "FPSR", kind: rw(slot::FPSR) },
-    Def { reg: SysReg::MDSCR_EL1, name: "MDSCR_EL1", kind: rw(slot::MDSCR) },
-    Def { reg: SysReg::AFSR0_EL1, name: "AFSR0_EL1", kind: rw(slot::AFSR0) },
-    Def { reg: SysReg::AFSR1_EL1, name: "AFSR1_EL1", kind: rw(slot::AFSR1) },
-    Def { reg: SysReg::OSLAR_EL1, name: "OSLAR_EL1", kind: rw(slot::OSLAR) },
-    Def { reg: SysReg::OSDLR_EL1, name: "OSDLR_EL1", kind: rw(slot::OSDLR) },
-    Def { reg: SysReg::CNTFRQ_EL0, name: "CNTFRQ_EL0", kind: Kind::Const(CNTFRQ_HZ) },
-    Def { reg: SysReg::CNTVCT_EL0, name: "CNTVCT_EL0", kind: Kind::Counter },
-    Def { reg: SysReg::CNTPCT_EL0, name: "CNTPCT_EL0", kind: Kind::Counter },
-    Def { reg: SysReg::CURRENT_EL, name: "CurrentEL", kind: Kind::CurrentEl },
-    Def { reg: SysReg::NZCV, name: "NZCV", kind: Kind::Nzcv },
-    Def { reg: SysReg::DAIF, name: "DAIF", kind: Kind::Daif },
-    Def { reg: SysReg::SPSEL, name: "SPSel", kind: Kind::SpSel },
-    Def { reg: SysReg::SP_EL0, name: "SP_EL0", kind: Kind::SpEl0 },
+    Def {
+        reg: SysReg::DCZID_EL0,
+        name: "DCZID_EL0",
+        kind: Kind::Const(0x14),
+    },
+    Def {
+        reg: SysReg::CLIDR_EL1,
+        name: "CLIDR_EL1",
+        kind: Kind::Const(0x0a20_0023),
+    },
+    Def {
+        reg: SysReg::CCSIDR_EL1,
+        name: "CCSIDR_EL1",
+        kind: Kind::Const(0x701f_e00a),
+    },
+    Def {
+        reg: SysReg::CSSELR_EL1,
+        name: "CSSELR_EL1",
+        kind: rw(slot::CSSELR),
+    },
+    Def {
+        reg: SysReg::SCTLR_EL1,
+        name: "SCTLR_EL1",
+        kind: rw(slot::SCTLR),
+    },
+    Def {
+        reg: SysReg::CPACR_EL1,
+        name: "CPACR_EL1",
+        kind: rw(slot::CPACR),
+    },
+    Def {
+        reg: SysReg::TTBR0_EL1,
+        name: "TTBR0_EL1",
+        kind: rw(slot::TTBR0),
+    },
+    Def {
+        reg: SysReg::TTBR1_EL1,
+        name: "TTBR1_EL1",
+        kind: rw(slot::TTBR1),
+    },
+    Def {
+        reg: SysReg::TCR_EL1,
+        name: "TCR_EL1",
+        kind: rw(slot::TCR),
+    },
+    Def {
+        reg: SysReg::SPSR_EL1,
+        name: "SPSR_EL1",
+        kind: rw(slot::SPSR),
+    },
+    Def {
+        reg: SysReg::ELR_EL1,
+        name: "ELR_EL1",
+        kind: rw(slot::ELR),
+    },
+    Def {
+        reg: SysReg::ESR_EL1,
+        name: "ESR_EL1",
+        kind: rw(slot::ESR),
+    },
+    Def {
+        reg: SysReg::FAR_EL1,
+        name: "FAR_EL1",
+        kind: rw(slot::FAR),
+    },
+    Def {
+        reg: SysReg::PAR_EL1,
+        name: "PAR_EL1",
+        kind: rw(slot::PAR),
+    },
+    Def {
+        reg: SysReg::MAIR_EL1,
+        name: "MAIR_EL1",
+        kind: rw(slot::MAIR),
+    },
+    Def {
+        reg: SysReg::AMAIR_EL1,
+        name: "AMAIR_EL1",
+        kind: rw(slot::AMAIR),
+    },
+    Def {
+        reg: SysReg::VBAR_EL1,
+        name: "VBAR_EL1",
+        kind: Kind::Stored {
+            slot: slot::VBAR,
+            wmask: !0x7ff,
+            readonly: false,
+        },
+    },
+    Def {
+        reg: SysReg::CONTEXTIDR_EL1,
+        name: "CONTEXTIDR_EL1",
+        kind: rw(slot::CONTEXTIDR),
+    },
+    Def {
+        reg: SysReg::TPIDR_EL1,
+        name: "TPIDR_EL1",
+        kind: rw(slot::TPIDR_EL1),
+    },
+    Def {
+        reg: SysReg::TPIDR_EL0,
+        name: "TPIDR_EL0",
+        kind: rw(slot::TPIDR_EL0),
+    },
+    Def {
+        reg: SysReg::TPIDRRO_EL0,
+        name: "TPIDRRO_EL0",
+        kind: rw(slot::TPIDRRO_EL0),
+    },
+    Def {
+        reg: SysReg::CNTKCTL_EL1,
+        name: "CNTKCTL_EL1",
+        kind: rw(slot::CNTKCTL),
+    },
+    Def {
+        reg: SysReg::CNTV_CTL_EL0,
+        name: "CNTV_CTL_EL0",
+        kind: rw(slot::CNTV_CTL),
+    },
+    Def {
+        reg: SysReg::CNTV_CVAL_EL0,
+        name: "CNTV_CVAL_EL0",
+        kind: rw(slot::CNTV_CVAL),
+    },
+    Def {
+        reg: SysReg::CNTP_CTL_EL0,
+        name: "CNTP_CTL_EL0",
+        kind: rw(slot::CNTP_CTL),
+    },
+    Def {
+        reg: SysReg::CNTP_CVAL_EL0,
+        name: "CNTP_CVAL_EL0",
+        kind: rw(slot::CNTP_CVAL),
+    },
+    Def {
+        reg: SysReg::FPCR,
+        name: "FPCR",
+        kind: rw(slot::FPCR),
+    },
+    Def {
+        reg: SysReg::FPSR,
+        name: "FPSR",
+        kind: rw(slot::FPSR),
+    },
+    Def {
+        reg: SysReg::MDSCR_EL1,
+        name: "MDSCR_EL1",
+        kind: rw(slot::MDSCR),
+    },
+    Def {
+        reg: SysReg::AFSR0_EL1,
+        name: "AFSR0_EL1",
+        kind: rw(slot::AFSR0),
+    },
+    Def {
+        reg: SysReg::AFSR1_EL1,
+        name: "AFSR1_EL1",
+        kind: rw(slot::AFSR1),
+    },
+    Def {
+        reg: SysReg::OSLAR_EL1,
+        name: "OSLAR_EL1",
+        kind: rw(slot::OSLAR),
+    },
+    Def {
+        reg: SysReg::OSDLR_EL1,
+        name: "OSDLR_EL1",
+        kind: rw(slot::OSDLR),
+    },
+    Def {
+        reg: SysReg::CNTFRQ_EL0,
+        name: "CNTFRQ_EL0",
+        kind: Kind::Const(CNTFRQ_HZ),
+    },
+    Def {
+        reg: SysReg::CNTVCT_EL0,
+        name: "CNTVCT_EL0",
+        kind: Kind::Counter,
+    },
+    Def {
+        reg: SysReg::CNTPCT_EL0,
+        name: "CNTPCT_EL0",
+        kind: Kind::Counter,
+    },
+    Def {
+        reg: SysReg::CURRENT_EL,
+        name: "CurrentEL",
+        kind: Kind::CurrentEl,
+    },
+    Def {
+        reg: SysReg::NZCV,
+        name: "NZCV",
+        kind: Kind::Nzcv,
+    },
+    Def {
+        reg: SysReg::DAIF,
+        name: "DAIF",
+        kind: Kind::Daif,
+    },
+    Def {
+        reg: SysReg::SPSEL,
+        name: "SPSel",
+        kind: Kind::SpSel,
+    },
+    Def {
+        reg: SysReg::SP_EL0,
+        name: "SP_EL0",
+        kind: Kind::SpEl0,
+    },
 ];
 
 /// The definition of `reg`, if implemented.

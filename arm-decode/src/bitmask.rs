@@ -52,10 +52,19 @@ mod tests {
         // and x0, x1, #0xff: N=1 immr=0 imms=7
         assert_eq!(decode_bit_masks(true, 1, 7, 0), Some(0xff));
         // 0xff00ff00ff00ff00: N=0 immr=8 imms=0b100111
-        assert_eq!(decode_bit_masks(true, 0, 0x27, 8), Some(0xff00_ff00_ff00_ff00));
+        assert_eq!(
+            decode_bit_masks(true, 0, 0x27, 8),
+            Some(0xff00_ff00_ff00_ff00)
+        );
         assert_eq!(decode_bit_masks(false, 0, 0x3c, 0), Some(0x5555_5555));
-        assert_eq!(decode_bit_masks(true, 1, 62, 0), Some(0x7fff_ffff_ffff_ffff));
-        assert_eq!(decode_bit_masks(true, 1, 62, 1), Some(0xbfff_ffff_ffff_ffff));
+        assert_eq!(
+            decode_bit_masks(true, 1, 62, 0),
+            Some(0x7fff_ffff_ffff_ffff)
+        );
+        assert_eq!(
+            decode_bit_masks(true, 1, 62, 1),
+            Some(0xbfff_ffff_ffff_ffff)
+        );
     }
 
     #[test]

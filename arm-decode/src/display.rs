@@ -113,7 +113,7 @@ struct Mem(AddrMode);
 impl Display for Mem {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self.0 {
-            AddrMode::Offset { rn, imm } if imm == 0 => write!(f, "[{}]", R(rn, true)),
+            AddrMode::Offset { rn, imm: 0 } => write!(f, "[{}]", R(rn, true)),
             AddrMode::Offset { rn, imm } => write!(f, "[{}, #{imm}]", R(rn, true)),
             AddrMode::PreIndex { rn, imm } => write!(f, "[{}, #{imm}]!", R(rn, true)),
             AddrMode::PostIndex { rn, imm } => write!(f, "[{}], #{imm}", R(rn, true)),
@@ -191,8 +191,11 @@ fn barrier_option(o: u8) -> Option<&'static str> {
     })
 }
 
-/// Named SYS operations: (op1, CRn, CRm, op2) -> (mnemonic, operation, takes Xt).
-const SYS_OPS: &[((u8, u8, u8, u8), &str, &str, bool)] = &[
+/// (op1, CRn, CRm, op2) of a SYS instruction.
+type SysKey = (u8, u8, u8, u8);
+
+/// Named SYS operations: key -> (mnemonic, operation, takes Xt).
+const SYS_OPS: &[(SysKey, &str, &str, bool)] = &[
     ((0, 7, 1, 0), "ic", "ialluis", false),
     ((0, 7, 5, 0), "ic", "iallu", false),
     ((3, 7, 5, 1), "ic", "ivau", true),
@@ -349,11 +352,7 @@ impl Display for Disasm<'_> {
                     write!(f, "{m} {}, {}, {rm}", R(rd, is64), R(rn, is64))?;
                 }
                 // With SP involved, the "native width" extension reads as LSL.
-                let lsl_form = if is64 {
-                    Extend::Uxtx
-                } else {
-                    Extend::Uxtw
-                };
+                let lsl_form = if is64 { Extend::Uxtx } else { Extend::Uxtw };
                 if (rd.is_sp() || rn.is_sp()) && extend == lsl_form {
                     if amount != 0 {
                         write!(f, ", lsl #{amount}")?;
@@ -477,9 +476,18 @@ impl Display for Disasm<'_> {
                         if imms == top {
                             write!(f, "asr {d}, {n}, #{immr}")
                         } else if imms < immr {
-                            write!(f, "sbfiz {d}, {n}, #{}, #{}", width - immr, imms + 1)
+                            write!(
+                                f,
+                                "sbfiz {d}, {n}, #{}, #{}",
+                                width.wrapping_sub(immr),
+                                imms.wrapping_add(1)
+                            )
                         } else if bfx_preferred(is64, false, imms, immr) {
-                            write!(f, "sbfx {d}, {n}, #{immr}, #{}", imms - immr + 1)
+                            write!(
+                                f,
+                                "sbfx {d}, {n}, #{immr}, #{}",
+                                imms.wrapping_sub(immr).wrapping_add(1)
+                            )
                         } else if immr == 0 && imms == 7 {
                             write!(f, "sxtb {d}, {nw}")
                         } else if immr == 0 && imms == 15 {
@@ -491,14 +499,23 @@ impl Display for Disasm<'_> {
                         }
                     }
                     BitfieldOp::Ubfm => {
-                        if imms != top && imms + 1 == immr {
-                            write!(f, "lsl {d}, {n}, #{}", top - imms)
+                        if imms != top && imms.wrapping_add(1) == immr {
+                            write!(f, "lsl {d}, {n}, #{}", top.wrapping_sub(imms))
                         } else if imms == top {
                             write!(f, "lsr {d}, {n}, #{immr}")
                         } else if imms < immr {
-                            write!(f, "ubfiz {d}, {n}, #{}, #{}", width - immr, imms + 1)
+                            write!(
+                                f,
+                                "ubfiz {d}, {n}, #{}, #{}",
+                                width.wrapping_sub(immr),
+                                imms.wrapping_add(1)
+                            )
                         } else if bfx_preferred(is64, true, imms, immr) {
-                            write!(f, "ubfx {d}, {n}, #{immr}, #{}", imms - immr + 1)
+                            write!(
+                                f,
+                                "ubfx {d}, {n}, #{immr}, #{}",
+                                imms.wrapping_sub(immr).wrapping_add(1)
+                            )
                         } else if immr == 0 && imms == 7 {
                             write!(f, "uxtb {d}, {nw}")
                         } else if immr == 0 && imms == 15 {
@@ -510,12 +527,26 @@ impl Display for Disasm<'_> {
                     BitfieldOp::Bfm => {
                         if imms < immr {
                             if rn.is_zr() {
-                                write!(f, "bfc {d}, #{}, #{}", width - immr, imms + 1)
+                                write!(
+                                    f,
+                                    "bfc {d}, #{}, #{}",
+                                    width.wrapping_sub(immr),
+                                    imms.wrapping_add(1)
+                                )
                             } else {
-                                write!(f, "bfi {d}, {n}, #{}, #{}", width - immr, imms + 1)
+                                write!(
+                                    f,
+                                    "bfi {d}, {n}, #{}, #{}",
+                                    width.wrapping_sub(immr),
+                                    imms.wrapping_add(1)
+                                )
                             }
                         } else {
-                            write!(f, "bfxil {d}, {n}, #{immr}, #{}", imms - immr + 1)
+                            write!(
+                                f,
+                                "bfxil {d}, {n}, #{immr}, #{}",
+                                imms.wrapping_sub(immr).wrapping_add(1)
+                            )
                         }
                     }
                 }
@@ -557,13 +588,7 @@ impl Display for Disasm<'_> {
                     (true, false) => "sbc",
                     (true, true) => "sbcs",
                 };
-                write!(
-                    f,
-                    "{m} {}, {}, {}",
-                    R(rd, is64),
-                    R(rn, is64),
-                    R(rm, is64)
-                )
+                write!(f, "{m} {}, {}, {}", R(rd, is64), R(rn, is64), R(rm, is64))
             }
             Insn::CondSelect {
                 is64,
@@ -664,13 +689,7 @@ impl Display for Disasm<'_> {
                         );
                     }
                 };
-                write!(
-                    f,
-                    "{m} {}, {}, {}",
-                    R(rd, is64),
-                    R(rn, is64),
-                    R(rm, is64)
-                )
+                write!(f, "{m} {}, {}, {}", R(rd, is64), R(rn, is64), R(rm, is64))
             }
             Insn::DataProc1 { is64, op, rd, rn } => {
                 let m = match op {
@@ -893,11 +912,7 @@ impl Display for Disasm<'_> {
                 rt,
             } => {
                 if l {
-                    return write!(
-                        f,
-                        "sysl {}, #{op1}, C{crn}, C{crm}, #{op2}",
-                        R(rt, true)
-                    );
+                    return write!(f, "sysl {}, #{op1}, C{crn}, C{crm}, #{op2}", R(rt, true));
                 }
                 if let Some(&(_, m, name, takes_reg)) =
                     SYS_OPS.iter().find(|e| e.0 == (op1, crn, crm, op2))
@@ -1043,7 +1058,10 @@ mod tests {
     #[test]
     fn absolute_targets() {
         assert_eq!(decode(0x14000002).display_at(0x130).to_string(), "b 138");
-        assert_eq!(decode(0x90000000).display_at(0x88).to_string(), "adrp x0, 0");
+        assert_eq!(
+            decode(0x90000000).display_at(0x88).to_string(),
+            "adrp x0, 0"
+        );
         assert_eq!(
             decode(0x58000040).display_at(0x1a0).to_string(),
             "ldr x0, 1a8"

@@ -113,7 +113,9 @@ impl Cond {
     /// From the 4-bit field.
     pub const fn from_bits(b: u32) -> Cond {
         use Cond::*;
-        const ALL: [Cond; 16] = [Eq, Ne, Cs, Cc, Mi, Pl, Vs, Vc, Hi, Ls, Ge, Lt, Gt, Le, Al, Nv];
+        const ALL: [Cond; 16] = [
+            Eq, Ne, Cs, Cc, Mi, Pl, Vs, Vc, Hi, Ls, Ge, Lt, Gt, Le, Al, Nv,
+        ];
         ALL[(b & 15) as usize]
     }
 
@@ -268,7 +270,10 @@ pub enum DataProc2Op {
     Asrv,
     Rorv,
     /// CRC32 (`c` = Castagnoli polynomial) over 1 << `size` bytes of rm.
-    Crc32 { c: bool, size: u8 },
+    Crc32 {
+        c: bool,
+        size: u8,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -442,7 +447,11 @@ pub enum Insn {
         shift: u8,
     },
     /// ADR (`page == false`: rd = pc + offset) or ADRP (rd = (pc & !0xfff) + offset).
-    Adr { rd: Reg, page: bool, offset: i64 },
+    Adr {
+        rd: Reg,
+        page: bool,
+        offset: i64,
+    },
     /// SBFM/BFM/UBFM.
     Bitfield {
         is64: bool,
@@ -514,11 +523,20 @@ pub enum Insn {
         rn: Reg,
     },
     /// B/BL; offset from this instruction's address.
-    Branch { link: bool, offset: i64 },
+    Branch {
+        link: bool,
+        offset: i64,
+    },
     /// BR/BLR/RET.
-    BranchReg { kind: BranchRegKind, rn: Reg },
+    BranchReg {
+        kind: BranchRegKind,
+        rn: Reg,
+    },
     /// B.cond.
-    BranchCond { cond: Cond, offset: i64 },
+    BranchCond {
+        cond: Cond,
+        offset: i64,
+    },
     /// CBZ/CBNZ.
     CompareBranch {
         is64: bool,
@@ -580,19 +598,37 @@ pub enum Insn {
         rn: Reg,
     },
     /// CLREX; `crm` is ignored by hardware but kept for Display.
-    Clrex { crm: u8 },
+    Clrex {
+        crm: u8,
+    },
     /// The hint space (NOP, YIELD, WFE, WFI, SEV, SEVL, others).
     Hint(Hint),
     /// DMB/DSB/ISB with the CRm option.
-    Barrier { kind: BarrierKind, option: u8 },
+    Barrier {
+        kind: BarrierKind,
+        option: u8,
+    },
     /// SVC/HVC/SMC/BRK/HLT.
-    Exception { kind: ExceptionKind, imm16: u16 },
+    Exception {
+        kind: ExceptionKind,
+        imm16: u16,
+    },
     /// MRS rt, reg.
-    Mrs { rt: Reg, reg: SysReg },
+    Mrs {
+        rt: Reg,
+        reg: SysReg,
+    },
     /// MSR reg, rt.
-    Msr { reg: SysReg, rt: Reg },
+    Msr {
+        reg: SysReg,
+        rt: Reg,
+    },
     /// MSR (immediate) to a PSTATE field selected by op1/op2; `crm` is the value.
-    MsrImm { op1: u8, crm: u8, op2: u8 },
+    MsrImm {
+        op1: u8,
+        crm: u8,
+        op2: u8,
+    },
     /// SYS (`l == false`) / SYSL: cache, TLB and address-translation operations.
     Sys {
         l: bool,
@@ -612,10 +648,11 @@ impl Insn {
     pub fn pstate_field(&self) -> Option<PstateField> {
         match *self {
             Insn::MsrImm { op1, op2, crm } => match (op1, op2) {
-                (0, 5) => Some(PstateField::SpSel),
+                // SPSel, PAN and UAO take a 1-bit immediate in CRm<0>; later
+                // architecture versions (and objdump) reserve CRm<3:1> != 0.
+                (0, 5) if crm <= 1 => Some(PstateField::SpSel),
                 (3, 6) => Some(PstateField::DaifSet),
                 (3, 7) => Some(PstateField::DaifClr),
-                // PAN and UAO take a 1-bit immediate in CRm<0>.
                 (0, 4) if crm <= 1 => Some(PstateField::Pan),
                 (0, 3) if crm <= 1 => Some(PstateField::Uao),
                 _ => None,

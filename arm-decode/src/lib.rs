@@ -1,8 +1,4 @@
-//! A64 (AArch64) instruction decoder: 32-bit word -> typed [`Insn`], plus an objdump-style disassembler.
-//!
-//! The decoder is table driven (see [`table`](crate::decode) and `src/table.rs`):
-//! one declarative list of bit patterns, each mapped to a constructor. It is
-//! pure, allocation-free after the first call, and never panics on any word.
+//! A64 (AArch64) instruction decoder: 32-bit word -> typed [`Insn`] via one declarative pattern table, plus an objdump-style disassembler.
 
 mod bitmask;
 mod display;

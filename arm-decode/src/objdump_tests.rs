@@ -9,6 +9,8 @@
 //! - objdump's `// comment` tails and `<symbol+off>` after addresses are dropped;
 //! - where we print a generic form (`sN_N_cN_cN_N` system register, `hint #n`,
 //!   `sys #..`) objdump may know a newer architectural name: accepted;
+//! - objdump rejects LDPSW whose registers overlap (Rt == Rt2, or writeback
+//!   onto Rt/Rt2); that is CONSTRAINED UNPREDICTABLE and we decode it like LDP;
 //! - words we decode as `Unallocated` are not compared (objdump knows later
 //!   extensions such as LSE, PAuth, MTE that this ARMv8.0 decoder rejects).
 
@@ -55,6 +57,7 @@ fn objdump(src: &str, dir: &Path) -> Vec<(u64, u32, String)> {
         .arg(&o)
         .output()
         .unwrap_or_else(|e| panic!("run objdump: {e}"));
+    let _ = std::fs::remove_dir_all(dir);
     let text = String::from_utf8_lossy(&out.stdout);
     let mut v = Vec::new();
     for line in text.lines() {
@@ -94,7 +97,9 @@ fn generic_ok(ours: &str) -> bool {
         || ours.starts_with("sys #")
         || ((ours.starts_with("mrs ") || ours.starts_with("msr "))
             && ours.split([' ', ',']).any(|t| {
-                t.starts_with('s') && t.contains("_c") && t.as_bytes().get(1).is_some_and(u8::is_ascii_digit)
+                t.starts_with('s')
+                    && t.contains("_c")
+                    && t.as_bytes().get(1).is_some_and(u8::is_ascii_digit)
             }))
 }
 
@@ -108,7 +113,8 @@ fn compare(rows: &[(u64, u32, String)]) -> (usize, Vec<String>) {
         }
         let ours = insn.display_at(*addr).to_string();
         compared += 1;
-        if ours != *theirs && !generic_ok(&ours) {
+        let ldpsw_overlap = ours.starts_with("ldpsw ") && theirs.starts_with(".inst");
+        if ours != *theirs && !generic_ok(&ours) && !ldpsw_overlap {
             bad.push(format!("{word:08x}: ours `{ours}` objdump `{theirs}`"));
         }
     }
@@ -133,7 +139,12 @@ fn corpus_matches_objdump() {
         .map(|r| format!("{:08x} {}", r.1, r.2))
         .collect();
     assert_eq!(n, rows.len(), "decoded as Unallocated: {undecoded:?}");
-    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -158,5 +169,10 @@ fn random_table_words_match_objdump() {
     assert_eq!(rows.len(), ENTRIES.len() * PER_PATTERN);
     let (n, bad) = compare(&rows);
     assert!(n > rows.len() / 2, "too few decoded: {n}");
-    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }

@@ -571,9 +571,17 @@ fn b_addsub_imm(f: &Fields<'_>, _: u32) -> Insn {
         is64: f.get(F::Sf) == 1,
         sub: f.get(F::Op) == 1,
         set_flags,
-        rd: if set_flags { zr(f.get(F::Rd)) } else { sp(f.get(F::Rd)) },
+        rd: if set_flags {
+            zr(f.get(F::Rd))
+        } else {
+            sp(f.get(F::Rd))
+        },
         rn: sp(f.get(F::Rn)),
-        imm: if lsl12 { f.get(F::Imm12) << 12 } else { f.get(F::Imm12) },
+        imm: if lsl12 {
+            f.get(F::Imm12) << 12
+        } else {
+            f.get(F::Imm12)
+        },
         lsl12,
     }
 }
@@ -1031,7 +1039,11 @@ fn b_addsub_ext(f: &Fields<'_>, w: u32) -> Insn {
         is64: f.get(F::Sf) == 1,
         sub: f.get(F::Op) == 1,
         set_flags,
-        rd: if set_flags { zr(f.get(F::Rd)) } else { sp(f.get(F::Rd)) },
+        rd: if set_flags {
+            zr(f.get(F::Rd))
+        } else {
+            sp(f.get(F::Rd))
+        },
         rn: sp(f.get(F::Rn)),
         rm: zr(f.get(F::Rm)),
         extend: Extend::from_bits(f.get(F::Option)),
@@ -1230,7 +1242,12 @@ mod tests {
                 let (ea, eb) = (&ENTRIES[i], &ENTRIES[j]);
                 let a_wins = ea.beats.contains(&eb.name);
                 let b_wins = eb.beats.contains(&ea.name);
-                assert!(!(a_wins && b_wins), "{} and {} beat each other", ea.name, eb.name);
+                assert!(
+                    !(a_wins && b_wins),
+                    "{} and {} beat each other",
+                    ea.name,
+                    eb.name
+                );
                 if overlap {
                     assert!(
                         a_wins || b_wins,

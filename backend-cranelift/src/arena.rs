@@ -124,13 +124,33 @@ impl Drop for Arena {
     }
 }
 
+/// Makes freshly written code visible to instruction fetch (AArch64 caches are not
+/// coherent for that): clean the data cache lines to the point of unification, invalidate
+/// the instruction cache lines, then synchronise.
 #[cfg(target_arch = "aarch64")]
 unsafe fn flush_icache(p: *const u8, len: usize) {
-    extern "C" {
-        fn __clear_cache(start: *mut libc::c_char, end: *mut libc::c_char);
+    use std::arch::asm;
+    let ctr: u64;
+    // SAFETY: CTR_EL0 is readable from EL0 on Linux; cache maintenance by VA on mapped,
+    // readable memory is permitted at EL0 (SCTLR_EL1.UCI is set by Linux).
+    unsafe {
+        asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack));
+        let dline = 4usize << ((ctr >> 16) & 0xf);
+        let iline = 4usize << (ctr & 0xf);
+        let (start, end) = (p as usize, p as usize + len);
+        let mut a = start & !(dline - 1);
+        while a < end {
+            asm!("dc cvau, {}", in(reg) a, options(nostack));
+            a += dline;
+        }
+        asm!("dsb ish", options(nostack));
+        let mut a = start & !(iline - 1);
+        while a < end {
+            asm!("ic ivau, {}", in(reg) a, options(nostack));
+            a += iline;
+        }
+        asm!("dsb ish", "isb", options(nostack));
     }
-    // SAFETY: the range is mapped code memory.
-    unsafe { __clear_cache(p as *mut libc::c_char, p.add(len) as *mut libc::c_char) }
 }
 
 #[cfg(not(target_arch = "aarch64"))]

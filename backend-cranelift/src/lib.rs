@@ -40,7 +40,7 @@ impl Default for JitOptions {
     fn default() -> Self {
         JitOptions {
             arena_size: 256 << 20,
-            single_pass_regalloc: true,
+            single_pass_regalloc: false,
             verifier: cfg!(debug_assertions),
         }
     }
@@ -97,12 +97,20 @@ impl CraneliftBackend {
     pub fn with_options(opts: JitOptions) -> Result<CraneliftBackend, BackendError> {
         let err = |e: String| BackendError::Compile(e);
         let mut fb = settings::builder();
-        fb.set("opt_level", "speed").map_err(|e| err(e.to_string()))?;
-        fb.set("enable_verifier", if opts.verifier { "true" } else { "false" })
+        fb.set("opt_level", "speed")
             .map_err(|e| err(e.to_string()))?;
         fb.set(
+            "enable_verifier",
+            if opts.verifier { "true" } else { "false" },
+        )
+        .map_err(|e| err(e.to_string()))?;
+        fb.set(
             "regalloc_algorithm",
-            if opts.single_pass_regalloc { "single_pass" } else { "backtracking" },
+            if opts.single_pass_regalloc {
+                "single_pass"
+            } else {
+                "backtracking"
+            },
         )
         .map_err(|e| err(e.to_string()))?;
         let isa = cranelift_native::builder()
@@ -135,7 +143,8 @@ impl CraneliftBackend {
         tcg_ir::verify::verify(func).map_err(|e| BackendError::Invalid(e.to_string()))?;
         CTX.with(|cell| {
             let mut slot = cell.borrow_mut();
-            let (ctx, fctx) = slot.get_or_insert_with(|| (Context::new(), FunctionBuilderContext::new()));
+            let (ctx, fctx) =
+                slot.get_or_insert_with(|| (Context::new(), FunctionBuilderContext::new()));
             ctx.clear();
             translate::translate(func, &mut ctx.func, fctx, self.isa.frontend_config());
             let code = ctx
@@ -164,7 +173,8 @@ impl CraneliftBackend {
         let p = unsafe { st.arena.place(off, bytes) };
         // SAFETY: `p` is the start of a complete function with the TB signature
         // `extern "C" fn(env) -> u64` in the host's default calling convention.
-        let entry = unsafe { std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut u8) -> u64>(p) };
+        let entry =
+            unsafe { std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut u8) -> u64>(p) };
         Ok(JitTb {
             entry,
             size: bytes.len(),

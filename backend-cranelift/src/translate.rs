@@ -16,14 +16,17 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, types, AbiParam, AtomicRmwOp, Block, BlockArg, InstBuilder, MemFlagsData, SigRef, Signature, Value,
+    self, types, AbiParam, AtomicRmwOp, Block, BlockArg, InstBuilder, MemFlagsData, SigRef,
+    Signature, Value,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use softmmu::layout::*;
 use softmmu::slow;
 use std::collections::HashMap;
-use tcg_ir::{BarrierFlags, Cond, ExitCode, Func, HelperFlags, MemOp, Op, Opc, RmwOp, Temp, TempKind, Type};
+use tcg_ir::{
+    BarrierFlags, Cond, ExitCode, Func, HelperFlags, MemOp, Op, Opc, RmwOp, Temp, TempKind, Type,
+};
 
 fn cty(t: Type) -> ir::Type {
     match t {
@@ -116,6 +119,40 @@ pub(crate) fn translate(
             written[t.index()] = true;
         }
     }
+    // Globals whose first reference is a write in the straight-line prefix of the TB
+    // (before any branch, label, exit, call, env or guest memory access) are defined on
+    // every path to every exit and need no load at entry.
+    let mut read_first = vec![false; nt];
+    let mut write_first = vec![false; nt];
+    for op in &func.ops {
+        use Opc::*;
+        if matches!(
+            op.opc,
+            Brcond
+                | Br
+                | SetLabel
+                | ExitTb
+                | Call
+                | QemuLd
+                | QemuSt
+                | AtomicCmpxchg
+                | AtomicRmw
+                | LdEnv
+                | StEnv
+        ) {
+            break;
+        }
+        for &t in &op.iargs {
+            if !write_first[t.index()] {
+                read_first[t.index()] = true;
+            }
+        }
+        for &t in &op.oargs {
+            if !read_first[t.index()] {
+                write_first[t.index()] = true;
+            }
+        }
+    }
     let mut vars = vec![None; nt];
     let mut globals = Vec::new();
     for (i, td) in func.temps.iter().enumerate() {
@@ -158,7 +195,9 @@ pub(crate) fn translate(
     };
 
     // Exit request check, then the globals.
-    let req = tr.b.ins().load(types::I32, flags_env(), env, ENV_EXIT_REQUEST as i32);
+    let req =
+        tr.b.ins()
+            .load(types::I32, flags_env(), env, ENV_EXIT_REQUEST as i32);
     let req_block = tr.b.create_block();
     let body = tr.b.create_block();
     tr.b.set_cold_block(req_block);
@@ -167,7 +206,7 @@ pub(crate) fn translate(
     let v = tr.b.ins().iconst(types::I64, ExitCode::REQUESTED as i64);
     tr.b.ins().return_(&[v]);
     tr.b.switch_to_block(body);
-    tr.reload_globals(|_| true);
+    tr.reload_globals(|g| !write_first[g.temp.index()]);
 
     for op in &func.ops {
         tr.op(op);
@@ -192,7 +231,9 @@ impl Tr<'_, '_> {
         let td = self.f.temp(t);
         match td.kind {
             TempKind::Const(v) => self.k(cty(td.ty), v),
-            _ => self.b.use_var(self.vars[t.index()].expect("used temp has a variable")),
+            _ => self
+                .b
+                .use_var(self.vars[t.index()].expect("used temp has a variable")),
         }
     }
 
@@ -205,7 +246,7 @@ impl Tr<'_, '_> {
         if off <= i32::MAX as u64 {
             (self.env, off as i32)
         } else {
-            let a = self.b.ins().iadd_imm(self.env, off as i64);
+            let a = self.b.ins().iadd_imm_s(self.env, off as i64);
             (a, 0)
         }
     }
@@ -288,8 +329,12 @@ impl Tr<'_, '_> {
             Cond::Gtu => IntCC::UnsignedGreaterThan,
             Cond::TstEq | Cond::TstNe => {
                 let x = self.b.ins().band(a, b);
-                let cc = if c == Cond::TstEq { IntCC::Equal } else { IntCC::NotEqual };
-                return self.b.ins().icmp_imm(cc, x, 0);
+                let cc = if c == Cond::TstEq {
+                    IntCC::Equal
+                } else {
+                    IntCC::NotEqual
+                };
+                return self.b.ins().icmp_imm_s(cc, x, 0);
             }
         };
         self.b.ins().icmp(cc, a, b)
@@ -377,7 +422,7 @@ impl Tr<'_, '_> {
                 let b = self.get(op.iargs[1]);
                 let zero = self.k(ty, 0);
                 let one = self.k(ty, 1);
-                let bz = self.b.ins().icmp_imm(IntCC::Equal, b, 0);
+                let bz = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
                 let r = match op.opc {
                     Divu | Remu => {
                         let sb = self.b.ins().select(bz, one, b);
@@ -447,7 +492,7 @@ impl Tr<'_, '_> {
             ExtrlI64I32 | ExtrhI64I32 => {
                 let mut a = self.get(op.iargs[0]);
                 if op.opc == ExtrhI64I32 {
-                    a = self.b.ins().ushr_imm(a, 32);
+                    a = self.b.ins().ushr_imm_s(a, 32);
                 }
                 let r = self.b.ins().ireduce(types::I32, a);
                 self.set(op.oargs[0], r);
@@ -473,14 +518,22 @@ impl Tr<'_, '_> {
                 let a = self.get(op.iargs[0]);
                 let b = self.get(op.iargs[1]);
                 let (pos, len) = (op.cargs[0] as u32, op.cargs[1] as u32);
-                let field = if len >= 64 { u64::MAX } else { (1u64 << len) - 1 };
+                let field = if len >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << len) - 1
+                };
                 let mask = (field << pos) & mask_of(ty);
                 let r = if mask == mask_of(ty) {
                     b
                 } else {
                     let na = self.k(ty, !mask);
                     let keep = self.b.ins().band(a, na);
-                    let sh = if pos > 0 { self.b.ins().ishl_imm(b, pos as i64) } else { b };
+                    let sh = if pos > 0 {
+                        self.b.ins().ishl_imm_s(b, pos as i64)
+                    } else {
+                        b
+                    };
                     let m = self.k(ty, mask);
                     let ins = self.b.ins().band(sh, m);
                     self.b.ins().bor(keep, ins)
@@ -492,7 +545,11 @@ impl Tr<'_, '_> {
                 let (pos, len) = (op.cargs[0] as u32, op.cargs[1] as u32);
                 let w = ty.bits();
                 let r = if op.opc == Extract {
-                    let s = if pos > 0 { self.b.ins().ushr_imm(a, pos as i64) } else { a };
+                    let s = if pos > 0 {
+                        self.b.ins().ushr_imm_s(a, pos as i64)
+                    } else {
+                        a
+                    };
                     if pos + len >= w {
                         s
                     } else {
@@ -501,11 +558,15 @@ impl Tr<'_, '_> {
                     }
                 } else {
                     let up = w - pos - len;
-                    let s = if up > 0 { self.b.ins().ishl_imm(a, up as i64) } else { a };
+                    let s = if up > 0 {
+                        self.b.ins().ishl_imm_s(a, up as i64)
+                    } else {
+                        a
+                    };
                     if len == w {
                         s
                     } else {
-                        self.b.ins().sshr_imm(s, (w - len) as i64)
+                        self.b.ins().sshr_imm_s(s, (w - len) as i64)
                     }
                 };
                 self.set(op.oargs[0], r);
@@ -599,11 +660,14 @@ impl Tr<'_, '_> {
                         self.widen(v, types::I64, false)
                     })
                     .collect();
-                if !h.flags.contains(HelperFlags::NO_READ_GLOBALS) {
+                // A helper that may write globals is reloaded from afterwards, so our
+                // values must be in env first even if it does not read them.
+                let writes = !h.flags.contains(HelperFlags::NO_WRITE_GLOBALS);
+                if writes || !h.flags.contains(HelperFlags::NO_READ_GLOBALS) {
                     self.store_globals(|_| true);
                 }
                 let r = self.call(h.addr, &args);
-                if !h.flags.contains(HelperFlags::NO_WRITE_GLOBALS) {
+                if writes {
                     self.reload_globals(|_| true);
                 }
                 if let Some(&d) = op.oargs.first() {
@@ -618,7 +682,14 @@ impl Tr<'_, '_> {
     }
 
     /// A host load of `m`'s size, extended to `ty` as `m` says.
-    fn host_load(&mut self, m: MemOp, ty: ir::Type, fl: MemFlagsData, base: Value, off: i32) -> Value {
+    fn host_load(
+        &mut self,
+        m: MemOp,
+        ty: ir::Type,
+        fl: MemFlagsData,
+        base: Value,
+        off: i32,
+    ) -> Value {
         let i = self.b.ins();
         match (m.bytes(), m.signed()) {
             (1, false) => i.uload8(ty, fl, base, off),
@@ -681,11 +752,14 @@ impl Tr<'_, '_> {
         let tlb_base = (ENV_TLB + mmu * TLB_SIZE * (1 << TLBE_SIZE_LOG2)) as i32;
 
         // entry = env + ((addr >> PAGE_BITS) & (TLB_SIZE-1)) * 32
-        let sh = self.b.ins().ushr_imm(addr, (PAGE_BITS - TLBE_SIZE_LOG2) as i64);
+        let sh = self
+            .b
+            .ins()
+            .ushr_imm_s(addr, (PAGE_BITS - TLBE_SIZE_LOG2) as i64);
         let idx = self
             .b
             .ins()
-            .band_imm(sh, (((TLB_SIZE - 1) as u64) << TLBE_SIZE_LOG2) as i64);
+            .band_imm_s(sh, (((TLB_SIZE - 1) as u64) << TLBE_SIZE_LOG2) as i64);
         let ent = self.b.ins().iadd(self.env, idx);
         let tag = self
             .b
@@ -694,11 +768,11 @@ impl Tr<'_, '_> {
         let s_mask = bytes as u64 - 1;
         let a_mask = if aligned { s_mask } else { 0 };
         let last = if s_mask - a_mask != 0 {
-            self.b.ins().iadd_imm(addr, (s_mask - a_mask) as i64)
+            self.b.ins().iadd_imm_s(addr, (s_mask - a_mask) as i64)
         } else {
             addr
         };
-        let cmpv = self.b.ins().band_imm(last, (PAGE_MASK | a_mask) as i64);
+        let cmpv = self.b.ins().band_imm_s(last, (PAGE_MASK | a_mask) as i64);
         let hit_c = self.b.ins().icmp(IntCC::Equal, tag, cmpv);
 
         let hit = self.b.create_block();
@@ -747,7 +821,10 @@ impl Tr<'_, '_> {
                     RmwOp::Umax => AtomicRmwOp::Umax,
                     RmwOp::Umin => AtomicRmwOp::Umin,
                 };
-                let old = self.b.ins().atomic_rmw(nt, MemFlagsData::trusted(), aop, host, v);
+                let old = self
+                    .b
+                    .ins()
+                    .atomic_rmw(nt, MemFlagsData::trusted(), aop, host, v);
                 Some(self.widen(old, ty, m.signed()))
             }
         };
@@ -762,14 +839,29 @@ impl Tr<'_, '_> {
         };
         let oi = self.k(types::I64, slow::make_oi(m, mmu as u8, rmw));
         let pc = self.k(types::I64, self.pc);
-        let vals64: Vec<Value> = vals.iter().map(|&v| self.widen(v, types::I64, false)).collect();
+        let vals64: Vec<Value> = vals
+            .iter()
+            .map(|&v| self.widen(v, types::I64, false))
+            .collect();
         let r = match kind {
-            MemKind::Load => self.call(slow::helper_ld as usize, &[addr, oi, pc]),
-            MemKind::Store => self.call(slow::helper_st as usize, &[addr, vals64[0], oi, pc]),
-            MemKind::Cmpxchg => self.call(slow::helper_cmpxchg as usize, &[addr, vals64[0], vals64[1], oi, pc]),
-            MemKind::Rmw(_) => self.call(slow::helper_rmw as usize, &[addr, vals64[0], oi, pc]),
+            MemKind::Load => self.call(slow::helper_ld as *const () as usize, &[addr, oi, pc]),
+            MemKind::Store => self.call(
+                slow::helper_st as *const () as usize,
+                &[addr, vals64[0], oi, pc],
+            ),
+            MemKind::Cmpxchg => self.call(
+                slow::helper_cmpxchg as *const () as usize,
+                &[addr, vals64[0], vals64[1], oi, pc],
+            ),
+            MemKind::Rmw(_) => self.call(
+                slow::helper_rmw as *const () as usize,
+                &[addr, vals64[0], oi, pc],
+            ),
         };
-        let fault = self.b.ins().load(types::I32, flags_env(), self.env, ENV_FAULT as i32);
+        let fault = self
+            .b
+            .ins()
+            .load(types::I32, flags_env(), self.env, ENV_FAULT as i32);
         let fb = self.fault_block();
         let ok = self.b.create_block();
         self.b.ins().brif(fault, fb, &[], ok, &[]);

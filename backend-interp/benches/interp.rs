@@ -23,7 +23,11 @@ fn decls() -> String {
     for i in 0..8 {
         s += &format!("global x{i}:i64 @{:#x}\n", reg(i));
     }
-    s + &format!("global nf:i32 @{:#x}\nglobal pc:i64 @{:#x}\n", reg(30), reg(31))
+    s + &format!(
+        "global nf:i32 @{:#x}\nglobal pc:i64 @{:#x}\n",
+        reg(30),
+        reg(31)
+    )
 }
 
 /// About ten guest instructions: loads/stores of registers, arithmetic, flags, a guest
@@ -91,22 +95,31 @@ fn benches(c: &mut Criterion) {
     let tb_ir = realistic_tb();
     let mut g = c.benchmark_group("interp");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("compile_tb_10_insns", |b| b.iter(|| interp.compile(black_box(&tb_ir)).unwrap()));
+    g.bench_function("compile_tb_10_insns", |b| {
+        b.iter(|| interp.compile(black_box(&tb_ir)).unwrap())
+    });
 
     let mut m = PhysMap::new();
     m.add_ram("ram", PhysAddr(0x4000_0000), 0x10_0000).unwrap();
-    let ctx = Box::new(MemCtx { phys: Arc::new(m), walker: Box::new(softmmu::tlb::IdentityWalker) });
-    let mut env = Box::new(Env { head: EnvHead::new(&*ctx), regs: [0; 32] });
+    let ctx = Box::new(MemCtx {
+        phys: Arc::new(m),
+        walker: Box::new(softmmu::tlb::IdentityWalker),
+    });
+    let mut env = Box::new(Env {
+        head: EnvHead::new(&*ctx),
+        regs: [0; 32],
+    });
     let envp = &mut *env as *mut Env as *mut u8;
 
     let tb = interp.compile(&tb_ir).unwrap();
     g.bench_function("exec_tb_10_insns", |b| {
         b.iter(|| {
+            // SAFETY: envp is the live boxed Env (head pointing at ctx), used by this thread only.
             unsafe {
                 (*(envp as *mut Env)).regs[1] = 0x4000_0100;
                 (*(envp as *mut Env)).regs[5] = 5;
+                tb.exec(black_box(envp))
             }
-            unsafe { tb.exec(black_box(envp)) }
         })
     });
 
@@ -115,8 +128,11 @@ fn benches(c: &mut Criterion) {
     g.throughput(Throughput::Elements(ITERS));
     g.bench_function("loop_per_iteration", |b| {
         b.iter(|| {
-            unsafe { (*(envp as *mut Env)).regs[0] = ITERS };
-            unsafe { lp.exec(black_box(envp)) }
+            // SAFETY: as above.
+            unsafe {
+                (*(envp as *mut Env)).regs[0] = ITERS;
+                lp.exec(black_box(envp))
+            }
         })
     });
     g.finish();

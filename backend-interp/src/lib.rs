@@ -58,41 +58,204 @@ struct CallInfo {
 /// variants rely on (and/or/xor need no masking; 32-bit add/sub/mul/shl mask the result).
 #[derive(Clone, Copy, Debug)]
 enum Insn {
-    Mov { d: Val, a: Val },
-    Add64 { d: Val, a: Val, b: Val },
-    Add32 { d: Val, a: Val, b: Val },
-    Sub64 { d: Val, a: Val, b: Val },
-    Sub32 { d: Val, a: Val, b: Val },
-    Mul64 { d: Val, a: Val, b: Val },
-    Mul32 { d: Val, a: Val, b: Val },
-    And { d: Val, a: Val, b: Val },
-    Or { d: Val, a: Val, b: Val },
-    Xor { d: Val, a: Val, b: Val },
-    Shl64 { d: Val, a: Val, b: Val },
-    Shl32 { d: Val, a: Val, b: Val },
-    Shr64 { d: Val, a: Val, b: Val },
-    Shr32 { d: Val, a: Val, b: Val },
-    Sar64 { d: Val, a: Val, b: Val },
-    Sar32 { d: Val, a: Val, b: Val },
-    Un { opc: Opc, ty: Type, d: Val, a: Val },
-    Bin { opc: Opc, ty: Type, d: Val, a: Val, b: Val },
-    Deposit { ty: Type, pos: u8, len: u8, d: Val, a: Val, b: Val },
-    Extract { ty: Type, pos: u8, len: u8, signed: bool, d: Val, a: Val },
-    Mul2 { ty: Type, signed: bool, lo: Val, hi: Val, a: Val, b: Val },
-    Setcond { ty: Type, cond: Cond, d: Val, a: Val, b: Val },
-    Movcond { ty: Type, cond: Cond, d: Val, c1: Val, c2: Val, v1: Val, v2: Val },
-    Brcond { ty: Type, cond: Cond, a: Val, b: Val, target: u32 },
-    Br { target: u32 },
-    LdEnv { memop: MemOp, ty: Type, off: u32, d: Val },
-    StEnv { memop: MemOp, off: u32, v: Val },
-    QemuLd { memop: MemOp, mmu: u8, ty: Type, d: Val, addr: Val },
-    QemuSt { memop: MemOp, mmu: u8, v: Val, addr: Val },
-    Cmpxchg { memop: MemOp, mmu: u8, ty: Type, d: Val, addr: Val, cmp: Val, new: Val },
-    Rmw { memop: MemOp, mmu: u8, op: RmwOp, ty: Type, d: Val, addr: Val, v: Val },
-    Mb { full: bool },
-    Call { idx: u32 },
-    InsnStart { lo: u32, hi: u32 },
-    Exit { lo: u32, hi: u32 },
+    Mov {
+        d: Val,
+        a: Val,
+    },
+    Add64 {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Add32 {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Sub64 {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Sub32 {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Mul64 {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Mul32 {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    And {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Or {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Xor {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Shl64 {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Shl32 {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Shr64 {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Shr32 {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Sar64 {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Sar32 {
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Un {
+        opc: Opc,
+        ty: Type,
+        d: Val,
+        a: Val,
+    },
+    Bin {
+        opc: Opc,
+        ty: Type,
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Deposit {
+        ty: Type,
+        pos: u8,
+        len: u8,
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Extract {
+        ty: Type,
+        pos: u8,
+        len: u8,
+        signed: bool,
+        d: Val,
+        a: Val,
+    },
+    Mul2 {
+        ty: Type,
+        signed: bool,
+        lo: Val,
+        hi: Val,
+        a: Val,
+        b: Val,
+    },
+    Setcond {
+        ty: Type,
+        cond: Cond,
+        d: Val,
+        a: Val,
+        b: Val,
+    },
+    Movcond {
+        ty: Type,
+        cond: Cond,
+        d: Val,
+        c1: Val,
+        c2: Val,
+        v1: Val,
+        v2: Val,
+    },
+    Brcond {
+        ty: Type,
+        cond: Cond,
+        a: Val,
+        b: Val,
+        target: u32,
+    },
+    Br {
+        target: u32,
+    },
+    LdEnv {
+        memop: MemOp,
+        ty: Type,
+        off: u32,
+        d: Val,
+    },
+    StEnv {
+        memop: MemOp,
+        off: u32,
+        v: Val,
+    },
+    QemuLd {
+        memop: MemOp,
+        mmu: u8,
+        ty: Type,
+        d: Val,
+        addr: Val,
+    },
+    QemuSt {
+        memop: MemOp,
+        mmu: u8,
+        v: Val,
+        addr: Val,
+    },
+    Cmpxchg {
+        memop: MemOp,
+        mmu: u8,
+        ty: Type,
+        d: Val,
+        addr: Val,
+        cmp: Val,
+        new: Val,
+    },
+    Rmw {
+        memop: MemOp,
+        mmu: u8,
+        op: RmwOp,
+        ty: Type,
+        d: Val,
+        addr: Val,
+        v: Val,
+    },
+    Mb {
+        full: bool,
+    },
+    Call {
+        idx: u32,
+    },
+    SetPc {
+        lo: u32,
+        hi: u32,
+    },
+    Exit {
+        lo: u32,
+        hi: u32,
+    },
 }
 
 /// A compiled TB: the program, the slot template and the side tables.
@@ -138,7 +301,10 @@ struct Compiler<'f> {
 
 impl Compiler<'_> {
     fn val(&self, t: tcg_ir::Temp) -> Result<Val, BackendError> {
-        self.vals.get(t.index()).copied().ok_or_else(|| invalid("temp out of range"))
+        self.vals
+            .get(t.index())
+            .copied()
+            .ok_or_else(|| invalid("temp out of range"))
     }
 
     fn i(&self, op: &Op, k: usize) -> Result<Val, BackendError> {
@@ -152,7 +318,10 @@ impl Compiler<'_> {
     }
 
     fn c(&self, op: &Op, k: usize) -> Result<u64, BackendError> {
-        op.cargs.get(k).copied().ok_or_else(|| invalid("missing constant argument"))
+        op.cargs
+            .get(k)
+            .copied()
+            .ok_or_else(|| invalid("missing constant argument"))
     }
 
     fn cond(&self, op: &Op, k: usize) -> Result<Cond, BackendError> {
@@ -195,8 +364,19 @@ impl Compiler<'_> {
                 return Ok(());
             }
             Opc::GotoTb => return Ok(()),
-            Opc::Mov => Insn::Mov { d: self.o(op, 0)?, a: self.i(op, 0)? },
-            Opc::Add | Opc::Sub | Opc::Mul | Opc::And | Opc::Or | Opc::Xor | Opc::Shl | Opc::Shr | Opc::Sar => {
+            Opc::Mov => Insn::Mov {
+                d: self.o(op, 0)?,
+                a: self.i(op, 0)?,
+            },
+            Opc::Add
+            | Opc::Sub
+            | Opc::Mul
+            | Opc::And
+            | Opc::Or
+            | Opc::Xor
+            | Opc::Shl
+            | Opc::Shr
+            | Opc::Sar => {
                 let (d, a, b) = (self.o(op, 0)?, self.i(op, 0)?, self.i(op, 1)?);
                 match (op.opc, is64) {
                     (Opc::Add, true) => Insn::Add64 { d, a, b },
@@ -218,12 +398,26 @@ impl Compiler<'_> {
             }
             Opc::Deposit => {
                 let (pos, len) = self.bitfield(op)?;
-                Insn::Deposit { ty, pos, len, d: self.o(op, 0)?, a: self.i(op, 0)?, b: self.i(op, 1)? }
+                Insn::Deposit {
+                    ty,
+                    pos,
+                    len,
+                    d: self.o(op, 0)?,
+                    a: self.i(op, 0)?,
+                    b: self.i(op, 1)?,
+                }
             }
             Opc::Extract | Opc::Sextract => {
                 let (pos, len) = self.bitfield(op)?;
                 let signed = op.opc == Opc::Sextract;
-                Insn::Extract { ty, pos, len, signed, d: self.o(op, 0)?, a: self.i(op, 0)? }
+                Insn::Extract {
+                    ty,
+                    pos,
+                    len,
+                    signed,
+                    d: self.o(op, 0)?,
+                    a: self.i(op, 0)?,
+                }
             }
             Opc::Mulu2 | Opc::Muls2 => Insn::Mul2 {
                 ty,
@@ -256,7 +450,9 @@ impl Compiler<'_> {
                 b: self.i(op, 1)?,
                 target: self.label(op, 1)?,
             },
-            Opc::Br => Insn::Br { target: self.label(op, 0)? },
+            Opc::Br => Insn::Br {
+                target: self.label(op, 0)?,
+            },
             Opc::LdEnv => Insn::LdEnv {
                 memop: MemOp(self.c(op, 1)? as u8),
                 ty,
@@ -270,11 +466,22 @@ impl Compiler<'_> {
             },
             Opc::QemuLd => {
                 let (memop, mmu) = self.mem(op)?;
-                Insn::QemuLd { memop, mmu, ty, d: self.o(op, 0)?, addr: self.i(op, 0)? }
+                Insn::QemuLd {
+                    memop,
+                    mmu,
+                    ty,
+                    d: self.o(op, 0)?,
+                    addr: self.i(op, 0)?,
+                }
             }
             Opc::QemuSt => {
                 let (memop, mmu) = self.mem(op)?;
-                Insn::QemuSt { memop, mmu, v: self.i(op, 0)?, addr: self.i(op, 1)? }
+                Insn::QemuSt {
+                    memop,
+                    mmu,
+                    v: self.i(op, 0)?,
+                    addr: self.i(op, 1)?,
+                }
             }
             Opc::AtomicCmpxchg => {
                 let (memop, mmu) = self.mem(op)?;
@@ -291,7 +498,15 @@ impl Compiler<'_> {
             Opc::AtomicRmw => {
                 let (memop, mmu) = self.mem(op)?;
                 let rop = RmwOp::from_u64(self.c(op, 2)?).ok_or_else(|| invalid("bad rmw op"))?;
-                Insn::Rmw { memop, mmu, op: rop, ty, d: self.o(op, 0)?, addr: self.i(op, 0)?, v: self.i(op, 1)? }
+                Insn::Rmw {
+                    memop,
+                    mmu,
+                    op: rop,
+                    ty,
+                    d: self.o(op, 0)?,
+                    addr: self.i(op, 0)?,
+                    v: self.i(op, 1)?,
+                }
             }
             Opc::Mb => {
                 let f = BarrierFlags::from_bits_truncate(self.c(op, 0)? as u8);
@@ -300,7 +515,9 @@ impl Compiler<'_> {
                 }
                 // Store-then-load ordering needs a full fence on every host; the other
                 // orderings are covered by acquire/release fences.
-                Insn::Mb { full: f.contains(BarrierFlags::ST_LD) }
+                Insn::Mb {
+                    full: f.contains(BarrierFlags::ST_LD),
+                }
             }
             Opc::Call => {
                 let h = usize::try_from(self.c(op, 0)?)
@@ -308,19 +525,33 @@ impl Compiler<'_> {
                     .and_then(|i| self.func.helpers.get(i))
                     .ok_or_else(|| invalid("helper index out of range"))?;
                 if h.addr == 0 || h.nargs > Helper::MAX_ARGS || op.iargs.len() != h.nargs as usize {
-                    return Err(invalid(format!("helper {} has no address or bad arity", h.name)));
+                    return Err(invalid(format!(
+                        "helper {} has no address or bad arity",
+                        h.name
+                    )));
                 }
                 let mut args = [0; Helper::MAX_ARGS as usize];
                 for (k, a) in args.iter_mut().enumerate().take(op.iargs.len()) {
                     *a = self.i(op, k)?;
                 }
-                let ret = if h.has_ret { Some(self.o(op, 0)?) } else { None };
-                self.calls.push(CallInfo { addr: h.addr, nargs: h.nargs, args, ret });
-                Insn::Call { idx: self.calls.len() as u32 - 1 }
+                let ret = if h.has_ret {
+                    Some(self.o(op, 0)?)
+                } else {
+                    None
+                };
+                self.calls.push(CallInfo {
+                    addr: h.addr,
+                    nargs: h.nargs,
+                    args,
+                    ret,
+                });
+                Insn::Call {
+                    idx: self.calls.len() as u32 - 1,
+                }
             }
             Opc::InsnStart => {
                 let (lo, hi) = split(self.c(op, 0)?);
-                Insn::InsnStart { lo, hi }
+                Insn::SetPc { lo, hi }
             }
             Opc::ExitTb => {
                 let (lo, hi) = split(self.c(op, 0)?);
@@ -332,17 +563,34 @@ impl Compiler<'_> {
                 if opc.def().nb_iargs == 1 {
                     let ety = unary_eval_type(op);
                     if semantics::eval_unary(opc, ety, 0).is_none() {
-                        return Err(BackendError::Compile(format!("no semantics for {}", opc.name())));
+                        return Err(BackendError::Compile(format!(
+                            "no semantics for {}",
+                            opc.name()
+                        )));
                     }
                     Insn::Un { opc, ty: ety, d, a }
                 } else {
                     if semantics::eval_binary(opc, ty, 0, 0).is_none() {
-                        return Err(BackendError::Compile(format!("no semantics for {}", opc.name())));
+                        return Err(BackendError::Compile(format!(
+                            "no semantics for {}",
+                            opc.name()
+                        )));
                     }
-                    Insn::Bin { opc, ty, d, a, b: self.i(op, 1)? }
+                    Insn::Bin {
+                        opc,
+                        ty,
+                        d,
+                        a,
+                        b: self.i(op, 1)?,
+                    }
                 }
             }
-            opc => return Err(BackendError::Compile(format!("unsupported opcode {}", opc.name()))),
+            opc => {
+                return Err(BackendError::Compile(format!(
+                    "unsupported opcode {}",
+                    opc.name()
+                )))
+            }
         };
         self.prog.push(insn);
         Ok(())
@@ -353,7 +601,11 @@ impl Interp {
     /// Compiles `func` into an [`InterpTb`] (also available through [`Backend::compile`]).
     pub fn compile_tb(&self, func: &Func) -> Result<InterpTb, BackendError> {
         verify(func).map_err(|e| invalid(e.to_string()))?;
-        let nslots = func.temps.iter().filter(|t| !matches!(t.kind, TempKind::Global { .. })).count();
+        let nslots = func
+            .temps
+            .iter()
+            .filter(|t| !matches!(t.kind, TempKind::Global { .. }))
+            .count();
         let nslots = u32::try_from(nslots).map_err(|_| invalid("too many temps"))?;
         let mut vals = Vec::with_capacity(func.temps.len());
         let mut template = Vec::with_capacity(nslots as usize);
@@ -362,7 +614,10 @@ impl Interp {
             match t.kind {
                 TempKind::Global { offset } => {
                     vals.push(nslots + globals.len() as u32);
-                    globals.push(Glob { off: offset, wide: t.ty == Type::I64 });
+                    globals.push(Glob {
+                        off: offset,
+                        wide: t.ty == Type::I64,
+                    });
                 }
                 TempKind::Local => {
                     vals.push(template.len() as u32);
@@ -399,7 +654,12 @@ impl Interp {
                 _ => {}
             }
         }
-        Ok(InterpTb { prog: c.prog, template, globals, calls: c.calls })
+        Ok(InterpTb {
+            prog: c.prog,
+            template,
+            globals,
+            calls: c.calls,
+        })
     }
 }
 
@@ -440,7 +700,9 @@ impl Frame<'_> {
 
     #[inline(always)]
     fn get_global(&self, g: usize) -> u64 {
-        let Some(g) = self.globals.get(g) else { return 0 };
+        let Some(g) = self.globals.get(g) else {
+            return 0;
+        };
         // SAFETY: a Frame is only built by `exec`, whose caller guarantees that `env` is a
         // live environment of the layout the IR names, so every global's offset is in it.
         unsafe {
@@ -513,7 +775,11 @@ impl InterpTb {
     /// # Safety
     /// As [`CompiledTb::exec`]; `slots` is a copy of the template.
     unsafe fn run(&self, env: *mut u8, slots: &mut [u64]) -> u64 {
-        let mut f = Frame { env, slots, globals: &self.globals };
+        let mut f = Frame {
+            env,
+            slots,
+            globals: &self.globals,
+        };
         let envh = env as *mut EnvHead;
         let mut pc = 0u64;
         let mut ip = 0usize;
@@ -546,22 +812,47 @@ impl InterpTb {
                 Insn::Shr64 { d, a, b } => bin!(d, a, b, |x, y| x >> (y & 63)),
                 Insn::Shr32 { d, a, b } => bin!(d, a, b, |x, y| x >> (y & 31)),
                 Insn::Sar64 { d, a, b } => bin!(d, a, b, |x, y| ((x as i64) >> (y & 63)) as u64),
-                Insn::Sar32 { d, a, b } => bin!(d, a, b, |x, y| ((x as u32 as i32) >> (y & 31)) as u32 as u64),
+                Insn::Sar32 { d, a, b } => bin!(d, a, b, |x, y| ((x as u32 as i32) >> (y & 31))
+                    as u32 as u64),
                 Insn::Un { opc, ty, d, a } => {
                     let x = f.get(a);
                     f.set(d, semantics::eval_unary(opc, ty, x).unwrap_or(0))
                 }
                 Insn::Bin { opc, ty, d, a, b } => {
-                    bin!(d, a, b, |x, y| semantics::eval_binary(opc, ty, x, y).unwrap_or(0))
+                    bin!(d, a, b, |x, y| semantics::eval_binary(opc, ty, x, y)
+                        .unwrap_or(0))
                 }
-                Insn::Deposit { ty, pos, len, d, a, b } => {
-                    bin!(d, a, b, |x, y| semantics::deposit(ty, x, y, pos as u32, len as u32))
+                Insn::Deposit {
+                    ty,
+                    pos,
+                    len,
+                    d,
+                    a,
+                    b,
+                } => {
+                    bin!(d, a, b, |x, y| semantics::deposit(
+                        ty, x, y, pos as u32, len as u32
+                    ))
                 }
-                Insn::Extract { ty, pos, len, signed, d, a } => {
+                Insn::Extract {
+                    ty,
+                    pos,
+                    len,
+                    signed,
+                    d,
+                    a,
+                } => {
                     let x = f.get(a);
                     f.set(d, semantics::extract(ty, x, pos as u32, len as u32, signed))
                 }
-                Insn::Mul2 { ty, signed, lo, hi, a, b } => {
+                Insn::Mul2 {
+                    ty,
+                    signed,
+                    lo,
+                    hi,
+                    a,
+                    b,
+                } => {
                     let (l, h) = semantics::mul2(ty, f.get(a), f.get(b), signed);
                     f.set(lo, l);
                     f.set(hi, h);
@@ -569,11 +860,29 @@ impl InterpTb {
                 Insn::Setcond { ty, cond, d, a, b } => {
                     bin!(d, a, b, |x, y| cond.eval(ty, x, y) as u64)
                 }
-                Insn::Movcond { ty, cond, d, c1, c2, v1, v2 } => {
-                    let v = if cond.eval(ty, f.get(c1), f.get(c2)) { f.get(v1) } else { f.get(v2) };
+                Insn::Movcond {
+                    ty,
+                    cond,
+                    d,
+                    c1,
+                    c2,
+                    v1,
+                    v2,
+                } => {
+                    let v = if cond.eval(ty, f.get(c1), f.get(c2)) {
+                        f.get(v1)
+                    } else {
+                        f.get(v2)
+                    };
                     f.set(d, v)
                 }
-                Insn::Brcond { ty, cond, a, b, target } => {
+                Insn::Brcond {
+                    ty,
+                    cond,
+                    a,
+                    b,
+                    target,
+                } => {
                     if cond.eval(ty, f.get(a), f.get(b)) {
                         ip = target as usize;
                     }
@@ -581,7 +890,8 @@ impl InterpTb {
                 Insn::Br { target } => ip = target as usize,
                 Insn::LdEnv { memop, ty, off, d } => {
                     // SAFETY: exec's contract: env covers the offsets the IR names.
-                    let raw = unsafe { softmmu::access::host_read(env.add(off as usize), memop.bytes()) };
+                    let raw =
+                        unsafe { softmmu::access::host_read(env.add(off as usize), memop.bytes()) };
                     f.set(d, memop.extend(raw) & ty.mask())
                 }
                 Insn::StEnv { memop, off, v } => {
@@ -589,7 +899,13 @@ impl InterpTb {
                     // SAFETY: as for LdEnv.
                     unsafe { softmmu::access::host_write(env.add(off as usize), memop.bytes(), x) }
                 }
-                Insn::QemuLd { memop, mmu, ty, d, addr } => {
+                Insn::QemuLd {
+                    memop,
+                    mmu,
+                    ty,
+                    d,
+                    addr,
+                } => {
                     let a = f.get(addr);
                     // SAFETY: env starts with this vCPU's EnvHead with a valid ctx (exec).
                     let v = unsafe { softmmu::access::load(envh, a, memop, mmu, pc) };
@@ -598,7 +914,12 @@ impl InterpTb {
                     }
                     f.set(d, v & ty.mask())
                 }
-                Insn::QemuSt { memop, mmu, v, addr } => {
+                Insn::QemuSt {
+                    memop,
+                    mmu,
+                    v,
+                    addr,
+                } => {
                     let (x, a) = (f.get(v), f.get(addr));
                     // SAFETY: as for QemuLd.
                     unsafe { softmmu::access::store(envh, a, x, memop, mmu, pc) };
@@ -606,7 +927,15 @@ impl InterpTb {
                         return ExitCode::FAULT;
                     }
                 }
-                Insn::Cmpxchg { memop, mmu, ty, d, addr, cmp, new } => {
+                Insn::Cmpxchg {
+                    memop,
+                    mmu,
+                    ty,
+                    d,
+                    addr,
+                    cmp,
+                    new,
+                } => {
                     let (a, c, n) = (f.get(addr), f.get(cmp), f.get(new));
                     // SAFETY: as for QemuLd.
                     let v = unsafe { softmmu::access::cmpxchg(envh, a, c, n, memop, mmu, pc) };
@@ -615,7 +944,15 @@ impl InterpTb {
                     }
                     f.set(d, v & ty.mask())
                 }
-                Insn::Rmw { memop, mmu, op, ty, d, addr, v } => {
+                Insn::Rmw {
+                    memop,
+                    mmu,
+                    op,
+                    ty,
+                    d,
+                    addr,
+                    v,
+                } => {
                     let (a, x) = (f.get(addr), f.get(v));
                     // SAFETY: as for QemuLd.
                     let old = unsafe { softmmu::access::rmw(envh, op, a, x, memop, mmu, pc) };
@@ -624,9 +961,15 @@ impl InterpTb {
                     }
                     f.set(d, old & ty.mask())
                 }
-                Insn::Mb { full } => fence(if full { Ordering::SeqCst } else { Ordering::AcqRel }),
+                Insn::Mb { full } => fence(if full {
+                    Ordering::SeqCst
+                } else {
+                    Ordering::AcqRel
+                }),
                 Insn::Call { idx } => {
-                    let Some(ci) = self.calls.get(idx as usize) else { continue };
+                    let Some(ci) = self.calls.get(idx as usize) else {
+                        continue;
+                    };
                     let mut args = [0u64; 6];
                     for (a, &v) in args.iter_mut().zip(ci.args.iter()).take(ci.nargs as usize) {
                         *a = f.get(v);
@@ -638,7 +981,7 @@ impl InterpTb {
                         f.set(d, r)
                     }
                 }
-                Insn::InsnStart { lo, hi } => pc = join(lo, hi),
+                Insn::SetPc { lo, hi } => pc = join(lo, hi),
                 Insn::Exit { lo, hi } => return join(lo, hi),
             }
         }
@@ -690,6 +1033,10 @@ mod tests {
 
     #[test]
     fn instructions_stay_small() {
-        assert!(std::mem::size_of::<Insn>() <= 24, "{}", std::mem::size_of::<Insn>());
+        assert!(
+            std::mem::size_of::<Insn>() <= 24,
+            "{}",
+            std::mem::size_of::<Insn>()
+        );
     }
 }

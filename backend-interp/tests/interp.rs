@@ -35,16 +35,25 @@ fn decls() -> String {
 fn setup() -> (Box<MemCtx>, Box<Env>) {
     let mut m = PhysMap::new();
     m.add_ram("ram", PhysAddr(RAM), 0x10_0000).unwrap();
-    let ctx = Box::new(MemCtx { phys: Arc::new(m), walker: Box::new(softmmu::tlb::IdentityWalker) });
-    let env = Box::new(Env { head: EnvHead::new(&*ctx), regs: [0; 32] });
+    let ctx = Box::new(MemCtx {
+        phys: Arc::new(m),
+        walker: Box::new(softmmu::tlb::IdentityWalker),
+    });
+    let env = Box::new(Env {
+        head: EnvHead::new(&*ctx),
+        regs: [0; 32],
+    });
     (ctx, env)
 }
 
 fn run_with(src: &str, helpers: &[&'static Helper], env: &mut Env) -> u64 {
     let text = decls() + src;
     let f = parse(&text, helpers).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let tb = Interp::new().compile(&f).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let tb = Interp::new()
+        .compile(&f)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert!(tb.code_size() > 0);
+    // SAFETY: env is a live Env whose head points at a live MemCtx.
     unsafe { tb.exec(env as *mut Env as *mut u8) }
 }
 
@@ -66,7 +75,19 @@ fn division_and_shift_edge_cases() {
   sar.i64 x4, x5, $0x41
   exit_tb 0x11
 ",
-        &[0, 7, 0, 0, 0, 0x8000_0000_0000_0000, 0, 0, 0, 0x8000_0000, 0xffff_ffff],
+        &[
+            0,
+            7,
+            0,
+            0,
+            0,
+            0x8000_0000_0000_0000,
+            0,
+            0,
+            0,
+            0x8000_0000,
+            0xffff_ffff,
+        ],
     );
     assert_eq!(code, 0x11);
     assert_eq!(r[0], 0, "x/0 = 0");
@@ -85,7 +106,19 @@ fn i32_results_are_zero_extended_in_env() {
   ext8s.i32 w10, w10
   exit_tb 0
 ",
-        &[0, 0, 0, 0, 0, 0, 0, 0, 0xdead_beef_0000_0000, 0xaaaa_aaaa_0000_0000, 0x80],
+        &[
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0xdead_beef_0000_0000,
+            0xaaaa_aaaa_0000_0000,
+            0x80,
+        ],
     );
     // Only the low 4 bytes of an i32 global's 8-byte slot are written.
     assert_eq!(r[8], 0xdead_beef_ffff_ffff);
@@ -111,7 +144,19 @@ local u:i32
   mov.i32 w11, u
   exit_tb 0
 ",
-        &[0xffff_ffff_ffff_ffff, 0x1234_5678_9abc_def8, 0, 0, 0, 0, 0, 0xffff_ffff_ffff_ffff, 0, 0x8000_0001, 0x1122_3344],
+        &[
+            0xffff_ffff_ffff_ffff,
+            0x1234_5678_9abc_def8,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0xffff_ffff_ffff_ffff,
+            0,
+            0x8000_0001,
+            0x1122_3344,
+        ],
     );
     assert_eq!(r[0], 0xffff_ffff_ffde_f8ff);
     assert_eq!(r[2], 0xffff_ffff_ffff_ffff, "sextract of 0xf");
@@ -119,7 +164,11 @@ local u:i32
     assert_eq!(r[8], 32, "ctz.i32 0");
     assert_eq!(r[5], 0x1234_5678, "extrh then extu");
     assert_eq!(r[6], 0xffff_ffff_8000_0001);
-    assert_eq!((r[4], r[7]), (0xffff_ffff_ffff_fffe, 0xffff_ffff_ffff_ffff), "-1 * 2 signed");
+    assert_eq!(
+        (r[4], r[7]),
+        (0xffff_ffff_ffff_fffe, 0xffff_ffff_ffff_ffff),
+        "-1 * 2 signed"
+    );
     assert_eq!(r[10], 0x4433_2211);
     assert_eq!(r[11], 0x9abc_def8);
 }
@@ -174,7 +223,11 @@ fn every_pure_op_matches_semantics() {
             continue; // conversions are covered above
         }
         for ty in [Type::I32, Type::I64] {
-            let (dst, a, b) = if ty == Type::I64 { ("x0", "x1", "x2") } else { ("w8", "w9", "w10") };
+            let (dst, a, b) = if ty == Type::I64 {
+                ("x0", "x1", "x2")
+            } else {
+                ("w8", "w9", "w10")
+            };
             let src = if d.nb_iargs == 1 {
                 format!("  {}.{ty} {dst}, {a}\n  exit_tb 0\n", opc.name())
             } else {
@@ -191,10 +244,15 @@ fn every_pure_op_matches_semantics() {
                     semantics::eval_binary(opc, ty, x, y)
                 }
                 .unwrap();
-                let (ia, ib, id) = if ty == Type::I64 { (1, 2, 0) } else { (9, 10, 8) };
+                let (ia, ib, id) = if ty == Type::I64 {
+                    (1, 2, 0)
+                } else {
+                    (9, 10, 8)
+                };
                 env.regs[ia] = x;
                 env.regs[ib] = y;
                 env.regs[id] = 0;
+                // SAFETY: as in run_with.
                 unsafe { tb.exec(&mut *env as *mut Env as *mut u8) };
                 assert_eq!(env.regs[id], want, "{}.{ty} {x:#x}, {y:#x}", opc.name());
             }
@@ -312,12 +370,20 @@ fn guest_fault_exits_with_pc_and_stops() {
     assert_eq!(env.head.fault, softmmu::fault::BUS);
     assert_eq!(env.head.fault_pc, 0x1004);
     assert_eq!(env.head.fault_addr, 0x100);
-    assert_eq!((env.regs[1], env.regs[3]), (1, 0), "globals before the fault are in env");
+    assert_eq!(
+        (env.regs[1], env.regs[3]),
+        (1, 0),
+        "globals before the fault are in env"
+    );
 
     // An alignment fault on a store, with no insn_start: pc 0.
     let (_ctx, mut env) = setup();
     env.regs[0] = RAM + 1;
-    let code = run_with("  qemu_st.i32 w8, x0, ul+a, mmu0\n  exit_tb 0\n", &[], &mut env);
+    let code = run_with(
+        "  qemu_st.i32 w8, x0, ul+a, mmu0\n  exit_tb 0\n",
+        &[],
+        &mut env,
+    );
     assert_eq!(code, ExitCode::FAULT);
     assert_eq!(env.head.fault, softmmu::fault::ALIGNMENT);
     assert_eq!(env.head.fault_pc, 0);
@@ -325,6 +391,7 @@ fn guest_fault_exits_with_pc_and_stops() {
 
 extern "C" fn helper_mix(env: *mut u8, a: u64, b: u64) -> u64 {
     // Writes a global behind the IR's back, as helpers may.
+    // SAFETY: env is the Env the test passed to exec.
     unsafe { (env.add(reg_off(7)) as *mut u64).write(a ^ b) };
     a.wrapping_mul(3).wrapping_add(b)
 }
@@ -334,25 +401,37 @@ extern "C" fn helper_six(_env: *mut u8, a: u64, b: u64, c: u64, d: u64, e: u64, 
 }
 
 extern "C" fn helper_noret(env: *mut u8) -> u64 {
+    // SAFETY: as in helper_mix.
     unsafe { (env.add(reg_off(6)) as *mut u64).write(66) };
     0
 }
 
-static MIX: Helper = Helper { name: "mix", addr: 0, nargs: 2, has_ret: true, flags: HelperFlags::empty() };
+static MIX: Helper = Helper {
+    name: "mix",
+    addr: 0,
+    nargs: 2,
+    has_ret: true,
+    flags: HelperFlags::empty(),
+};
 
 fn helpers() -> [&'static Helper; 3] {
     // Function addresses are not constants, so the statics are built once at run time.
-    let mix: &'static Helper = Box::leak(Box::new(Helper { addr: helper_mix as usize, ..MIX }));
+    let mix: &'static Helper = Box::leak(Box::new(Helper {
+        addr: helper_mix as *const () as usize,
+        ..MIX
+    }));
     let six: &'static Helper = Box::leak(Box::new(Helper {
         name: "six",
-        addr: helper_six as usize,
+        addr: helper_six as *const () as usize,
         nargs: 6,
         has_ret: true,
-        flags: HelperFlags::NO_READ_GLOBALS | HelperFlags::NO_WRITE_GLOBALS | HelperFlags::NO_SIDE_EFFECTS,
+        flags: HelperFlags::NO_READ_GLOBALS
+            | HelperFlags::NO_WRITE_GLOBALS
+            | HelperFlags::NO_SIDE_EFFECTS,
     }));
     let noret: &'static Helper = Box::leak(Box::new(Helper {
         name: "noret",
-        addr: helper_noret as usize,
+        addr: helper_noret as *const () as usize,
         nargs: 0,
         has_ret: false,
         flags: HelperFlags::empty(),
@@ -378,15 +457,26 @@ fn helper_calls_pass_args_and_see_env() {
     );
     assert_eq!(code, 0x10);
     assert_eq!(env.regs[1], 35);
-    assert_eq!(env.regs[2], 10 ^ 5, "the global written by the helper is re-read");
+    assert_eq!(
+        env.regs[2],
+        10 ^ 5,
+        "the global written by the helper is re-read"
+    );
     assert_eq!(env.regs[3], 1 + 2 + 3 + 4 + 5 + 12);
     assert_eq!(env.regs[6], 66);
 }
 
 #[test]
 fn helper_without_address_is_rejected() {
-    let f = parse(&(decls() + "  call mix, x0, x0, x1\n  exit_tb 0\n"), &[&MIX]).unwrap();
-    assert!(matches!(Interp::new().compile(&f), Err(BackendError::Invalid(_))));
+    let f = parse(
+        &(decls() + "  call mix, x0, x0, x1\n  exit_tb 0\n"),
+        &[&MIX],
+    )
+    .unwrap();
+    assert!(matches!(
+        Interp::new().compile(&f),
+        Err(BackendError::Invalid(_))
+    ));
 }
 
 #[test]
@@ -400,9 +490,16 @@ fn exit_request_runs_nothing() {
 
 #[test]
 fn invalid_ir_is_rejected() {
-    for src in ["  add.i64 x0, x0, w8\n  exit_tb 0\n", "  br L3\n", "  mov.i64 x0, $0x1\n"] {
+    for src in [
+        "  add.i64 x0, x0, w8\n  exit_tb 0\n",
+        "  br L3\n",
+        "  mov.i64 x0, $0x1\n",
+    ] {
         let f = parse(&(decls() + src), &[]).unwrap();
-        assert!(matches!(Interp::new().compile(&f), Err(BackendError::Invalid(_))), "{src}");
+        assert!(
+            matches!(Interp::new().compile(&f), Err(BackendError::Invalid(_))),
+            "{src}"
+        );
     }
 }
 

@@ -60,16 +60,22 @@ pub struct Board {
 impl Board {
     pub fn new(cfg: BoardConfig) -> Result<Board, BoardError> {
         if cfg.smp == 0 || cfg.smp > MAX_CPUS {
-            return Err(BoardError::BadConfig(format!("--smp must be between 1 and {MAX_CPUS}")));
+            return Err(BoardError::BadConfig(format!(
+                "--smp must be between 1 and {MAX_CPUS}"
+            )));
         }
         if cfg.ram_size < (1 << 20) || cfg.ram_size > (255 << 30) {
-            return Err(BoardError::BadConfig("-m must be between 1 MiB and 255 GiB".into()));
+            return Err(BoardError::BadConfig(
+                "-m must be between 1 MiB and 255 GiB".into(),
+            ));
         }
         let mut phys = PhysMap::new();
         let mem_err = |e: softmmu::PhysMapError| BoardError::Memory(e.to_string());
-        phys.add_ram("ram", PhysAddr(map::RAM), cfg.ram_size).map_err(mem_err)?;
+        phys.add_ram("ram", PhysAddr(map::RAM), cfg.ram_size)
+            .map_err(mem_err)?;
         let uart = Arc::new(Pl011::new(Box::new(std::io::stdout())));
-        phys.add_mmio("pl011", PhysAddr(map::UART), map::UART_SIZE, uart.clone()).map_err(mem_err)?;
+        phys.add_mmio("pl011", PhysAddr(map::UART), map::UART_SIZE, uart.clone())
+            .map_err(mem_err)?;
         if !loader::is_elf(&cfg.kernel) {
             return Err(BoardError::Kernel(LoadError::NotElf));
         }
@@ -78,14 +84,27 @@ impl Board {
             // Placed at the first 2 MiB boundary after the image; described to the guest
             // by the device tree once it exists.
             let at = (loaded.end + (2 << 20) - 1) & !((2 << 20) - 1);
-            phys.write_bytes(PhysAddr(at), initrd)
-                .map_err(|_| BoardError::BadConfig(format!("initrd of {} bytes does not fit in RAM", initrd.len())))?;
+            phys.write_bytes(PhysAddr(at), initrd).map_err(|_| {
+                BoardError::BadConfig(format!(
+                    "initrd of {} bytes does not fit in RAM",
+                    initrd.len()
+                ))
+            })?;
         }
         let _ = &cfg.append;
         let phys = Arc::new(phys);
         let psci = Arc::new(Psci::new(cfg.smp));
         let mut cpus: Vec<ArmCpu> = (0..cfg.smp)
-            .map(|i| ArmCpu::new(CpuConfig { index: i, log_unimp: cfg.log_unimp }, phys.clone(), psci.clone()))
+            .map(|i| {
+                ArmCpu::new(
+                    CpuConfig {
+                        index: i,
+                        log_unimp: cfg.log_unimp,
+                    },
+                    phys.clone(),
+                    psci.clone(),
+                )
+            })
             .collect();
         cpus[0].reset_to(loaded.entry, 0);
         let sched = Sched::new(cpus, cfg.backend, cfg.mode);

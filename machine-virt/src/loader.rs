@@ -19,7 +19,10 @@ impl fmt::Display for LoadError {
             LoadError::Unsupported(m) => write!(f, "unsupported ELF: {m}"),
             LoadError::Truncated(m) => write!(f, "truncated or malformed ELF: {m}"),
             LoadError::OutsideRam { addr, len } => {
-                write!(f, "segment at physical {addr:#x} (size {len:#x}) is not inside guest RAM")
+                write!(
+                    f,
+                    "segment at physical {addr:#x} (size {len:#x}) is not inside guest RAM"
+                )
             }
         }
     }
@@ -64,7 +67,9 @@ pub fn load_elf(data: &[u8], mem: &PhysMap) -> Result<Loaded, LoadError> {
     }
     let machine = u16le(data, 18).ok_or_else(|| t("header"))?;
     if machine != 183 {
-        return Err(LoadError::Unsupported(format!("machine {machine} is not AArch64 (183)")));
+        return Err(LoadError::Unsupported(format!(
+            "machine {machine} is not AArch64 (183)"
+        )));
     }
     let entry = u64le(data, 24).ok_or_else(|| t("header"))?;
     let phoff = u64le(data, 32).ok_or_else(|| t("header"))? as usize;
@@ -77,7 +82,10 @@ pub fn load_elf(data: &[u8], mem: &PhysMap) -> Result<Loaded, LoadError> {
     let mut loaded_any = false;
     for i in 0..phnum {
         let ph = phoff
-            .checked_add(i.checked_mul(phentsize).ok_or_else(|| t("program headers"))?)
+            .checked_add(
+                i.checked_mul(phentsize)
+                    .ok_or_else(|| t("program headers"))?,
+            )
             .ok_or_else(|| t("program headers"))?;
         let ptype = u32le(data, ph).ok_or_else(|| t("program headers"))?;
         if ptype != 1 {
@@ -95,13 +103,18 @@ pub fn load_elf(data: &[u8], mem: &PhysMap) -> Result<Loaded, LoadError> {
             .zip(usize::try_from(filesz).ok())
             .and_then(|(o, n)| data.get(o..o.checked_add(n)?))
             .ok_or_else(|| t("segment extends past the end of the file"))?;
-        let outside = LoadError::OutsideRam { addr: paddr, len: memsz };
-        mem.write_bytes(PhysAddr(paddr), bytes).map_err(|_| outside.clone())?;
+        let outside = LoadError::OutsideRam {
+            addr: paddr,
+            len: memsz,
+        };
+        mem.write_bytes(PhysAddr(paddr), bytes)
+            .map_err(|_| outside.clone())?;
         let bss = memsz - filesz;
         if bss > 0 {
             let zeros = vec![0u8; usize::try_from(bss).map_err(|_| outside.clone())?];
             let at = paddr.checked_add(filesz).ok_or(outside.clone())?;
-            mem.write_bytes(PhysAddr(at), &zeros).map_err(|_| outside.clone())?;
+            mem.write_bytes(PhysAddr(at), &zeros)
+                .map_err(|_| outside.clone())?;
         }
         end = end.max(paddr.saturating_add(memsz));
         loaded_any = true;
@@ -162,6 +175,9 @@ mod tests {
         let mut e = elf(0x4000_1000, &[1, 2, 3, 4], 4);
         e.truncate(100);
         assert!(matches!(load_elf(&e, &m), Err(LoadError::Truncated(_))));
-        assert!(matches!(load_elf(&elf(0x1000, &[1], 1), &m), Err(LoadError::OutsideRam { .. })));
+        assert!(matches!(
+            load_elf(&elf(0x1000, &[1], 1), &m),
+            Err(LoadError::OutsideRam { .. })
+        ));
     }
 }

@@ -1,7 +1,7 @@
 //! `virt`: run an AArch64 guest on the emulated virt board.
 
 use anyhow::Context;
-use backend_cranelift::Jit;
+use backend_cranelift::CraneliftBackend;
 use backend_interp::Interp;
 use clap::{Parser, ValueEnum};
 use machine_virt::{Board, BoardConfig};
@@ -71,17 +71,23 @@ fn parse_size(s: &str) -> Result<u64, String> {
         _ => (s, 1 << 20),
     };
     let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a size"))?;
-    n.checked_mul(mul).ok_or_else(|| format!("size `{s}` is too large"))
+    n.checked_mul(mul)
+        .ok_or_else(|| format!("size `{s}` is too large"))
 }
 
 fn build(args: &Args) -> anyhow::Result<Board> {
-    let kernel = std::fs::read(&args.kernel).with_context(|| format!("cannot read kernel {}", args.kernel.display()))?;
+    let kernel = std::fs::read(&args.kernel)
+        .with_context(|| format!("cannot read kernel {}", args.kernel.display()))?;
     let initrd = match &args.initrd {
-        Some(p) => Some(std::fs::read(p).with_context(|| format!("cannot read initrd {}", p.display()))?),
+        Some(p) => {
+            Some(std::fs::read(p).with_context(|| format!("cannot read initrd {}", p.display()))?)
+        }
         None => None,
     };
     let backend: Arc<dyn Backend> = match args.backend {
-        BackendArg::Jit => Arc::new(Jit::new().context("cannot start the JIT")?),
+        BackendArg::Jit => Arc::new(
+            CraneliftBackend::new().map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,
+        ),
         BackendArg::Interp => Arc::new(Interp::new()),
     };
     let mode = match args.sched {
@@ -98,7 +104,12 @@ fn build(args: &Args) -> anyhow::Result<Board> {
         backend,
         log_unimp: args.log_unimp,
     })
-    .with_context(|| format!("cannot start the machine with kernel {}", args.kernel.display()))?;
+    .with_context(|| {
+        format!(
+            "cannot start the machine with kernel {}",
+            args.kernel.display()
+        )
+    })?;
     Ok(board)
 }
 

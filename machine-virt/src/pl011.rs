@@ -49,8 +49,15 @@ pub struct Pl011 {
 
 impl Pl011 {
     pub fn new(out: Sink) -> Pl011 {
-        let regs = Regs { cr: 0x300, ifls: 0x12, ..Regs::default() };
-        Pl011 { regs: Mutex::new(regs), out: Mutex::new(out) }
+        let regs = Regs {
+            cr: 0x300,
+            ifls: 0x12,
+            ..Regs::default()
+        };
+        Pl011 {
+            regs: Mutex::new(regs),
+            out: Mutex::new(out),
+        }
     }
 
     pub fn flush(&self) {

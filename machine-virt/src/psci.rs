@@ -40,7 +40,10 @@ pub struct Psci {
 
 impl Psci {
     pub fn new(ncpus: usize) -> Psci {
-        Psci { ncpus, control: OnceLock::new() }
+        Psci {
+            ncpus,
+            control: OnceLock::new(),
+        }
     }
 
     /// Connects PSCI to the scheduler (after the CPUs exist).
@@ -67,10 +70,16 @@ impl Psci {
             func::CPU_OFF => return Err(CpuAction::PowerOff),
             func::CPU_ON_32 | func::CPU_ON_64 => {
                 let (target, entry, ctx) = (cpu.reg(1), cpu.reg(2), cpu.reg(3));
-                let (entry, ctx) = if f == func::CPU_ON_32 { (entry & 0xffff_ffff, ctx & 0xffff_ffff) } else { (entry, ctx) };
+                let (entry, ctx) = if f == func::CPU_ON_32 {
+                    (entry & 0xffff_ffff, ctx & 0xffff_ffff)
+                } else {
+                    (entry, ctx)
+                };
                 match self.cpu_of(target) {
                     None => ret::INVALID_PARAMETERS,
-                    Some(i) => match control.power_on(i, Box::new(move |c: &mut ArmCpu| c.reset_to(entry, ctx))) {
+                    Some(i) => match control
+                        .power_on(i, Box::new(move |c: &mut ArmCpu| c.reset_to(entry, ctx)))
+                    {
                         Ok(()) => ret::SUCCESS,
                         Err(_) => ret::ALREADY_ON,
                     },

@@ -8,8 +8,12 @@ use tcg_ir::types::MemOp;
 
 fn bench(c: &mut Criterion) {
     let mut m = PhysMap::new();
-    m.add_ram("ram", PhysAddr(0x4000_0000), 16 << 20).expect("ram");
-    let ctx = Box::new(MemCtx { phys: Arc::new(m), walker: Box::new(softmmu::tlb::IdentityWalker) });
+    m.add_ram("ram", PhysAddr(0x4000_0000), 16 << 20)
+        .expect("ram");
+    let ctx = Box::new(MemCtx {
+        phys: Arc::new(m),
+        walker: Box::new(softmmu::tlb::IdentityWalker),
+    });
     let mut env = Box::new(EnvHead::new(&*ctx));
     let e: *mut EnvHead = &mut *env;
     c.bench_function("tlb_load_hit", |b| {

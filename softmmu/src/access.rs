@@ -52,10 +52,18 @@ pub unsafe fn load(env: *mut EnvHead, addr: u64, memop: MemOp, mmu: u8, pc: u64)
     let e = unsafe { &(*env).tlb[mmu][tlb_index(addr)] };
     if e.addr_read == compare_value(addr, memop.bytes(), memop.aligned()) {
         // SAFETY: a matching tag means the page is RAM at addr + addend.
-        return memop.extend(unsafe { host_read(addr.wrapping_add(e.addend) as *const u8, memop.bytes()) });
+        return memop
+            .extend(unsafe { host_read(addr.wrapping_add(e.addend) as *const u8, memop.bytes()) });
     }
     // SAFETY: caller contract.
-    unsafe { slow::helper_ld(env as *mut u8, addr, slow::make_oi(memop, mmu as u8, None), pc) }
+    unsafe {
+        slow::helper_ld(
+            env as *mut u8,
+            addr,
+            slow::make_oi(memop, mmu as u8, None),
+            pc,
+        )
+    }
 }
 
 /// Guest store of the low `memop` bytes of `v`.
@@ -73,25 +81,66 @@ pub unsafe fn store(env: *mut EnvHead, addr: u64, v: u64, memop: MemOp, mmu: u8,
         return;
     }
     // SAFETY: caller contract.
-    unsafe { slow::helper_st(env as *mut u8, addr, v, slow::make_oi(memop, mmu as u8, None), pc) };
+    unsafe {
+        slow::helper_st(
+            env as *mut u8,
+            addr,
+            v,
+            slow::make_oi(memop, mmu as u8, None),
+            pc,
+        )
+    };
 }
 
 /// Guest compare-and-swap; returns the old value extended as `memop` says.
 ///
 /// # Safety
 /// As [`load`].
-pub unsafe fn cmpxchg(env: *mut EnvHead, addr: u64, cmp: u64, new: u64, memop: MemOp, mmu: u8, pc: u64) -> u64 {
+pub unsafe fn cmpxchg(
+    env: *mut EnvHead,
+    addr: u64,
+    cmp: u64,
+    new: u64,
+    memop: MemOp,
+    mmu: u8,
+    pc: u64,
+) -> u64 {
     // SAFETY: caller contract.
-    unsafe { slow::helper_cmpxchg(env as *mut u8, addr, cmp, new, slow::make_oi(memop, mmu, None), pc) }
+    unsafe {
+        slow::helper_cmpxchg(
+            env as *mut u8,
+            addr,
+            cmp,
+            new,
+            slow::make_oi(memop, mmu, None),
+            pc,
+        )
+    }
 }
 
 /// Guest atomic read-modify-write; returns the old value extended as `memop` says.
 ///
 /// # Safety
 /// As [`load`].
-pub unsafe fn rmw(env: *mut EnvHead, op: RmwOp, addr: u64, v: u64, memop: MemOp, mmu: u8, pc: u64) -> u64 {
+pub unsafe fn rmw(
+    env: *mut EnvHead,
+    op: RmwOp,
+    addr: u64,
+    v: u64,
+    memop: MemOp,
+    mmu: u8,
+    pc: u64,
+) -> u64 {
     // SAFETY: caller contract.
-    unsafe { slow::helper_rmw(env as *mut u8, addr, v, slow::make_oi(memop, mmu, Some(op)), pc) }
+    unsafe {
+        slow::helper_rmw(
+            env as *mut u8,
+            addr,
+            v,
+            slow::make_oi(memop, mmu, Some(op)),
+            pc,
+        )
+    }
 }
 
 #[cfg(test)]
@@ -116,8 +165,17 @@ mod tests {
     fn setup() -> (Box<MemCtx>, Box<EnvHead>) {
         let mut m = PhysMap::new();
         m.add_ram("ram", PhysAddr(0x4000_0000), 0x10_0000).unwrap();
-        m.add_mmio("ctr", PhysAddr(0x900_0000), 0x1000, Arc::new(Counter(AtomicU64::new(0)))).unwrap();
-        let ctx = Box::new(MemCtx { phys: Arc::new(m), walker: Box::new(IdentityWalker) });
+        m.add_mmio(
+            "ctr",
+            PhysAddr(0x900_0000),
+            0x1000,
+            Arc::new(Counter(AtomicU64::new(0))),
+        )
+        .unwrap();
+        let ctx = Box::new(MemCtx {
+            phys: Arc::new(m),
+            walker: Box::new(IdentityWalker),
+        });
         let env = Box::new(EnvHead::new(&*ctx));
         (ctx, env)
     }
@@ -126,6 +184,7 @@ mod tests {
     fn ram_roundtrip_miss_then_hit() {
         let (_ctx, mut env) = setup();
         let e: *mut EnvHead = &mut *env;
+        // SAFETY: env and ctx live for the whole test; one thread.
         unsafe {
             store(e, 0x4000_1000, 0x8877_6655_4433_2211, MemOp::UQ, 0, 0);
             assert_eq!((*e).fault, 0);
@@ -139,6 +198,7 @@ mod tests {
     fn page_crossing_and_alignment() {
         let (_ctx, mut env) = setup();
         let e: *mut EnvHead = &mut *env;
+        // SAFETY: env and ctx live for the whole test; one thread.
         unsafe {
             store(e, 0x4000_0ffd, 0x0102_0304_0506_0708, MemOp::UQ, 0, 0);
             assert_eq!(load(e, 0x4000_0ffd, MemOp::UQ, 0, 0), 0x0102_0304_0506_0708);
@@ -154,6 +214,7 @@ mod tests {
     fn mmio_dispatch_and_bus_fault() {
         let (_ctx, mut env) = setup();
         let e: *mut EnvHead = &mut *env;
+        // SAFETY: env and ctx live for the whole test; one thread.
         unsafe {
             store(e, 0x900_0000, 40, MemOp::UL, 0, 0);
             assert_eq!(load(e, 0x900_0002, MemOp::UL, 0, 0), 42);
@@ -168,6 +229,7 @@ mod tests {
     fn atomics_on_ram() {
         let (_ctx, mut env) = setup();
         let e: *mut EnvHead = &mut *env;
+        // SAFETY: env and ctx live for the whole test; one thread.
         unsafe {
             store(e, 0x4000_2000, 5, MemOp::UL, 0, 0);
             assert_eq!(cmpxchg(e, 0x4000_2000, 4, 9, MemOp::UL, 0, 0), 5);

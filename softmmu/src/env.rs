@@ -50,7 +50,10 @@ impl EnvHead {
             ctx,
             _pad1: [0; 2],
             tlb: [[TlbEntry::EMPTY; TLB_SIZE]; NB_MMU_MODES],
-            tlb_full: [[TlbFull { paddr_page: 0, attrs: 0 }; TLB_SIZE]; NB_MMU_MODES],
+            tlb_full: [[TlbFull {
+                paddr_page: 0,
+                attrs: 0,
+            }; TLB_SIZE]; NB_MMU_MODES],
         }
     }
 

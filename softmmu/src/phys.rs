@@ -32,7 +32,10 @@ impl fmt::Display for PhysMapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PhysMapError::Overlap { base, size } => {
-                write!(f, "region at {base} (size {size:#x}) overlaps an existing region")
+                write!(
+                    f,
+                    "region at {base} (size {size:#x}) overlaps an existing region"
+                )
             }
             PhysMapError::OutOfHostMemory { size } => {
                 write!(f, "cannot allocate {size:#x} bytes of guest RAM")
@@ -72,14 +75,22 @@ impl RamBlock {
         if host.is_null() {
             return Err(oom);
         }
-        Ok(RamBlock { host, size: layout.size() })
+        Ok(RamBlock {
+            host,
+            size: layout.size(),
+        })
     }
 }
 
 impl Drop for RamBlock {
     fn drop(&mut self) {
         // SAFETY: allocated in `new` with this exact layout.
-        unsafe { dealloc(self.host, Layout::from_size_align_unchecked(self.size, 1 << 16)) }
+        unsafe {
+            dealloc(
+                self.host,
+                Layout::from_size_align_unchecked(self.size, 1 << 16),
+            )
+        }
     }
 }
 
@@ -111,8 +122,15 @@ impl PhysMap {
             base: PhysAddr(r.base),
             size: r.size,
         })?;
-        if self.regions.iter().any(|o| r.base < o.base + o.size && o.base < end) {
-            return Err(PhysMapError::Overlap { base: PhysAddr(r.base), size: r.size });
+        if self
+            .regions
+            .iter()
+            .any(|o| r.base < o.base + o.size && o.base < end)
+        {
+            return Err(PhysMapError::Overlap {
+                base: PhysAddr(r.base),
+                size: r.size,
+            });
         }
         self.regions.push(r);
         self.regions.sort_by_key(|r| r.base);
@@ -121,7 +139,12 @@ impl PhysMap {
 
     pub fn add_ram(&mut self, name: &str, base: PhysAddr, size: u64) -> Result<(), PhysMapError> {
         let block = RamBlock::new(size)?;
-        self.insert(Region { base: base.0, size, name: name.into(), kind: RegionKind::Ram(block) })
+        self.insert(Region {
+            base: base.0,
+            size,
+            name: name.into(),
+            kind: RegionKind::Ram(block),
+        })
     }
 
     pub fn add_mmio(
@@ -131,7 +154,12 @@ impl PhysMap {
         size: u64,
         dev: Arc<dyn MmioDevice>,
     ) -> Result<(), PhysMapError> {
-        self.insert(Region { base: base.0, size, name: name.into(), kind: RegionKind::Mmio(dev) })
+        self.insert(Region {
+            base: base.0,
+            size,
+            name: name.into(),
+            kind: RegionKind::Mmio(dev),
+        })
     }
 
     /// The region containing `addr` and the offset into it.
@@ -157,7 +185,9 @@ impl PhysMap {
     /// Copies `data` into guest RAM (loaders). Fails if any byte is not RAM.
     pub fn write_bytes(&self, addr: PhysAddr, data: &[u8]) -> Result<(), PhysMapError> {
         let len = data.len() as u64;
-        let p = self.ram_ptr(addr, len).ok_or(PhysMapError::Unmapped { addr, len })?;
+        let p = self
+            .ram_ptr(addr, len)
+            .ok_or(PhysMapError::Unmapped { addr, len })?;
         // SAFETY: `p` points at `len` bytes of RAM (checked by ram_ptr).
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len()) };
         Ok(())
@@ -165,7 +195,9 @@ impl PhysMap {
 
     pub fn read_bytes(&self, addr: PhysAddr, out: &mut [u8]) -> Result<(), PhysMapError> {
         let len = out.len() as u64;
-        let p = self.ram_ptr(addr, len).ok_or(PhysMapError::Unmapped { addr, len })?;
+        let p = self
+            .ram_ptr(addr, len)
+            .ok_or(PhysMapError::Unmapped { addr, len })?;
         // SAFETY: `p` points at `len` bytes of RAM (checked by ram_ptr).
         unsafe { std::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), out.len()) };
         Ok(())
@@ -224,7 +256,13 @@ mod tests {
     fn ram_mmio_and_holes() {
         let mut m = PhysMap::new();
         m.add_ram("ram", PhysAddr(0x4000_0000), 0x10000).unwrap();
-        m.add_mmio("reg", PhysAddr(0x900_0000), 0x1000, Arc::new(Reg(Default::default()))).unwrap();
+        m.add_mmio(
+            "reg",
+            PhysAddr(0x900_0000),
+            0x1000,
+            Arc::new(Reg(Default::default())),
+        )
+        .unwrap();
         assert!(m.add_ram("x", PhysAddr(0x4000_8000), 0x10000).is_err());
         m.write_bytes(PhysAddr(0x4000_0010), &[1, 2, 3, 4]).unwrap();
         assert_eq!(m.read(PhysAddr(0x4000_0010), 4), Some(0x0403_0201));

@@ -31,7 +31,14 @@ pub(crate) enum Target {
 ///
 /// # Safety
 /// `env` must be a valid, exclusively used environment.
-pub unsafe fn record_fault(env: *mut EnvHead, kind: u32, info: u64, addr: u64, access: Access, pc: u64) {
+pub unsafe fn record_fault(
+    env: *mut EnvHead,
+    kind: u32,
+    info: u64,
+    addr: u64,
+    access: Access,
+    pc: u64,
+) {
     // SAFETY: caller guarantees `env` is valid and ours.
     let e = unsafe { &mut *env };
     e.fault = kind;
@@ -80,7 +87,13 @@ pub unsafe fn tlb_fill(env: *mut EnvHead, vaddr: u64, access: Access, mmu: usize
             return false;
         }
     };
-    let tag = |p: Perms| if t.perms.contains(p) { page | flags } else { TLB_INVALID };
+    let tag = |p: Perms| {
+        if t.perms.contains(p) {
+            page | flags
+        } else {
+            TLB_INVALID
+        }
+    };
     let i = tlb_index(vaddr);
     // SAFETY: as above; `mmu` < NB_MMU_MODES by construction of callers.
     unsafe {
@@ -90,13 +103,22 @@ pub unsafe fn tlb_fill(env: *mut EnvHead, vaddr: u64, access: Access, mmu: usize
             addr_code: tag(Perms::EXEC),
             addend,
         };
-        (*env).tlb_full[mmu][i] = TlbFull { paddr_page: t.paddr_page, attrs: t.attrs };
+        (*env).tlb_full[mmu][i] = TlbFull {
+            paddr_page: t.paddr_page,
+            attrs: t.attrs,
+        };
     }
     true
 }
 
 /// Translates an access that stays within one page.
-unsafe fn resolve(env: *mut EnvHead, addr: u64, access: Access, mmu: usize, pc: u64) -> Option<Target> {
+unsafe fn resolve(
+    env: *mut EnvHead,
+    addr: u64,
+    access: Access,
+    mmu: usize,
+    pc: u64,
+) -> Option<Target> {
     let i = tlb_index(addr);
     let page = addr & PAGE_MASK;
     // SAFETY: env valid (caller).
@@ -151,7 +173,14 @@ unsafe fn phys_read(env: *mut EnvHead, paddr: u64, bytes: u32, vaddr: u64, pc: u
     v
 }
 
-unsafe fn phys_write(env: *mut EnvHead, paddr: u64, bytes: u32, v: u64, vaddr: u64, pc: u64) -> bool {
+unsafe fn phys_write(
+    env: *mut EnvHead,
+    paddr: u64,
+    bytes: u32,
+    v: u64,
+    vaddr: u64,
+    pc: u64,
+) -> bool {
     // SAFETY: env and ctx valid (caller).
     let phys = unsafe { &(*(*env).ctx).phys };
     if phys.write(PhysAddr(paddr), bytes, v).is_none() {
@@ -257,7 +286,12 @@ unsafe fn host_atomic(p: *mut u8, bytes: u32, f: impl Fn(u64) -> Option<u64>) ->
             loop {
                 match f(old as u64) {
                     None => break old as u64,
-                    Some(n) => match a.compare_exchange_weak(old, n as $t, Ordering::SeqCst, Ordering::SeqCst) {
+                    Some(n) => match a.compare_exchange_weak(
+                        old,
+                        n as $t,
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
+                    ) {
                         Ok(_) => break old as u64,
                         Err(cur) => old = cur,
                     },
@@ -294,7 +328,7 @@ unsafe fn atomic_op(
             // Atomics need read and write permission; translate for write, then read.
             if let Some(Target::Host(p)) = resolve(env, addr, Access::Write, mmu, pc) {
                 resolve(env, addr, Access::Read, mmu, pc)?;
-                if (p as usize) % bytes as usize == 0 {
+                if (p as usize).is_multiple_of(bytes as usize) {
                     return Some(host_atomic(p, bytes, f));
                 }
             } else if (*env).fault != 0 {
@@ -316,7 +350,14 @@ unsafe fn atomic_op(
 ///
 /// # Safety
 /// As [`helper_ld`].
-pub unsafe extern "C" fn helper_cmpxchg(env: *mut u8, addr: u64, cmp: u64, new: u64, oi: u64, pc: u64) -> u64 {
+pub unsafe extern "C" fn helper_cmpxchg(
+    env: *mut u8,
+    addr: u64,
+    cmp: u64,
+    new: u64,
+    oi: u64,
+    pc: u64,
+) -> u64 {
     let env = env as *mut EnvHead;
     let (memop, mmu) = split_oi(oi);
     let m = MemOp::size(memop.size_log2() as u8).extend(u64::MAX);
@@ -350,7 +391,10 @@ pub unsafe fn code_page(env: *mut EnvHead, vaddr: u64, mmu: usize) -> Option<(*c
     // SAFETY: caller contract.
     unsafe {
         match resolve(env, vaddr & PAGE_MASK, Access::Exec, mmu, vaddr)? {
-            Target::Host(p) => Some((p as *const u8, (*env).tlb_full[mmu][tlb_index(vaddr)].paddr_page)),
+            Target::Host(p) => Some((
+                p as *const u8,
+                (*env).tlb_full[mmu][tlb_index(vaddr)].paddr_page,
+            )),
             Target::Mmio(_) => {
                 record_fault(env, crate::fault::BUS, 0, vaddr, Access::Exec, vaddr);
                 None

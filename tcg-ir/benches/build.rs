@@ -8,7 +8,9 @@ use tcg_ir::Builder;
 /// A function shaped like a translated block of 10 guest instructions.
 fn build_tb() -> tcg_ir::Func {
     let mut b = Builder::new();
-    let regs: Vec<_> = (0..31).map(|i| b.global(&format!("x{i}"), Type::I64, 64 + 8 * i)).collect();
+    let regs: Vec<_> = (0..31)
+        .map(|i| b.global(&format!("x{i}"), Type::I64, 64 + 8 * i))
+        .collect();
     let pc = b.global("pc", Type::I64, 64 + 8 * 32);
     for i in 0..10u64 {
         b.insn_start(0x4000_0000 + 4 * i);
@@ -37,7 +39,9 @@ fn bench(c: &mut Criterion) {
     c.bench_function("ir_verify_10_insn_tb", |b| {
         b.iter(|| tcg_ir::verify::verify(black_box(&f)))
     });
-    c.bench_function("ir_print_10_insn_tb", |b| b.iter(|| black_box(f.to_string())));
+    c.bench_function("ir_print_10_insn_tb", |b| {
+        b.iter(|| black_box(f.to_string()))
+    });
 }
 
 criterion_group!(benches, bench);

@@ -8,7 +8,8 @@ use smallvec::SmallVec;
 use std::collections::HashMap;
 
 /// Builds a [`Func`]. Op methods take the destination first; the op's type is the
-/// destination's (or the first input's for ops without outputs).
+/// destination's (or the first input's for ops without outputs). The untyped conversion
+/// ops always carry `I64`, as the text parser gives them.
 #[derive(Default)]
 pub struct Builder {
     func: Func,
@@ -137,11 +138,11 @@ impl Builder {
     }
 
     pub fn extrl_i64_i32(&mut self, d: Temp, a: Temp) {
-        self.emit(Opc::ExtrlI64I32, Type::I32, &[d], &[a], &[]);
+        self.emit(Opc::ExtrlI64I32, Type::I64, &[d], &[a], &[]);
     }
 
     pub fn extrh_i64_i32(&mut self, d: Temp, a: Temp) {
-        self.emit(Opc::ExtrhI64I32, Type::I32, &[d], &[a], &[]);
+        self.emit(Opc::ExtrhI64I32, Type::I64, &[d], &[a], &[]);
     }
 
     /// `d = a` with `len` bits at `pos` replaced by the low bits of `b`.
@@ -185,7 +186,13 @@ impl Builder {
 
     pub fn brcond(&mut self, cond: Cond, a: Temp, b: Temp, target: Label) {
         let ty = self.ty(a);
-        self.emit(Opc::Brcond, ty, &[], &[a, b], &[cond as u64, target.0 as u64]);
+        self.emit(
+            Opc::Brcond,
+            ty,
+            &[],
+            &[a, b],
+            &[cond as u64, target.0 as u64],
+        );
     }
 
     pub fn br(&mut self, target: Label) {
@@ -209,22 +216,56 @@ impl Builder {
 
     pub fn qemu_ld(&mut self, d: Temp, addr: Temp, memop: MemOp, mmu: MmuIdx) {
         let ty = self.ty(d);
-        self.emit(Opc::QemuLd, ty, &[d], &[addr], &[memop.0 as u64, mmu.0 as u64]);
+        self.emit(
+            Opc::QemuLd,
+            ty,
+            &[d],
+            &[addr],
+            &[memop.0 as u64, mmu.0 as u64],
+        );
     }
 
     pub fn qemu_st(&mut self, v: Temp, addr: Temp, memop: MemOp, mmu: MmuIdx) {
         let ty = self.ty(v);
-        self.emit(Opc::QemuSt, ty, &[], &[v, addr], &[memop.0 as u64, mmu.0 as u64]);
+        self.emit(
+            Opc::QemuSt,
+            ty,
+            &[],
+            &[v, addr],
+            &[memop.0 as u64, mmu.0 as u64],
+        );
     }
 
     /// `old = *addr; if old == cmp { *addr = new }` atomically; `d = old`.
-    pub fn atomic_cmpxchg(&mut self, d: Temp, addr: Temp, cmp: Temp, new: Temp, memop: MemOp, mmu: MmuIdx) {
+    pub fn atomic_cmpxchg(
+        &mut self,
+        d: Temp,
+        addr: Temp,
+        cmp: Temp,
+        new: Temp,
+        memop: MemOp,
+        mmu: MmuIdx,
+    ) {
         let ty = self.ty(d);
-        self.emit(Opc::AtomicCmpxchg, ty, &[d], &[addr, cmp, new], &[memop.0 as u64, mmu.0 as u64]);
+        self.emit(
+            Opc::AtomicCmpxchg,
+            ty,
+            &[d],
+            &[addr, cmp, new],
+            &[memop.0 as u64, mmu.0 as u64],
+        );
     }
 
     /// `d = *addr; *addr = op(*addr, v)` atomically.
-    pub fn atomic_rmw(&mut self, op: RmwOp, d: Temp, addr: Temp, v: Temp, memop: MemOp, mmu: MmuIdx) {
+    pub fn atomic_rmw(
+        &mut self,
+        op: RmwOp,
+        d: Temp,
+        addr: Temp,
+        v: Temp,
+        memop: MemOp,
+        mmu: MmuIdx,
+    ) {
         let ty = self.ty(d);
         self.emit(
             Opc::AtomicRmw,
@@ -241,7 +282,12 @@ impl Builder {
 
     /// Calls `helper(env, args..)`; `ret` receives the result when the helper has one.
     pub fn call(&mut self, helper: &'static Helper, ret: Option<Temp>, args: &[Temp]) {
-        let idx = match self.func.helpers.iter().position(|h| std::ptr::eq(*h, helper)) {
+        let idx = match self
+            .func
+            .helpers
+            .iter()
+            .position(|h| std::ptr::eq(*h, helper))
+        {
             Some(i) => i,
             None => {
                 self.func.helpers.push(helper);

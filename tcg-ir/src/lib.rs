@@ -17,5 +17,5 @@ pub mod verify;
 pub use backend::{Backend, BackendError, CompiledTb, ExitCode, Helper, HelperFlags};
 pub use builder::Builder;
 pub use func::{Func, Label, Op, Temp, TempData, TempKind};
-pub use opcodes::{Opc, OpDef, OpFlags};
+pub use opcodes::{OpDef, OpFlags, Opc};
 pub use types::{BarrierFlags, Cond, MemOp, MmuIdx, RmwOp, Type};

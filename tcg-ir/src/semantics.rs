@@ -14,6 +14,14 @@ fn sext(ty: Type, v: u64) -> i64 {
 
 /// Evaluates a pure one-input op. Returns `None` for opcodes that are not pure unary ops.
 pub fn eval_unary(opc: Opc, ty: Type, a: u64) -> Option<u64> {
+    // Conversions have fixed input and output types whatever `ty` says.
+    match opc {
+        Opc::ExtuI32I64 => return Some(a & 0xffff_ffff),
+        Opc::ExtsI32I64 => return Some(a as u32 as i32 as i64 as u64),
+        Opc::ExtrlI64I32 => return Some(a & 0xffff_ffff),
+        Opc::ExtrhI64I32 => return Some(a >> 32),
+        _ => {}
+    }
     let m = ty.mask();
     let a = a & m;
     let bits = ty.bits();
@@ -27,10 +35,6 @@ pub fn eval_unary(opc: Opc, ty: Type, a: u64) -> Option<u64> {
         Opc::Ext16u => a as u16 as u64,
         Opc::Ext32s => a as u32 as i32 as i64 as u64,
         Opc::Ext32u => a as u32 as u64,
-        Opc::ExtuI32I64 => a & 0xffff_ffff,
-        Opc::ExtsI32I64 => a as u32 as i32 as i64 as u64,
-        Opc::ExtrlI64I32 => a & 0xffff_ffff,
-        Opc::ExtrhI64I32 => a >> 32,
         Opc::Clz => match ty {
             Type::I32 => (a as u32).leading_zeros() as u64,
             Type::I64 => a.leading_zeros() as u64,
@@ -48,12 +52,7 @@ pub fn eval_unary(opc: Opc, ty: Type, a: u64) -> Option<u64> {
         Opc::Bswap64 => a.swap_bytes(),
         _ => return None,
     };
-    // The conversions produce a type different from `ty`; their masks are built in above.
-    Some(match opc {
-        Opc::ExtuI32I64 | Opc::ExtsI32I64 => r,
-        Opc::ExtrlI64I32 | Opc::ExtrhI64I32 => r & 0xffff_ffff,
-        _ => r & m,
-    })
+    Some(r & m)
 }
 
 /// Evaluates a pure two-input op. Returns `None` for opcodes that are not pure binary ops.
@@ -112,7 +111,11 @@ pub fn eval_binary(opc: Opc, ty: Type, a: u64, b: u64) -> Option<u64> {
 
 /// `deposit`: `a` with `len` bits at `pos` replaced by the low bits of `b`.
 pub fn deposit(ty: Type, a: u64, b: u64, pos: u32, len: u32) -> u64 {
-    let field = if len >= 64 { u64::MAX } else { (1u64 << len) - 1 };
+    let field = if len >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << len) - 1
+    };
     let mask = field.checked_shl(pos).unwrap_or(0);
     ((a & !mask) | ((b << pos) & mask)) & ty.mask()
 }
@@ -156,17 +159,43 @@ mod tests {
         assert_eq!(eval_binary(Opc::Divu, Type::I64, 5, 0), Some(0));
         assert_eq!(eval_binary(Opc::Remu, Type::I64, 5, 0), Some(5));
         let min32 = 0x8000_0000u64;
-        assert_eq!(eval_binary(Opc::Div, Type::I32, min32, 0xffff_ffff), Some(min32));
-        assert_eq!(eval_binary(Opc::Rem, Type::I32, min32, 0xffff_ffff), Some(0));
-        assert_eq!(eval_binary(Opc::Div, Type::I64, (-7i64) as u64, 2), Some((-3i64) as u64));
+        assert_eq!(
+            eval_binary(Opc::Div, Type::I32, min32, 0xffff_ffff),
+            Some(min32)
+        );
+        assert_eq!(
+            eval_binary(Opc::Rem, Type::I32, min32, 0xffff_ffff),
+            Some(0)
+        );
+        assert_eq!(
+            eval_binary(Opc::Div, Type::I64, (-7i64) as u64, 2),
+            Some((-3i64) as u64)
+        );
     }
 
     #[test]
     fn i32_results_stay_zero_extended() {
         assert_eq!(eval_binary(Opc::Sub, Type::I32, 0, 1), Some(0xffff_ffff));
-        assert_eq!(eval_binary(Opc::Sar, Type::I32, 0x8000_0000, 4), Some(0xf800_0000));
+        assert_eq!(
+            eval_binary(Opc::Sar, Type::I32, 0x8000_0000, 4),
+            Some(0xf800_0000)
+        );
         assert_eq!(eval_unary(Opc::Ext8s, Type::I32, 0x80), Some(0xffff_ff80));
         assert_eq!(eval_binary(Opc::Shl, Type::I32, 1, 33), Some(2));
+    }
+
+    #[test]
+    fn conversions_ignore_the_op_type() {
+        for ty in [Type::I32, Type::I64] {
+            assert_eq!(
+                eval_unary(Opc::ExtrhI64I32, ty, 0x1234_5678_9abc_def0),
+                Some(0x1234_5678)
+            );
+            assert_eq!(
+                eval_unary(Opc::ExtsI32I64, ty, 0x8000_0000),
+                Some(0xffff_ffff_8000_0000)
+            );
+        }
     }
 
     #[test]
@@ -175,6 +204,9 @@ mod tests {
         assert_eq!(extract(Type::I64, 0xabcd, 4, 8, false), 0xbc);
         assert_eq!(extract(Type::I32, 0x80, 4, 4, true), 0xffff_fff8);
         assert_eq!(mul2(Type::I64, u64::MAX, 2, false), (u64::MAX - 1, 1));
-        assert_eq!(mul2(Type::I64, u64::MAX, 2, true), ((-2i64) as u64, u64::MAX));
+        assert_eq!(
+            mul2(Type::I64, u64::MAX, 2, true),
+            ((-2i64) as u64, u64::MAX)
+        );
     }
 }

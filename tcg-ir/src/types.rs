@@ -340,7 +340,11 @@ impl RmwOp {
     /// extension for the signed min/max is done here).
     pub fn apply(self, bytes: u32, old: u64, v: u64) -> u64 {
         let bits = 8 * bytes;
-        let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        let mask = if bits == 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        };
         let sx = |x: u64| -> i64 {
             let s = 64 - bits;
             ((x << s) as i64) >> s
@@ -352,8 +356,20 @@ impl RmwOp {
             RmwOp::And => o & v,
             RmwOp::Or => o | v,
             RmwOp::Xor => o ^ v,
-            RmwOp::Smax => if sx(o) >= sx(v) { o } else { v },
-            RmwOp::Smin => if sx(o) <= sx(v) { o } else { v },
+            RmwOp::Smax => {
+                if sx(o) >= sx(v) {
+                    o
+                } else {
+                    v
+                }
+            }
+            RmwOp::Smin => {
+                if sx(o) <= sx(v) {
+                    o
+                } else {
+                    v
+                }
+            }
             RmwOp::Umax => o.max(v),
             RmwOp::Umin => o.min(v),
         };

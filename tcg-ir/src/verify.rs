@@ -1,5 +1,6 @@
 //! Structural checks of a `Func`: argument counts and types, labels, constants, helpers.
 
+use crate::backend::Helper;
 use crate::func::{Func, TempKind};
 use crate::opcodes::{CArg, OpFlags, Opc};
 use crate::types::{BarrierFlags, Cond, MemOp, RmwOp};
@@ -24,12 +25,18 @@ impl std::error::Error for VerifyError {}
 
 /// Checks that `func` is well formed; back ends may assume it after this passes.
 pub fn verify(func: &Func) -> Result<(), VerifyError> {
-    let err = |i: Option<usize>, m: String| VerifyError { op_index: i, message: m };
+    let err = |i: Option<usize>, m: String| VerifyError {
+        op_index: i,
+        message: m,
+    };
     let nt = func.temps.len();
     for (i, t) in func.temps.iter().enumerate() {
         if let TempKind::Const(v) = t.kind {
             if v & !t.ty.mask() != 0 {
-                return Err(err(None, format!("constant temp {i} has bits outside its type")));
+                return Err(err(
+                    None,
+                    format!("constant temp {i} has bits outside its type"),
+                ));
             }
         }
     }
@@ -47,17 +54,32 @@ pub fn verify(func: &Func) -> Result<(), VerifyError> {
     for (i, op) in func.ops.iter().enumerate() {
         let e = |m: String| err(Some(i), format!("{}: {m}", op.opc.name()));
         let d = op.opc.def();
-        if let Some(&t) = op.oargs.iter().chain(op.iargs.iter()).find(|t| t.index() >= nt) {
+        if let Some(&t) = op
+            .oargs
+            .iter()
+            .chain(op.iargs.iter())
+            .find(|t| t.index() >= nt)
+        {
             return Err(e(format!("temp {} out of range", t.0)));
         }
         if d.cargs.len() != op.cargs.len() {
-            return Err(e(format!("expected {} constant args, got {}", d.cargs.len(), op.cargs.len())));
+            return Err(e(format!(
+                "expected {} constant args, got {}",
+                d.cargs.len(),
+                op.cargs.len()
+            )));
         }
         if op.opc == Opc::Call {
             let h = usize::try_from(op.cargs[0])
                 .ok()
                 .and_then(|h| func.helpers.get(h))
                 .ok_or_else(|| e("helper index out of range".into()))?;
+            if h.addr == 0 || h.nargs > Helper::MAX_ARGS {
+                return Err(e(format!(
+                    "helper {} has no address or too many arguments",
+                    h.name
+                )));
+            }
             if op.iargs.len() != h.nargs as usize || op.oargs.len() != usize::from(h.has_ret) {
                 return Err(e(format!("wrong argument count for helper {}", h.name)));
             }
@@ -67,7 +89,11 @@ pub fn verify(func: &Func) -> Result<(), VerifyError> {
         let (outs, ins) = func.arg_types(op);
         for (&t, &ty) in op.oargs.iter().zip(outs.iter()) {
             if func.ty(t) != ty {
-                return Err(e(format!("output {} has type {}, expected {ty}", func.temp_name(t), func.ty(t))));
+                return Err(e(format!(
+                    "output {} has type {}, expected {ty}",
+                    func.temp_name(t),
+                    func.ty(t)
+                )));
             }
             if !matches!(func.temp(t).kind, TempKind::Global { .. } | TempKind::Local) {
                 return Err(e("writes a constant".into()));
@@ -75,7 +101,11 @@ pub fn verify(func: &Func) -> Result<(), VerifyError> {
         }
         for (&t, &ty) in op.iargs.iter().zip(ins.iter()) {
             if func.ty(t) != ty {
-                return Err(e(format!("input {} has type {}, expected {ty}", func.temp_name(t), func.ty(t))));
+                return Err(e(format!(
+                    "input {} has type {}, expected {ty}",
+                    func.temp_name(t),
+                    func.ty(t)
+                )));
             }
         }
         for (&c, kind) in op.cargs.iter().zip(d.cargs.iter()) {
@@ -95,26 +125,34 @@ pub fn verify(func: &Func) -> Result<(), VerifyError> {
         match op.opc {
             Opc::Deposit | Opc::Extract | Opc::Sextract => {
                 let (pos, len) = (op.cargs[0], op.cargs[1]);
-                if len == 0 || pos + len > op.ty.bits() as u64 {
-                    return Err(e(format!("bit field pos {pos} len {len} outside {}", op.ty)));
+                if len == 0 || pos.saturating_add(len) > op.ty.bits() as u64 {
+                    return Err(e(format!(
+                        "bit field pos {pos} len {len} outside {}",
+                        op.ty
+                    )));
                 }
             }
             Opc::LdEnv | Opc::StEnv => {
                 let m = MemOp(op.cargs[1] as u8);
                 if m.bytes() * 8 > op.ty.bits() || op.cargs[0] > u32::MAX as u64 {
-                    return Err(e("env access wider than its type or offset too large".into()));
+                    return Err(e(
+                        "env access wider than its type or offset too large".into()
+                    ));
                 }
             }
-            Opc::QemuLd | Opc::QemuSt | Opc::AtomicCmpxchg | Opc::AtomicRmw => {
-                if MemOp(op.cargs[0] as u8).bytes() * 8 > op.ty.bits() {
-                    return Err(e("memory access wider than its type".into()));
-                }
+            Opc::QemuLd | Opc::QemuSt | Opc::AtomicCmpxchg | Opc::AtomicRmw
+                if MemOp(op.cargs[0] as u8).bytes() * 8 > op.ty.bits() =>
+            {
+                return Err(e("memory access wider than its type".into()));
             }
             _ => {}
         }
     }
     match func.ops.last() {
         Some(op) if op.opc.flags().contains(OpFlags::BB_END) && op.opc != Opc::Brcond => Ok(()),
-        _ => Err(err(None, "the function can fall off its end (last op must be exit_tb or br)".into())),
+        _ => Err(err(
+            None,
+            "the function can fall off its end (last op must be exit_tb or br)".into(),
+        )),
     }
 }

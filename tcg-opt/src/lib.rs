@@ -1,1 +1,516 @@
-//! TODO
+//! IR optimisation passes over one TB: constant folding, copy propagation, dead-code elimination.
+//!
+//! Every pass keeps the function valid for `tcg_ir::verify::verify` and evaluates through
+//! `tcg_ir::semantics`, the same code the interpreter runs, so folding cannot change results.
+
+use smallvec::{smallvec, SmallVec};
+use std::collections::HashMap;
+use tcg_ir::opcodes::OpFlags;
+use tcg_ir::semantics;
+use tcg_ir::text::op_label;
+use tcg_ir::{Cond, Func, HelperFlags, MemOp, Op, Opc, Temp, TempKind, Type};
+
+/// Runs the passes in order: fold, propagate copies, fold again (propagation exposes new
+/// constants), then remove dead code.
+pub fn optimize(func: &mut Func) {
+    fold_constants(func);
+    propagate_copies(func);
+    fold_constants(func);
+    eliminate_dead_code(func);
+}
+
+/// The type a pure unary op is evaluated at: its input's type (the conversions' `op.ty`
+/// differs between the builder and the parser, and `eval_unary` masks the input with it).
+fn unary_eval_type(op: &Op) -> Type {
+    match op.opc {
+        Opc::ExtuI32I64 | Opc::ExtsI32I64 => Type::I32,
+        Opc::ExtrlI64I32 | Opc::ExtrhI64I32 => Type::I64,
+        _ => op.ty,
+    }
+}
+
+/// Finds or creates constant temps without `Func::constant`'s linear search.
+struct Consts(HashMap<(Type, u64), Temp>);
+
+impl Consts {
+    fn new(func: &Func) -> Consts {
+        let mut m = HashMap::new();
+        for (i, t) in func.temps.iter().enumerate() {
+            if let TempKind::Const(v) = t.kind {
+                m.entry((t.ty, v)).or_insert(Temp(i as u32));
+            }
+        }
+        Consts(m)
+    }
+
+    fn get(&mut self, func: &mut Func, ty: Type, v: u64) -> Temp {
+        let v = v & ty.mask();
+        *self.0.entry((ty, v)).or_insert_with(|| {
+            func.push_temp(tcg_ir::TempData {
+                kind: TempKind::Const(v),
+                ty,
+                name: None,
+            })
+        })
+    }
+}
+
+fn mov(ty: Type, d: Temp, s: Temp) -> Op {
+    Op {
+        opc: Opc::Mov,
+        ty,
+        oargs: smallvec![d],
+        iargs: smallvec![s],
+        cargs: SmallVec::new(),
+    }
+}
+
+/// What folding does with one op.
+enum Fold {
+    Keep,
+    Remove,
+    Replace(Vec<Op>),
+}
+
+/// `a cond a` when it does not depend on the value.
+fn cond_on_equal(c: Cond) -> Option<bool> {
+    match c {
+        Cond::Eq | Cond::Ge | Cond::Le | Cond::Geu | Cond::Leu => Some(true),
+        Cond::Ne | Cond::Lt | Cond::Gt | Cond::Ltu | Cond::Gtu => Some(false),
+        Cond::TstEq | Cond::TstNe => None,
+    }
+}
+
+/// The outcome of a comparison of two inputs when it is known at translation time.
+fn known_cond(func: &Func, ty: Type, c: Cond, a: Temp, b: Temp) -> Option<bool> {
+    match (func.const_value(a), func.const_value(b)) {
+        (Some(x), Some(y)) => Some(c.eval(ty, x, y)),
+        _ if a == b => cond_on_equal(c),
+        _ => None,
+    }
+}
+
+fn fold_op(func: &mut Func, consts: &mut Consts, op: &Op) -> Fold {
+    let flags = op.opc.flags();
+    let d = op.oargs.first().copied();
+    // Replace the op by `d = constant` / `d = temp`.
+    let to_const = |func: &mut Func, consts: &mut Consts, v: u64| -> Fold {
+        match d {
+            Some(d) => {
+                let ty = func.ty(d);
+                let c = consts.get(func, ty, v);
+                Fold::Replace(vec![mov(ty, d, c)])
+            }
+            None => Fold::Keep,
+        }
+    };
+    let to_copy = |func: &Func, s: Temp| -> Fold {
+        match d {
+            Some(d) if d == s => Fold::Remove,
+            Some(d) => Fold::Replace(vec![mov(func.ty(d), d, s)]),
+            None => Fold::Keep,
+        }
+    };
+    let ci = |k: usize| op.iargs.get(k).and_then(|&t| func.const_value(t));
+    match op.opc {
+        Opc::Mov => match (d, op.iargs.first()) {
+            (Some(d), Some(&s)) if d == s => Fold::Remove,
+            _ => Fold::Keep,
+        },
+        Opc::Setcond | Opc::Brcond | Opc::Movcond => {
+            let (Some(&a), Some(&b), Some(c)) = (
+                op.iargs.first(),
+                op.iargs.get(1),
+                op.cargs.first().and_then(|&c| Cond::from_u64(c)),
+            ) else {
+                return Fold::Keep;
+            };
+            let known = known_cond(func, op.ty, c, a, b);
+            match op.opc {
+                Opc::Setcond => match known {
+                    Some(v) => to_const(func, consts, v as u64),
+                    None => Fold::Keep,
+                },
+                Opc::Brcond => match (known, op.cargs.get(1)) {
+                    (Some(true), Some(&l)) => Fold::Replace(vec![Op {
+                        opc: Opc::Br,
+                        ty: Type::I64,
+                        oargs: SmallVec::new(),
+                        iargs: SmallVec::new(),
+                        cargs: smallvec![l],
+                    }]),
+                    (Some(false), _) => Fold::Remove,
+                    _ => Fold::Keep,
+                },
+                _ => {
+                    let (Some(&v1), Some(&v2)) = (op.iargs.get(2), op.iargs.get(3)) else {
+                        return Fold::Keep;
+                    };
+                    match known {
+                        Some(true) => to_copy(func, v1),
+                        Some(false) => to_copy(func, v2),
+                        None if v1 == v2 => to_copy(func, v1),
+                        None => Fold::Keep,
+                    }
+                }
+            }
+        }
+        Opc::Deposit | Opc::Extract | Opc::Sextract => {
+            let (Some(&pos), Some(&len)) = (op.cargs.first(), op.cargs.get(1)) else {
+                return Fold::Keep;
+            };
+            // Verified IR has pos + len <= width; re-check so no shift can overflow.
+            if len == 0 || pos >= 64 || len > 64 || pos + len > op.ty.bits() as u64 {
+                return Fold::Keep;
+            }
+            let (pos, len) = (pos as u32, len as u32);
+            match (op.opc, ci(0), ci(1)) {
+                (Opc::Deposit, Some(a), Some(b)) => {
+                    to_const(func, consts, semantics::deposit(op.ty, a, b, pos, len))
+                }
+                (Opc::Extract, Some(a), _) => {
+                    to_const(func, consts, semantics::extract(op.ty, a, pos, len, false))
+                }
+                (Opc::Sextract, Some(a), _) => {
+                    to_const(func, consts, semantics::extract(op.ty, a, pos, len, true))
+                }
+                _ => Fold::Keep,
+            }
+        }
+        Opc::Mulu2 | Opc::Muls2 => match (ci(0), ci(1), op.oargs.first(), op.oargs.get(1)) {
+            (Some(a), Some(b), Some(&lo), Some(&hi)) => {
+                let (l, h) = semantics::mul2(op.ty, a, b, op.opc == Opc::Muls2);
+                let (cl, ch) = (consts.get(func, op.ty, l), consts.get(func, op.ty, h));
+                // Same order as execution: low first, then high.
+                Fold::Replace(vec![mov(op.ty, lo, cl), mov(op.ty, hi, ch)])
+            }
+            _ => Fold::Keep,
+        },
+        opc if flags.contains(OpFlags::PURE) && op.cargs.is_empty() && op.oargs.len() == 1 => {
+            match op.iargs.len() {
+                1 => match ci(0).and_then(|a| semantics::eval_unary(opc, unary_eval_type(op), a)) {
+                    Some(r) => to_const(func, consts, r),
+                    None => Fold::Keep,
+                },
+                2 => fold_binary(func, consts, op, &to_const, &to_copy),
+                _ => Fold::Keep,
+            }
+        }
+        _ => Fold::Keep,
+    }
+}
+
+/// Constant inputs, then the algebraic identities that hold for every value.
+fn fold_binary(
+    func: &mut Func,
+    consts: &mut Consts,
+    op: &Op,
+    to_const: &dyn Fn(&mut Func, &mut Consts, u64) -> Fold,
+    to_copy: &dyn Fn(&Func, Temp) -> Fold,
+) -> Fold {
+    let (Some(&a), Some(&b)) = (op.iargs.first(), op.iargs.get(1)) else {
+        return Fold::Keep;
+    };
+    let ty = op.ty;
+    let (ca, cb) = (func.const_value(a), func.const_value(b));
+    if let (Some(x), Some(y)) = (ca, cb) {
+        return match semantics::eval_binary(op.opc, ty, x, y) {
+            Some(r) => to_const(func, consts, r),
+            None => Fold::Keep,
+        };
+    }
+    let m = ty.mask();
+    let bits = ty.bits() as u64;
+    use Opc::*;
+    match op.opc {
+        Add | Or | Xor | Sub | Andc if cb == Some(0) => to_copy(func, a),
+        Add | Or | Xor if ca == Some(0) => to_copy(func, b),
+        // Counts are taken modulo the width, so any multiple of it is a shift by zero.
+        Shl | Shr | Sar | Rotl | Rotr if cb.is_some_and(|c| c % bits == 0) => to_copy(func, a),
+        Shl | Shr | Sar | Rotl | Rotr if ca == Some(0) => to_const(func, consts, 0),
+        Mul if cb == Some(1) => to_copy(func, a),
+        Mul if ca == Some(1) => to_copy(func, b),
+        Mul | And if ca == Some(0) || cb == Some(0) => to_const(func, consts, 0),
+        And if cb == Some(m) => to_copy(func, a),
+        And if ca == Some(m) => to_copy(func, b),
+        Or if ca == Some(m) || cb == Some(m) => to_const(func, consts, m),
+        Div | Divu if cb == Some(1) => to_copy(func, a),
+        Xor | Sub | Andc if a == b => to_const(func, consts, 0),
+        And | Or if a == b => to_copy(func, a),
+        Eqv | Orc if a == b => to_const(func, consts, m),
+        _ => Fold::Keep,
+    }
+}
+
+/// Folds pure ops with constant inputs into moves of constants, applies algebraic
+/// identities (x+0, x*1, x&0, x^x, shifts by 0, ...), decides setcond/movcond/brcond on
+/// known comparisons (a brcond becomes `br` or disappears) and drops `mov x, x`.
+pub fn fold_constants(func: &mut Func) {
+    let mut consts = Consts::new(func);
+    let ops = std::mem::take(&mut func.ops);
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        match fold_op(func, &mut consts, &op) {
+            Fold::Keep => out.push(op),
+            Fold::Remove => {}
+            Fold::Replace(r) => out.extend(r),
+        }
+    }
+    func.ops = out;
+}
+
+/// Known copies during a forward walk: `copy[d] = Some(s)` means `d` currently holds the
+/// same value as `s` (a root: never itself a recorded copy); `sources[s]` lists the temps
+/// that may be copies of `s`, so redefining `s` can forget them.
+struct Copies {
+    copy: Vec<Option<Temp>>,
+    sources: Vec<Vec<Temp>>,
+    globals: Vec<(Temp, u32, u32)>,
+}
+
+impl Copies {
+    fn forget(&mut self, t: Temp) {
+        if let Some(c) = self.copy.get_mut(t.index()) {
+            *c = None;
+        }
+        let Some(list) = self.sources.get_mut(t.index()) else {
+            return;
+        };
+        for d in std::mem::take(list) {
+            if let Some(c) = self.copy.get_mut(d.index()) {
+                if *c == Some(t) {
+                    *c = None;
+                }
+            }
+        }
+    }
+
+    fn forget_all(&mut self) {
+        self.copy.iter_mut().for_each(|c| *c = None);
+        self.sources.iter_mut().for_each(Vec::clear);
+    }
+
+    /// Forgets every global overlapping env bytes `[lo, hi)` (all for `u32::MAX`).
+    fn forget_globals(&mut self, lo: u64, hi: u64) {
+        for k in 0..self.globals.len() {
+            let (g, off, bytes) = self.globals[k];
+            if (off as u64) < hi && lo < off as u64 + bytes as u64 {
+                self.forget(g);
+            }
+        }
+    }
+
+    fn resolve(&self, t: Temp) -> Temp {
+        self.copy.get(t.index()).copied().flatten().unwrap_or(t)
+    }
+}
+
+/// Replaces uses of temps known to be copies of another temp or of a constant by that
+/// source. Copy knowledge ends when either side is redefined, for globals also at calls
+/// that may write globals and at `st_env` over them, and entirely at every label (control
+/// flow merges there). A `mov` that becomes `mov x, x` is removed.
+pub fn propagate_copies(func: &mut Func) {
+    let n = func.temps.len();
+    let globals = func
+        .temps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match t.kind {
+            TempKind::Global { offset } => Some((Temp(i as u32), offset, t.ty.bits() / 8)),
+            _ => None,
+        })
+        .collect();
+    let mut st = Copies {
+        copy: vec![None; n],
+        sources: vec![Vec::new(); n],
+        globals,
+    };
+    let ops = std::mem::take(&mut func.ops);
+    let mut out = Vec::with_capacity(ops.len());
+    for mut op in ops {
+        if op.opc == Opc::SetLabel {
+            st.forget_all();
+            out.push(op);
+            continue;
+        }
+        for t in op.iargs.iter_mut() {
+            *t = st.resolve(*t);
+        }
+        if op.opc == Opc::Mov {
+            if let (Some(&d), Some(&s)) = (op.oargs.first(), op.iargs.first()) {
+                if d == s {
+                    continue; // value unchanged: drop the op and keep what we know
+                }
+                st.forget(d);
+                if func.ty(d) == func.ty(s) {
+                    st.copy[d.index()] = Some(s);
+                    if !func.is_const(s) {
+                        st.sources[s.index()].push(d);
+                    }
+                }
+            }
+            out.push(op);
+            continue;
+        }
+        for &o in op.oargs.iter() {
+            st.forget(o);
+        }
+        match op.opc {
+            Opc::Call => {
+                let writes = op
+                    .cargs
+                    .first()
+                    .and_then(|&h| func.helpers.get(h as usize))
+                    .is_none_or(|h| !h.flags.contains(HelperFlags::NO_WRITE_GLOBALS));
+                if writes {
+                    st.forget_globals(0, u64::MAX);
+                }
+            }
+            Opc::StEnv => {
+                if let (Some(&off), Some(&m)) = (op.cargs.first(), op.cargs.get(1)) {
+                    st.forget_globals(off, off.saturating_add(MemOp(m as u8).bytes() as u64));
+                }
+            }
+            _ => {}
+        }
+        out.push(op);
+    }
+    func.ops = out;
+}
+
+/// Can this op be dropped when none of its outputs is needed?
+fn removable(func: &Func, op: &Op) -> bool {
+    match op.opc {
+        Opc::LdEnv => true,
+        Opc::Call => op
+            .cargs
+            .first()
+            .and_then(|&h| func.helpers.get(h as usize))
+            .is_some_and(|h| {
+                h.flags
+                    .contains(HelperFlags::NO_SIDE_EFFECTS | HelperFlags::NO_WRITE_GLOBALS)
+            }),
+        opc => opc.flags().contains(OpFlags::PURE),
+    }
+}
+
+/// Control-flow clean-up: drops code after `br`/`exit_tb` up to the next label, `br` to
+/// the label that immediately follows, and labels nothing branches to. Returns whether
+/// anything changed.
+fn simplify_control_flow(func: &mut Func) -> bool {
+    let mut changed = false;
+    loop {
+        let mut used = vec![false; func.nb_labels as usize];
+        for op in &func.ops {
+            if op.opc != Opc::SetLabel {
+                if let Some(u) = op_label(op).and_then(|l| used.get_mut(l.0 as usize)) {
+                    *u = true;
+                }
+            }
+        }
+        let n = func.ops.len();
+        let mut out: Vec<Op> = Vec::with_capacity(n);
+        let mut reachable = true;
+        for op in std::mem::take(&mut func.ops) {
+            if op.opc == Opc::SetLabel {
+                let l = op_label(&op).map(|l| l.0 as usize);
+                if !l.and_then(|l| used.get(l)).copied().unwrap_or(true) {
+                    continue;
+                }
+                // `br L; L:` -> `L:`
+                if out
+                    .last()
+                    .is_some_and(|p| p.opc == Opc::Br && op_label(p) == op_label(&op))
+                {
+                    out.pop();
+                }
+                reachable = true;
+            }
+            if !reachable {
+                continue;
+            }
+            if matches!(op.opc, Opc::Br | Opc::ExitTb) {
+                reachable = false;
+            }
+            out.push(op);
+        }
+        let progress = out.len() != n;
+        func.ops = out;
+        if !progress {
+            return changed;
+        }
+        changed = true;
+    }
+}
+
+/// Backward liveness of TB-locals; drops side-effect-free ops whose outputs are all dead
+/// locals. Globals are never removed (they are live at every exit and wherever the TB may
+/// be left). Liveness across branches is conservative: at a `br`/`brcond` every local read
+/// anywhere in the function counts as live. Returns whether anything changed.
+fn remove_dead_ops(func: &mut Func) -> bool {
+    let n = func.temps.len();
+    let is_local: Vec<bool> = func
+        .temps
+        .iter()
+        .map(|t| t.kind == TempKind::Local)
+        .collect();
+    let mut read_anywhere = vec![false; n];
+    for op in &func.ops {
+        for &t in &op.iargs {
+            if is_local.get(t.index()).copied().unwrap_or(false) {
+                read_anywhere[t.index()] = true;
+            }
+        }
+    }
+    let mut live = vec![false; n];
+    let ops = std::mem::take(&mut func.ops);
+    let mut keep = vec![true; ops.len()];
+    for (i, op) in ops.iter().enumerate().rev() {
+        match op.opc {
+            Opc::ExitTb => live.iter_mut().for_each(|l| *l = false),
+            Opc::Br => live.copy_from_slice(&read_anywhere),
+            Opc::Brcond => {
+                for (l, &r) in live.iter_mut().zip(read_anywhere.iter()) {
+                    *l |= r;
+                }
+            }
+            _ => {}
+        }
+        let local_out = |t: &Temp| is_local.get(t.index()).copied().unwrap_or(false);
+        let all_dead = op.oargs.iter().all(|t| local_out(t) && !live[t.index()]);
+        if all_dead && removable(func, op) {
+            keep[i] = false;
+            continue;
+        }
+        for &o in &op.oargs {
+            if local_out(&o) {
+                live[o.index()] = false;
+            }
+        }
+        for &t in &op.iargs {
+            if local_out(&t) {
+                live[t.index()] = true;
+            }
+        }
+    }
+    let before = ops.len();
+    func.ops = ops
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(op, k)| k.then_some(op))
+        .collect();
+    func.ops.len() != before
+}
+
+/// Dead-code elimination: control-flow clean-up (unreachable code, jumps to the next op,
+/// unused labels) and removal of side-effect-free ops whose results are never read,
+/// repeated while it makes progress.
+pub fn eliminate_dead_code(func: &mut Func) {
+    for _ in 0..4 {
+        let a = simplify_control_flow(func);
+        let b = remove_dead_ops(func);
+        if !a && !b {
+            break;
+        }
+    }
+}

@@ -100,7 +100,11 @@ impl Parker {
     pub(crate) fn park_timeout(&self, d: Duration) {
         let mut t = lock(&self.token);
         if !*t {
-            t = self.cv.wait_timeout(t, d).unwrap_or_else(|e| e.into_inner()).0;
+            t = self
+                .cv
+                .wait_timeout(t, d)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
         *t = false;
     }
@@ -250,11 +254,7 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(
-        mode: SchedMode,
-        envs: Vec<*mut u8>,
-        backend: Arc<dyn Backend>,
-    ) -> Core {
+    pub(crate) fn new(mode: SchedMode, envs: Vec<*mut u8>, backend: Arc<dyn Backend>) -> Core {
         let rr_parker = Arc::new(Parker::new());
         let vcpus = envs
             .into_iter()
@@ -540,9 +540,7 @@ impl Core {
         }
         // A vCPU thread asking from inside its own region steps out of it first, or it
         // would wait for itself.
-        let me = self
-            .current()
-            .filter(|_| IN_REGION.with(|c| c.get()));
+        let me = self.current().filter(|_| IN_REGION.with(|c| c.get()));
         if let Some(i) = me {
             self.exec_end(i);
         }
@@ -566,9 +564,12 @@ impl Core {
 // ---------------------------------------------------------------------------------------
 // The generic part: work queues, and the `Control` handle
 
+/// A vCPU's work queue (both ends: the receiver is shared so work can be drained at exit).
+pub(crate) type Queue<C> = (Sender<Work<C>>, Receiver<Work<C>>);
+
 pub(crate) struct Shared<C> {
     pub(crate) core: Arc<Core>,
-    pub(crate) queues: Vec<(Sender<Work<C>>, Receiver<Work<C>>)>,
+    pub(crate) queues: Vec<Queue<C>>,
 }
 
 impl<C> Shared<C> {
@@ -640,7 +641,11 @@ impl<C: GuestCpu> Control<C> {
 
     /// Queues `f` on `cpu` and kicks it; returns at once. Work runs on the vCPU's thread
     /// at the top of its loop (also while it is off or halted), outside generated code.
-    pub fn run_on(&self, cpu: usize, f: impl FnOnce(&mut C) + Send + 'static) -> Result<(), SchedError> {
+    pub fn run_on(
+        &self,
+        cpu: usize,
+        f: impl FnOnce(&mut C) + Send + 'static,
+    ) -> Result<(), SchedError> {
         self.enqueue(cpu, Box::new(f))
     }
 
@@ -663,7 +668,11 @@ impl<C: GuestCpu> Control<C> {
     /// before `f` has completed (it waits at the top of its loop, running its own queued
     /// work meanwhile, so two vCPUs syncing with each other cannot deadlock). That is the
     /// guarantee broadcast TLB invalidation needs: end the TB after issuing it.
-    pub fn run_on_sync(&self, cpu: usize, f: impl FnOnce(&mut C) + Send + 'static) -> Result<(), SchedError> {
+    pub fn run_on_sync(
+        &self,
+        cpu: usize,
+        f: impl FnOnce(&mut C) + Send + 'static,
+    ) -> Result<(), SchedError> {
         self.check(cpu)?;
         let me = self.core().current();
         let waiter = me.map(|i| self.core().vcpus[i].parker.clone());
@@ -681,7 +690,10 @@ impl<C: GuestCpu> Control<C> {
 
     /// Runs `f` on every vCPU (including one that is off) and waits for all of them, with
     /// the same rule as [`run_on_sync`](Self::run_on_sync) when called from a vCPU thread.
-    pub fn run_on_all_sync(&self, f: impl Fn(&mut C) + Send + Sync + 'static) -> Result<(), SchedError> {
+    pub fn run_on_all_sync(
+        &self,
+        f: impl Fn(&mut C) + Send + Sync + 'static,
+    ) -> Result<(), SchedError> {
         let n = self.num_cpus();
         let me = self.core().current();
         let waiter = me.map(|i| self.core().vcpus[i].parker.clone());
@@ -717,12 +729,20 @@ impl<C: GuestCpu> Control<C> {
 
     /// Powers `cpu` on: queues `f` (set its registers: entry point, context id, ...), then
     /// marks it running and wakes it. Fails if it is on or already pending.
-    pub fn power_on(&self, cpu: usize, f: impl FnOnce(&mut C) + Send + 'static) -> Result<(), SchedError> {
+    pub fn power_on(
+        &self,
+        cpu: usize,
+        f: impl FnOnce(&mut C) + Send + 'static,
+    ) -> Result<(), SchedError> {
         self.check(cpu)?;
         let v = &self.core().vcpus[cpu];
-        if v
-            .power
-            .compare_exchange(POWER_OFF, POWER_PENDING, Ordering::AcqRel, Ordering::Acquire)
+        if v.power
+            .compare_exchange(
+                POWER_OFF,
+                POWER_PENDING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_err()
         {
             return Err(SchedError::AlreadyOn(cpu));

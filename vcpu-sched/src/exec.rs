@@ -49,7 +49,8 @@ impl VcpuLocal {
     fn publish(&self, core: &Core) {
         let v = &core.vcpus[self.idx];
         v.stat_tbs.store(self.tbs, Ordering::Relaxed);
-        v.stat_translations.store(self.translations, Ordering::Relaxed);
+        v.stat_translations
+            .store(self.translations, Ordering::Relaxed);
     }
 }
 
@@ -165,7 +166,10 @@ pub(crate) fn run_slice<C: GuestCpu>(core: &Core, cpu: &mut C, l: &mut VcpuLocal
     if env as *const softmmu::EnvHead != core.env_ptr(l.idx) {
         core.request_shutdown(
             1,
-            Some(format!("vCPU {}: GuestCpu::env() moved (it must be stable)", l.idx)),
+            Some(format!(
+                "vCPU {}: GuestCpu::env() moved (it must be stable)",
+                l.idx
+            )),
         );
         return SliceEnd::Stopped;
     }

@@ -65,7 +65,9 @@ struct Table {
 impl Table {
     fn new(bits: u32) -> Table {
         Table {
-            buckets: (0..1usize << bits).map(|_| ArcSwapOption::empty()).collect(),
+            buckets: (0..1usize << bits)
+                .map(|_| ArcSwapOption::empty())
+                .collect(),
         }
     }
 
@@ -306,5 +308,103 @@ impl JumpCache {
 
     pub fn clear(&mut self) {
         self.entries.iter_mut().for_each(|e| *e = None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Nop;
+
+    impl CompiledTb for Nop {
+        unsafe fn exec(&self, _env: *mut u8) -> u64 {
+            0
+        }
+        fn code_size(&self) -> usize {
+            0
+        }
+    }
+
+    fn key(pc: u64) -> TbKey {
+        TbKey {
+            pc,
+            phys_pc: pc | 0x8000_0000,
+            flags: 1,
+        }
+    }
+
+    fn tb(pc: u64) -> Arc<Tb> {
+        Arc::new(Tb::new(key(pc), Arc::new(Nop), 4, 1))
+    }
+
+    #[test]
+    fn insert_lookup_one_wins_remove() {
+        let c = TbCache::new(2); // tiny: long chains
+        for pc in (0..100).map(|i| i * 4) {
+            assert!(matches!(c.insert(tb(pc)), Inserted::New(_)));
+        }
+        assert_eq!(c.len(), 100);
+        for pc in (0..100).map(|i| i * 4) {
+            assert_eq!(c.lookup(&key(pc)).map(|t| t.key), Some(key(pc)));
+        }
+        assert!(c.lookup(&key(1000)).is_none());
+        let other = TbKey { flags: 2, ..key(8) };
+        assert!(c.lookup(&other).is_none());
+        let first = c.lookup(&key(8)).unwrap();
+        match c.insert(tb(8)) {
+            Inserted::Existing(t) => assert!(Arc::ptr_eq(&t, &first)),
+            Inserted::New(_) => panic!("duplicate inserted"),
+        }
+        assert!(c.remove(&key(8)));
+        assert!(first.is_invalid());
+        assert!(c.lookup(&key(8)).is_none());
+        assert!(!c.remove(&key(8)));
+        assert_eq!(c.len(), 99);
+        assert!(c.lookup(&key(12)).is_some());
+    }
+
+    #[test]
+    fn flush_invalidates_and_bumps_the_generation() {
+        let c = TbCache::default();
+        let t = c.insert(tb(0x40)).tb();
+        let mut jc = JumpCache::new();
+        jc.sync(&c);
+        jc.insert(t.clone());
+        assert!(jc.lookup(&key(0x40)).is_some());
+        assert!(jc
+            .lookup(&TbKey {
+                phys_pc: 1,
+                ..key(0x40)
+            })
+            .is_none());
+        c.flush();
+        assert!(t.is_invalid());
+        assert!(jc.lookup(&key(0x40)).is_none(), "invalid TBs miss");
+        assert!(c.lookup(&key(0x40)).is_none());
+        assert!(c.is_empty());
+        jc.sync(&c);
+        assert_eq!(c.generation(), 1);
+    }
+
+    #[test]
+    fn concurrent_inserts_one_wins() {
+        let c = Arc::new(TbCache::new(4));
+        let winners: Vec<Vec<Arc<Tb>>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4)
+                .map(|_| {
+                    let c = c.clone();
+                    s.spawn(move || (0..500).map(|i| c.insert(tb(i * 4)).tb()).collect())
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(c.len(), 500);
+        for i in 0..500 {
+            let t = c.lookup(&key(i as u64 * 4)).unwrap();
+            for w in &winners {
+                assert!(Arc::ptr_eq(&w[i], &t), "every thread got the one TB");
+            }
+        }
     }
 }

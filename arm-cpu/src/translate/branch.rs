@@ -46,13 +46,23 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                 two_way(cx, t.cond, t.a, t.b, dest);
             }
         }
-        Insn::CompareBranch { is64, nonzero, rt, offset } => {
+        Insn::CompareBranch {
+            is64,
+            nonzero,
+            rt,
+            offset,
+        } => {
             let v = cx.rw(rt, is64);
             let z = cx.c(0);
             let cond = if nonzero { Cond::Ne } else { Cond::Eq };
             two_way(cx, cond, v, z, target(offset, cx.pc));
         }
-        Insn::TestBranch { nonzero, rt, bit, offset } => {
+        Insn::TestBranch {
+            nonzero,
+            rt,
+            bit,
+            offset,
+        } => {
             let v = cx.rx(rt);
             let m = cx.c(1u64 << (bit & 63));
             let cond = if nonzero { Cond::TstNe } else { Cond::TstEq };

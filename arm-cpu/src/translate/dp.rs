@@ -4,8 +4,8 @@
 use super::{BlockEnd, Ctx};
 use crate::helpers;
 use arm_decode::{
-    BitfieldOp, CcmpOperand, CondSelOp, DataProc1Op, DataProc2Op, DataProc3Op, Extend, Insn, LogicOp,
-    MoveWideOp, Shift,
+    BitfieldOp, CcmpOperand, CondSelOp, DataProc1Op, DataProc2Op, DataProc3Op, Extend, Insn,
+    LogicOp, MoveWideOp, Shift,
 };
 use tcg_ir::types::Type;
 use tcg_ir::Temp;
@@ -111,33 +111,74 @@ fn logic(cx: &mut Ctx, op: LogicOp, is64: bool, a: Temp, b: Temp) -> Temp {
 
 pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
     match insn {
-        Insn::AddSubImm { is64, sub, set_flags, rd, rn, imm, .. } => {
+        Insn::AddSubImm {
+            is64,
+            sub,
+            set_flags,
+            rd,
+            rn,
+            imm,
+            ..
+        } => {
             let a = cx.rw(rn, is64);
             let b = cx.c(imm as u64);
             let r = add_sub(cx, is64, sub, set_flags, a, b);
             cx.wr(rd, r, is64);
         }
-        Insn::AddSubShifted { is64, sub, set_flags, rd, rn, rm, shift, amount } => {
+        Insn::AddSubShifted {
+            is64,
+            sub,
+            set_flags,
+            rd,
+            rn,
+            rm,
+            shift,
+            amount,
+        } => {
             let a = cx.rw(rn, is64);
             let m = cx.rw(rm, is64);
             let b = shift_const(cx, m, shift, amount, is64);
             let r = add_sub(cx, is64, sub, set_flags, a, b);
             cx.wr(rd, r, is64);
         }
-        Insn::AddSubExtended { is64, sub, set_flags, rd, rn, rm, extend, amount } => {
+        Insn::AddSubExtended {
+            is64,
+            sub,
+            set_flags,
+            rd,
+            rn,
+            rm,
+            extend,
+            amount,
+        } => {
             let a = cx.rw(rn, is64);
             let m = cx.rx(rm);
             let b = extend_reg(cx, m, extend, amount, is64);
             let r = add_sub(cx, is64, sub, set_flags, a, b);
             cx.wr(rd, r, is64);
         }
-        Insn::LogicalImm { is64, op, rd, rn, imm } => {
+        Insn::LogicalImm {
+            is64,
+            op,
+            rd,
+            rn,
+            imm,
+        } => {
             let a = cx.rw(rn, is64);
             let b = cx.c(imm & mask(is64));
             let r = logic(cx, op, is64, a, b);
             cx.wr(rd, r, is64);
         }
-        Insn::LogicalShifted { is64, op, invert, rd, rn, rm, shift, amount } => {
+        Insn::LogicalShifted {
+            is64,
+            op,
+            invert,
+            rd,
+            rn,
+            rm,
+            shift,
+            amount,
+        } => {
             let a = cx.rw(rn, is64);
             let m = cx.rw(rm, is64);
             let mut b = shift_const(cx, m, shift, amount, is64);
@@ -150,7 +191,13 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             let r = logic(cx, op, is64, a, b);
             cx.wr(rd, r, is64);
         }
-        Insn::MoveWide { is64, op, rd, imm16, shift } => {
+        Insn::MoveWide {
+            is64,
+            op,
+            rd,
+            imm16,
+            shift,
+        } => {
             let v = (imm16 as u64) << shift;
             match op {
                 MoveWideOp::Z => {
@@ -175,8 +222,21 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             let c = cx.c(base.wrapping_add(offset as u64));
             cx.wr(rd, c, true);
         }
-        Insn::Bitfield { is64, op, rd, rn, immr, imms } => bitfield(cx, is64, op, rd, rn, immr as u32, imms as u32),
-        Insn::Extr { is64, rd, rn, rm, lsb } => {
+        Insn::Bitfield {
+            is64,
+            op,
+            rd,
+            rn,
+            immr,
+            imms,
+        } => bitfield(cx, is64, op, rd, rn, immr as u32, imms as u32),
+        Insn::Extr {
+            is64,
+            rd,
+            rn,
+            rm,
+            lsb,
+        } => {
             let hi = cx.rw(rn, is64);
             let lo = cx.rw(rm, is64);
             let r = cx.tmp();
@@ -200,7 +260,14 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             }
             cx.wr(rd, r, is64);
         }
-        Insn::AddSubCarry { is64, sub, set_flags, rd, rn, rm } => {
+        Insn::AddSubCarry {
+            is64,
+            sub,
+            set_flags,
+            rd,
+            rn,
+            rm,
+        } => {
             let a = cx.rw(rn, is64);
             let mut b = cx.rw(rm, is64);
             if sub {
@@ -220,7 +287,14 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             };
             cx.wr(rd, r, is64);
         }
-        Insn::CondSelect { is64, op, rd, rn, rm, cond } => {
+        Insn::CondSelect {
+            is64,
+            op,
+            rd,
+            rn,
+            rm,
+            cond,
+        } => {
             let n = cx.rw(rn, is64);
             let m = cx.rw(rm, is64);
             let alt = match op {
@@ -247,7 +321,14 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             cx.b.movcond(test.cond, r, test.a, test.b, n, alt);
             cx.wr(rd, r, is64);
         }
-        Insn::CondCompare { is64, sub, rn, operand, nzcv, cond } => {
+        Insn::CondCompare {
+            is64,
+            sub,
+            rn,
+            operand,
+            nzcv,
+            cond,
+        } => {
             let skip = cx.b.new_label();
             let done = cx.b.new_label();
             let test = cx.cond_test(cond);
@@ -267,7 +348,15 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             set_nzcv_const(cx, nzcv);
             cx.b.set_label(done);
         }
-        Insn::DataProc3 { is64, op, sub, rd, rn, rm, ra } => {
+        Insn::DataProc3 {
+            is64,
+            op,
+            sub,
+            rd,
+            rn,
+            rm,
+            ra,
+        } => {
             let r = cx.tmp();
             match op {
                 DataProc3Op::Madd | DataProc3Op::Smaddl | DataProc3Op::Umaddl => {
@@ -310,7 +399,13 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                 }
             }
         }
-        Insn::DataProc2 { is64, op, rd, rn, rm } => {
+        Insn::DataProc2 {
+            is64,
+            op,
+            rd,
+            rn,
+            rm,
+        } => {
             let r = cx.tmp();
             match op {
                 DataProc2Op::Udiv => {
@@ -344,7 +439,11 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                         }
                         (_, true) => cx.b.rotr(r, n, amt),
                         (_, false) => {
-                            let (v32, a32, r32) = (cx.b.temp(Type::I32), cx.b.temp(Type::I32), cx.b.temp(Type::I32));
+                            let (v32, a32, r32) = (
+                                cx.b.temp(Type::I32),
+                                cx.b.temp(Type::I32),
+                                cx.b.temp(Type::I32),
+                            );
                             cx.b.extrl_i64_i32(v32, n);
                             cx.b.extrl_i64_i32(a32, amt);
                             cx.b.rotr(r32, v32, a32);
@@ -444,7 +543,15 @@ fn set_nzcv_const(cx: &mut Ctx, nzcv: u8) {
     cx.b.mov(cx.g.vf, v);
 }
 
-fn bitfield(cx: &mut Ctx, is64: bool, op: BitfieldOp, rd: arm_decode::Reg, rn: arm_decode::Reg, immr: u32, imms: u32) {
+fn bitfield(
+    cx: &mut Ctx,
+    is64: bool,
+    op: BitfieldOp,
+    rd: arm_decode::Reg,
+    rn: arm_decode::Reg,
+    immr: u32,
+    imms: u32,
+) {
     let width = if is64 { 64 } else { 32 };
     let src = cx.rw(rn, is64);
     let r = cx.tmp();

@@ -19,14 +19,20 @@ fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
             let a = cx.tmp();
             let k = cx.c(imm as u64);
             cx.b.add(a, base, k);
-            Addr { addr: a, writeback: None }
+            Addr {
+                addr: a,
+                writeback: None,
+            }
         }
         AddrMode::PreIndex { rn, imm } => {
             let base = cx.rx(rn);
             let a = cx.tmp();
             let k = cx.c(imm as u64);
             cx.b.add(a, base, k);
-            Addr { addr: a, writeback: Some((rn, a)) }
+            Addr {
+                addr: a,
+                writeback: Some((rn, a)),
+            }
         }
         AddrMode::PostIndex { rn, imm } => {
             let base = cx.rx(rn);
@@ -35,19 +41,34 @@ fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
             let nb = cx.tmp();
             let k = cx.c(imm as u64);
             cx.b.add(nb, base, k);
-            Addr { addr: a, writeback: Some((rn, nb)) }
+            Addr {
+                addr: a,
+                writeback: Some((rn, nb)),
+            }
         }
-        AddrMode::Reg { rn, rm, extend, shift, .. } => {
+        AddrMode::Reg {
+            rn,
+            rm,
+            extend,
+            shift,
+            ..
+        } => {
             let base = cx.rx(rn);
             let m = cx.rx(rm);
             let off = super::dp::extend_reg(cx, m, extend, shift, true);
             let a = cx.tmp();
             cx.b.add(a, base, off);
-            Addr { addr: a, writeback: None }
+            Addr {
+                addr: a,
+                writeback: None,
+            }
         }
         AddrMode::Literal { offset } => {
             let a = cx.c(cx.pc.wrapping_add(offset as u64));
-            Addr { addr: a, writeback: None }
+            Addr {
+                addr: a,
+                writeback: None,
+            }
         }
     }
 }
@@ -122,13 +143,27 @@ fn pair(cx: &mut Ctx, load: bool, size: u8, signed: bool, rt: Reg, rt2: Reg, mod
 const ACQUIRE: BarrierFlags = BarrierFlags::LD_LD.union(BarrierFlags::LD_ST);
 
 #[allow(clippy::too_many_arguments)]
-fn exclusive(cx: &mut Ctx, load: bool, acq_rel: bool, is_pair: bool, size: u8, rs: Reg, rt: Reg, rt2: Reg, rn: Reg) {
+fn exclusive(
+    cx: &mut Ctx,
+    load: bool,
+    acq_rel: bool,
+    is_pair: bool,
+    size: u8,
+    rs: Reg,
+    rt: Reg,
+    rt2: Reg,
+    rn: Reg,
+) {
     let mmu = cx.mmu();
     let base = cx.rx(rn);
     let addr = cx.tmp();
     cx.b.mov(addr, base);
     // A pair of W registers is one 64-bit access; a pair of X registers is two.
-    let (acc_size, wide_pair) = if is_pair && size == 2 { (3, false) } else { (size, is_pair) };
+    let (acc_size, wide_pair) = if is_pair && size == 2 {
+        (3, false)
+    } else {
+        (size, is_pair)
+    };
     let m = MemOp::size(acc_size).with_align().with_atomic();
     if load {
         let v = cx.tmp();
@@ -217,12 +252,29 @@ fn exclusive(cx: &mut Ctx, load: bool, acq_rel: bool, is_pair: bool, size: u8, r
 
 pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
     match insn {
-        Insn::LoadStore { op, size, rt, addr, .. } => load_store(cx, op, size, rt, addr),
+        Insn::LoadStore {
+            op, size, rt, addr, ..
+        } => load_store(cx, op, size, rt, addr),
         Insn::Prefetch { .. } => {}
-        Insn::LoadStorePair { load, size, signed, rt, rt2, addr, .. } => pair(cx, load, size, signed, rt, rt2, addr),
-        Insn::Exclusive { load, acquire_release, pair, size, rs, rt, rt2, rn } => {
-            exclusive(cx, load, acquire_release, pair, size, rs, rt, rt2, rn)
-        }
+        Insn::LoadStorePair {
+            load,
+            size,
+            signed,
+            rt,
+            rt2,
+            addr,
+            ..
+        } => pair(cx, load, size, signed, rt, rt2, addr),
+        Insn::Exclusive {
+            load,
+            acquire_release,
+            pair,
+            size,
+            rs,
+            rt,
+            rt2,
+            rn,
+        } => exclusive(cx, load, acquire_release, pair, size, rs, rt, rt2, rn),
         Insn::AcquireRelease { load, size, rt, rn } => {
             let mmu = cx.mmu();
             let base = cx.rx(rn);

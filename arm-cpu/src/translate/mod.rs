@@ -28,7 +28,9 @@ impl TbFlags {
     }
 
     pub fn from_env(env: &CpuEnv) -> TbFlags {
-        TbFlags { el: env.el.min(1) as u8 }
+        TbFlags {
+            el: env.el.min(1) as u8,
+        }
     }
 
     pub fn mmu_idx(self) -> MmuIdx {
@@ -94,7 +96,13 @@ impl Ctx {
             excl_val: b.global("excl_val", Type::I64, off::EXCL_VAL),
             excl_val2: b.global("excl_val2", Type::I64, off::EXCL_VAL2),
         };
-        Ctx { b, g, pc: 0, word: 0, flags }
+        Ctx {
+            b,
+            g,
+            pc: 0,
+            word: 0,
+            flags,
+        }
     }
 
     pub fn tmp(&mut self) -> Temp {
@@ -240,31 +248,75 @@ impl Ctx {
         let g = (self.g.nf, self.g.zf, self.g.cf, self.g.vf);
         let (nf, zf, cf, vf) = g;
         match c {
-            ACond::Eq => Test { cond: Cond::Eq, a: zf, b: zero },
-            ACond::Ne => Test { cond: Cond::Ne, a: zf, b: zero },
-            ACond::Cs => Test { cond: Cond::Ne, a: cf, b: zero },
-            ACond::Cc => Test { cond: Cond::Eq, a: cf, b: zero },
-            ACond::Mi => Test { cond: Cond::Lt, a: nf, b: zero },
-            ACond::Pl => Test { cond: Cond::Ge, a: nf, b: zero },
-            ACond::Vs => Test { cond: Cond::Lt, a: vf, b: zero },
-            ACond::Vc => Test { cond: Cond::Ge, a: vf, b: zero },
+            ACond::Eq => Test {
+                cond: Cond::Eq,
+                a: zf,
+                b: zero,
+            },
+            ACond::Ne => Test {
+                cond: Cond::Ne,
+                a: zf,
+                b: zero,
+            },
+            ACond::Cs => Test {
+                cond: Cond::Ne,
+                a: cf,
+                b: zero,
+            },
+            ACond::Cc => Test {
+                cond: Cond::Eq,
+                a: cf,
+                b: zero,
+            },
+            ACond::Mi => Test {
+                cond: Cond::Lt,
+                a: nf,
+                b: zero,
+            },
+            ACond::Pl => Test {
+                cond: Cond::Ge,
+                a: nf,
+                b: zero,
+            },
+            ACond::Vs => Test {
+                cond: Cond::Lt,
+                a: vf,
+                b: zero,
+            },
+            ACond::Vc => Test {
+                cond: Cond::Ge,
+                a: vf,
+                b: zero,
+            },
             ACond::Hi | ACond::Ls => {
                 // C set and Z clear: (-CF & ZF) != 0.
                 let t = self.tmp();
                 self.b.neg(t, cf);
                 self.b.and(t, t, zf);
                 let cond = if c == ACond::Hi { Cond::Ne } else { Cond::Eq };
-                Test { cond, a: t, b: zero }
+                Test {
+                    cond,
+                    a: t,
+                    b: zero,
+                }
             }
             ACond::Ge => {
                 let t = self.tmp();
                 self.b.xor(t, nf, vf);
-                Test { cond: Cond::Ge, a: t, b: zero }
+                Test {
+                    cond: Cond::Ge,
+                    a: t,
+                    b: zero,
+                }
             }
             ACond::Lt => {
                 let t = self.tmp();
                 self.b.xor(t, nf, vf);
-                Test { cond: Cond::Lt, a: t, b: zero }
+                Test {
+                    cond: Cond::Lt,
+                    a: t,
+                    b: zero,
+                }
             }
             ACond::Gt | ACond::Le => {
                 // Z clear and N == V: (ZF != 0) & !((NF ^ VF) >> 63 arith) != 0.
@@ -276,18 +328,18 @@ impl Ctx {
                 self.b.sar(t, t, s);
                 self.b.andc(t, z, t);
                 let cond = if c == ACond::Gt { Cond::Ne } else { Cond::Eq };
-                Test { cond, a: t, b: zero }
+                Test {
+                    cond,
+                    a: t,
+                    b: zero,
+                }
             }
-            ACond::Al | ACond::Nv => Test { cond: Cond::Eq, a: zero, b: zero },
+            ACond::Al | ACond::Nv => Test {
+                cond: Cond::Eq,
+                a: zero,
+                b: zero,
+            },
         }
-    }
-
-    /// A 0/1 temp that is 1 when the condition holds.
-    pub fn cond_value(&mut self, c: ACond) -> Temp {
-        let t = self.cond_test(c);
-        let r = self.tmp();
-        self.b.setcond(t.cond, r, t.a, t.b);
-        r
     }
 
     /// Leaves the block to continue at the constant `target` through `goto_tb` slot.
@@ -378,18 +430,25 @@ fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {
         | DataProc3 { .. }
         | DataProc2 { .. }
         | DataProc1 { .. } => dp::translate(cx, insn),
-        Branch { .. } | BranchReg { .. } | BranchCond { .. } | CompareBranch { .. } | TestBranch { .. } => {
-            branch::translate(cx, insn)
-        }
+        Branch { .. }
+        | BranchReg { .. }
+        | BranchCond { .. }
+        | CompareBranch { .. }
+        | TestBranch { .. } => branch::translate(cx, insn),
         LoadStore { .. }
         | Prefetch { .. }
         | LoadStorePair { .. }
         | Exclusive { .. }
         | AcquireRelease { .. }
         | Clrex { .. } => ldst::translate(cx, insn),
-        Hint(_) | Barrier { .. } | Exception { .. } | Mrs { .. } | Msr { .. } | MsrImm { .. } | Sys { .. } | Eret => {
-            system::translate(cx, insn)
-        }
+        Hint(_)
+        | Barrier { .. }
+        | Exception { .. }
+        | Mrs { .. }
+        | Msr { .. }
+        | MsrImm { .. }
+        | Sys { .. }
+        | Eret => system::translate(cx, insn),
         Unallocated(_) => cx.undef(),
     }
 }

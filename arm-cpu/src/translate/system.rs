@@ -125,7 +125,10 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             // ISB: later instructions see earlier context changes: end the block.
             BarrierKind::Isb => return BlockEnd::StopAfter,
         },
-        Insn::Exception { kind: ExceptionKind::Hvc, imm16 } if !el0 => {
+        Insn::Exception {
+            kind: ExceptionKind::Hvc,
+            imm16,
+        } if !el0 => {
             cx.exit_with(exits::HVC, next, imm16 as u64);
             return BlockEnd::Exited;
         }

@@ -7,6 +7,11 @@ use std::sync::Arc;
 
 bitflags! {
     /// What a helper may do, so back ends and the optimizer know what to sync or keep.
+    ///
+    /// A back end that caches globals in host registers must write them back before a call
+    /// unless the helper has *both* NO_READ_GLOBALS and NO_WRITE_GLOBALS (a helper that
+    /// writes some globals would otherwise have its writes undone, or see stale values, on
+    /// reload), and reload after it unless NO_WRITE_GLOBALS.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub struct HelperFlags: u8 {
         /// Does not read guest globals from `env` (no write-back needed before the call).
@@ -48,12 +53,17 @@ impl ExitCode {
     pub const LOOKUP: u64 = 2;
     /// The TB saw the exit-request flag on entry and ran nothing.
     pub const REQUESTED: u64 = 3;
-    /// A guest memory access or a helper recorded a guest fault in the env's fault record.
+    /// A guest memory access (slow path) recorded a guest fault in the env's fault record.
+    /// Back ends check for faults only after guest memory ops; a helper that can fail
+    /// reports it in its return value and the translator branches on that.
     pub const FAULT: u64 = 4;
     pub const FIRST_GUEST: u64 = 16;
 }
 
 /// Executable code for one TB.
+///
+/// The pc passed to memory slow paths is that of the nearest `insn_start` before the op in
+/// program order (translators never branch backwards over an `insn_start` within a TB).
 pub trait CompiledTb: Send + Sync {
     /// Runs the TB and returns its exit code.
     ///

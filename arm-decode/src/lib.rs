@@ -13,7 +13,7 @@ pub use bitmask::decode_bit_masks;
 pub use display::Disasm;
 pub use insn::*;
 pub use sysreg::SysReg;
-pub use table::decode;
+pub use table::{decode, patterns, PatternInfo};
 
 #[cfg(test)]
 mod tests {
@@ -56,6 +56,18 @@ mod tests {
                 let w = (hi << 20) | lo;
                 let _ = decode(w).to_string();
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod pattern_api_tests {
+    #[test]
+    fn every_pattern_value_decodes_as_its_row_or_unallocated() {
+        let pats = super::patterns();
+        assert!(pats.len() > 30);
+        for p in &pats {
+            assert_eq!(p.value & !p.mask, 0, "{}", p.name);
         }
     }
 }

@@ -1309,3 +1309,26 @@ mod tests {
         }
     }
 }
+
+/// One row of the encoding table as seen from outside: its name and the bits it fixes.
+/// Any `value | (r & !mask)` is a word of this pattern (which may still decode as
+/// `Unallocated` for reserved field values, or as a higher-priority pattern).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PatternInfo {
+    pub name: &'static str,
+    pub mask: u32,
+    pub value: u32,
+}
+
+/// Every pattern of the table, in table order (for random instruction generators).
+pub fn patterns() -> Vec<PatternInfo> {
+    ENTRIES
+        .iter()
+        .zip(table().entries.iter())
+        .map(|(e, c)| PatternInfo {
+            name: e.name,
+            mask: c.mask,
+            value: c.value,
+        })
+        .collect()
+}

@@ -107,9 +107,10 @@ impl ArmCpu {
 
     fn fault_message(&self) -> String {
         let h = &self.env.head;
-        let kind = match h.fault {
-            fault::ALIGNMENT => "alignment fault",
-            fault::BUS => "external abort (nothing mapped at that physical address)",
+        let kind = match (h.fault, h.fault_access) {
+            (fault::ALIGNMENT, _) => "alignment fault",
+            (fault::BUS, 2) => "external abort (code must be in RAM)",
+            (fault::BUS, _) => "external abort (nothing mapped at that physical address)",
             _ => "translation fault",
         };
         let access = match h.fault_access {

@@ -1,0 +1,155 @@
+//! The `virt` binary as a user meets it: exit statuses and messages for good guests, guest
+//! errors (UNDEF, aborts) and bad input. Guest code is built in-test from instruction
+//! words (encodings from aarch64-linux-gnu-as), so no cross toolchain is needed.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const LOAD: u64 = 0x4008_0000;
+
+/// "Hi\n" through the PL011, then PSCI SYSTEM_OFF.
+const HI: &[u32] = &[
+    0xd2a1_2001, // mov x1, #0x9000000
+    0x5280_0902, // mov w2, #'H'
+    0xb900_0022, // str w2, [x1]
+    0x5280_0d22, // mov w2, #'i'
+    0xb900_0022, // str w2, [x1]
+    0x5280_0142, // mov w2, #'\n'
+    0xb900_0022, // str w2, [x1]
+    0x5280_0100, // mov w0, #0x8
+    0x72b0_8000, // movk w0, #0x8400, lsl #16   (SYSTEM_OFF)
+    0xd400_0002, // hvc #0
+];
+const UNDEF: &[u32] = &[
+    0xd282_4680, /* mov x0, #0x1234 */
+    0x0000_0000, /* udf #0 */
+];
+const WILD_LOAD: &[u32] = &[
+    0xd280_2000, /* mov x0, #0x100 */
+    0xf940_0001, /* ldr x1, [x0] */
+];
+
+/// An ELF64 AArch64 executable with one PT_LOAD segment holding `code` at `LOAD`.
+fn elf(code: &[u32]) -> Vec<u8> {
+    let payload: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let mut f = vec![0u8; 64 + 56];
+    f[..4].copy_from_slice(b"\x7fELF");
+    f[4] = 2;
+    f[5] = 1;
+    f[6] = 1;
+    f[16..18].copy_from_slice(&2u16.to_le_bytes());
+    f[18..20].copy_from_slice(&183u16.to_le_bytes());
+    f[24..32].copy_from_slice(&LOAD.to_le_bytes());
+    f[32..40].copy_from_slice(&64u64.to_le_bytes());
+    f[54..56].copy_from_slice(&56u16.to_le_bytes());
+    f[56..58].copy_from_slice(&1u16.to_le_bytes());
+    let ph = 64;
+    f[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes());
+    f[ph + 8..ph + 16].copy_from_slice(&120u64.to_le_bytes());
+    f[ph + 24..ph + 32].copy_from_slice(&LOAD.to_le_bytes());
+    f[ph + 32..ph + 40].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+    f[ph + 40..ph + 48].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+    f.extend_from_slice(&payload);
+    f
+}
+
+fn write_temp(name: &str, data: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("virt-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, data).unwrap();
+    p
+}
+
+fn virt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_virt"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const COMBOS: [(&str, &str); 4] = [
+    ("jit", "rr"),
+    ("jit", "mttcg"),
+    ("interp", "rr"),
+    ("interp", "mttcg"),
+];
+
+fn run_all(kernel: &PathBuf) -> Vec<(String, Output)> {
+    COMBOS
+        .iter()
+        .map(|(b, s)| {
+            let k = kernel.to_str().unwrap();
+            (
+                format!("{b}/{s}"),
+                virt(&["--kernel", k, "--backend", b, "--sched", s]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn uart_output_and_system_off_exit_zero_on_every_combination() {
+    let k = write_temp("hi.elf", &elf(HI));
+    for (combo, out) in run_all(&k) {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{combo}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, b"Hi\n", "{combo}");
+    }
+}
+
+#[test]
+fn undefined_instruction_stops_with_pc_and_word() {
+    let k = write_temp("undef.elf", &elf(UNDEF));
+    for (combo, out) in run_all(&k) {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{combo}: {err}");
+        assert!(
+            err.contains("0x00000000") && err.contains("pc 0x40080004"),
+            "{combo}: {err}"
+        );
+    }
+}
+
+#[test]
+fn access_to_nothing_is_a_guest_abort_not_a_crash() {
+    let k = write_temp("wild.elf", &elf(WILD_LOAD));
+    for (combo, out) in run_all(&k) {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{combo}: {err}");
+        assert!(
+            err.contains("address 0x100") && err.contains("pc 0x40080004"),
+            "{combo}: {err}"
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_a_clear_error_with_status_2() {
+    let missing = virt(&["--kernel", "/nonexistent/kernel.elf"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read kernel"));
+    let garbage = write_temp("garbage.bin", b"definitely not an ELF");
+    let out = virt(&["--kernel", garbage.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an ELF"));
+    let mut truncated = elf(HI);
+    truncated.truncate(90);
+    let t = write_temp("truncated.elf", &truncated);
+    assert_eq!(
+        virt(&["--kernel", t.to_str().unwrap()]).status.code(),
+        Some(2)
+    );
+    let k = write_temp("hi2.elf", &elf(HI));
+    let ks = k.to_str().unwrap();
+    assert_eq!(virt(&["--kernel", ks, "--smp", "0"]).status.code(), Some(2));
+    assert_eq!(
+        virt(&["--kernel", ks, "--backend", "llvm"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(virt(&["--kernel", ks, "-m", "1T2"]).status.code(), Some(2));
+}

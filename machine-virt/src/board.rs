@@ -55,6 +55,70 @@ impl std::error::Error for BoardError {}
 pub struct Board {
     sched: Sched<ArmCpu>,
     uart: Arc<Pl011>,
+    dtb: Vec<u8>,
+}
+
+/// How CPU 0 starts.
+struct Boot {
+    entry: u64,
+    x0: u64,
+    dtb: Vec<u8>,
+}
+
+/// The device tree's place: the start of RAM (kernels are loaded 2 MiB above it).
+const DTB_ADDR: u64 = map::RAM;
+const DTB_MAX: usize = 2 << 20;
+
+/// Loads the kernel (ELF, or arm64 Image per the Linux boot protocol), the initrd and the
+/// device tree.
+fn place_kernel(cfg: &BoardConfig, phys: &PhysMap) -> Result<Boot, BoardError> {
+    let unzipped;
+    let mut kernel: &[u8] = &cfg.kernel;
+    if loader::is_gzip(kernel) {
+        unzipped = loader::gunzip(kernel, cfg.ram_size).map_err(BoardError::Kernel)?;
+        kernel = &unzipped;
+    }
+    let (entry, end, linux) = if loader::is_elf(kernel) {
+        let l = loader::load_elf(kernel, phys).map_err(BoardError::Kernel)?;
+        (l.entry, l.end, false)
+    } else {
+        let l =
+            loader::load_image(kernel, phys, map::RAM, cfg.ram_size).map_err(BoardError::Kernel)?;
+        (l.entry, l.end, true)
+    };
+    let mut initrd_range = None;
+    if let Some(initrd) = &cfg.initrd {
+        let at = end.next_multiple_of(2 << 20);
+        phys.write_bytes(PhysAddr(at), initrd).map_err(|_| {
+            BoardError::BadConfig(format!(
+                "initrd of {} bytes does not fit in RAM",
+                initrd.len()
+            ))
+        })?;
+        initrd_range = Some((at, at + initrd.len() as u64));
+    }
+    let dtb = crate::fdt::build(&crate::fdt::FdtConfig {
+        ram_size: cfg.ram_size,
+        ncpus: cfg.smp,
+        bootargs: cfg.append.as_deref(),
+        initrd: initrd_range,
+    })
+    .map_err(|e| BoardError::BadConfig(format!("device tree: {e}")))?;
+    if dtb.len() > DTB_MAX {
+        return Err(BoardError::BadConfig(
+            "device tree larger than 2 MiB".into(),
+        ));
+    }
+    // ELF images at the start of RAM own it; only Linux gets the tree in RAM and in x0.
+    if linux {
+        phys.write_bytes(PhysAddr(DTB_ADDR), &dtb)
+            .map_err(|e| BoardError::Memory(e.to_string()))?;
+    }
+    Ok(Boot {
+        entry,
+        x0: if linux { DTB_ADDR } else { 0 },
+        dtb,
+    })
 }
 
 impl Board {
@@ -76,22 +140,7 @@ impl Board {
         let uart = Arc::new(Pl011::new(Box::new(std::io::stdout())));
         phys.add_mmio("pl011", PhysAddr(map::UART), map::UART_SIZE, uart.clone())
             .map_err(mem_err)?;
-        if !loader::is_elf(&cfg.kernel) {
-            return Err(BoardError::Kernel(LoadError::NotElf));
-        }
-        let loaded = loader::load_elf(&cfg.kernel, &phys).map_err(BoardError::Kernel)?;
-        if let Some(initrd) = &cfg.initrd {
-            // Placed at the first 2 MiB boundary after the image; described to the guest
-            // by the device tree once it exists.
-            let at = (loaded.end + (2 << 20) - 1) & !((2 << 20) - 1);
-            phys.write_bytes(PhysAddr(at), initrd).map_err(|_| {
-                BoardError::BadConfig(format!(
-                    "initrd of {} bytes does not fit in RAM",
-                    initrd.len()
-                ))
-            })?;
-        }
-        let _ = &cfg.append;
+        let boot = place_kernel(&cfg, &phys)?;
         let phys = Arc::new(phys);
         let psci = Arc::new(Psci::new(cfg.smp));
         let mut cpus: Vec<ArmCpu> = (0..cfg.smp)
@@ -106,10 +155,19 @@ impl Board {
                 )
             })
             .collect();
-        cpus[0].reset_to(loaded.entry, 0);
+        cpus[0].reset_to(boot.entry, boot.x0);
         let sched = Sched::new(cpus, cfg.backend, cfg.mode);
         psci.attach(sched.control());
-        Ok(Board { sched, uart })
+        Ok(Board {
+            sched,
+            uart,
+            dtb: boot.dtb,
+        })
+    }
+
+    /// The flattened device tree describing this board.
+    pub fn dtb(&self) -> &[u8] {
+        &self.dtb
     }
 
     /// Runs until the guest powers off or stops with an error.

@@ -1,5 +1,6 @@
 //! Loading guest images into RAM: ELF64 executables (segments at their physical
-//! addresses).
+//! addresses) and arm64 Linux `Image` files (the boot protocol's 64-byte header; plain or
+//! gzip-compressed).
 
 use softmmu::{PhysAddr, PhysMap};
 use std::fmt;
@@ -9,7 +10,13 @@ pub enum LoadError {
     NotElf,
     Unsupported(String),
     Truncated(String),
-    OutsideRam { addr: u64, len: u64 },
+    OutsideRam {
+        addr: u64,
+        len: u64,
+    },
+    /// Not an ELF and not an arm64 Image (nor gzip of one).
+    UnknownFormat,
+    BadImage(String),
 }
 
 impl fmt::Display for LoadError {
@@ -24,6 +31,10 @@ impl fmt::Display for LoadError {
                     "segment at physical {addr:#x} (size {len:#x}) is not inside guest RAM"
                 )
             }
+            LoadError::UnknownFormat => f.write_str(
+                "neither an AArch64 ELF executable nor an arm64 Linux Image (plain or gzip)",
+            ),
+            LoadError::BadImage(m) => write!(f, "bad arm64 Image: {m}"),
         }
     }
 }
@@ -125,6 +136,99 @@ pub fn load_elf(data: &[u8], mem: &PhysMap) -> Result<Loaded, LoadError> {
     Ok(Loaded { entry, end })
 }
 
+/// The arm64 Image header magic, "ARM\x64", at offset 56.
+pub const IMAGE_MAGIC: u32 = 0x644d_5241;
+const TWO_MIB: u64 = 2 << 20;
+
+/// The fields of an arm64 Image header the loader uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageHeader {
+    pub text_offset: u64,
+    pub image_size: u64,
+    pub flags: u64,
+}
+
+pub fn is_gzip(data: &[u8]) -> bool {
+    data.starts_with(&[0x1f, 0x8b])
+}
+
+pub fn parse_image_header(data: &[u8]) -> Option<ImageHeader> {
+    if u32le(data, 56)? != IMAGE_MAGIC {
+        return None;
+    }
+    Some(ImageHeader {
+        text_offset: u64le(data, 8)?,
+        image_size: u64le(data, 16)?,
+        flags: u64le(data, 24)?,
+    })
+}
+
+/// Decompresses a gzip file, refusing output larger than `limit` bytes.
+pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| LoadError::BadImage(format!("gzip: {e}")))?;
+    if out.len() as u64 > limit {
+        return Err(LoadError::BadImage(
+            "decompressed kernel is larger than guest RAM".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Where an Image went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedImage {
+    pub entry: u64,
+    /// First byte after the kernel's memory footprint (image_size), 2 MiB aligned.
+    pub end: u64,
+}
+
+/// Loads an (uncompressed) arm64 Image per the boot protocol: at a 2 MiB-aligned address
+/// plus text_offset. The first 2 MiB of RAM stay free for the device tree.
+pub fn load_image(
+    data: &[u8],
+    mem: &PhysMap,
+    ram_base: u64,
+    ram_size: u64,
+) -> Result<LoadedImage, LoadError> {
+    let h = parse_image_header(data).ok_or(LoadError::UnknownFormat)?;
+    if h.flags & 1 != 0 {
+        return Err(LoadError::BadImage(
+            "big-endian kernels are not supported".into(),
+        ));
+    }
+    if h.text_offset % 4096 != 0 || h.text_offset >= TWO_MIB * 64 {
+        return Err(LoadError::BadImage(format!(
+            "implausible text_offset {:#x}",
+            h.text_offset
+        )));
+    }
+    let entry = ram_base + TWO_MIB + h.text_offset;
+    // image_size 0 means an old kernel that does not say: assume the file plus slack.
+    let footprint = if h.image_size == 0 {
+        data.len() as u64 + TWO_MIB * 8
+    } else {
+        h.image_size.max(data.len() as u64)
+    };
+    let end = (entry + footprint).next_multiple_of(TWO_MIB);
+    if end > ram_base + ram_size {
+        return Err(LoadError::OutsideRam {
+            addr: entry,
+            len: footprint,
+        });
+    }
+    mem.write_bytes(PhysAddr(entry), data)
+        .map_err(|_| LoadError::OutsideRam {
+            addr: entry,
+            len: footprint,
+        })?;
+    Ok(LoadedImage { entry, end })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +270,38 @@ mod tests {
         let mut b = [0u8; 8];
         m.read_bytes(PhysAddr(0x4000_1000), &mut b).unwrap();
         assert_eq!(b, [1, 2, 3, 4, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn image_goes_to_2mib_plus_text_offset_and_gzip_round_trips() {
+        let m = ram();
+        let mut img = vec![0u8; 4096];
+        img[8..16].copy_from_slice(&0x1000u64.to_le_bytes());
+        img[16..24].copy_from_slice(&0x8000u64.to_le_bytes());
+        img[24..32].copy_from_slice(&0xau64.to_le_bytes());
+        img[56..60].copy_from_slice(&IMAGE_MAGIC.to_le_bytes());
+        img[100] = 0x5a;
+        let l = load_image(&img, &m, 0x4000_0000, 0x10_0000 * 4).unwrap_err();
+        assert!(
+            matches!(l, LoadError::OutsideRam { .. }),
+            "1 MiB of RAM cannot hold it"
+        );
+        let mut big = PhysMap::new();
+        big.add_ram("ram", PhysAddr(0x4000_0000), 8 << 20).unwrap();
+        let l = load_image(&img, &big, 0x4000_0000, 8 << 20).unwrap();
+        assert_eq!(l.entry, 0x4020_1000);
+        assert_eq!(l.end, 0x4040_0000);
+        let mut b = [0u8; 1];
+        big.read_bytes(PhysAddr(0x4020_1000 + 100), &mut b).unwrap();
+        assert_eq!(b[0], 0x5a);
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&img).unwrap();
+        let z = gz.finish().unwrap();
+        assert!(is_gzip(&z));
+        assert_eq!(gunzip(&z, 1 << 20).unwrap(), img);
+        assert!(gunzip(&z, 100).is_err(), "size limit");
+        assert!(gunzip(&z[..20], 1 << 20).is_err(), "truncated");
     }
 
     #[test]

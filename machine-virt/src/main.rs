@@ -30,7 +30,7 @@ enum SchedArg {
 #[derive(Parser, Debug)]
 #[command(name = "virt", version)]
 struct Args {
-    /// Guest kernel: an AArch64 ELF executable.
+    /// Guest kernel: an AArch64 ELF executable or an arm64 Linux Image (plain or gzip).
     #[arg(long)]
     kernel: std::path::PathBuf,
     /// Number of vCPUs.
@@ -45,15 +45,18 @@ struct Args {
     /// Guest RAM size: a number with optional suffix K, M, G (no suffix = MiB, as QEMU).
     #[arg(short = 'm', default_value = "512M", value_parser = parse_size)]
     m: u64,
-    /// Kernel command line (passed in the device tree once Linux boot exists).
+    /// Kernel command line (`/chosen/bootargs` in the device tree).
     #[arg(long)]
     append: Option<String>,
-    /// Initial ramdisk, loaded into RAM after the kernel.
+    /// Initial ramdisk, loaded into RAM after the kernel and named in the device tree.
     #[arg(long)]
     initrd: Option<std::path::PathBuf>,
     /// Log unimplemented instructions to standard error.
     #[arg(long)]
     log_unimp: bool,
+    /// Write the board's device tree blob to FILE and exit (like QEMU's dumpdtb).
+    #[arg(long, value_name = "FILE")]
+    dump_dtb: Option<std::path::PathBuf>,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -122,6 +125,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(path) = &args.dump_dtb {
+        if let Err(e) = std::fs::write(path, board.dtb()) {
+            eprintln!("virt: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+        return ExitCode::SUCCESS;
+    }
     let out = board.run();
     if let Some(m) = &out.message {
         eprintln!("virt: {m}");

@@ -75,7 +75,7 @@ const COMBOS: [(&str, &str); 4] = [
     ("interp", "mttcg"),
 ];
 
-fn run_all(kernel: &PathBuf) -> Vec<(String, Output)> {
+fn run_all(kernel: &std::path::Path) -> Vec<(String, Output)> {
     COMBOS
         .iter()
         .map(|(b, s)| {
@@ -136,7 +136,7 @@ fn bad_input_is_a_clear_error_with_status_2() {
     let garbage = write_temp("garbage.bin", b"definitely not an ELF");
     let out = virt(&["--kernel", garbage.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not an ELF"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neither an AArch64 ELF"));
     let mut truncated = elf(HI);
     truncated.truncate(90);
     let t = write_temp("truncated.elf", &truncated);

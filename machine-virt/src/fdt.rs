@@ -1,0 +1,205 @@
+//! The device tree the board hands to a Linux kernel (same layout as QEMU's virt for the
+//! devices we implement: memory, CPUs with PSCI, GICv2, generic timer, PL011, PL031).
+
+use crate::board::map;
+use crate::psci::func;
+use vm_fdt::{Error, FdtWriter};
+
+/// GIC interrupt specifier types (first cell) and trigger flags.
+const GIC_SPI: u32 = 0;
+const GIC_PPI: u32 = 1;
+const IRQ_LEVEL_HIGH: u32 = 4;
+/// The fixed 24 MHz APB clock of the PL011 and PL031.
+const APB_CLOCK_HZ: u32 = 24_000_000;
+const PHANDLE_GIC: u32 = 0x8001;
+const PHANDLE_CLK: u32 = 0x8000;
+
+/// Generic timer PPIs (as device-tree PPI numbers): secure, non-secure, virtual, hypervisor.
+pub const TIMER_PPIS: [u32; 4] = [13, 14, 11, 10];
+/// UART and RTC SPIs.
+pub const UART_SPI: u32 = 1;
+pub const RTC_SPI: u32 = 2;
+
+pub struct FdtConfig<'a> {
+    pub ram_size: u64,
+    pub ncpus: usize,
+    pub bootargs: Option<&'a str>,
+    /// Physical start and end of the initial ramdisk.
+    pub initrd: Option<(u64, u64)>,
+}
+
+fn cells64(v: &[u64]) -> Vec<u32> {
+    v.iter()
+        .flat_map(|&x| [(x >> 32) as u32, x as u32])
+        .collect()
+}
+
+pub fn build(cfg: &FdtConfig<'_>) -> Result<Vec<u8>, Error> {
+    let mut f = FdtWriter::new()?;
+    let root = f.begin_node("")?;
+    f.property_u32("interrupt-parent", PHANDLE_GIC)?;
+    f.property_string("model", "linux,dummy-virt")?;
+    f.property_u32("#size-cells", 2)?;
+    f.property_u32("#address-cells", 2)?;
+    f.property_string("compatible", "linux,dummy-virt")?;
+
+    let psci = f.begin_node("psci")?;
+    f.property_string_list(
+        "compatible",
+        vec![
+            "arm,psci-1.0".into(),
+            "arm,psci-0.2".into(),
+            "arm,psci".into(),
+        ],
+    )?;
+    f.property_string("method", "hvc")?;
+    f.property_u32("cpu_suspend", func::CPU_SUSPEND_64)?;
+    f.property_u32("cpu_off", func::CPU_OFF)?;
+    f.property_u32("cpu_on", func::CPU_ON_64)?;
+    f.property_u32("migrate", 0xc400_0005)?;
+    f.end_node(psci)?;
+
+    let mem = f.begin_node(&format!("memory@{:x}", map::RAM))?;
+    f.property_string("device_type", "memory")?;
+    f.property_array_u32("reg", &cells64(&[map::RAM, cfg.ram_size]))?;
+    f.end_node(mem)?;
+
+    let rtc = f.begin_node(&format!("pl031@{:x}", map::RTC))?;
+    f.property_string_list(
+        "compatible",
+        vec!["arm,pl031".into(), "arm,primecell".into()],
+    )?;
+    f.property_array_u32("reg", &cells64(&[map::RTC, 0x1000]))?;
+    f.property_array_u32("interrupts", &[GIC_SPI, RTC_SPI, IRQ_LEVEL_HIGH])?;
+    f.property_u32("clocks", PHANDLE_CLK)?;
+    f.property_string("clock-names", "apb_pclk")?;
+    f.end_node(rtc)?;
+
+    let uart = f.begin_node(&format!("pl011@{:x}", map::UART))?;
+    f.property_string_list(
+        "compatible",
+        vec!["arm,pl011".into(), "arm,primecell".into()],
+    )?;
+    f.property_array_u32("reg", &cells64(&[map::UART, map::UART_SIZE]))?;
+    f.property_array_u32("interrupts", &[GIC_SPI, UART_SPI, IRQ_LEVEL_HIGH])?;
+    f.property_array_u32("clocks", &[PHANDLE_CLK, PHANDLE_CLK])?;
+    f.property_string_list("clock-names", vec!["uartclk".into(), "apb_pclk".into()])?;
+    f.end_node(uart)?;
+
+    let gic = f.begin_node(&format!("intc@{:x}", map::GIC_DIST))?;
+    f.property_phandle(PHANDLE_GIC)?;
+    f.property_string("compatible", "arm,cortex-a15-gic")?;
+    f.property_array_u32(
+        "reg",
+        &cells64(&[map::GIC_DIST, 0x1_0000, map::GIC_CPU, 0x1_0000]),
+    )?;
+    f.property_u32("#interrupt-cells", 3)?;
+    f.property_null("interrupt-controller")?;
+    f.property_u32("#address-cells", 2)?;
+    f.property_u32("#size-cells", 2)?;
+    f.property_null("ranges")?;
+    f.end_node(gic)?;
+
+    let cpus = f.begin_node("cpus")?;
+    f.property_u32("#address-cells", 1)?;
+    f.property_u32("#size-cells", 0)?;
+    for i in 0..cfg.ncpus {
+        let cpu = f.begin_node(&format!("cpu@{i}"))?;
+        f.property_string("device_type", "cpu")?;
+        f.property_string("compatible", "arm,cortex-a57")?;
+        f.property_string("enable-method", "psci")?;
+        f.property_u32("reg", i as u32)?;
+        f.end_node(cpu)?;
+    }
+    f.end_node(cpus)?;
+
+    // PPI flags carry the mask of CPUs the interrupt goes to (GICv2 binding).
+    let ppi_flags = (((1u32 << cfg.ncpus.min(8)) - 1) << 8) | IRQ_LEVEL_HIGH;
+    let timer = f.begin_node("timer")?;
+    f.property_string_list(
+        "compatible",
+        vec!["arm,armv8-timer".into(), "arm,armv7-timer".into()],
+    )?;
+    let irqs: Vec<u32> = TIMER_PPIS
+        .iter()
+        .flat_map(|&p| [GIC_PPI, p, ppi_flags])
+        .collect();
+    f.property_array_u32("interrupts", &irqs)?;
+    f.property_null("always-on")?;
+    f.end_node(timer)?;
+
+    let clk = f.begin_node("apb-pclk")?;
+    f.property_string("compatible", "fixed-clock")?;
+    f.property_u32("#clock-cells", 0)?;
+    f.property_u32("clock-frequency", APB_CLOCK_HZ)?;
+    f.property_string("clock-output-names", "clk24mhz")?;
+    f.property_phandle(PHANDLE_CLK)?;
+    f.end_node(clk)?;
+
+    let chosen = f.begin_node("chosen")?;
+    if let Some(args) = cfg.bootargs {
+        f.property_string("bootargs", args)?;
+    }
+    f.property_string("stdout-path", &format!("/pl011@{:x}", map::UART))?;
+    if let Some((start, end)) = cfg.initrd {
+        f.property_u64("linux,initrd-start", start)?;
+        f.property_u64("linux,initrd-end", end)?;
+    }
+    f.end_node(chosen)?;
+
+    f.end_node(root)?;
+    f.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dtc_available() -> bool {
+        std::process::Command::new("dtc")
+            .arg("--version")
+            .output()
+            .is_ok()
+    }
+
+    #[test]
+    fn tree_has_the_virt_nodes_and_decompiles() {
+        let cfg = FdtConfig {
+            ram_size: 512 << 20,
+            ncpus: 2,
+            bootargs: Some("console=ttyAMA0"),
+            initrd: Some((0x4800_0000, 0x4810_0000)),
+        };
+        let blob = build(&cfg).unwrap();
+        assert_eq!(&blob[..4], &[0xd0, 0x0d, 0xfe, 0xed], "FDT magic");
+        if !dtc_available() {
+            eprintln!("skipping the dtc check: dtc (device-tree-compiler) is not installed");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("fdt-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("virt.dtb");
+        std::fs::write(&p, &blob).unwrap();
+        let out = std::process::Command::new("dtc")
+            .args(["-I", "dtb", "-O", "dts"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let dts = String::from_utf8_lossy(&out.stdout);
+        for needle in [
+            "memory@40000000",
+            "reg = <0x00 0x40000000 0x00 0x20000000>;",
+            "cpu@1",
+            "enable-method = \"psci\";",
+            "method = \"hvc\";",
+            "compatible = \"arm,cortex-a15-gic\";",
+            "interrupts = <0x01 0x0d 0x304 0x01 0x0e 0x304 0x01 0x0b 0x304 0x01 0x0a 0x304>;",
+            "interrupts = <0x00 0x01 0x04>;",
+            "bootargs = \"console=ttyAMA0\";",
+            "stdout-path = \"/pl011@9000000\";",
+            "linux,initrd-start = <0x00 0x48000000>;",
+        ] {
+            assert!(dts.contains(needle), "missing `{needle}` in\n{dts}");
+        }
+    }
+}

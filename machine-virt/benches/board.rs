@@ -7,30 +7,8 @@ use softmmu::MmioDevice;
 use std::sync::Arc;
 use vcpu_sched::SchedMode;
 
-/// A minimal AArch64 ELF64: one PT_LOAD of 4 KiB at 0x4008_0000.
-fn tiny_elf() -> Vec<u8> {
-    let mut f = vec![0u8; 64 + 56];
-    f[..4].copy_from_slice(b"\x7fELF");
-    f[4] = 2;
-    f[5] = 1;
-    f[6] = 1;
-    f[18..20].copy_from_slice(&183u16.to_le_bytes());
-    f[24..32].copy_from_slice(&0x4008_0000u64.to_le_bytes());
-    f[32..40].copy_from_slice(&64u64.to_le_bytes());
-    f[54..56].copy_from_slice(&56u16.to_le_bytes());
-    f[56..58].copy_from_slice(&1u16.to_le_bytes());
-    let ph = 64;
-    f[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes());
-    f[ph + 8..ph + 16].copy_from_slice(&120u64.to_le_bytes());
-    f[ph + 24..ph + 32].copy_from_slice(&0x4008_0000u64.to_le_bytes());
-    f[ph + 32..ph + 40].copy_from_slice(&4096u64.to_le_bytes());
-    f[ph + 40..ph + 48].copy_from_slice(&4096u64.to_le_bytes());
-    f.extend_from_slice(&[0u8; 4096]);
-    f
-}
-
 fn bench(c: &mut Criterion) {
-    let elf = tiny_elf();
+    let elf = machine_virt::loader::minimal_elf(0x4008_0000, &[0u8; 4096], 4096);
     c.bench_function("board_build_512m_4cpus", |b| {
         b.iter(|| {
             Board::new(BoardConfig {

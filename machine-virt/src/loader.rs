@@ -229,6 +229,32 @@ pub fn load_image(
     Ok(LoadedImage { entry, end })
 }
 
+/// A minimal AArch64 ELF64 executable: one PT_LOAD segment of `payload` at physical (and
+/// virtual) address `addr`, `memsz` bytes in memory (the rest zero-filled), entry at
+/// `addr`. For tests, benches and tools that need a guest without a cross toolchain.
+pub fn minimal_elf(addr: u64, payload: &[u8], memsz: u64) -> Vec<u8> {
+    let mut f = vec![0u8; 64 + 56];
+    f[..4].copy_from_slice(b"\x7fELF");
+    f[4] = 2; // ELFCLASS64
+    f[5] = 1; // little-endian
+    f[6] = 1; // EV_CURRENT
+    f[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    f[18..20].copy_from_slice(&183u16.to_le_bytes()); // EM_AARCH64
+    f[24..32].copy_from_slice(&addr.to_le_bytes());
+    f[32..40].copy_from_slice(&64u64.to_le_bytes());
+    f[54..56].copy_from_slice(&56u16.to_le_bytes());
+    f[56..58].copy_from_slice(&1u16.to_le_bytes());
+    let ph = 64;
+    f[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+    f[ph + 8..ph + 16].copy_from_slice(&120u64.to_le_bytes());
+    f[ph + 16..ph + 24].copy_from_slice(&addr.to_le_bytes());
+    f[ph + 24..ph + 32].copy_from_slice(&addr.to_le_bytes());
+    f[ph + 32..ph + 40].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+    f[ph + 40..ph + 48].copy_from_slice(&memsz.max(payload.len() as u64).to_le_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,33 +265,11 @@ mod tests {
         m
     }
 
-    /// A minimal ELF64 with one PT_LOAD segment.
-    fn elf(paddr: u64, payload: &[u8], memsz: u64) -> Vec<u8> {
-        let mut f = vec![0u8; 64 + 56];
-        f[..4].copy_from_slice(b"\x7fELF");
-        f[4] = 2;
-        f[5] = 1;
-        f[6] = 1;
-        f[18..20].copy_from_slice(&183u16.to_le_bytes());
-        f[24..32].copy_from_slice(&paddr.to_le_bytes());
-        f[32..40].copy_from_slice(&64u64.to_le_bytes());
-        f[54..56].copy_from_slice(&56u16.to_le_bytes());
-        f[56..58].copy_from_slice(&1u16.to_le_bytes());
-        let ph = 64;
-        f[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes());
-        f[ph + 8..ph + 16].copy_from_slice(&120u64.to_le_bytes());
-        f[ph + 24..ph + 32].copy_from_slice(&paddr.to_le_bytes());
-        f[ph + 32..ph + 40].copy_from_slice(&(payload.len() as u64).to_le_bytes());
-        f[ph + 40..ph + 48].copy_from_slice(&memsz.to_le_bytes());
-        f.extend_from_slice(payload);
-        f
-    }
-
     #[test]
     fn loads_segment_and_zeroes_bss() {
         let m = ram();
         m.write_bytes(PhysAddr(0x4000_1004), &[0xff; 4]).unwrap();
-        let l = load_elf(&elf(0x4000_1000, &[1, 2, 3, 4], 8), &m).unwrap();
+        let l = load_elf(&minimal_elf(0x4000_1000, &[1, 2, 3, 4], 8), &m).unwrap();
         assert_eq!(l.entry, 0x4000_1000);
         let mut b = [0u8; 8];
         m.read_bytes(PhysAddr(0x4000_1000), &mut b).unwrap();
@@ -308,11 +312,11 @@ mod tests {
     fn rejects_garbage_truncation_and_outside_ram() {
         let m = ram();
         assert_eq!(load_elf(b"hello", &m), Err(LoadError::NotElf));
-        let mut e = elf(0x4000_1000, &[1, 2, 3, 4], 4);
+        let mut e = minimal_elf(0x4000_1000, &[1, 2, 3, 4], 4);
         e.truncate(100);
         assert!(matches!(load_elf(&e, &m), Err(LoadError::Truncated(_))));
         assert!(matches!(
-            load_elf(&elf(0x1000, &[1], 1), &m),
+            load_elf(&minimal_elf(0x1000, &[1], 1), &m),
             Err(LoadError::OutsideRam { .. })
         ));
     }

@@ -29,28 +29,10 @@ const WILD_LOAD: &[u32] = &[
     0xf940_0001, /* ldr x1, [x0] */
 ];
 
-/// An ELF64 AArch64 executable with one PT_LOAD segment holding `code` at `LOAD`.
+/// An ELF holding `code` at `LOAD`.
 fn elf(code: &[u32]) -> Vec<u8> {
     let payload: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let mut f = vec![0u8; 64 + 56];
-    f[..4].copy_from_slice(b"\x7fELF");
-    f[4] = 2;
-    f[5] = 1;
-    f[6] = 1;
-    f[16..18].copy_from_slice(&2u16.to_le_bytes());
-    f[18..20].copy_from_slice(&183u16.to_le_bytes());
-    f[24..32].copy_from_slice(&LOAD.to_le_bytes());
-    f[32..40].copy_from_slice(&64u64.to_le_bytes());
-    f[54..56].copy_from_slice(&56u16.to_le_bytes());
-    f[56..58].copy_from_slice(&1u16.to_le_bytes());
-    let ph = 64;
-    f[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes());
-    f[ph + 8..ph + 16].copy_from_slice(&120u64.to_le_bytes());
-    f[ph + 24..ph + 32].copy_from_slice(&LOAD.to_le_bytes());
-    f[ph + 32..ph + 40].copy_from_slice(&(payload.len() as u64).to_le_bytes());
-    f[ph + 40..ph + 48].copy_from_slice(&(payload.len() as u64).to_le_bytes());
-    f.extend_from_slice(&payload);
-    f
+    machine_virt::loader::minimal_elf(LOAD, &payload, payload.len() as u64)
 }
 
 fn write_temp(name: &str, data: &[u8]) -> PathBuf {

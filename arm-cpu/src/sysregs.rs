@@ -102,12 +102,14 @@ pub static TABLE: &[Def] = &[
     Def {
         reg: SysReg::ID_AA64ISAR0_EL1,
         name: "ID_AA64ISAR0_EL1",
-        kind: Kind::Const(0),
+        // Atomic (23:20) = 2: LSE atomics; CRC32 (19:16) = 1.
+        kind: Kind::Const(0x0021_0000),
     },
     Def {
         reg: SysReg::ID_AA64ISAR1_EL1,
         name: "ID_AA64ISAR1_EL1",
-        kind: Kind::Const(0),
+        // SB (39:36) = 1; LRCPC (23:20) = 1: LDAPR*.
+        kind: Kind::Const(0x0000_0010_0010_0000),
     },
     // 40-bit PA, 16-bit ASIDs, 4K and 64K granules.
     Def {

@@ -173,6 +173,9 @@ fn hint_name(n: u8) -> Option<&'static str> {
     })
 }
 
+/// Mnemonic ordering suffix by (acquire, release).
+const ORDERING: [&str; 4] = ["", "l", "a", "al"];
+
 fn barrier_option(o: u8) -> Option<&'static str> {
     Some(match o {
         1 => "oshld",
@@ -841,6 +844,86 @@ impl Display for Disasm<'_> {
                 let m = if load { "ldar" } else { "stlr" };
                 write!(f, "{m}{sz} {}, [{}]", R(rt, size == 3), R(rn, true))
             }
+            Insn::AtomicMem {
+                op,
+                size,
+                acquire,
+                release,
+                rs,
+                rt,
+                rn,
+            } => {
+                let x = size == 3;
+                let sz = ["b", "h", "", ""][(size & 3) as usize];
+                let ord = ORDERING[(acquire as usize) << 1 | release as usize];
+                if op == AtomicOp::Swp {
+                    return write!(
+                        f,
+                        "swp{ord}{sz} {}, {}, [{}]",
+                        R(rs, x),
+                        R(rt, x),
+                        R(rn, true)
+                    );
+                }
+                let name = op.name();
+                if rt.is_zr() && !acquire {
+                    // ST<op>: the alias when the old value is discarded.
+                    write!(f, "st{name}{ord}{sz} {}, [{}]", R(rs, x), R(rn, true))
+                } else {
+                    write!(
+                        f,
+                        "ld{name}{ord}{sz} {}, {}, [{}]",
+                        R(rs, x),
+                        R(rt, x),
+                        R(rn, true)
+                    )
+                }
+            }
+            Insn::CompareSwap {
+                size,
+                acquire,
+                release,
+                rs,
+                rt,
+                rn,
+            } => {
+                let x = size == 3;
+                let sz = ["b", "h", "", ""][(size & 3) as usize];
+                let ord = ORDERING[(acquire as usize) << 1 | release as usize];
+                write!(
+                    f,
+                    "cas{ord}{sz} {}, {}, [{}]",
+                    R(rs, x),
+                    R(rt, x),
+                    R(rn, true)
+                )
+            }
+            Insn::CompareSwapPair {
+                size,
+                acquire,
+                release,
+                rs,
+                rs2,
+                rt,
+                rt2,
+                rn,
+            } => {
+                let x = size == 3;
+                let ord = ORDERING[(acquire as usize) << 1 | release as usize];
+                write!(
+                    f,
+                    "casp{ord} {}, {}, {}, {}, [{}]",
+                    R(rs, x),
+                    R(rs2, x),
+                    R(rt, x),
+                    R(rt2, x),
+                    R(rn, true)
+                )
+            }
+            Insn::LoadAcquirePc { size, rt, rn } => {
+                let sz = ["b", "h", "", ""][(size & 3) as usize];
+                write!(f, "ldapr{sz} {}, [{}]", R(rt, size == 3), R(rn, true))
+            }
             Insn::Clrex { crm } => {
                 if crm == 15 {
                     f.write_str("clrex")
@@ -849,15 +932,7 @@ impl Display for Disasm<'_> {
                 }
             }
             Insn::Hint(h) => {
-                let n = match h {
-                    Hint::Nop => 0,
-                    Hint::Yield => 1,
-                    Hint::Wfe => 2,
-                    Hint::Wfi => 3,
-                    Hint::Sev => 4,
-                    Hint::Sevl => 5,
-                    Hint::Other(n) => n,
-                };
+                let n = h.number();
                 match hint_name(n) {
                     Some(s) => f.write_str(s),
                     None => write!(f, "hint #{n:#x}"),
@@ -879,6 +954,7 @@ impl Display for Disasm<'_> {
                 }
                 BarrierKind::Isb if option == 15 => f.write_str("isb"),
                 BarrierKind::Isb => write!(f, "isb #{option:#x}"),
+                BarrierKind::Sb => f.write_str("sb"),
             },
             Insn::Exception { kind, imm16 } => {
                 let m = match kind {
@@ -1046,12 +1122,46 @@ mod tests {
         (0xd509127f, "sys #1, C1, C2, #3"),
         (0x00000000, "udf #0"),
         (0x9ac15c00, "crc32cx w0, w0, x1"),
+        (0xb8200041, "ldadd w0, w1, [x2]"),
+        (0xb820005f, "stadd w0, [x2]"),
+        (0xb8a0005f, "ldadda w0, wzr, [x2]"),
+        (0xb860005f, "staddl w0, [x2]"),
+        (0x38e0005f, "ldaddalb w0, wzr, [x2]"),
+        (0xb820805f, "swp w0, wzr, [x2]"),
+        (0x782343e4, "ldsmaxh w3, w4, [sp]"),
+        (0x08207c82, "casp w0, w1, w2, w3, [x4]"),
+        (0x4860ffe2, "caspal x0, x1, x2, x3, [sp]"),
+        (0x08e0fc41, "casalb w0, w1, [x2]"),
+        (0xc8a07fe1, "cas x0, x1, [sp]"),
+        (0x78bfc3e0, "ldaprh w0, [sp]"),
+        (0xd50330ff, "sb"),
+        (0xd503233f, "paciasp"),
+        (0xd503223f, "psb csync"),
+        (0xd501405f, "msr s0_1_c4_c0_2, xzr"),
     ];
 
     #[test]
     fn hand_checked_against_objdump() {
         for &(w, s) in CASES {
             assert_eq!(decode(w).to_string(), s, "{w:#010x}");
+        }
+    }
+
+    #[test]
+    fn later_extensions_stay_unallocated() {
+        use crate::Insn;
+        for w in [
+            0x48217c82u32, // CASP with an odd register
+            0x38a1c020,    // LDAPRB with Rs != 31
+            0xf8200420,    // LDRAA x0, [x1]
+            0xf8a00c20,    // LDRAB x0, [x1, #0]!
+            0x889f7c20,    // STLLR w0, [x1] (LOR, not advertised)
+            0x88df7c20,    // LDLAR w0, [x1]
+            0xdac10020,    // PACIA x0, x1
+            0xd61f083f,    // BRAAZ x1
+            0xd50331ff,    // op2=7, CRm!=0 (not SB)
+        ] {
+            assert_eq!(decode(w), Insn::Unallocated(w), "{w:#010x}");
         }
     }
 

@@ -339,6 +339,36 @@ pub enum AddrMode {
     Literal { offset: i64 },
 }
 
+/// Key of a pointer-authentication hint.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum PacKey {
+    A,
+    B,
+}
+
+/// Operands of a pointer-authentication hint.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum PacModifier {
+    /// `*1716`: X17 is signed/authenticated with modifier X16.
+    X1716,
+    /// `*Z`: X30 with modifier zero.
+    Zero,
+    /// `*SP`: X30 with modifier SP.
+    Sp,
+}
+
+/// Which branch kinds a BTI instruction admits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum BtiTarget {
+    /// `bti` with no target: admits none.
+    None,
+    C,
+    J,
+    Jc,
+}
+
+/// The hint space (`HINT #n`, n = CRm:op2). Every hint not implemented by the CPU
+/// executes as a NOP; the named ones are kept apart for Display and for translators.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Hint {
     Nop,
@@ -347,8 +377,143 @@ pub enum Hint {
     Wfi,
     Sev,
     Sevl,
+    /// XPACLRI (hint 7).
+    Xpaclri,
+    /// PACIA/PACIB (`auth == false`) or AUTIA/AUTIB with the given operands
+    /// (hints 8, 10, 12, 14 and 24..=31).
+    Pac {
+        auth: bool,
+        key: PacKey,
+        modifier: PacModifier,
+    },
+    /// ESB (hint 16).
+    Esb,
+    /// PSB CSYNC (hint 17).
+    PsbCsync,
+    /// TSB CSYNC (hint 18).
+    TsbCsync,
+    /// CSDB (hint 20).
+    Csdb,
+    /// BTI (hints 32, 34, 36, 38).
+    Bti(BtiTarget),
     /// Any other hint number (CRm:op2); architecturally a NOP unless implemented.
     Other(u8),
+}
+
+impl Hint {
+    /// The hint for the 7-bit number CRm:op2.
+    pub const fn from_number(n: u8) -> Hint {
+        let n = n & 0x7f;
+        match n {
+            0 => Hint::Nop,
+            1 => Hint::Yield,
+            2 => Hint::Wfe,
+            3 => Hint::Wfi,
+            4 => Hint::Sev,
+            5 => Hint::Sevl,
+            7 => Hint::Xpaclri,
+            8 | 10 | 12 | 14 | 24..=31 => Hint::Pac {
+                auth: n & 4 != 0,
+                key: if n & 2 != 0 { PacKey::B } else { PacKey::A },
+                modifier: if n < 16 {
+                    PacModifier::X1716
+                } else if n & 1 != 0 {
+                    PacModifier::Sp
+                } else {
+                    PacModifier::Zero
+                },
+            },
+            16 => Hint::Esb,
+            17 => Hint::PsbCsync,
+            18 => Hint::TsbCsync,
+            20 => Hint::Csdb,
+            32 => Hint::Bti(BtiTarget::None),
+            34 => Hint::Bti(BtiTarget::C),
+            36 => Hint::Bti(BtiTarget::J),
+            38 => Hint::Bti(BtiTarget::Jc),
+            n => Hint::Other(n),
+        }
+    }
+
+    /// The hint number CRm:op2 (inverse of [`Hint::from_number`]).
+    pub const fn number(self) -> u8 {
+        match self {
+            Hint::Nop => 0,
+            Hint::Yield => 1,
+            Hint::Wfe => 2,
+            Hint::Wfi => 3,
+            Hint::Sev => 4,
+            Hint::Sevl => 5,
+            Hint::Xpaclri => 7,
+            Hint::Pac {
+                auth,
+                key,
+                modifier,
+            } => {
+                let k = match key {
+                    PacKey::A => 0,
+                    PacKey::B => 2,
+                };
+                let a = if auth { 4 } else { 0 };
+                match modifier {
+                    PacModifier::X1716 => 8 | a | k,
+                    PacModifier::Zero => 24 | a | k,
+                    PacModifier::Sp => 25 | a | k,
+                }
+            }
+            Hint::Esb => 16,
+            Hint::PsbCsync => 17,
+            Hint::TsbCsync => 18,
+            Hint::Csdb => 20,
+            Hint::Bti(t) => match t {
+                BtiTarget::None => 32,
+                BtiTarget::C => 34,
+                BtiTarget::J => 36,
+                BtiTarget::Jc => 38,
+            },
+            Hint::Other(n) => n & 0x7f,
+        }
+    }
+}
+
+/// Operation of an LSE atomic memory instruction: memory becomes `op(old, rs)`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum AtomicOp {
+    /// LDADD: old + rs.
+    Add,
+    /// LDCLR: old & !rs.
+    Clr,
+    /// LDEOR: old ^ rs.
+    Eor,
+    /// LDSET: old | rs.
+    Set,
+    /// LDSMAX: signed maximum at the access size.
+    Smax,
+    /// LDSMIN: signed minimum at the access size.
+    Smin,
+    /// LDUMAX: unsigned maximum.
+    Umax,
+    /// LDUMIN: unsigned minimum.
+    Umin,
+    /// SWP: rs.
+    Swp,
+}
+
+impl AtomicOp {
+    /// The mnemonic stem after `ld`/`st` (`swp` for SWP).
+    pub const fn name(self) -> &'static str {
+        match self {
+            AtomicOp::Add => "add",
+            AtomicOp::Clr => "clr",
+            AtomicOp::Eor => "eor",
+            AtomicOp::Set => "set",
+            AtomicOp::Smax => "smax",
+            AtomicOp::Smin => "smin",
+            AtomicOp::Umax => "umax",
+            AtomicOp::Umin => "umin",
+            AtomicOp::Swp => "swp",
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -356,6 +521,8 @@ pub enum BarrierKind {
     Dsb,
     Dmb,
     Isb,
+    /// SB, the speculation barrier (option is always 0).
+    Sb,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -597,6 +764,48 @@ pub enum Insn {
         rt: Reg,
         rn: Reg,
     },
+    /// LSE atomic memory operation (LDADD, LDCLR, LDEOR, LDSET, LDSMAX, LDSMIN, LDUMAX,
+    /// LDUMIN, SWP and the ST* aliases, which are these with rt = ZR): memory of
+    /// 1 << `size` bytes at [rn] becomes `op(old, rs)` and rt receives the old value
+    /// (zero-extended; W registers when size < 3). `acquire`/`release` are the A/R bits.
+    AtomicMem {
+        op: AtomicOp,
+        size: u8,
+        acquire: bool,
+        release: bool,
+        rs: Reg,
+        rt: Reg,
+        rn: Reg,
+    },
+    /// CAS{A,L,AL}{B,H}: if memory at [rn] (1 << `size` bytes) equals rs, store rt; rs
+    /// receives the old value either way. `acquire` is the L bit, `release` is o0.
+    CompareSwap {
+        size: u8,
+        acquire: bool,
+        release: bool,
+        rs: Reg,
+        rt: Reg,
+        rn: Reg,
+    },
+    /// CASP{A,L,AL}: compare the pair (rs, rs+1) with memory at [rn] and store
+    /// (rt, rt+1) if equal; (rs, rs+1) receive the old pair. `size` is 2 (W pair) or
+    /// 3 (X pair); rs and rt are even (`rs2`/`rt2` are the next registers, ZR after X30).
+    CompareSwapPair {
+        size: u8,
+        acquire: bool,
+        release: bool,
+        rs: Reg,
+        rs2: Reg,
+        rt: Reg,
+        rt2: Reg,
+        rn: Reg,
+    },
+    /// LDAPR/LDAPRB/LDAPRH (RCpc load-acquire) of 1 << `size` bytes at [rn].
+    LoadAcquirePc {
+        size: u8,
+        rt: Reg,
+        rn: Reg,
+    },
     /// CLREX; `crm` is ignored by hardware but kept for Display.
     Clrex {
         crm: u8,
@@ -686,6 +895,22 @@ mod tests {
         assert_eq!(Reg::sp(5).kind(), RegKind::Gpr(5));
         assert_eq!(Reg::sp(31).encoding(), 31);
         assert_ne!(Reg::sp(31), Reg::zr(31));
+    }
+
+    #[test]
+    fn hint_numbers_round_trip() {
+        for n in 0..128u8 {
+            assert_eq!(Hint::from_number(n).number(), n, "{n}");
+        }
+        assert_eq!(
+            Hint::from_number(25),
+            Hint::Pac {
+                auth: false,
+                key: PacKey::A,
+                modifier: PacModifier::Sp
+            }
+        );
+        assert_eq!(Hint::from_number(36), Hint::Bti(BtiTarget::J));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! - objdump rejects LDPSW whose registers overlap (Rt == Rt2, or writeback
 //!   onto Rt/Rt2); that is CONSTRAINED UNPREDICTABLE and we decode it like LDP;
 //! - words we decode as `Unallocated` are not compared (objdump knows later
-//!   extensions such as LSE, PAuth, MTE that this ARMv8.0 decoder rejects).
+//!   extensions such as PAuth and MTE that this decoder rejects).
 
 use crate::table::{parse_pattern, ENTRIES};
 use crate::{decode, Insn};

@@ -61,6 +61,9 @@ pub(crate) enum F {
     Crn,
     Op1,
     Op2,
+    A,
+    R,
+    O3,
 }
 
 const FIELD_NAMES: &[(&str, F)] = &[
@@ -111,9 +114,12 @@ const FIELD_NAMES: &[(&str, F)] = &[
     ("crn", F::Crn),
     ("op1", F::Op1),
     ("op2", F::Op2),
+    ("a", F::A),
+    ("r", F::R),
+    ("o3", F::O3),
 ];
 
-const NUM_FIELDS: usize = F::Op2 as usize + 1;
+const NUM_FIELDS: usize = F::O3 as usize + 1;
 
 /// Where each field sits in a pattern: (lsb, width); width 0 = absent.
 type Layout = [(u8, u8); NUM_FIELDS];
@@ -459,6 +465,26 @@ pub(crate) static ENTRIES: &[Entry] = &[
         beats: &[],
     },
     Entry {
+        name: "cas",
+        // Rt2 (bits 14:10) is should-be-one; objdump treats other values as unallocated.
+        pattern: "size:2 001000 1 l:1 1 rs:5 o0:1 11111 rn:5 rt:5",
+        build: b_cas,
+        beats: &[],
+    },
+    Entry {
+        name: "casp",
+        pattern: "0 sz:1 001000 0 l:1 1 rs:5 o0:1 11111 rn:5 rt:5",
+        build: b_casp,
+        beats: &[],
+    },
+    Entry {
+        name: "atomic_mem",
+        // LD<op>/SWP, and LDAPR in the o3=1 opc=100 slot.
+        pattern: "size:2 111 0 00 a:1 r:1 1 rs:5 o3:1 opc:3 00 rn:5 rt:5",
+        build: b_atomic_mem,
+        beats: &[],
+    },
+    Entry {
         name: "ld_literal",
         pattern: "opc:2 011 0 00 imm19:19 rt:5",
         build: b_ld_literal,
@@ -721,15 +747,7 @@ fn b_exception(f: &Fields<'_>, w: u32) -> Insn {
 
 fn b_hint(f: &Fields<'_>, _: u32) -> Insn {
     let n = ((f.get(F::Crm) << 3) | f.get(F::Op2)) as u8;
-    Insn::Hint(match n {
-        0 => Hint::Nop,
-        1 => Hint::Yield,
-        2 => Hint::Wfe,
-        3 => Hint::Wfi,
-        4 => Hint::Sev,
-        5 => Hint::Sevl,
-        n => Hint::Other(n),
-    })
+    Insn::Hint(Hint::from_number(n))
 }
 
 fn b_barrier(f: &Fields<'_>, w: u32) -> Insn {
@@ -739,23 +757,20 @@ fn b_barrier(f: &Fields<'_>, w: u32) -> Insn {
         4 => BarrierKind::Dsb,
         5 => BarrierKind::Dmb,
         6 => BarrierKind::Isb,
+        // SB: CRm is should-be-zero (objdump reads other values as something else).
+        7 if option == 0 => BarrierKind::Sb,
         _ => return Insn::Unallocated(w),
     };
     Insn::Barrier { kind, option }
 }
 
-fn b_msr_imm(f: &Fields<'_>, w: u32) -> Insn {
-    let i = Insn::MsrImm {
+fn b_msr_imm(f: &Fields<'_>, _: u32) -> Insn {
+    // The whole op1/CRm/op2 space decodes; fields other than the PSTATE fields we
+    // know (`Insn::pstate_field`) are UNDEFINED at execution, like unknown MSR/MRS.
+    Insn::MsrImm {
         op1: f.get(F::Op1) as u8,
         crm: f.get(F::Crm) as u8,
         op2: f.get(F::Op2) as u8,
-    };
-    // Only PSTATE fields we know are instructions; the rest of this space is
-    // unallocated in ARMv8.0 or belongs to later extensions.
-    if i.pstate_field().is_some() {
-        i
-    } else {
-        Insn::Unallocated(w)
     }
 }
 
@@ -830,6 +845,70 @@ fn b_ldar_stlr(f: &Fields<'_>, _: u32) -> Insn {
     Insn::AcquireRelease {
         load: f.get(F::L) == 1,
         size: f.get(F::Size) as u8,
+        rt: zr(f.get(F::Rt)),
+        rn: sp(f.get(F::Rn)),
+    }
+}
+
+fn b_cas(f: &Fields<'_>, _: u32) -> Insn {
+    Insn::CompareSwap {
+        size: f.get(F::Size) as u8,
+        acquire: f.get(F::L) == 1,
+        release: f.get(F::O0) == 1,
+        rs: zr(f.get(F::Rs)),
+        rt: zr(f.get(F::Rt)),
+        rn: sp(f.get(F::Rn)),
+    }
+}
+
+fn b_casp(f: &Fields<'_>, w: u32) -> Insn {
+    let (s, t) = (f.get(F::Rs), f.get(F::Rt));
+    // Both register pairs must start at an even register.
+    if (s | t) & 1 != 0 {
+        return Insn::Unallocated(w);
+    }
+    Insn::CompareSwapPair {
+        size: 2 + f.get(F::Sz) as u8,
+        acquire: f.get(F::L) == 1,
+        release: f.get(F::O0) == 1,
+        rs: zr(s),
+        rs2: zr(s + 1),
+        rt: zr(t),
+        rt2: zr(t + 1),
+        rn: sp(f.get(F::Rn)),
+    }
+}
+
+fn b_atomic_mem(f: &Fields<'_>, w: u32) -> Insn {
+    let size = f.get(F::Size) as u8;
+    let (acquire, release) = (f.get(F::A) == 1, f.get(F::R) == 1);
+    let rs = f.get(F::Rs);
+    let op = match (f.get(F::O3), f.get(F::Opc)) {
+        (0, 0) => AtomicOp::Add,
+        (0, 1) => AtomicOp::Clr,
+        (0, 2) => AtomicOp::Eor,
+        (0, 3) => AtomicOp::Set,
+        (0, 4) => AtomicOp::Smax,
+        (0, 5) => AtomicOp::Smin,
+        (0, 6) => AtomicOp::Umax,
+        (0, 7) => AtomicOp::Umin,
+        (1, 0) => AtomicOp::Swp,
+        // LDAPR: A=1, R=0, Rs should-be-one (objdump: unallocated otherwise).
+        (1, 4) if acquire && !release && rs == 31 => {
+            return Insn::LoadAcquirePc {
+                size,
+                rt: zr(f.get(F::Rt)),
+                rn: sp(f.get(F::Rn)),
+            }
+        }
+        _ => return Insn::Unallocated(w),
+    };
+    Insn::AtomicMem {
+        op,
+        size,
+        acquire,
+        release,
+        rs: zr(rs),
         rt: zr(f.get(F::Rt)),
         rn: sp(f.get(F::Rn)),
     }

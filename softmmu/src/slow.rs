@@ -381,6 +381,37 @@ pub unsafe extern "C" fn helper_rmw(env: *mut u8, addr: u64, val: u64, oi: u64, 
     unsafe { atomic_op(env, addr, memop, mmu, pc, f) }.map_or(0, |v| memop.extend(v))
 }
 
+/// For helpers that perform their own atomic access (a 128-bit compare-and-swap): the host
+/// pointer of the `bytes` bytes at `addr`, translated for write and then for read
+/// permission like the other atomics. `None` after a recorded fault (`fault` non-zero), and
+/// `None` with no fault recorded when the bytes are not plain RAM within one page (MMIO, or
+/// a page-crossing range); the caller then falls back to `helper_ld`/`helper_st`.
+///
+/// # Safety
+/// As [`helper_ld`].
+pub unsafe fn host_ptr_for_rmw(
+    env: *mut EnvHead,
+    addr: u64,
+    bytes: u32,
+    mmu: usize,
+    pc: u64,
+) -> Option<*mut u8> {
+    if bytes == 0 || crosses_page(addr, bytes) {
+        return None;
+    }
+    let mmu = mmu & (NB_MMU_MODES - 1);
+    // SAFETY: caller contract.
+    unsafe {
+        match resolve(env, addr, Access::Write, mmu, pc)? {
+            Target::Host(p) => {
+                resolve(env, addr, Access::Read, mmu, pc)?;
+                Some(p)
+            }
+            Target::Mmio(_) => None,
+        }
+    }
+}
+
 /// For the translator: the host pointer and physical address of the code page holding
 /// `vaddr`, or `None` after recording a fault (instruction abort or code not in RAM).
 ///

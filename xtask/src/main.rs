@@ -1,5 +1,6 @@
 //! `cargo xtask run | test | bench | build-guests`: the project's task runner.
 
+mod difftest;
 mod guests;
 mod paths;
 mod run;
@@ -30,7 +31,9 @@ commands:
         median wall time of the benchmark guests on every backend x scheduler
         and on QEMU
   build-guests
-        only build the guests into target/guests/";
+        only build the guests into target/guests/
+  difftest [--seed S] [--count N] [--backend jit|interp|both] [--case K]
+        random A64 sequences on qemu-aarch64 vs our back ends (difftest/)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Some("run") => cmd_run(&args[1..]),
         Some("test") => cmd_test(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("bench") => cmd_bench(&args[1..]).map(|()| ExitCode::SUCCESS),
+        Some("difftest") => difftest::cmd(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("build-guests") => guests::build_all(&Paths::new()).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -269,6 +273,19 @@ fn cmd_test(args: &[String]) -> Result<()> {
             Ok(s) => report.fail("cargo test --workspace", &format!("exit status: {s}")),
             Err(e) => report.fail("cargo test --workspace", &format!("cannot run cargo: {e}")),
         }
+    }
+
+    // 3b. fixed-seed random differential test against qemu-aarch64, both back ends
+    let start = Instant::now();
+    match difftest::ci(&paths) {
+        Ok(()) => report.pass(
+            "difftest (fixed seed, jit+interp vs qemu-aarch64)",
+            start.elapsed(),
+        ),
+        Err(e) => report.fail(
+            "difftest (fixed seed, jit+interp vs qemu-aarch64)",
+            &format!("{e:#}"),
+        ),
     }
 
     // 4. the expected outputs are what QEMU prints

@@ -158,7 +158,8 @@ fn exclusive(
     let base = cx.rx(rn);
     let addr = cx.tmp();
     cx.b.mov(addr, base);
-    // A pair of W registers is one 64-bit access; a pair of X registers is two.
+    // A pair of W registers is one 64-bit access; a pair of X registers is two loads, and
+    // one 128-bit compare-and-swap on the store.
     let (acc_size, wide_pair) = if is_pair && size == 2 {
         (3, false)
     } else {
@@ -203,42 +204,34 @@ fn exclusive(
     let fail = cx.b.new_label();
     let done = cx.b.new_label();
     cx.b.brcond(Cond::Ne, addr, cx.g.excl_addr, fail);
-    let new = cx.tmp();
-    if is_pair && !wide_pair {
-        let (lo, hi) = (cx.rx(rt), cx.rx(rt2));
-        let t = cx.tmp();
-        let s = cx.c(32);
-        cx.b.shl(t, hi, s);
-        cx.b.ext32u(new, lo);
-        cx.b.or(new, new, t);
-    } else {
-        let v = cx.rx(rt);
-        cx.b.mov(new, v);
-    }
-    let old = cx.tmp();
-    cx.b.atomic_cmpxchg(old, addr, cx.g.excl_val, new, m, mmu);
-    let expect = cx.tmp();
-    let ev = cx.g.excl_val;
-    if acc_size == 3 {
-        cx.b.mov(expect, ev);
-    } else {
-        let mask = cx.c((1u64 << (8 << acc_size)) - 1);
-        cx.b.and(expect, ev, mask);
-    }
-    cx.b.setcond(Cond::Ne, status, old, expect);
     if wide_pair {
-        // Second half: not atomic with the first (128-bit CAS is a later issue).
-        let ok = cx.b.new_label();
-        let z = cx.c(0);
-        cx.b.brcond(Cond::Ne, status, z, ok);
-        let a2 = cx.tmp();
-        let k = cx.c(8);
-        cx.b.add(a2, addr, k);
-        let v2 = cx.rx(rt2);
-        let old2 = cx.tmp();
-        cx.b.atomic_cmpxchg(old2, a2, cx.g.excl_val2, v2, MemOp::UQ.with_align(), mmu);
-        cx.b.setcond(Cond::Ne, status, old2, cx.g.excl_val2);
-        cx.b.set_label(ok);
+        // An X pair: one 128-bit compare-and-swap against both recorded values.
+        let st = super::atomic::store_exclusive_pair128(cx, addr, rt, rt2);
+        cx.b.mov(status, st);
+    } else {
+        let new = cx.tmp();
+        if is_pair {
+            let (lo, hi) = (cx.rx(rt), cx.rx(rt2));
+            let t = cx.tmp();
+            let s = cx.c(32);
+            cx.b.shl(t, hi, s);
+            cx.b.ext32u(new, lo);
+            cx.b.or(new, new, t);
+        } else {
+            let v = cx.rx(rt);
+            cx.b.mov(new, v);
+        }
+        let old = cx.tmp();
+        cx.b.atomic_cmpxchg(old, addr, cx.g.excl_val, new, m, mmu);
+        let expect = cx.tmp();
+        let ev = cx.g.excl_val;
+        if acc_size == 3 {
+            cx.b.mov(expect, ev);
+        } else {
+            let mask = cx.c((1u64 << (8 << acc_size)) - 1);
+            cx.b.and(expect, ev, mask);
+        }
+        cx.b.setcond(Cond::Ne, status, old, expect);
     }
     cx.b.br(done);
     cx.b.set_label(fail);
@@ -278,7 +271,9 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
         Insn::AcquireRelease { load, size, rt, rn } => {
             let mmu = cx.mmu();
             let base = cx.rx(rn);
-            let m = MemOp::size(size).with_atomic();
+            // Load-acquire/store-release of a misaligned address is an alignment fault
+            // whatever SCTLR.A says (no FEAT_LSE2).
+            let m = MemOp::size(size).with_align().with_atomic();
             if load {
                 let v = cx.tmp();
                 cx.b.qemu_ld(v, base, m, mmu);

@@ -1,6 +1,7 @@
 //! A64 -> IR: the block loop and the machinery every instruction group uses (register
 //! access, lazy flags, conditions, block exits). The groups live in the sibling modules.
 
+mod atomic;
 mod branch;
 mod dp;
 mod ldst;
@@ -441,6 +442,9 @@ fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {
         | Exclusive { .. }
         | AcquireRelease { .. }
         | Clrex { .. } => ldst::translate(cx, insn),
+        AtomicMem { .. } | CompareSwap { .. } | CompareSwapPair { .. } | LoadAcquirePc { .. } => {
+            atomic::translate(cx, insn)
+        }
         Hint(_)
         | Barrier { .. }
         | Exception { .. }

@@ -109,7 +109,19 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             }
             // YIELD ends the block so a spinning vCPU reaches the scheduler sooner.
             Hint::Yield => return BlockEnd::StopAfter,
-            Hint::Nop | Hint::Sevl | Hint::Other(_) => {}
+            // Everything else is a NOP here: the ID registers advertise neither PAuth nor
+            // BTI, and ESB/PSB/TSB/CSDB have no effect on an emulator without RAS, SPE,
+            // trace or speculation.
+            Hint::Nop
+            | Hint::Sevl
+            | Hint::Xpaclri
+            | Hint::Pac { .. }
+            | Hint::Esb
+            | Hint::PsbCsync
+            | Hint::TsbCsync
+            | Hint::Csdb
+            | Hint::Bti(_)
+            | Hint::Other(_) => {}
         },
         Insn::Barrier { kind, option } => match kind {
             BarrierKind::Dmb | BarrierKind::Dsb => {
@@ -124,6 +136,8 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             }
             // ISB: later instructions see earlier context changes: end the block.
             BarrierKind::Isb => return BlockEnd::StopAfter,
+            // SB: nothing executes speculatively here.
+            BarrierKind::Sb => {}
         },
         Insn::Exception {
             kind: ExceptionKind::Hvc,

@@ -624,3 +624,125 @@ tlbi vae1, x2
 tlbi vale1, x2
 tlbi vaae1, x2
 tlbi vaale1, x2
+ldadd w0, w1, [x2]
+ldadda w0, w1, [x2]
+ldaddl w0, w1, [x2]
+ldaddal w0, w1, [x2]
+ldaddb w0, w1, [x2]
+ldaddab w0, w1, [x2]
+ldaddlb w0, w1, [x2]
+ldaddalb w0, w1, [x2]
+ldaddh w0, w1, [x2]
+ldaddah w0, w1, [x2]
+ldaddlh w0, w1, [x2]
+ldaddalh w0, w1, [x2]
+ldadd x0, x1, [sp]
+ldaddal x3, x4, [x5]
+ldclr w0, w1, [x2]
+ldclral x0, x1, [x2]
+ldclrb w0, w1, [x2]
+ldclrh w0, w1, [x2]
+ldeor w0, w1, [x2]
+ldeora x0, x1, [x2]
+ldeorlb w0, w1, [x2]
+ldeorah w0, w1, [x2]
+ldset w0, w1, [x2]
+ldsetl x0, x1, [x2]
+ldsetalb w0, w1, [x2]
+ldseth w0, w1, [x2]
+ldsmax w0, w1, [x2]
+ldsmaxa x0, x1, [x2]
+ldsmaxb w0, w1, [x2]
+ldsmaxlh w0, w1, [x2]
+ldsmin w0, w1, [x2]
+ldsminal x0, x1, [x2]
+ldsminab w0, w1, [x2]
+ldsminh w0, w1, [x2]
+ldumax w0, w1, [x2]
+ldumaxl x0, x1, [x2]
+ldumaxb w0, w1, [x2]
+ldumaxalh w0, w1, [x2]
+ldumin w0, w1, [x2]
+ldumina x0, x1, [x2]
+lduminlb w0, w1, [x2]
+lduminh w0, w1, [x2]
+ldadda w0, wzr, [x2]
+ldaddal x0, xzr, [x2]
+swp w0, w1, [x2]
+swpa w0, w1, [x2]
+swpl x0, x1, [x2]
+swpal x0, x1, [sp]
+swpb w0, w1, [x2]
+swpalb w0, w1, [x2]
+swph w0, w1, [x2]
+swplh w0, w1, [x2]
+swp w0, wzr, [x2]
+stadd w0, [x2]
+staddl x0, [x2]
+staddb w0, [x2]
+staddlh w0, [x2]
+stclr w0, [x2]
+stclrl x0, [sp]
+steor w0, [x2]
+steorlb w0, [x2]
+stset x0, [x2]
+stsetlh w0, [x2]
+stsmax w0, [x2]
+stsmaxl x0, [x2]
+stsmin w0, [x2]
+stsminb w0, [x2]
+stumax w0, [x2]
+stumaxlh w0, [x2]
+stumin x0, [x2]
+stuminl w0, [x2]
+cas w0, w1, [x2]
+casa w0, w1, [x2]
+casl w0, w1, [x2]
+casal w0, w1, [x2]
+cas x0, x1, [sp]
+casal x3, x4, [x5]
+casb w0, w1, [x2]
+casab w0, w1, [x2]
+caslb w0, w1, [x2]
+casalb w0, w1, [x2]
+cash w0, w1, [x2]
+casah w0, w1, [x2]
+caslh w0, w1, [x2]
+casalh w0, w1, [x2]
+cas wzr, wzr, [x2]
+casp w0, w1, w2, w3, [x4]
+caspa w0, w1, w2, w3, [x4]
+caspl w0, w1, w2, w3, [x4]
+caspal w0, w1, w2, w3, [x4]
+casp x0, x1, x2, x3, [x4]
+caspa x2, x3, x4, x5, [sp]
+caspl x0, x1, x2, x3, [x4]
+caspal x28, x29, x30, xzr, [x4]
+ldapr w0, [x1]
+ldapr x0, [sp]
+ldaprb w0, [x1]
+ldaprh w0, [x1]
+xpaclri
+pacia1716
+pacib1716
+autia1716
+autib1716
+paciaz
+paciasp
+pacibz
+pacibsp
+autiaz
+autiasp
+autibz
+autibsp
+esb
+psb csync
+tsb csync
+csdb
+bti
+bti c
+bti j
+bti jc
+sb
+msr s0_1_c4_c0_2, xzr
+msr s0_3_c4_c1_3, xzr

@@ -1,0 +1,25 @@
+//! The fixed guest-virtual layout both sides use (must agree with
+//! `guests/difftest/layout.h`). Virtual = physical on our side.
+
+/// The test sequence starts here (one page; our side maps only this page for code).
+pub const SEQ: u64 = 0x1000_1000;
+/// The scratch block every memory operand is constrained into (one page).
+pub const SCRATCH: u64 = 0x1001_0000;
+pub const SCRATCH_SIZE: u64 = 4096;
+/// Most words (setup + tested) in one sequence (the harness limit).
+pub const MAX_WORDS: usize = 1000;
+
+/// `hvc #0`: ends a sequence on our side (the harness appends `b epilogue` instead).
+pub const HVC0: u32 = 0xd400_0002;
+
+/// Fills the scratch block from a seed (splitmix64; the harness does the same).
+pub fn fill_scratch(seed: u64, out: &mut [u8]) {
+    let mut s = seed;
+    for chunk in out.chunks_exact_mut(8) {
+        s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+}

@@ -1,5 +1,6 @@
 //! JIT vs interpreter: compile time of a realistic TB, execution of a loop TB and of the
-//! realistic TB, and host code bytes per TB.
+//! realistic TB, TB-to-TB transitions with and without direct chaining, and host code
+//! bytes per TB.
 
 use backend_cranelift::{CraneliftBackend, JitOptions};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -79,6 +80,20 @@ L0:
 
 const LOOP_N: u64 = 1000;
 
+/// One guest block that loops through `goto_tb 0` to itself: x0 rounds, then exit 0x10.
+/// Chained, one `exec` runs every round; unchained, each round returns to the caller.
+const SELF_TB: &str = "\
+  insn_start 0x40001000
+  sub.i64 x0, x0, $0x1
+  add.i64 x1, x1, x0
+  brcond.i64 x0, $0x0, eq, L0
+  mov.i64 x15, $0x40001000
+  goto_tb 0
+  exit_tb 0
+L0:
+  exit_tb 0x10
+";
+
 fn parse(body: &str) -> Func {
     tcg_ir::text::parse(&format!("{}{}", prelude(), body), &[]).unwrap()
 }
@@ -144,6 +159,43 @@ fn benches(c: &mut Criterion) {
                 unsafe { code.exec(&mut *env as *mut Env as *mut u8) }
             })
         });
+    }
+    g.finish();
+
+    // TB -> TB transitions: chained (the JIT patches the slot) vs returning to a
+    // dispatch loop after every TB (what the execution loop does without chaining).
+    let mut g = c.benchmark_group("tb_to_tb");
+    g.throughput(Throughput::Elements(LOOP_N));
+    let st = parse(SELF_TB);
+    for (name, be) in &backends {
+        for chained in [false, true] {
+            let code = be.compile(&st).unwrap();
+            let (_ctx, mut env) = machine();
+            let envp = &mut *env as *mut Env as *mut u8;
+            if chained {
+                env.regs[0] = 2;
+                // SAFETY: env is a valid Env with a live ctx.
+                let v = unsafe { code.exec_chained(envp) };
+                if !be.chain(v, &code) {
+                    continue; // the interpreter never chains
+                }
+            }
+            let label = format!("{name}{}", if chained { "-chained" } else { "" });
+            g.bench_function(label, |b| {
+                b.iter(|| {
+                    // SAFETY: env is a valid Env with a live ctx.
+                    unsafe {
+                        (*(envp as *mut Env)).regs[0] = LOOP_N;
+                        loop {
+                            let v = code.exec_chained(envp);
+                            if v == 0x10 {
+                                break v;
+                            }
+                        }
+                    }
+                })
+            });
+        }
     }
     g.finish();
 

@@ -7,8 +7,18 @@
 //!
 //! An `Arena` is reference counted: every compiled TB holds an `Arc` to the arena its code
 //! lives in, so the mapping outlives the backend's `reset()` until the last TB is dropped.
+//!
+//! Chain cells (see `lib.rs`) live in the same arena, allocated from the top down while
+//! code grows from the bottom up, so a cell lives exactly as long as the code that reads
+//! it. Cells are accessed through the writable view only, and only atomically.
 
 use std::ptr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// Bytes of one chain cell: `[slot0, slot1, guest pc, flags]`, each an `AtomicU64`.
+pub(crate) const CELL_BYTES: usize = 32;
+/// A chain cell.
+pub(crate) type Cell = [AtomicU64; 4];
 
 /// One generation of code memory.
 pub(crate) struct Arena {
@@ -16,6 +26,10 @@ pub(crate) struct Arena {
     rx: *const u8,
     size: usize,
     dual: bool,
+    /// Offset of the lowest chain cell handed out (`size` when none). Only decreases
+    /// within a generation (under the backend's placement lock); read without the lock to
+    /// validate cell addresses.
+    cells_low: AtomicUsize,
 }
 
 // SAFETY: the arena is plain memory; writes only happen under the backend's placement lock
@@ -60,6 +74,7 @@ impl Arena {
                                 rx: rx as *const u8,
                                 size,
                                 dual: true,
+                                cells_low: AtomicUsize::new(size),
                             });
                         }
                         libc::munmap(rw, size);
@@ -87,11 +102,55 @@ impl Arena {
             rx: p as *const u8,
             size,
             dual: false,
+            cells_low: AtomicUsize::new(size),
         })
     }
 
     pub(crate) fn size(&self) -> usize {
         self.size
+    }
+
+    /// Offset of the lowest chain cell (code must stay below it).
+    pub(crate) fn cells_low(&self) -> usize {
+        self.cells_low.load(Ordering::Acquire)
+    }
+
+    /// Hands out a zeroed chain cell below `cells_low` and above `code_used`; returns its
+    /// (writable-view) address, or `None` when the arena is full. Call under the
+    /// backend's placement lock.
+    pub(crate) fn alloc_cell(&self, code_used: usize) -> Option<usize> {
+        let low = self.cells_low.load(Ordering::Acquire);
+        let off = low.checked_sub(CELL_BYTES)? & !(CELL_BYTES - 1);
+        if off < code_used {
+            return None;
+        }
+        let addr = self.rw as usize + off;
+        // SAFETY: `off..off+CELL_BYTES` is inside the mapping, 32-aligned, and not handed
+        // out before (cells_low only decreases), so no other thread references it yet.
+        let cell = unsafe { &*(addr as *const Cell) };
+        for w in cell {
+            w.store(0, Ordering::Relaxed);
+        }
+        self.cells_low.store(off, Ordering::Release);
+        Some(addr)
+    }
+
+    /// The chain cell at `addr` if `addr` is one this arena handed out (so it lives as
+    /// long as `self`).
+    pub(crate) fn cell(&self, addr: usize) -> Option<&Cell> {
+        let off = addr.checked_sub(self.rw as usize)?;
+        if off >= self.size || off < self.cells_low() || off % CELL_BYTES != 0 {
+            return None;
+        }
+        // SAFETY: a cell handed out by `alloc_cell` (inside the mapping, aligned,
+        // initialised); the mapping lives as long as `self`; cells are only ever accessed
+        // atomically.
+        Some(unsafe { &*(addr as *const Cell) })
+    }
+
+    /// Forgets all cells (only when no TB of this arena exists any more).
+    pub(crate) fn reset_cells(&self) {
+        self.cells_low.store(self.size, Ordering::Release);
     }
 
     /// Copies `code` to offset `off` and returns its executable address.

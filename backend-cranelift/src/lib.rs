@@ -11,19 +11,51 @@
 //! * The generated code follows the same contracts as the interpreter (see `translate.rs`):
 //!   exit-request check on entry, inline TLB hit path, softmmu slow paths with a fault exit,
 //!   helper calls with globals synced as the helper's flags require.
+//!
+//! # Direct block chaining
+//!
+//! TB functions use Cranelift's `tail` calling convention; Rust enters them through one
+//! trampoline per arena generation (`extern "C" fn(env, entry) -> u64`, placed at the
+//! start of the arena), so [`CompiledTb::exec`] is unchanged for callers.
+//!
+//! Every TB owns a *chain cell* in its arena: `[slot0, slot1, guest pc, flags]` (four
+//! `AtomicU64`, see `arena.rs`), whose address is a constant in its code. `goto_tb n`
+//! atomically loads `cell[n]`; if it is non-zero it writes back the cached globals and
+//! `return_call_indirect`s to that address with `env`; otherwise it falls through to the
+//! `exit_tb n` that follows, which returns [`ExitCode::chainable`]`(cell, n)` (from
+//! [`CompiledTb::exec_chained`]; plain `exec` normalises it to `GOTO_TB0/1`).
+//!
+//! [`Backend::chain`] stores the target's entry into the exiting TB's cell slot. It checks,
+//! without trusting the caller: the exit value names a cell that the *target's* arena
+//! handed out (so both TBs are of one generation and the cell lives as long as the target
+//! holds that arena), both TBs' first guest pcs are known and lie in the same guest page,
+//! and neither TB was unchained. A successful chain is recorded in the target's incoming
+//! list; [`Backend::unchain`] marks a TB dead, zeroes its own slots and every recorded slot
+//! still pointing at it. Chain and unchain serialise on one backend mutex; generated code
+//! reads cells with plain atomic loads. Memory safety: code jumps only to entries of its
+//! own arena, which the TB the execution loop entered keeps alive; a full flush replaces
+//! the arena only inside an exclusive section (no thread in generated code).
 
 mod arena;
 mod translate;
 
-use arena::Arena;
+use arena::{Arena, Cell};
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::ir::{self, types, AbiParam, InstBuilder, Signature, UserFuncName};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
-use cranelift_frontend::FunctionBuilderContext;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex};
-use tcg_ir::{Backend, BackendError, CompiledTb, Func};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tcg_ir::{Backend, BackendError, CompiledTb, ExitCode, Func, Opc};
+
+/// Flag bits of a chain cell's word 3.
+const CELL_HAS_PC: u64 = 1;
+const CELL_DEAD: u64 = 2;
+/// Guest page size for the same-page chaining rule.
+const GUEST_PAGE_BITS: u32 = softmmu::layout::PAGE_BITS;
 
 /// Knobs of the JIT.
 #[derive(Clone, Debug)]
@@ -46,9 +78,15 @@ impl Default for JitOptions {
     }
 }
 
+/// `extern "C" fn(env, tb_entry) -> exit value`: calls a tail-convention TB.
+type Trampoline = unsafe extern "C" fn(*mut u8, *const u8) -> u64;
+
 struct ArenaState {
     arena: Arc<Arena>,
     used: usize,
+    tramp: Trampoline,
+    /// Bytes the trampoline occupies at the start of the arena.
+    tramp_end: usize,
 }
 
 /// The Cranelift back end. Shared by all vCPU threads.
@@ -56,36 +94,97 @@ pub struct CraneliftBackend {
     isa: OwnedTargetIsa,
     opts: JitOptions,
     state: Mutex<ArenaState>,
+    /// Serialises [`Backend::chain`] and [`Backend::unchain`].
+    chain_lock: Mutex<()>,
 }
 
-/// One compiled TB: an entry point in an arena it keeps alive.
+/// One compiled TB: an entry point in an arena it keeps alive, and its chain cell there.
 pub struct JitTb {
-    entry: unsafe extern "C" fn(*mut u8) -> u64,
+    entry: *const u8,
+    tramp: Trampoline,
     size: usize,
-    _arena: Arc<Arena>,
+    /// Writable-view address of this TB's chain cell (inside `arena`).
+    cell: usize,
+    /// Cells (address, slot) chained to this TB, for [`Backend::unchain`].
+    incoming: Mutex<Vec<(usize, usize)>>,
+    arena: Arc<Arena>,
 }
+
+// SAFETY: `entry` points to immutable code in `arena`, which the TB keeps alive; the cell
+// is only accessed atomically; everything else is Send + Sync.
+unsafe impl Send for JitTb {}
+// SAFETY: as above.
+unsafe impl Sync for JitTb {}
 
 impl CompiledTb for JitTb {
     unsafe fn exec(&self, env: *mut u8) -> u64 {
-        // SAFETY: `entry` is a finished function in a live arena (we hold an Arc to it);
-        // the caller guarantees `env` is a valid environment for this TB.
-        unsafe { (self.entry)(env) }
+        // SAFETY: as in `exec_chained`.
+        let v = unsafe { self.exec_chained(env) };
+        // Only values naming one of our cells are chainable exits; any other value (even
+        // one with the top bit set) is an `exit_tb` constant and passes through unchanged.
+        match ExitCode::chain_cell(v) {
+            Some(c) if self.arena.cell(c).is_some() => ExitCode::normalize(v),
+            _ => v,
+        }
+    }
+
+    unsafe fn exec_chained(&self, env: *mut u8) -> u64 {
+        // SAFETY: `tramp` and `entry` are finished functions in a live arena (we hold an
+        // Arc to it; every TB chained from here is in the same arena); the caller
+        // guarantees `env` is a valid environment for this TB.
+        unsafe { (self.tramp)(env, self.entry) }
     }
 
     fn code_size(&self) -> usize {
         self.size
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }
 
 impl JitTb {
     /// Host address of the TB's code (for disassembly and profiling).
     pub fn code_ptr(&self) -> *const u8 {
-        self.entry as *const u8
+        self.entry
+    }
+
+    fn cell(&self) -> &Cell {
+        // The cell was handed out by this arena, so the lookup cannot fail; fall back to a
+        // dummy dead cell rather than panic.
+        self.arena.cell(self.cell).unwrap_or(&DEAD_CELL)
+    }
+
+    /// The current target addresses of the two exit slots (0: not chained).
+    pub fn chained_slots(&self) -> [usize; 2] {
+        let c = self.cell();
+        [
+            c[0].load(Ordering::Acquire) as usize,
+            c[1].load(Ordering::Acquire) as usize,
+        ]
+    }
+
+    /// Guest pc of the TB's first instruction, if it has an `insn_start`.
+    pub fn guest_pc(&self) -> Option<u64> {
+        let c = self.cell();
+        (c[3].load(Ordering::Acquire) & CELL_HAS_PC != 0).then(|| c[2].load(Ordering::Acquire))
     }
 }
 
+static DEAD_CELL: Cell = [
+    std::sync::atomic::AtomicU64::new(0),
+    std::sync::atomic::AtomicU64::new(0),
+    std::sync::atomic::AtomicU64::new(0),
+    std::sync::atomic::AtomicU64::new(CELL_DEAD),
+];
+
 thread_local! {
     static CTX: RefCell<Option<(Context, FunctionBuilderContext)>> = const { RefCell::new(None) };
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl CraneliftBackend {
@@ -113,15 +212,41 @@ impl CraneliftBackend {
             },
         )
         .map_err(|e| err(e.to_string()))?;
+        // Cranelift's x64 tail calls rely on frame pointers (it asserts this when emitting
+        // `return_call_indirect`).
+        fb.set("preserve_frame_pointers", "true")
+            .map_err(|e| err(e.to_string()))?;
         let isa = cranelift_native::builder()
             .map_err(|e| err(e.to_string()))?
             .finish(settings::Flags::new(fb))
             .map_err(|e| err(e.to_string()))?;
         let arena = Arc::new(Arena::new(opts.arena_size).map_err(err)?);
+        let state = Self::new_generation(&isa, arena)?;
         Ok(CraneliftBackend {
             isa,
             opts,
-            state: Mutex::new(ArenaState { arena, used: 0 }),
+            state: Mutex::new(state),
+            chain_lock: Mutex::new(()),
+        })
+    }
+
+    /// Compiles the trampoline into the start of a fresh (or emptied) arena.
+    fn new_generation(isa: &OwnedTargetIsa, arena: Arc<Arena>) -> Result<ArenaState, BackendError> {
+        let bytes = compile_trampoline(isa)?;
+        if bytes.len() > arena.size() {
+            return Err(BackendError::CodeFull);
+        }
+        arena.reset_cells();
+        // SAFETY: offset 0 of an arena no TB uses (fresh, or reused only when no TB holds
+        // it), within bounds (checked above).
+        let p = unsafe { arena.place(0, &bytes) };
+        // SAFETY: `p` is a finished function with the SystemV signature `Trampoline`.
+        let tramp = unsafe { std::mem::transmute::<*const u8, Trampoline>(p) };
+        Ok(ArenaState {
+            arena,
+            used: bytes.len(),
+            tramp,
+            tramp_end: bytes.len(),
         })
     }
 
@@ -129,58 +254,126 @@ impl CraneliftBackend {
         &self.opts
     }
 
-    /// Bytes of the current arena in use.
+    /// Bytes of the current arena in use (code, trampoline and chain cells).
     pub fn code_used(&self) -> usize {
-        self.lock().used
+        let st = self.lock();
+        st.used + (st.arena.size() - st.arena.cells_low())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, ArenaState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, ArenaState> {
+        lock(&self.state)
     }
 
     /// Compiles `func` and returns the concrete TB type.
     pub fn compile_jit(&self, func: &Func) -> Result<JitTb, BackendError> {
         tcg_ir::verify::verify(func).map_err(|e| BackendError::Invalid(e.to_string()))?;
-        CTX.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            let (ctx, fctx) =
-                slot.get_or_insert_with(|| (Context::new(), FunctionBuilderContext::new()));
-            ctx.clear();
-            translate::translate(func, &mut ctx.func, fctx, self.isa.frontend_config());
-            let code = ctx
-                .compile(&*self.isa, &mut ControlPlane::default())
-                .map_err(|e| BackendError::Compile(format!("{:?}", e.inner)))?;
-            if !code.buffer.relocs().is_empty() {
-                return Err(BackendError::Compile(format!(
-                    "unexpected relocations in generated code: {:?}",
-                    code.buffer.relocs()
-                )));
+        let pc = func
+            .ops
+            .iter()
+            .find(|op| op.opc == Opc::InsnStart)
+            .and_then(|op| op.cargs.first().copied());
+        // The cell must exist before translation (its address is a constant in the code)
+        // and the code must land in the cell's arena: retry if a reset came in between.
+        for _ in 0..3 {
+            let (arena, cell_addr) = {
+                let st = self.lock();
+                let a = st.arena.alloc_cell(st.used).ok_or(BackendError::CodeFull)?;
+                (st.arena.clone(), a)
+            };
+            if let Some(c) = arena.cell(cell_addr) {
+                if let Some(pc) = pc {
+                    c[2].store(pc, Ordering::Relaxed);
+                    c[3].store(CELL_HAS_PC, Ordering::Release);
+                }
             }
-            let bytes = code.code_buffer();
-            self.place(bytes)
-        })
+            let bytes = CTX.with(|cell| {
+                let mut slot = cell.borrow_mut();
+                let (ctx, fctx) =
+                    slot.get_or_insert_with(|| (Context::new(), FunctionBuilderContext::new()));
+                ctx.clear();
+                translate::translate(
+                    func,
+                    &mut ctx.func,
+                    fctx,
+                    self.isa.frontend_config(),
+                    cell_addr,
+                )?;
+                let code = ctx
+                    .compile(&*self.isa, &mut ControlPlane::default())
+                    .map_err(|e| BackendError::Compile(format!("{:?}", e.inner)))?;
+                if !code.buffer.relocs().is_empty() {
+                    return Err(BackendError::Compile(format!(
+                        "unexpected relocations in generated code: {:?}",
+                        code.buffer.relocs()
+                    )));
+                }
+                Ok(code.code_buffer().to_vec())
+            })?;
+            if let Some(tb) = self.place(&arena, &bytes, cell_addr)? {
+                return Ok(tb);
+            }
+        }
+        Err(BackendError::CodeFull)
     }
 
-    fn place(&self, bytes: &[u8]) -> Result<JitTb, BackendError> {
+    /// Places code for the cell `cell` of `arena`; `None` if `arena` is no longer current.
+    fn place(
+        &self,
+        arena: &Arc<Arena>,
+        bytes: &[u8],
+        cell: usize,
+    ) -> Result<Option<JitTb>, BackendError> {
         let mut st = self.lock();
+        if !Arc::ptr_eq(&st.arena, arena) {
+            return Ok(None);
+        }
         let off = st.used.next_multiple_of(16);
-        if off + bytes.len() > st.arena.size() {
+        if off + bytes.len() > st.arena.cells_low() {
             return Err(BackendError::CodeFull);
         }
         st.used = off + bytes.len();
-        // SAFETY: `off..off+len` is inside the arena and was never handed out (bump
-        // pointer under the lock).
+        // SAFETY: `off..off+len` is inside the arena below the chain cells and was never
+        // handed out (bump pointer under the lock).
         let p = unsafe { st.arena.place(off, bytes) };
-        // SAFETY: `p` is the start of a complete function with the TB signature
-        // `extern "C" fn(env) -> u64` in the host's default calling convention.
-        let entry =
-            unsafe { std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut u8) -> u64>(p) };
-        Ok(JitTb {
-            entry,
+        Ok(Some(JitTb {
+            entry: p,
+            tramp: st.tramp,
             size: bytes.len(),
-            _arena: st.arena.clone(),
-        })
+            cell,
+            incoming: Mutex::new(Vec::new()),
+            arena: st.arena.clone(),
+        }))
     }
+}
+
+/// `extern "C" fn(env, entry) -> u64 { entry(env) }` with `entry` in the tail convention.
+fn compile_trampoline(isa: &OwnedTargetIsa) -> Result<Vec<u8>, BackendError> {
+    let mut sig = Signature::new(isa.default_call_conv());
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params.push(AbiParam::new(types::I64));
+    sig.returns.push(AbiParam::new(types::I64));
+    let mut func = ir::Function::with_name_signature(UserFuncName::default(), sig);
+    let mut fctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+    let blk = b.create_block();
+    b.append_block_params_for_function_params(blk);
+    b.switch_to_block(blk);
+    let (env, entry) = (b.block_params(blk)[0], b.block_params(blk)[1]);
+    let tsig = b.import_signature(translate::tb_signature(CallConv::Tail));
+    let call = b.ins().call_indirect(tsig, entry, &[env]);
+    let r = b.inst_results(call)[0];
+    b.ins().return_(&[r]);
+    b.seal_all_blocks();
+    b.finalize(isa.frontend_config());
+    let mut ctx = Context::for_function(func);
+    let code = ctx
+        .compile(&**isa, &mut ControlPlane::default())
+        .map_err(|e| BackendError::Compile(format!("trampoline: {:?}", e.inner)))?;
+    Ok(code.code_buffer().to_vec())
+}
+
+fn jit_tb(tb: &dyn CompiledTb) -> Option<&JitTb> {
+    tb.as_any()?.downcast_ref::<JitTb>()
 }
 
 impl Backend for CraneliftBackend {
@@ -194,14 +387,75 @@ impl Backend for CraneliftBackend {
 
     fn reset(&self) {
         // A new generation; old TBs keep the old arena alive until they are dropped.
-        if let Ok(a) = Arena::new(self.opts.arena_size) {
-            let mut st = self.lock();
-            st.arena = Arc::new(a);
-            st.used = 0;
-        } else {
-            let mut st = self.lock();
-            if Arc::strong_count(&st.arena) == 1 {
-                st.used = 0;
+        let fresh = Arena::new(self.opts.arena_size)
+            .ok()
+            .and_then(|a| Self::new_generation(&self.isa, Arc::new(a)).ok());
+        let mut st = self.lock();
+        if let Some(s) = fresh {
+            *st = s;
+        } else if Arc::strong_count(&st.arena) == 1 {
+            // No TB refers to the arena any more: reuse it (the trampoline stays).
+            st.used = st.tramp_end;
+            st.arena.reset_cells();
+        }
+    }
+
+    fn chain(&self, from_exit: u64, target: &Arc<dyn CompiledTb>) -> bool {
+        let Some(cell) = ExitCode::chain_cell(from_exit) else {
+            return false;
+        };
+        let slot = (from_exit & 1) as usize;
+        let Some(t) = jit_tb(&**target) else {
+            return false;
+        };
+        // A cell the target's arena handed out: same generation, and the cell's memory
+        // lives as long as `t` does.
+        let Some(from) = t.arena.cell(cell) else {
+            return false;
+        };
+        let to = t.cell();
+        let ok = |from: &Cell, to: &Cell| {
+            let (ff, tf) = (
+                from[3].load(Ordering::Acquire),
+                to[3].load(Ordering::Acquire),
+            );
+            ff & tf & CELL_HAS_PC != 0
+                && (ff | tf) & CELL_DEAD == 0
+                && (from[2].load(Ordering::Relaxed) ^ to[2].load(Ordering::Relaxed))
+                    >> GUEST_PAGE_BITS
+                    == 0
+        };
+        if !ok(from, to) {
+            return false;
+        }
+        let entry = t.entry as u64;
+        if from[slot].load(Ordering::Acquire) == entry {
+            return true;
+        }
+        let _g = lock(&self.chain_lock);
+        if !ok(from, to) {
+            return false;
+        }
+        // Record first: an unchain of `t` (under the same lock) then sees this slot.
+        lock(&t.incoming).push((cell, slot));
+        from[slot].store(entry, Ordering::Release);
+        true
+    }
+
+    fn unchain(&self, tb: &dyn CompiledTb) {
+        let Some(t) = jit_tb(tb) else {
+            return;
+        };
+        let _g = lock(&self.chain_lock);
+        let c = t.cell();
+        c[3].fetch_or(CELL_DEAD, Ordering::AcqRel);
+        c[0].store(0, Ordering::Release);
+        c[1].store(0, Ordering::Release);
+        let entry = t.entry as u64;
+        for (cell, slot) in lock(&t.incoming).drain(..) {
+            if let Some(from) = t.arena.cell(cell) {
+                // Only if it still points here (the slot may have been re-chained).
+                let _ = from[slot].compare_exchange(entry, 0, Ordering::AcqRel, Ordering::Acquire);
             }
         }
     }

@@ -1,6 +1,8 @@
 //! IR -> Cranelift IR for one TB.
 //!
-//! The TB becomes `fn(env: i64) -> i64` in the host's C calling convention.
+//! The TB becomes `fn(env: i64) -> i64` in Cranelift's `tail` calling convention (entered
+//! from Rust through the trampoline in `lib.rs`); helpers are called in the host's C
+//! convention.
 //!
 //! * Globals live in Cranelift variables for the whole TB: loaded once after the
 //!   exit-request check, written back (those the TB writes) before every exit, before a
@@ -11,8 +13,12 @@
 //! * Guest memory ops inline the TLB hit path; the miss path calls the softmmu helpers out of
 //!   line (cold blocks) and leaves through one shared fault exit if the helper recorded a
 //!   fault.
-//! * `goto_tb` emits nothing yet: the `exit_tb` that follows returns the slot number. A
-//!   chaining version would turn it into a tail call through an atomic slot.
+//! * `goto_tb n` atomically loads slot `n` of the TB's chain cell; if non-zero it writes
+//!   back the globals and tail-calls that address with `env` (the next TB); otherwise it
+//!   falls through to the `exit_tb n` that follows, which returns
+//!   `ExitCode::chainable(cell, n)` so the execution loop can patch the slot.
+//! * Invariants the verifier guarantees are not re-checked with panics: a violation gives
+//!   `BackendError::Compile`.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -25,7 +31,8 @@ use softmmu::layout::*;
 use softmmu::slow;
 use std::collections::HashMap;
 use tcg_ir::{
-    BarrierFlags, Cond, ExitCode, Func, HelperFlags, MemOp, Op, Opc, RmwOp, Temp, TempKind, Type,
+    BackendError, BarrierFlags, Cond, ExitCode, Func, HelperFlags, MemOp, Op, Opc, RmwOp, Temp,
+    TempKind, Type,
 };
 
 fn cty(t: Type) -> ir::Type {
@@ -79,7 +86,19 @@ enum MemKind {
 struct Tr<'a, 'f> {
     f: &'f Func,
     b: FunctionBuilder<'a>,
+    /// Calling convention of helpers (the host's C convention).
     cc: CallConv,
+    /// Address of this TB's chain cell (`[slot0, slot1, ..]`, `AtomicU64`s).
+    cell: usize,
+    /// `goto_tb n` seen: `exit_tb n` returns a chainable value.
+    goto_seen: [bool; 2],
+    /// Signature of a TB, for chained tail calls.
+    tb_sig: Option<SigRef>,
+    /// First violated IR invariant.
+    err: Option<String>,
+    /// The previous op was `goto_tb`, which wrote every global back: an `exit_tb` right
+    /// after it need not store them again.
+    synced: bool,
     env: Value,
     vars: Vec<Option<Variable>>,
     globals: Vec<GlobalInfo>,
@@ -95,15 +114,16 @@ fn flags_env() -> MemFlagsData {
     MemFlagsData::new().with_notrap()
 }
 
-/// Translates `func` (already verified) into `out`.
+/// Translates `func` (already verified) into `out`; `cell` is the TB's chain cell.
 pub(crate) fn translate(
     func: &Func,
     out: &mut ir::Function,
     fctx: &mut FunctionBuilderContext,
     fcfg: TargetFrontendConfig,
-) {
+    cell: usize,
+) -> Result<(), BackendError> {
     let cc = fcfg.default_call_conv;
-    out.signature = tb_signature(cc);
+    out.signature = tb_signature(CallConv::Tail);
     let mut b = FunctionBuilder::new(out, fctx);
 
     // Which temps are used, which globals are written.
@@ -184,6 +204,11 @@ pub(crate) fn translate(
         f: func,
         b,
         cc,
+        cell,
+        goto_seen: [false; 2],
+        tb_sig: None,
+        err: None,
+        synced: false,
         env,
         vars,
         globals,
@@ -219,7 +244,12 @@ pub(crate) fn translate(
         tr.b.ins().return_(&[v]);
     }
     tr.b.seal_all_blocks();
+    let err = tr.err.take();
     tr.b.finalize(fcfg);
+    match err {
+        Some(e) => Err(BackendError::Compile(e)),
+        None => Ok(()),
+    }
 }
 
 impl Tr<'_, '_> {
@@ -227,19 +257,57 @@ impl Tr<'_, '_> {
         self.b.ins().iconst(ty, (v & mask_of(ty)) as i64)
     }
 
+    /// Records a violated IR invariant (reported as `BackendError::Compile`).
+    fn fail(&mut self, msg: String) {
+        if self.err.is_none() {
+            self.err = Some(msg);
+        }
+    }
+
+    fn var(&mut self, t: Temp) -> Option<Variable> {
+        let v = self.vars.get(t.index()).copied().flatten();
+        if v.is_none() {
+            self.fail(format!("temp {} has no variable", t.index()));
+        }
+        v
+    }
+
     fn get(&mut self, t: Temp) -> Value {
-        let td = self.f.temp(t);
+        let Some(td) = self.f.temps.get(t.index()) else {
+            self.fail(format!("temp {} out of range", t.index()));
+            return self.b.ins().iconst(types::I64, 0);
+        };
+        let ty = cty(td.ty);
         match td.kind {
-            TempKind::Const(v) => self.k(cty(td.ty), v),
-            _ => self
-                .b
-                .use_var(self.vars[t.index()].expect("used temp has a variable")),
+            TempKind::Const(v) => self.k(ty, v),
+            _ => match self.var(t) {
+                Some(var) => self.b.use_var(var),
+                None => self.b.ins().iconst(ty, 0),
+            },
         }
     }
 
     fn set(&mut self, t: Temp, v: Value) {
-        let var = self.vars[t.index()].expect("written temp has a variable");
-        self.b.def_var(var, v);
+        if let Some(var) = self.var(t) {
+            self.b.def_var(var, v);
+        }
+    }
+
+    fn label(&mut self, l: u64) -> Block {
+        match self.labels.get(l as usize) {
+            Some(&b) => b,
+            None => {
+                self.fail(format!("label {l} out of range"));
+                self.b.create_block()
+            }
+        }
+    }
+
+    fn cond_of(&mut self, c: u64) -> Cond {
+        Cond::from_u64(c).unwrap_or_else(|| {
+            self.fail(format!("bad condition {c}"));
+            Cond::Eq
+        })
     }
 
     fn env_addr(&mut self, off: u64) -> (Value, i32) {
@@ -258,7 +326,10 @@ impl Tr<'_, '_> {
             if !g.written || !sel(&g) {
                 continue;
             }
-            let v = self.b.use_var(self.vars[g.temp.index()].unwrap());
+            let Some(var) = self.var(g.temp) else {
+                continue;
+            };
+            let v = self.b.use_var(var);
             let (base, off) = self.env_addr(g.offset as u64);
             self.b.ins().store(flags_env(), v, base, off);
         }
@@ -273,7 +344,7 @@ impl Tr<'_, '_> {
             }
             let (base, off) = self.env_addr(g.offset as u64);
             let v = self.b.ins().load(cty(g.ty), flags_env(), base, off);
-            self.b.def_var(self.vars[g.temp.index()].unwrap(), v);
+            self.set(g.temp, v);
         }
     }
 
@@ -373,9 +444,10 @@ impl Tr<'_, '_> {
     fn op(&mut self, op: &Op) {
         use Opc::*;
         let ty = cty(op.ty);
+        let synced = std::mem::take(&mut self.synced);
         match op.opc {
             SetLabel => {
-                let l = self.labels[op.cargs[0] as usize];
+                let l = self.label(op.cargs[0]);
                 if !self.dead {
                     self.b.ins().jump(l, &[]);
                 }
@@ -390,7 +462,7 @@ impl Tr<'_, '_> {
             _ => {}
         }
         match op.opc {
-            SetLabel => unreachable!(),
+            SetLabel => {}
             Mov => {
                 let a = self.get(op.iargs[0]);
                 self.set(op.oargs[0], a);
@@ -586,7 +658,8 @@ impl Tr<'_, '_> {
             Setcond => {
                 let a = self.get(op.iargs[0]);
                 let b = self.get(op.iargs[1]);
-                let c = self.cond(Cond::from_u64(op.cargs[0]).unwrap(), a, b);
+                let cc = self.cond_of(op.cargs[0]);
+                let c = self.cond(cc, a, b);
                 let r = self.b.ins().uextend(ty, c);
                 self.set(op.oargs[0], r);
             }
@@ -595,21 +668,23 @@ impl Tr<'_, '_> {
                 let c2 = self.get(op.iargs[1]);
                 let v1 = self.get(op.iargs[2]);
                 let v2 = self.get(op.iargs[3]);
-                let c = self.cond(Cond::from_u64(op.cargs[0]).unwrap(), c1, c2);
+                let cc = self.cond_of(op.cargs[0]);
+                let c = self.cond(cc, c1, c2);
                 let r = self.b.ins().select(c, v1, v2);
                 self.set(op.oargs[0], r);
             }
             Brcond => {
                 let a = self.get(op.iargs[0]);
                 let b = self.get(op.iargs[1]);
-                let c = self.cond(Cond::from_u64(op.cargs[0]).unwrap(), a, b);
-                let target = self.labels[op.cargs[1] as usize];
+                let cc = self.cond_of(op.cargs[0]);
+                let c = self.cond(cc, a, b);
+                let target = self.label(op.cargs[1]);
                 let next = self.b.create_block();
                 self.b.ins().brif(c, target, &[], next, &[]);
                 self.b.switch_to_block(next);
             }
             Br => {
-                let target = self.labels[op.cargs[0] as usize];
+                let target = self.label(op.cargs[0]);
                 self.b.ins().jump(target, &[]);
                 self.start_dead_block();
             }
@@ -635,10 +710,10 @@ impl Tr<'_, '_> {
             QemuLd => self.guest_mem(op, MemKind::Load),
             QemuSt => self.guest_mem(op, MemKind::Store),
             AtomicCmpxchg => self.guest_mem(op, MemKind::Cmpxchg),
-            AtomicRmw => {
-                let r = RmwOp::from_u64(op.cargs[2]).unwrap();
-                self.guest_mem(op, MemKind::Rmw(r))
-            }
+            AtomicRmw => match RmwOp::from_u64(op.cargs[2]) {
+                Some(r) => self.guest_mem(op, MemKind::Rmw(r)),
+                None => self.fail(format!("bad atomic op {}", op.cargs[2])),
+            },
             Mb => {
                 let fl = BarrierFlags::from_bits_retain(op.cargs[0] as u8);
                 let need = if cfg!(target_arch = "x86_64") {
@@ -651,7 +726,10 @@ impl Tr<'_, '_> {
                 }
             }
             Call => {
-                let h = self.f.helpers[op.cargs[0] as usize];
+                let Some(&h) = self.f.helpers.get(op.cargs[0] as usize) else {
+                    self.fail(format!("helper {} out of range", op.cargs[0]));
+                    return;
+                };
                 let args: Vec<Value> = op
                     .iargs
                     .iter()
@@ -676,9 +754,56 @@ impl Tr<'_, '_> {
                 }
             }
             InsnStart => self.pc = op.cargs[0],
-            GotoTb => {}
-            ExitTb => self.exit(op.cargs[0]),
+            GotoTb => self.goto_tb(op.cargs[0]),
+            ExitTb => {
+                let c = op.cargs[0];
+                let code = if c <= ExitCode::GOTO_TB1 && self.goto_seen[c as usize] {
+                    ExitCode::chainable(self.cell, c)
+                } else {
+                    c
+                };
+                if synced {
+                    let v = self.b.ins().iconst(types::I64, code as i64);
+                    self.b.ins().return_(&[v]);
+                    self.start_dead_block();
+                } else {
+                    self.exit(code)
+                }
+            }
         }
+    }
+
+    /// `goto_tb slot`: tail-call the TB in the chain cell's slot, if any.
+    fn goto_tb(&mut self, slot: u64) {
+        if slot > 1 {
+            self.fail(format!("goto_tb slot {slot}"));
+            return;
+        }
+        self.goto_seen[slot as usize] = true;
+        // Globals go back to env on both paths (the tail call and the `exit_tb` that
+        // follows), so write them once here.
+        self.store_globals(|_| true);
+        self.synced = true;
+        let addr = self.k(types::I64, (self.cell + 8 * slot as usize) as u64);
+        let next = self
+            .b
+            .ins()
+            .atomic_load(types::I64, MemFlagsData::trusted(), addr);
+        let chain = self.b.create_block();
+        let stay = self.b.create_block();
+        self.b.ins().brif(next, chain, &[], stay, &[]);
+        self.b.switch_to_block(chain);
+        let sig = match self.tb_sig {
+            Some(s) => s,
+            None => {
+                let s = self.b.import_signature(tb_signature(CallConv::Tail));
+                self.tb_sig = Some(s);
+                s
+            }
+        };
+        let env = self.env;
+        self.b.ins().return_call_indirect(sig, next, &[env]);
+        self.b.switch_to_block(stay);
     }
 
     /// A host load of `m`'s size, extended to `ty` as `m` says.

@@ -42,7 +42,9 @@ impl Helper {
 }
 
 /// The values a TB returns to the execution loop. Values from [`ExitCode::FIRST_GUEST`] up
-/// are defined by the guest CPU (the translator emits them with `exit_tb`).
+/// to (excluding) [`ExitCode::CHAIN_BIT`] are defined by the guest CPU (the translator
+/// emits them with `exit_tb`); values with `CHAIN_BIT` set are chainable `goto_tb` exits
+/// (from [`CompiledTb::exec_chained`] only).
 pub struct ExitCode;
 
 impl ExitCode {
@@ -58,6 +60,60 @@ impl ExitCode {
     /// reports it in its return value and the translator branches on that.
     pub const FAULT: u64 = 4;
     pub const FIRST_GUEST: u64 = 16;
+
+    /// Set in a *chainable* `goto_tb` exit value (see [`ExitCode::chainable`]). Guest exit
+    /// codes are below this bit, so the two never collide.
+    pub const CHAIN_BIT: u64 = 1 << 63;
+
+    /// The exit value of a `goto_tb` exit that a back end can patch: `CHAIN_BIT | cell |
+    /// slot`, where `cell` is the (at least 2-aligned, below `CHAIN_BIT`) address of the
+    /// exiting TB's chain cell and `slot` is 0 or 1. Only the back end that produced the
+    /// value interprets `cell` (in [`Backend::chain`]); everybody else only needs
+    /// [`ExitCode::goto_tb_slot`]. Back ends that do not chain return plain
+    /// [`GOTO_TB0`](Self::GOTO_TB0)/[`GOTO_TB1`](Self::GOTO_TB1) instead.
+    #[inline]
+    pub const fn chainable(cell: usize, slot: u64) -> u64 {
+        Self::CHAIN_BIT | cell as u64 | (slot & 1)
+    }
+
+    /// `Some(slot)` for a `goto_tb` exit (plain or chainable), `None` for anything else.
+    #[inline]
+    pub const fn goto_tb_slot(v: u64) -> Option<u64> {
+        if v & Self::CHAIN_BIT != 0 {
+            Some(v & 1)
+        } else if v <= Self::GOTO_TB1 {
+            Some(v)
+        } else {
+            None
+        }
+    }
+
+    /// Whether `v` is a `goto_tb` exit (plain or chainable).
+    #[inline]
+    pub const fn is_goto_tb(v: u64) -> bool {
+        Self::goto_tb_slot(v).is_some()
+    }
+
+    /// The chain-cell address carried by a chainable exit value.
+    #[inline]
+    pub const fn chain_cell(v: u64) -> Option<usize> {
+        if v & Self::CHAIN_BIT != 0 {
+            Some((v & !Self::CHAIN_BIT & !1) as usize)
+        } else {
+            None
+        }
+    }
+
+    /// `v` with a chainable `goto_tb` exit turned into the plain `GOTO_TB0`/`GOTO_TB1`
+    /// (what [`CompiledTb::exec`] returns); other values unchanged.
+    #[inline]
+    pub const fn normalize(v: u64) -> u64 {
+        if v & Self::CHAIN_BIT != 0 {
+            v & 1
+        } else {
+            v
+        }
+    }
 }
 
 /// Executable code for one TB.
@@ -74,6 +130,24 @@ pub trait CompiledTb: Send + Sync {
 
     /// Host bytes this TB occupies (generated code or interpreter program).
     fn code_size(&self) -> usize;
+
+    /// Like [`exec`](Self::exec), but a `goto_tb` exit may come back as a chainable value
+    /// ([`ExitCode::chainable`]) naming the TB that actually exited (which, once TBs are
+    /// chained, need not be this one). The execution loop calls this and passes such
+    /// values to [`Backend::chain`]; decode them with [`ExitCode::goto_tb_slot`].
+    /// Default: [`exec`](Self::exec).
+    ///
+    /// # Safety
+    /// As for [`exec`](Self::exec).
+    unsafe fn exec_chained(&self, env: *mut u8) -> u64 {
+        // SAFETY: same contract.
+        unsafe { self.exec(env) }
+    }
+
+    /// The concrete TB, for back ends that need to recognise their own TBs (chaining).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,4 +179,30 @@ pub trait Backend: Send + Sync {
     fn compile(&self, func: &Func) -> Result<Arc<dyn CompiledTb>, BackendError>;
     /// Drops all code (after the TB cache has been flushed and no vCPU runs old code).
     fn reset(&self) {}
+
+    /// Direct block chaining: patches the exit of the TB that returned `from_exit` (a
+    /// chainable value from [`CompiledTb::exec_chained`]) so that it jumps straight to
+    /// `target` next time, without returning to the execution loop. Returns whether it
+    /// chained. Default: never (the interpreter).
+    ///
+    /// The caller guarantees `target` is the TB to run after that exit: the code behind a
+    /// `goto_tb` slot always sets the same next pc, and the TB's flags do not change before
+    /// a `goto_tb` exit, so it is the TB the loop looked up for the state after the exit.
+    /// The back end refuses (returns false) unless it can prove the chain is safe: both
+    /// TBs are its own, in code memory of the same generation, start in the same guest
+    /// page, and neither was [`unchain`](Self::unchain)ed. Patching is atomic with respect
+    /// to other threads running the code.
+    fn chain(&self, from_exit: u64, target: &Arc<dyn CompiledTb>) -> bool {
+        let _ = (from_exit, target);
+        false
+    }
+
+    /// Invalidation support: cuts every chain *into* `tb` (resets the exit slots pointing
+    /// at it), resets `tb`'s own exit slots, and makes every later
+    /// [`chain`](Self::chain) to or from `tb` fail. After it returns no thread can newly
+    /// enter `tb` through a chain (a thread already inside it finishes that TB). Call it
+    /// after removing `tb` from the TB cache (so no lookup finds it again). Default: no-op.
+    fn unchain(&self, tb: &dyn CompiledTb) {
+        let _ = tb;
+    }
 }

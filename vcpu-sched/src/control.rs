@@ -817,6 +817,20 @@ impl<C: GuestCpu> Control<C> {
         &self.core().tb_cache
     }
 
+    /// Invalidates the TB(s) with `key` (self-modifying code, a written code page): removes
+    /// them from the TB cache (no lookup or jump cache finds them again), then has the back
+    /// end cut every chain into them ([`tcg_ir::Backend::unchain`]), so no vCPU enters them
+    /// again; a vCPU already inside one finishes that TB. Returns whether one was found.
+    /// Needs no exclusive section.
+    pub fn invalidate_tb(&self, key: &crate::TbKey) -> bool {
+        let core = self.core();
+        let tbs = core.tb_cache.remove_tbs(key);
+        for tb in &tbs {
+            core.backend.unchain(&*tb.code);
+        }
+        !tbs.is_empty()
+    }
+
     /// Flushes every TB and the back end's code memory, in an exclusive section.
     pub fn flush_tbs(&self) {
         let core = self.core();

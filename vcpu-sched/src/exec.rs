@@ -185,7 +185,26 @@ pub(crate) fn run_slice<C: GuestCpu>(core: &Core, cpu: &mut C, l: &mut VcpuLocal
     end
 }
 
+/// CHAINING: patches the exit `from` (a chainable `goto_tb` exit value returned while the
+/// TB cache was at generation `generation`) to jump straight to `next` from now on.
+///
+/// Only when the cache was not flushed since (a flush may have dropped the exiting TB, and
+/// its code may be reset) and `next` is still valid (an invalidated TB must never become a
+/// chain target; the back end also refuses targets it has `unchain`ed, which closes the
+/// race with a concurrent invalidation). The back end checks the rest itself: both TBs
+/// its own, same code generation, same guest page, the exiting TB not unchained.
+#[inline]
+fn try_chain(core: &Core, from: u64, generation: u64, next: &Tb) {
+    if core.tb_cache.generation() == generation && !next.is_invalid() {
+        core.backend.chain(from, &next.code);
+    }
+}
+
 /// The hot loop: key -> jump cache -> exec, until something ends the slice.
+///
+/// TBs run through [`tcg_ir::CompiledTb::exec_chained`]: once the back end has chained a
+/// `goto_tb` exit, one call may run many TBs (each still checks the exit request on
+/// entry), so `tbs` counts entries from this loop, not TBs executed.
 fn exec_tbs<C: GuestCpu>(
     core: &Core,
     cpu: &mut C,
@@ -193,7 +212,10 @@ fn exec_tbs<C: GuestCpu>(
     env: *mut u8,
     exit_request: &AtomicU32,
 ) -> SliceEnd {
+    // A chainable exit of the previous TB and the cache generation it was entered at.
+    let mut chain_from: Option<(u64, u64)> = None;
     loop {
+        let pending = chain_from.take();
         if exit_request.load(Ordering::Relaxed) != 0 {
             return SliceEnd::Requested;
         }
@@ -205,15 +227,22 @@ fn exec_tbs<C: GuestCpu>(
             },
         };
         l.jc.sync(&core.tb_cache);
-        let code = if let Some(tb) = l.jc.lookup(&key) {
+        let generation = l.jc.generation();
+        let (code, entered_valid) = if let Some(tb) = l.jc.lookup(&key) {
+            if let Some((from, g)) = pending {
+                try_chain(core, from, g, tb);
+            }
             // SAFETY: `env` is this CPU's environment (checked against the pointer captured
             // at construction), live for the CPU's life, and this thread holds `&mut` to the
             // CPU, so no other thread uses it during the call (kicks only store to the
             // atomic `exit_request`). The TB was compiled from IR this machine's `GuestCpu`
             // type produced, i.e. for this env layout, and the `Arc` in the jump cache
             // keeps its code alive for the call; a flush that resets the back end happens
-            // only in an exclusive section, which waits until we leave this region.
-            unsafe { tb.code.exec(env) }
+            // only in an exclusive section, which waits until we leave this region. TBs
+            // chained from this one are of the same code generation (the back end checks),
+            // so the `Arc` keeps their code alive too.
+            let code = unsafe { tb.code.exec_chained(env) };
+            (code, ExitCode::is_goto_tb(code) && !tb.is_invalid())
         } else {
             let tb = match find_or_translate(core, cpu, &key, l) {
                 Ok(tb) => tb,
@@ -223,16 +252,25 @@ fn exec_tbs<C: GuestCpu>(
                 },
             };
             l.jc.insert(tb.clone());
+            if let Some((from, g)) = pending {
+                try_chain(core, from, g, &tb);
+            }
             // SAFETY: as above; `tb` is kept alive by the local `Arc`.
-            unsafe { tb.code.exec(env) }
+            let code = unsafe { tb.code.exec_chained(env) };
+            (code, ExitCode::is_goto_tb(code) && !tb.is_invalid())
         };
         l.tbs += 1;
-        match code {
-            ExitCode::GOTO_TB0 | ExitCode::GOTO_TB1 => {
-                // CHAINING: this is where the previous TB's exit slot `code` gets patched
-                // to jump straight to the next TB (same guest page only), so the next
-                // iteration is skipped entirely. Until then, look the next TB up.
+        if ExitCode::is_goto_tb(code) {
+            // CHAINING: the exit slot named by `code` (a JIT TB's chainable exit value;
+            // plain GOTO_TB0/1 from the interpreter) gets patched to the next TB once the
+            // next iteration has looked it up, so later runs skip this loop entirely. Not
+            // when the TB we entered was invalidated meanwhile.
+            if code & ExitCode::CHAIN_BIT != 0 && entered_valid {
+                chain_from = Some((code, generation));
             }
+            continue;
+        }
+        match code {
             ExitCode::LOOKUP => {}
             ExitCode::REQUESTED => return SliceEnd::Requested,
             _ => {

@@ -186,7 +186,15 @@ impl TbCache {
     }
 
     /// Removes (and invalidates) the TB with `key`, if any. Returns whether one was found.
+    ///
+    /// This does not cut chains into the TB: use `Control::invalidate_tb` (which also
+    /// calls `Backend::unchain`) when TBs may be chained.
     pub fn remove(&self, key: &TbKey) -> bool {
+        !self.remove_tbs(key).is_empty()
+    }
+
+    /// Removes and invalidates every TB with `key`; returns them.
+    pub fn remove_tbs(&self, key: &TbKey) -> Vec<Arc<Tb>> {
         let table = self.table.load();
         let bucket = table.bucket(key);
         loop {
@@ -203,7 +211,7 @@ impl TbCache {
                 node = n.next.as_deref();
             }
             if found.is_empty() {
-                return false;
+                return found;
             }
             // Chains are immutable: rebuild this one without the matches.
             let mut new_head: Option<Arc<Node>> = None;
@@ -216,7 +224,7 @@ impl TbCache {
                     tb.invalidate();
                 }
                 self.count.fetch_sub(found.len(), Ordering::Relaxed);
-                return true;
+                return found;
             }
         }
     }
@@ -299,6 +307,12 @@ impl JumpCache {
     pub fn insert(&mut self, tb: Arc<Tb>) {
         let i = Self::index(tb.key.pc);
         self.entries[i] = Some(tb);
+    }
+
+    /// The TB-cache generation this jump cache was last synced to.
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Drops the entry for virtual `pc`.

@@ -1,4 +1,5 @@
-//! Scheduler tests with a toy guest CPU running real IR on the interpreter.
+//! Scheduler tests with a toy guest CPU running real IR on the interpreter (and, where
+//! chaining matters, on the Cranelift JIT).
 
 mod common;
 
@@ -67,6 +68,13 @@ fn translation_failure_is_fatal_not_a_panic() {
 /// vCPU 0 powers on vCPUs 1..n; everybody does `k` atomic increments of the shared word;
 /// the others turn themselves off; vCPU 0 waits (WFE) for that and shuts down.
 fn smp_count(mode: SchedMode, n: usize, k: u64) {
+    smp_count_on(mode, n, k, Be::Interp, false);
+}
+
+/// `smp_count` on back end `be`; `chained`: the counting block loops through `goto_tb`
+/// (chained to itself on the JIT) instead of exiting to the guest after every increment.
+fn smp_count_on(mode: SchedMode, n: usize, k: u64, be: Be, chained: bool) {
+    let count_pc = if chained { PC_COUNT_CHAIN } else { PC_COUNT };
     let phys = new_phys();
     let cell: CtlCell = Arc::new(OnceLock::new());
     let mut cpus = Vec::new();
@@ -76,13 +84,14 @@ fn smp_count(mode: SchedMode, n: usize, k: u64) {
             let mut started = false;
             Box::new(move |c: &mut Ctx| {
                 if c.exit == KEY_HOOK {
+                    c.regs[2] = k;
                     return CpuAction::Continue;
                 }
                 let ctl = ctl(&cell);
                 if !started {
                     started = true;
                     for i in 1..n {
-                        let r = ctl.power_on(i, |cpu: &mut Toy| cpu.pc = PC_COUNT);
+                        let r = ctl.power_on(i, move |cpu: &mut Toy| cpu.pc = count_pc);
                         if r.is_err() {
                             return CpuAction::Fatal(format!("power_on {i}: {r:?}"));
                         }
@@ -100,7 +109,11 @@ fn smp_count(mode: SchedMode, n: usize, k: u64) {
             })
         } else {
             Box::new(move |c: &mut Ctx| {
-                if c.exit == KEY_HOOK || c.regs[0] < k {
+                if c.exit == KEY_HOOK {
+                    c.regs[2] = k;
+                    return CpuAction::Continue;
+                }
+                if c.regs[0] < k {
                     return CpuAction::Continue;
                 }
                 // Wake vCPU 0 (SEV) on the way out; it re-checks after a WFE timeout too.
@@ -108,10 +121,10 @@ fn smp_count(mode: SchedMode, n: usize, k: u64) {
                 CpuAction::PowerOff
             })
         };
-        let pc = if id == 0 { PC_COUNT } else { 0 };
+        let pc = if id == 0 { count_pc } else { 0 };
         cpus.push(Toy::new(id, &phys, pc, script));
     }
-    let s = sched(cpus, mode);
+    let s = sched_on(cpus, mode, be);
     let _ = cell.set(s.control());
     let control = s.control();
     let out = run_with_watchdog(s, WATCHDOG);
@@ -124,6 +137,49 @@ fn smp_count(mode: SchedMode, n: usize, k: u64) {
         control.tb_cache().len() <= 2,
         "PC_COUNT and PC_PLAIN at most"
     );
+    if chained && be == Be::Jit {
+        // Chained: most increments ran without returning to the loop.
+        let entries: u64 = (0..n).map(|i| control.stats(i).tbs_executed).sum();
+        assert!(
+            entries < n as u64 * k / 2,
+            "{mode:?}: {entries} loop entries for {} increments",
+            n as u64 * k
+        );
+    }
+}
+
+#[test]
+fn four_vcpus_count_exactly_jit_chained_round_robin() {
+    smp_count_on(SchedMode::RoundRobin, 4, 5000, Be::Jit, true);
+}
+
+#[test]
+fn four_vcpus_count_exactly_jit_chained_mttcg() {
+    smp_count_on(SchedMode::Mttcg, 4, 5000, Be::Jit, true);
+}
+
+#[test]
+fn four_vcpus_count_exactly_jit_unchained_mttcg() {
+    smp_count_on(SchedMode::Mttcg, 4, 5000, Be::Jit, false);
+}
+
+#[test]
+fn four_vcpus_count_exactly_interp_goto_tb_both_modes() {
+    for mode in BOTH {
+        smp_count_on(mode, 4, 2000, Be::Interp, true);
+    }
+}
+
+#[test]
+fn four_vcpus_jit_chained_ten_times_without_a_hang() {
+    for i in 0..10 {
+        let mode = if i % 2 == 0 {
+            SchedMode::Mttcg
+        } else {
+            SchedMode::RoundRobin
+        };
+        smp_count_on(mode, 4, 300, Be::Jit, true);
+    }
 }
 
 #[test]
@@ -532,18 +588,27 @@ fn power_states_and_power_on_errors() {
 
 #[test]
 fn flush_while_running_keeps_working() {
+    flush_while_running(Be::Interp, PC_COUNT);
+}
+
+#[test]
+fn flush_while_running_keeps_working_jit() {
+    flush_while_running(Be::Jit, PC_COUNT);
+}
+
+/// Both vCPUs sit in a TB chained to itself (it never leaves on its own) while the TB
+/// cache and code memory are flushed under them again and again.
+#[test]
+fn flush_while_running_chained_jit() {
+    flush_while_running(Be::Jit, PC_COUNT_CHAIN);
+}
+
+fn flush_while_running(be: Be, pc: u64) {
     let phys = new_phys();
     let cpus = (0..2)
-        .map(|id| {
-            Toy::new(
-                id,
-                &phys,
-                PC_COUNT,
-                count_then(u64::MAX, CpuAction::Continue),
-            )
-        })
+        .map(|id| Toy::new(id, &phys, pc, count_then(u64::MAX, CpuAction::Continue)))
         .collect();
-    let mut s = sched(cpus, SchedMode::Mttcg);
+    let mut s = sched_on(cpus, SchedMode::Mttcg, be);
     s.set_powered(1, true);
     let control = s.control();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -563,4 +628,55 @@ fn flush_while_running_keeps_working() {
     assert_eq!(rx.recv_timeout(WATCHDOG).expect("stops").status, 0);
     let t: u64 = (0..2).map(|i| control.stats(i).translations).sum();
     assert!(t >= 2, "retranslated after flushes: {t}");
+}
+
+/// A vCPU spins in a TB chained to itself; `invalidate_tb` must cut that chain so the vCPU
+/// comes back to the loop, misses the cache and translates the block again.
+#[test]
+fn invalidate_tb_cuts_a_running_chain_jit() {
+    let phys = new_phys();
+    let cpu = Toy::new(
+        0,
+        &phys,
+        PC_COUNT_CHAIN,
+        count_then(u64::MAX, CpuAction::Continue),
+    );
+    let s = sched_on(vec![cpu], SchedMode::Mttcg, Be::Jit);
+    let control = s.control();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(s.run());
+    });
+    let key = vcpu_sched::TbKey {
+        pc: PC_COUNT_CHAIN,
+        phys_pc: PC_COUNT_CHAIN,
+        flags: 0,
+    };
+    let deadline = Instant::now() + WATCHDOG;
+    let old = loop {
+        if let Some(t) = control.tb_cache().lookup(&key) {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "never translated");
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    // Let it run chained for a while (no kicks: it never leaves on its own).
+    let before = shared_word(&phys);
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(shared_word(&phys) > before + 1000, "running chained");
+    assert!(control.invalidate_tb(&key));
+    assert!(old.is_invalid());
+    let new = loop {
+        if let Some(t) = control.tb_cache().lookup(&key) {
+            break t;
+        }
+        if Instant::now() >= deadline {
+            control.fatal("watchdog");
+            panic!("the vCPU never left the invalidated chain");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    assert!(!Arc::ptr_eq(&old, &new), "retranslated");
+    control.shutdown(0);
+    assert_eq!(rx.recv_timeout(WATCHDOG).expect("stops").status, 0);
 }

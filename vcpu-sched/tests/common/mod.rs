@@ -1,6 +1,7 @@
 //! A toy guest CPU for the scheduler tests: real IR, run by the interpreter back end.
 #![allow(dead_code)]
 
+use backend_cranelift::CraneliftBackend;
 use backend_interp::Interp;
 use softmmu::tlb::IdentityWalker;
 use softmmu::{EnvHead, MemCtx, PhysAddr, PhysMap};
@@ -8,7 +9,7 @@ use std::mem::offset_of;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tcg_ir::{Builder, ExitCode, MemOp, MmuIdx, RmwOp, Type};
+use tcg_ir::{Backend, Builder, Cond, ExitCode, MemOp, MmuIdx, RmwOp, Type};
 use vcpu_sched::{Control, CpuAction, GuestCpu, RunOutcome, Sched, SchedMode, TbKey, Translation};
 
 pub const RAM_BASE: u64 = 0x4000_0000;
@@ -22,6 +23,11 @@ pub const PC_COUNT: u64 = 0x1000;
 pub const PC_SPIN: u64 = 0x2000;
 /// Block: exit to the guest handler, nothing else.
 pub const PC_PLAIN: u64 = 0x3000;
+/// Block (same guest page as PC_COUNT): r0 += 1; atomic add [SHARED_WORD], 1; then while
+/// r0 < r2 continue through `goto_tb 0` (the toy's pc does not change, so the next TB is
+/// this one again: on the JIT it chains to itself), else exit to the guest handler.
+/// `Toy::new` sets r2 to u64::MAX.
+pub const PC_COUNT_CHAIN: u64 = 0x1040;
 
 pub const EXIT_GUEST: u64 = ExitCode::FIRST_GUEST;
 /// `Ctx::exit` when the script is called from `tb_key` (before every TB).
@@ -64,7 +70,7 @@ impl Toy {
         });
         let env = Box::new(ToyEnv {
             head: EnvHead::new(&*ctx),
-            regs: [0; 8],
+            regs: [0, 0, u64::MAX, 0, 0, 0, 0, 0],
         });
         Toy {
             id,
@@ -122,6 +128,19 @@ impl GuestCpu for Toy {
                 b.exit_tb(ExitCode::LOOKUP);
             }
             PC_PLAIN => b.exit_tb(EXIT_GUEST),
+            PC_COUNT_CHAIN => {
+                let r2 = b.global("r2", Type::I64, REGS + 16);
+                b.add(r0, r0, one);
+                let addr = b.c64(SHARED_WORD);
+                let old = b.temp(Type::I64);
+                b.atomic_rmw(RmwOp::Add, old, addr, one, MemOp::UQ, MmuIdx(0));
+                let done = b.new_label();
+                b.brcond(Cond::Geu, r0, r2, done);
+                b.goto_tb(0);
+                b.exit_tb(ExitCode::GOTO_TB0);
+                b.set_label(done);
+                b.exit_tb(EXIT_GUEST);
+            }
             pc => return Err(CpuAction::Fatal(format!("no code at {pc:#x}"))),
         }
         Ok(Translation {
@@ -155,6 +174,24 @@ pub fn shared_word(phys: &PhysMap) -> u64 {
 
 pub fn sched(cpus: Vec<Toy>, mode: SchedMode) -> Sched<Toy> {
     Sched::new(cpus, Arc::new(Interp::new()), mode)
+}
+
+/// The back ends the scheduler tests run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Be {
+    Interp,
+    Jit,
+}
+
+pub fn backend(be: Be) -> Arc<dyn Backend> {
+    match be {
+        Be::Interp => Arc::new(Interp::new()),
+        Be::Jit => Arc::new(CraneliftBackend::new().expect("host JIT")),
+    }
+}
+
+pub fn sched_on(cpus: Vec<Toy>, mode: SchedMode, be: Be) -> Sched<Toy> {
+    Sched::new(cpus, backend(be), mode)
 }
 
 /// A `Control` the scripts can reach (set after the `Sched` exists).

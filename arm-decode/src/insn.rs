@@ -872,16 +872,67 @@ impl Insn {
 
     /// Whether this instruction may change control flow (ends a TB).
     pub fn is_branch(&self) -> bool {
-        matches!(
-            self,
-            Insn::Branch { .. }
-                | Insn::BranchReg { .. }
-                | Insn::BranchCond { .. }
-                | Insn::CompareBranch { .. }
-                | Insn::TestBranch { .. }
-                | Insn::Eret
-        )
+        self.class() == InsnClass::Branch
     }
+
+    /// The encoding group of the instruction, for dispatch (translator) and filtering
+    /// (generators). Every variant belongs to exactly one class.
+    pub fn class(&self) -> InsnClass {
+        use Insn::*;
+        match self {
+            AddSubImm { .. }
+            | AddSubShifted { .. }
+            | AddSubExtended { .. }
+            | LogicalImm { .. }
+            | LogicalShifted { .. }
+            | MoveWide { .. }
+            | Adr { .. }
+            | Bitfield { .. }
+            | Extr { .. }
+            | AddSubCarry { .. }
+            | CondSelect { .. }
+            | CondCompare { .. }
+            | DataProc3 { .. }
+            | DataProc2 { .. }
+            | DataProc1 { .. } => InsnClass::DataProcessing,
+            Branch { .. }
+            | BranchReg { .. }
+            | BranchCond { .. }
+            | CompareBranch { .. }
+            | TestBranch { .. }
+            | Eret => InsnClass::Branch,
+            LoadStore { .. }
+            | Prefetch { .. }
+            | LoadStorePair { .. }
+            | Exclusive { .. }
+            | AcquireRelease { .. }
+            | Clrex { .. }
+            | AtomicMem { .. }
+            | CompareSwap { .. }
+            | CompareSwapPair { .. }
+            | LoadAcquirePc { .. } => InsnClass::LoadStore,
+            Exception { .. } => InsnClass::Exception,
+            Hint(_) | Barrier { .. } | Mrs { .. } | Msr { .. } | MsrImm { .. } | Sys { .. } => {
+                InsnClass::System
+            }
+            Unallocated(_) => InsnClass::Unallocated,
+        }
+    }
+}
+
+/// Encoding groups of [`Insn`] (CLREX sits with the exclusives it clears).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum InsnClass {
+    DataProcessing,
+    /// Changes control flow (ERET included).
+    Branch,
+    /// Loads, stores, exclusives, atomics, prefetch.
+    LoadStore,
+    /// SVC, HVC, SMC, BRK, HLT.
+    Exception,
+    /// Hints, barriers, MRS/MSR, SYS.
+    System,
+    Unallocated,
 }
 
 #[cfg(test)]

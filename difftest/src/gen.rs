@@ -30,7 +30,7 @@
 //!   any value to it; SP is compared like any register.
 
 use crate::layout::{MAX_WORDS, SCRATCH, SCRATCH_SIZE, SEQ};
-use arm_decode::{decode, patterns, AddrMode, Extend, Insn, PatternInfo, Reg, RegKind};
+use arm_decode::{decode, patterns, AddrMode, Extend, Insn, InsnClass, PatternInfo, Reg, RegKind};
 
 /// splitmix64: small, fast, and good enough for test generation.
 #[derive(Clone, Debug)]
@@ -127,35 +127,16 @@ pub fn is_ldst_group(word: u32) -> bool {
 /// Classifies a decoded word: its memory behaviour if kept, or why it is rejected.
 pub fn classify(insn: &Insn, word: u32) -> Result<Mem, &'static str> {
     use Insn::*;
+    match insn.class() {
+        InsnClass::Unallocated => return Err("unallocated"),
+        InsnClass::Branch => return Err("branch: would leave the sequence"),
+        InsnClass::Exception => return Err("exception-generating"),
+        InsnClass::System => return Err("system instruction"),
+        InsnClass::DataProcessing => return Ok(Mem::None),
+        InsnClass::LoadStore => {}
+    }
     Ok(match *insn {
-        Unallocated(_) => return Err("unallocated"),
-        Branch { .. }
-        | BranchReg { .. }
-        | BranchCond { .. }
-        | CompareBranch { .. }
-        | TestBranch { .. }
-        | Eret => return Err("branch: would leave the sequence"),
-        Exception { .. } => return Err("exception-generating"),
-        Hint(_) | Barrier { .. } | Mrs { .. } | Msr { .. } | MsrImm { .. } | Sys { .. } => {
-            return Err("system instruction")
-        }
-        AddSubImm { .. }
-        | AddSubShifted { .. }
-        | AddSubExtended { .. }
-        | LogicalImm { .. }
-        | LogicalShifted { .. }
-        | MoveWide { .. }
-        | Adr { .. }
-        | Bitfield { .. }
-        | Extr { .. }
-        | AddSubCarry { .. }
-        | CondSelect { .. }
-        | CondCompare { .. }
-        | DataProc3 { .. }
-        | DataProc2 { .. }
-        | DataProc1 { .. }
-        | Clrex { .. }
-        | Prefetch { .. } => Mem::None,
+        Clrex { .. } | Prefetch { .. } => Mem::None,
         LoadStore { size, addr, .. } => {
             let bytes = 1u64 << size;
             match addr {

@@ -9,7 +9,7 @@ mod system;
 
 use crate::exits;
 use crate::state::{off, CpuEnv};
-use arm_decode::{decode, Cond as ACond, Insn, Reg, RegKind};
+use arm_decode::{decode, Cond as ACond, Insn, InsnClass, Reg, RegKind};
 use softmmu::layout::{PAGE_MASK, PAGE_SIZE};
 use tcg_ir::types::{Cond, MemOp, MmuIdx, Type};
 use tcg_ir::{Builder, ExitCode, Func, Temp};
@@ -414,45 +414,17 @@ pub unsafe fn translate_block(code: *const u8, pc: u64, flags: TbFlags) -> (Func
 }
 
 fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {
-    use Insn::*;
-    match insn {
-        AddSubImm { .. }
-        | AddSubShifted { .. }
-        | AddSubExtended { .. }
-        | LogicalImm { .. }
-        | LogicalShifted { .. }
-        | MoveWide { .. }
-        | Adr { .. }
-        | Bitfield { .. }
-        | Extr { .. }
-        | AddSubCarry { .. }
-        | CondSelect { .. }
-        | CondCompare { .. }
-        | DataProc3 { .. }
-        | DataProc2 { .. }
-        | DataProc1 { .. } => dp::translate(cx, insn),
-        Branch { .. }
-        | BranchReg { .. }
-        | BranchCond { .. }
-        | CompareBranch { .. }
-        | TestBranch { .. } => branch::translate(cx, insn),
-        LoadStore { .. }
-        | Prefetch { .. }
-        | LoadStorePair { .. }
-        | Exclusive { .. }
-        | AcquireRelease { .. }
-        | Clrex { .. } => ldst::translate(cx, insn),
-        AtomicMem { .. } | CompareSwap { .. } | CompareSwapPair { .. } | LoadAcquirePc { .. } => {
-            atomic::translate(cx, insn)
-        }
-        Hint(_)
-        | Barrier { .. }
-        | Exception { .. }
-        | Mrs { .. }
-        | Msr { .. }
-        | MsrImm { .. }
-        | Sys { .. }
-        | Eret => system::translate(cx, insn),
-        Unallocated(_) => cx.undef(),
+    match insn.class() {
+        InsnClass::DataProcessing => dp::translate(cx, insn),
+        InsnClass::Branch => branch::translate(cx, insn),
+        InsnClass::LoadStore => match insn {
+            Insn::AtomicMem { .. }
+            | Insn::CompareSwap { .. }
+            | Insn::CompareSwapPair { .. }
+            | Insn::LoadAcquirePc { .. } => atomic::translate(cx, insn),
+            _ => ldst::translate(cx, insn),
+        },
+        InsnClass::Exception | InsnClass::System => system::translate(cx, insn),
+        InsnClass::Unallocated => cx.undef(),
     }
 }

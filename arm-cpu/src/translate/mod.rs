@@ -243,81 +243,32 @@ impl Ctx {
         }
     }
 
-    /// The IR test for an A64 condition code (`Al`/`Nv` are handled by callers).
+    /// The IR test for an A64 condition code (`Al`/`Nv` give an always-true test).
     pub fn cond_test(&mut self, c: ACond) -> Test {
         let zero = self.c(0);
-        let g = (self.g.nf, self.g.zf, self.g.cf, self.g.vf);
-        let (nf, zf, cf, vf) = g;
-        match c {
-            ACond::Eq => Test {
-                cond: Cond::Eq,
-                a: zf,
-                b: zero,
-            },
-            ACond::Ne => Test {
-                cond: Cond::Ne,
-                a: zf,
-                b: zero,
-            },
-            ACond::Cs => Test {
-                cond: Cond::Ne,
-                a: cf,
-                b: zero,
-            },
-            ACond::Cc => Test {
-                cond: Cond::Eq,
-                a: cf,
-                b: zero,
-            },
-            ACond::Mi => Test {
-                cond: Cond::Lt,
-                a: nf,
-                b: zero,
-            },
-            ACond::Pl => Test {
-                cond: Cond::Ge,
-                a: nf,
-                b: zero,
-            },
-            ACond::Vs => Test {
-                cond: Cond::Lt,
-                a: vf,
-                b: zero,
-            },
-            ACond::Vc => Test {
-                cond: Cond::Ge,
-                a: vf,
-                b: zero,
-            },
+        let (nf, zf, cf, vf) = (self.g.nf, self.g.zf, self.g.cf, self.g.vf);
+        // Every condition is "some temp <cond> 0".
+        let (cond, a) = match c {
+            ACond::Eq => (Cond::Eq, zf),
+            ACond::Ne => (Cond::Ne, zf),
+            ACond::Cs => (Cond::Ne, cf),
+            ACond::Cc => (Cond::Eq, cf),
+            ACond::Mi => (Cond::Lt, nf),
+            ACond::Pl => (Cond::Ge, nf),
+            ACond::Vs => (Cond::Lt, vf),
+            ACond::Vc => (Cond::Ge, vf),
             ACond::Hi | ACond::Ls => {
                 // C set and Z clear: (-CF & ZF) != 0.
                 let t = self.tmp();
                 self.b.neg(t, cf);
                 self.b.and(t, t, zf);
-                let cond = if c == ACond::Hi { Cond::Ne } else { Cond::Eq };
-                Test {
-                    cond,
-                    a: t,
-                    b: zero,
-                }
+                (if c == ACond::Hi { Cond::Ne } else { Cond::Eq }, t)
             }
-            ACond::Ge => {
+            ACond::Ge | ACond::Lt => {
+                // N == V: the sign of NF ^ VF is clear.
                 let t = self.tmp();
                 self.b.xor(t, nf, vf);
-                Test {
-                    cond: Cond::Ge,
-                    a: t,
-                    b: zero,
-                }
-            }
-            ACond::Lt => {
-                let t = self.tmp();
-                self.b.xor(t, nf, vf);
-                Test {
-                    cond: Cond::Lt,
-                    a: t,
-                    b: zero,
-                }
+                (if c == ACond::Ge { Cond::Ge } else { Cond::Lt }, t)
             }
             ACond::Gt | ACond::Le => {
                 // Z clear and N == V: (ZF != 0) & !((NF ^ VF) >> 63 arith) != 0.
@@ -328,19 +279,11 @@ impl Ctx {
                 let s = self.c(63);
                 self.b.sar(t, t, s);
                 self.b.andc(t, z, t);
-                let cond = if c == ACond::Gt { Cond::Ne } else { Cond::Eq };
-                Test {
-                    cond,
-                    a: t,
-                    b: zero,
-                }
+                (if c == ACond::Gt { Cond::Ne } else { Cond::Eq }, t)
             }
-            ACond::Al | ACond::Nv => Test {
-                cond: Cond::Eq,
-                a: zero,
-                b: zero,
-            },
-        }
+            ACond::Al | ACond::Nv => (Cond::Eq, zero),
+        };
+        Test { cond, a, b: zero }
     }
 
     /// Leaves the block to continue at the constant `target` through `goto_tb` slot.

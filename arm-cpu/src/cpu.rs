@@ -1,6 +1,7 @@
 //! One AArch64 vCPU: owns its environment and memory context, implements `GuestCpu`.
 
 use crate::exits;
+use crate::irq::IrqLines;
 use crate::state::CpuEnv;
 use crate::sysregs::{self, slot};
 use crate::translate::{self, TbFlags};
@@ -14,6 +15,12 @@ use vcpu_sched::{CpuAction, GuestCpu, TbKey, Translation};
 pub trait Platform: Send + Sync {
     /// An HVC with immediate `imm` from `cpu` (PC already after the instruction).
     fn hvc(&self, cpu: &mut ArmCpu, imm: u16) -> CpuAction;
+
+    /// The guest wrote CTL, CVAL or TVAL of `timer` on CPU `cpu`; `regs` is the new state.
+    /// The board recomputes the timer's interrupt output and its next deadline.
+    fn timer_changed(&self, cpu: usize, timer: crate::Timer, regs: crate::TimerRegs) {
+        let _ = (cpu, timer, regs);
+    }
 }
 
 pub struct CpuConfig {
@@ -28,6 +35,7 @@ pub struct ArmCpu {
     _mem: Box<MemCtx>,
     index: usize,
     platform: Arc<dyn Platform>,
+    lines: Arc<IrqLines>,
     log_unimp: bool,
 }
 
@@ -49,12 +57,18 @@ impl ArmCpu {
             _mem: mem,
             index: cfg.index,
             platform,
+            lines: Arc::new(IrqLines::default()),
             log_unimp: cfg.log_unimp,
         }
     }
 
     pub fn index(&self) -> usize {
         self.index
+    }
+
+    /// The IRQ/FIQ inputs the interrupt controller drives (set them, then kick the vCPU).
+    pub fn irq_lines(&self) -> Arc<IrqLines> {
+        self.lines.clone()
     }
 
     pub fn mpidr(&self) -> u64 {

@@ -4,9 +4,14 @@
 pub mod cpu;
 pub mod exits;
 pub mod helpers;
+pub mod irq;
+pub mod mmu;
 pub mod state;
 pub mod sysregs;
+pub mod timer;
 pub mod translate;
 
 pub use cpu::{ArmCpu, CpuConfig, Platform};
+pub use irq::IrqLines;
+pub use timer::{Timer, TimerRegs};
 pub use state::CpuEnv;

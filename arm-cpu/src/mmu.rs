@@ -1,0 +1,1 @@
+//! Stage-1 address translation (placeholder until the walker lands).

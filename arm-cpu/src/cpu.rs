@@ -1,12 +1,15 @@
 //! One AArch64 vCPU: owns its environment and memory context, implements `GuestCpu`.
 
+use crate::except::{self, ec};
 use crate::exits;
+use crate::helpers;
 use crate::irq::IrqLines;
 use crate::state::CpuEnv;
 use crate::sysregs::{self, slot};
+use crate::timer::Timer;
 use crate::translate::{self, TbFlags};
 use softmmu::layout::PAGE_MASK;
-use softmmu::{fault, MemCtx, PhysMap};
+use softmmu::{fault, Access, MemCtx, PhysMap};
 use std::sync::Arc;
 use tcg_ir::ExitCode;
 use vcpu_sched::{CpuAction, GuestCpu, TbKey, Translation};
@@ -20,6 +23,13 @@ pub trait Platform: Send + Sync {
     /// The board recomputes the timer's interrupt output and its next deadline.
     fn timer_changed(&self, cpu: usize, timer: crate::Timer, regs: crate::TimerRegs) {
         let _ = (cpu, timer, regs);
+    }
+
+    /// CPU `from` executed an inner-shareable TLBI (its own TLB is already flushed): every
+    /// other vCPU must flush its TLB before `from` executes its next instruction (queue
+    /// synced work). Without a board (single-CPU tests) there is nobody else.
+    fn tlb_flush_others(&self, from: usize) {
+        let _ = from;
     }
 }
 
@@ -52,12 +62,14 @@ impl ArmCpu {
         let mut env = Box::new(CpuEnv::new(&*mem));
         env.sysregs[slot::MPIDR] = mpidr_of(cfg.index);
         env.sysregs[slot::SCTLR] = sysregs::SCTLR_RESET;
+        let lines = Arc::new(IrqLines::default());
+        env.lines = Arc::as_ptr(&lines);
         ArmCpu {
             env,
             _mem: mem,
             index: cfg.index,
             platform,
-            lines: Arc::new(IrqLines::default()),
+            lines,
             log_unimp: cfg.log_unimp,
         }
     }
@@ -115,27 +127,65 @@ impl ArmCpu {
         e.head.flush_tlb();
     }
 
-    fn fatal(&self, what: String) -> CpuAction {
-        CpuAction::Fatal(format!("cpu {}: {what}", self.index))
+    /// Flushes this CPU's TLB (TLB maintenance from another vCPU).
+    pub fn flush_tlb(&mut self) {
+        self.env.head.flush_tlb();
     }
 
-    fn fault_message(&self) -> String {
+    /// Takes a synchronous exception with syndrome `esr` to EL1, returning to `elr`.
+    fn sync_exception(&mut self, esr: u64, far: Option<u64>, elr: u64) -> CpuAction {
+        except::take(&mut self.env, except::Kind::Sync, Some(esr), far, elr);
+        CpuAction::Continue
+    }
+
+    /// The exception for the fault the softmmu recorded (data or instruction abort).
+    fn take_recorded_fault(&mut self) -> CpuAction {
         let h = &self.env.head;
-        let kind = match (h.fault, h.fault_access) {
-            (fault::ALIGNMENT, _) => "alignment fault",
-            (fault::BUS, 2) => "external abort (code must be in RAM)",
-            (fault::BUS, _) => "external abort (nothing mapped at that physical address)",
-            _ => "translation fault",
+        let (kind, info, addr, access, pc) = (
+            h.fault,
+            h.fault_info,
+            h.fault_addr,
+            h.fault_access,
+            h.fault_pc,
+        );
+        self.env.head.clear_fault();
+        let fsc = match kind {
+            fault::ALIGNMENT => except::fsc::ALIGNMENT,
+            fault::BUS => except::fsc::SYNC_EXTERNAL,
+            _ => info & 0x3f,
         };
-        let access = match h.fault_access {
-            0 => "read",
-            1 => "write",
-            _ => "instruction fetch",
+        let lower = self.env.el == 0;
+        let esr = if access == Access::Exec.code() {
+            let ec = if lower {
+                ec::IABORT_LOWER
+            } else {
+                ec::IABORT_SAME
+            };
+            except::esr(ec, fsc)
+        } else {
+            let ec = if lower {
+                ec::DABORT_LOWER
+            } else {
+                ec::DABORT_SAME
+            };
+            let wnr = if access == Access::Write.code() {
+                except::ISS_WNR
+            } else {
+                0
+            };
+            except::esr(ec, fsc | wnr)
         };
-        format!(
-            "guest {kind} on {access} of address {:#x} at pc {:#x} (exceptions are not implemented yet)",
-            h.fault_addr, h.fault_pc
-        )
+        if self.log_unimp && kind == fault::BUS {
+            eprintln!(
+                "cpu {}: external abort at address {addr:#x}, pc {pc:#x}",
+                self.index
+            );
+        }
+        self.sync_exception(esr, Some(addr), pc)
+    }
+
+    fn fatal(&self, what: String) -> CpuAction {
+        CpuAction::Fatal(format!("cpu {}: {what}", self.index))
     }
 }
 
@@ -154,9 +204,8 @@ impl GuestCpu for ArmCpu {
         let flags = TbFlags::from_env(&self.env);
         let pc = self.env.pc;
         if pc & 3 != 0 {
-            return Err(self.fatal(format!(
-                "PC alignment fault at pc {pc:#x} (exceptions are not implemented yet)"
-            )));
+            let esr = except::esr(ec::PC_ALIGN, 0);
+            return Err(self.sync_exception(esr, Some(pc), pc));
         }
         let env = &mut self.env.head as *mut softmmu::EnvHead;
         // SAFETY: `env` is this CPU's own environment with a valid memory context.
@@ -166,11 +215,7 @@ impl GuestCpu for ArmCpu {
                 phys_pc: paddr_page | (pc & !PAGE_MASK),
                 flags: flags.bits(),
             }),
-            None => {
-                let msg = self.fault_message();
-                self.env.head.clear_fault();
-                Err(self.fatal(msg))
-            }
+            None => Err(self.take_recorded_fault()),
         }
     }
 
@@ -182,9 +227,7 @@ impl GuestCpu for ArmCpu {
         // SAFETY: as in tb_key.
         let page = unsafe { softmmu::slow::code_page(env, key.pc, flags.mmu_idx().0 as usize) };
         let Some((host, _)) = page else {
-            let msg = self.fault_message();
-            self.env.head.clear_fault();
-            return Err(self.fatal(msg));
+            return Err(self.take_recorded_fault());
         };
         // SAFETY: `host` is the host view of the whole guest page holding `key.pc`.
         let (func, size, insns) = unsafe { translate::translate_block(host, key.pc, flags) };
@@ -195,32 +238,54 @@ impl GuestCpu for ArmCpu {
         let info = self.env.exit_info;
         let pc = self.env.pc;
         match code {
-            ExitCode::FAULT => {
-                let msg = self.fault_message();
-                self.env.head.clear_fault();
-                self.fatal(msg)
-            }
+            ExitCode::FAULT => self.take_recorded_fault(),
             exits::UNDEF => {
                 if self.log_unimp {
-                    eprintln!("cpu {}: unallocated or unimplemented instruction {info:#010x} at pc {pc:#x}", self.index);
+                    eprintln!(
+                        "cpu {}: UNDEF {info:#010x} ({}) at pc {pc:#x}",
+                        self.index,
+                        arm_decode::decode(info as u32)
+                    );
                 }
-                self.fatal(format!(
-                    "unallocated or unimplemented instruction {info:#010x} ({}) at pc {pc:#x}",
-                    arm_decode::decode(info as u32)
-                ))
+                self.sync_exception(except::esr(ec::UNKNOWN, 0), None, pc)
             }
-            exits::EXCEPTION_INSN => self.fatal(format!(
-                "exception-generating instruction {info:#010x} ({}) at pc {pc:#x}: exceptions are not implemented yet",
-                arm_decode::decode(info as u32)
-            )),
+            exits::SVC => self.sync_exception(except::esr(ec::SVC64, info & 0xffff), None, pc),
+            exits::BRK => self.sync_exception(except::esr(ec::BRK64, info & 0xffff), None, pc),
             exits::HVC => {
                 let platform = self.platform.clone();
                 platform.hvc(self, info as u16)
+            }
+            exits::TIMER => {
+                let t = if info == 0 { Timer::Virt } else { Timer::Phys };
+                let regs = helpers::timer_regs(&self.env, t);
+                self.platform.timer_changed(self.index, t, regs);
+                CpuAction::Continue
+            }
+            exits::TLBI_BROADCAST => {
+                self.platform.tlb_flush_others(self.index);
+                CpuAction::Continue
             }
             exits::WFI => CpuAction::WaitForInterrupt,
             exits::WFE => CpuAction::WaitForEvent,
             exits::SEV => CpuAction::SendEvent,
             other => self.fatal(format!("unknown exit code {other} at pc {pc:#x}")),
         }
+    }
+
+    fn has_interrupt(&self) -> bool {
+        self.lines.irq() || self.lines.fiq()
+    }
+
+    fn service_interrupts(&mut self) {
+        let daif = self.env.daif;
+        let kind = if self.lines.fiq() && daif & 0x40 == 0 {
+            except::Kind::Fiq
+        } else if self.lines.irq() && daif & 0x80 == 0 {
+            except::Kind::Irq
+        } else {
+            return;
+        };
+        let pc = self.env.pc;
+        except::take(&mut self.env, kind, None, None, pc);
     }
 }

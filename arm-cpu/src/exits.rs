@@ -3,9 +3,9 @@
 
 use tcg_ir::ExitCode;
 
-/// An instruction we do not implement: `pc` at it, `exit_info` = the word.
+/// An unallocated or unimplemented instruction: `pc` at it, `exit_info` = the word.
 pub const UNDEF: u64 = ExitCode::FIRST_GUEST;
-/// HVC: `pc` after it, `exit_info` = imm16. PSCI goes to the board.
+/// HVC from EL1: `pc` after it, `exit_info` = imm16. PSCI goes to the board.
 pub const HVC: u64 = ExitCode::FIRST_GUEST + 1;
 /// WFI: `pc` after it.
 pub const WFI: u64 = ExitCode::FIRST_GUEST + 2;
@@ -13,5 +13,13 @@ pub const WFI: u64 = ExitCode::FIRST_GUEST + 2;
 pub const WFE: u64 = ExitCode::FIRST_GUEST + 3;
 /// SEV: `pc` after it.
 pub const SEV: u64 = ExitCode::FIRST_GUEST + 4;
-/// SVC/SMC/BRK/HLT/ERET before the exception model exists: `pc` at it, `exit_info` = word.
-pub const EXCEPTION_INSN: u64 = ExitCode::FIRST_GUEST + 5;
+/// SVC: `pc` after it, `exit_info` = imm16.
+pub const SVC: u64 = ExitCode::FIRST_GUEST + 5;
+/// BRK: `pc` at it, `exit_info` = imm16.
+pub const BRK: u64 = ExitCode::FIRST_GUEST + 6;
+/// A generic-timer register was written: `pc` after it, `exit_info` = timer (0 virtual,
+/// 1 physical). The board recomputes the timer's output.
+pub const TIMER: u64 = ExitCode::FIRST_GUEST + 7;
+/// An inner-shareable TLBI (already done locally): `pc` after it; every other vCPU must
+/// invalidate before this one runs on.
+pub const TLBI_BROADCAST: u64 = ExitCode::FIRST_GUEST + 8;

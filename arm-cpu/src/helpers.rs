@@ -2,6 +2,8 @@
 //! in Rust than in IR.
 
 use crate::state::CpuEnv;
+use crate::sysregs::slot;
+use crate::timer::{self, Timer, TimerRegs};
 use std::sync::{LazyLock, OnceLock};
 use std::time::Instant;
 use tcg_ir::{Helper, HelperFlags};
@@ -146,6 +148,147 @@ pub static WRITE_SP_EL0: LazyLock<Helper> = LazyLock::new(|| {
     )
 });
 
+/// CTL and CVAL slots of `timer`.
+pub fn timer_slots(timer: Timer) -> (usize, usize) {
+    match timer {
+        Timer::Virt => (slot::CNTV_CTL, slot::CNTV_CVAL),
+        Timer::Phys => (slot::CNTP_CTL, slot::CNTP_CVAL),
+    }
+}
+
+/// The programmed state of `timer` (ISTATUS not included).
+pub fn timer_regs(env: &CpuEnv, timer: Timer) -> TimerRegs {
+    let (c, v) = timer_slots(timer);
+    TimerRegs {
+        ctl: env.sysregs[c] & (timer::CTL_ENABLE | timer::CTL_IMASK),
+        cval: env.sysregs[v],
+    }
+}
+
+fn timer_of(sel: u64) -> Timer {
+    if sel & 1 == 0 {
+        Timer::Virt
+    } else {
+        Timer::Phys
+    }
+}
+
+/// Reads a timer register; `sel` = timer (bit 0) | `TimerReg` << 1.
+extern "C" fn read_timer(env: *mut u8, sel: u64) -> u64 {
+    // SAFETY: generated code passes its own env, which is a CpuEnv.
+    let env = unsafe { &*(env as *const CpuEnv) };
+    let r = timer_regs(env, timer_of(sel));
+    let now = timer::now();
+    match sel >> 1 {
+        0 => {
+            r.ctl
+                | if r.condition(now) {
+                    timer::CTL_ISTATUS
+                } else {
+                    0
+                }
+        }
+        1 => r.cval,
+        _ => r.cval.wrapping_sub(now) & 0xffff_ffff,
+    }
+}
+
+/// Writes a timer register (the translator then exits so the board sees the change).
+extern "C" fn write_timer(env: *mut u8, sel: u64, v: u64) -> u64 {
+    // SAFETY: as above.
+    let env = unsafe { &mut *(env as *mut CpuEnv) };
+    let (c, cv) = timer_slots(timer_of(sel));
+    match sel >> 1 {
+        0 => env.sysregs[c] = v & (timer::CTL_ENABLE | timer::CTL_IMASK),
+        1 => env.sysregs[cv] = v,
+        // TVAL is a signed 32-bit offset from the count.
+        _ => env.sysregs[cv] = timer::now().wrapping_add(v as u32 as i32 as i64 as u64),
+    }
+    0
+}
+
+/// ISR_EL1: I (bit 7) and F (bit 6) from the input lines.
+extern "C" fn read_isr(env: *mut u8) -> u64 {
+    // SAFETY: as above.
+    let env = unsafe { &*(env as *const CpuEnv) };
+    // SAFETY: `lines` is null or points at the IrqLines the owning ArmCpu keeps alive.
+    match unsafe { env.lines.as_ref() } {
+        Some(l) => ((l.irq() as u64) << 7) | ((l.fiq() as u64) << 6),
+        None => 0,
+    }
+}
+
+/// Writes an MMU control register (`slot`), flushing the TLB when the value changes.
+extern "C" fn write_mmu_reg(env: *mut u8, slot: u64, v: u64) -> u64 {
+    // SAFETY: as above.
+    let env = unsafe { &mut *(env as *mut CpuEnv) };
+    let s = slot as usize;
+    if s < env.sysregs.len() && env.sysregs[s] != v {
+        env.sysregs[s] = v;
+        env.head.flush_tlb();
+    }
+    0
+}
+
+/// TLB invalidation on this CPU (every TLBI variant: entries are not tagged with ASIDs
+/// and may come from blocks larger than a page, so all of them go).
+extern "C" fn flush_tlb(env: *mut u8) -> u64 {
+    // SAFETY: as above.
+    let env = unsafe { &mut *(env as *mut CpuEnv) };
+    env.head.flush_tlb();
+    0
+}
+
+/// Asks the CPU to leave generated code if an unmasked interrupt is pending (after
+/// PSTATE.{I,F} may have been cleared).
+pub fn check_irq_env(env: &CpuEnv) {
+    // SAFETY: `lines` is null or points at the IrqLines the owning ArmCpu keeps alive.
+    if let Some(l) = unsafe { env.lines.as_ref() } {
+        if (l.irq() && env.daif & 0x80 == 0) || (l.fiq() && env.daif & 0x40 == 0) {
+            env.head.request_exit();
+        }
+    }
+}
+
+extern "C" fn check_irq(env: *mut u8) -> u64 {
+    // SAFETY: as above.
+    check_irq_env(unsafe { &*(env as *const CpuEnv) });
+    0
+}
+
+/// ERET: PSTATE from SPSR_EL1, PC from ELR_EL1.
+extern "C" fn eret(env: *mut u8) -> u64 {
+    // SAFETY: as above.
+    let env = unsafe { &mut *(env as *mut CpuEnv) };
+    crate::except::eret(env);
+    check_irq_env(env);
+    0
+}
+
+macro_rules! env_helper {
+    ($name:ident, $f:ident, $nargs:expr, $ret:expr, $flags:expr) => {
+        pub static $name: LazyLock<Helper> = LazyLock::new(|| {
+            helper(
+                stringify!($f),
+                $f as *const () as usize,
+                $nargs,
+                $ret,
+                $flags,
+            )
+        });
+    };
+}
+
+/// Helpers that touch only non-global env fields (system registers, TLBs, lines).
+const ENV_ONLY: HelperFlags = HelperFlags::NO_READ_GLOBALS.union(HelperFlags::NO_WRITE_GLOBALS);
+env_helper!(READ_TIMER, read_timer, 1, true, ENV_ONLY);
+env_helper!(WRITE_TIMER, write_timer, 2, false, ENV_ONLY);
+env_helper!(READ_ISR, read_isr, 0, true, ENV_ONLY);
+env_helper!(WRITE_MMU_REG, write_mmu_reg, 2, false, ENV_ONLY);
+env_helper!(FLUSH_TLB, flush_tlb, 0, false, ENV_ONLY);
+env_helper!(CHECK_IRQ, check_irq, 0, false, ENV_ONLY);
+env_helper!(ERET, eret, 0, false, HelperFlags::empty());
+
 /// Every helper, for parsing IR text that names them.
 pub fn all() -> Vec<&'static Helper> {
     vec![
@@ -155,6 +298,13 @@ pub fn all() -> Vec<&'static Helper> {
         &*SET_SPSEL,
         &*READ_SP_EL0,
         &*WRITE_SP_EL0,
+        &*READ_TIMER,
+        &*WRITE_TIMER,
+        &*READ_ISR,
+        &*WRITE_MMU_REG,
+        &*FLUSH_TLB,
+        &*CHECK_IRQ,
+        &*ERET,
     ]
 }
 

@@ -2,6 +2,7 @@
 //! from decoded A64 instructions to IR.
 
 pub mod cpu;
+pub mod except;
 pub mod exits;
 pub mod helpers;
 pub mod irq;
@@ -13,5 +14,5 @@ pub mod translate;
 
 pub use cpu::{ArmCpu, CpuConfig, Platform};
 pub use irq::IrqLines;
-pub use timer::{Timer, TimerRegs};
 pub use state::CpuEnv;
+pub use timer::{Timer, TimerRegs};

@@ -30,6 +30,8 @@ pub struct CpuEnv {
     pub sp_el: [u64; 2],
     /// Guest-defined exit detail: the instruction word or immediate of the last exit.
     pub exit_info: u64,
+    /// The IRQ/FIQ inputs (owned by the `ArmCpu` through an `Arc`; null in bare test envs).
+    pub lines: *const crate::irq::IrqLines,
     /// Backing storage of the system registers kept as plain values (see `sysregs`).
     pub sysregs: [u64; crate::sysregs::NUM_STORED],
 }
@@ -53,6 +55,7 @@ impl CpuEnv {
             spsel: 1,
             sp_el: [0; 2],
             exit_info: 0,
+            lines: std::ptr::null(),
             sysregs: [0; crate::sysregs::NUM_STORED],
         }
     }

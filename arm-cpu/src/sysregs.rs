@@ -23,6 +23,26 @@ pub enum Kind {
     SpEl0,
     /// CNTVCT_EL0 / CNTPCT_EL0: the host monotonic clock at CNTFRQ.
     Counter,
+    /// Reads as zero, writes ignored (debug registers of a debugger-less machine).
+    RazWi,
+    /// Stored like `Stored`, and a write that changes the value flushes this CPU's TLB
+    /// (SCTLR, TCR, TTBR0/1: the translation regime changed).
+    Mmu {
+        slot: usize,
+        wmask: u64,
+    },
+    /// A generic-timer register: CTL (ISTATUS computed), CVAL or TVAL of `timer`.
+    Timer(crate::Timer, TimerReg),
+    /// ISR_EL1: the pending IRQ/FIQ inputs.
+    Isr,
+}
+
+/// Which register of a timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerReg {
+    Ctl = 0,
+    Cval = 1,
+    Tval = 2,
 }
 
 pub struct Def {
@@ -97,7 +117,9 @@ pub static TABLE: &[Def] = &[
     Def {
         reg: SysReg::ID_AA64DFR0_EL1,
         name: "ID_AA64DFR0_EL1",
-        kind: Kind::Const(0x0000_0006),
+        // Debug v8.0, 2 breakpoints, 2 watchpoints (the architectural minimum; their
+        // registers exist but never fire), no PMU, no trace.
+        kind: Kind::Const(0x0010_1006),
     },
     Def {
         reg: SysReg::ID_AA64ISAR0_EL1,
@@ -111,11 +133,11 @@ pub static TABLE: &[Def] = &[
         // SB (39:36) = 1; LRCPC (23:20) = 1: LDAPR*.
         kind: Kind::Const(0x0000_0010_0010_0000),
     },
-    // 40-bit PA, 16-bit ASIDs, 4K and 64K granules.
+    // 40-bit PA, 16-bit ASIDs, 4K, 16K and 64K granules, little-endian only.
     Def {
         reg: SysReg::ID_AA64MMFR0_EL1,
         name: "ID_AA64MMFR0_EL1",
-        kind: Kind::Const(0x0000_1122),
+        kind: Kind::Const(0x0010_0022),
     },
     Def {
         reg: SysReg::ID_AA64MMFR1_EL1,
@@ -132,11 +154,11 @@ pub static TABLE: &[Def] = &[
         name: "CTR_EL0",
         kind: Kind::Const(0x8444_c004),
     },
-    // DC ZVA not implemented yet: DZP set.
+    // DC ZVA zeroes 64-byte blocks (2^4 words).
     Def {
         reg: SysReg::DCZID_EL0,
         name: "DCZID_EL0",
-        kind: Kind::Const(0x14),
+        kind: Kind::Const(0x4),
     },
     Def {
         reg: SysReg::CLIDR_EL1,
@@ -156,7 +178,10 @@ pub static TABLE: &[Def] = &[
     Def {
         reg: SysReg::SCTLR_EL1,
         name: "SCTLR_EL1",
-        kind: rw(slot::SCTLR),
+        kind: Kind::Mmu {
+            slot: slot::SCTLR,
+            wmask: u64::MAX,
+        },
     },
     Def {
         reg: SysReg::CPACR_EL1,
@@ -166,17 +191,26 @@ pub static TABLE: &[Def] = &[
     Def {
         reg: SysReg::TTBR0_EL1,
         name: "TTBR0_EL1",
-        kind: rw(slot::TTBR0),
+        kind: Kind::Mmu {
+            slot: slot::TTBR0,
+            wmask: u64::MAX,
+        },
     },
     Def {
         reg: SysReg::TTBR1_EL1,
         name: "TTBR1_EL1",
-        kind: rw(slot::TTBR1),
+        kind: Kind::Mmu {
+            slot: slot::TTBR1,
+            wmask: u64::MAX,
+        },
     },
     Def {
         reg: SysReg::TCR_EL1,
         name: "TCR_EL1",
-        kind: rw(slot::TCR),
+        kind: Kind::Mmu {
+            slot: slot::TCR,
+            wmask: u64::MAX,
+        },
     },
     Def {
         reg: SysReg::SPSR_EL1,
@@ -250,22 +284,22 @@ pub static TABLE: &[Def] = &[
     Def {
         reg: SysReg::CNTV_CTL_EL0,
         name: "CNTV_CTL_EL0",
-        kind: rw(slot::CNTV_CTL),
+        kind: Kind::Timer(crate::Timer::Virt, TimerReg::Ctl),
     },
     Def {
         reg: SysReg::CNTV_CVAL_EL0,
         name: "CNTV_CVAL_EL0",
-        kind: rw(slot::CNTV_CVAL),
+        kind: Kind::Timer(crate::Timer::Virt, TimerReg::Cval),
     },
     Def {
         reg: SysReg::CNTP_CTL_EL0,
         name: "CNTP_CTL_EL0",
-        kind: rw(slot::CNTP_CTL),
+        kind: Kind::Timer(crate::Timer::Phys, TimerReg::Ctl),
     },
     Def {
         reg: SysReg::CNTP_CVAL_EL0,
         name: "CNTP_CVAL_EL0",
-        kind: rw(slot::CNTP_CVAL),
+        kind: Kind::Timer(crate::Timer::Phys, TimerReg::Cval),
     },
     Def {
         reg: SysReg::FPCR,
@@ -295,7 +329,7 @@ pub static TABLE: &[Def] = &[
     Def {
         reg: SysReg::OSLAR_EL1,
         name: "OSLAR_EL1",
-        kind: rw(slot::OSLAR),
+        kind: Kind::RazWi,
     },
     Def {
         reg: SysReg::OSDLR_EL1,
@@ -316,6 +350,52 @@ pub static TABLE: &[Def] = &[
         reg: SysReg::CNTPCT_EL0,
         name: "CNTPCT_EL0",
         kind: Kind::Counter,
+    },
+    Def {
+        reg: SysReg::new(3, 3, 14, 3, 0),
+        name: "CNTV_TVAL_EL0",
+        kind: Kind::Timer(crate::Timer::Virt, TimerReg::Tval),
+    },
+    Def {
+        reg: SysReg::new(3, 3, 14, 2, 0),
+        name: "CNTP_TVAL_EL0",
+        kind: Kind::Timer(crate::Timer::Phys, TimerReg::Tval),
+    },
+    Def {
+        reg: SysReg::new(3, 0, 12, 1, 0),
+        name: "ISR_EL1",
+        kind: Kind::Isr,
+    },
+    Def {
+        reg: SysReg::new(2, 0, 0, 2, 0),
+        name: "MDCCINT_EL1",
+        kind: Kind::RazWi,
+    },
+    Def {
+        reg: SysReg::new(2, 0, 1, 0, 0),
+        name: "MDRAR_EL1",
+        kind: Kind::Const(0),
+    },
+    // OS lock implemented (OSLM = 0b10), unlocked.
+    Def {
+        reg: SysReg::new(2, 0, 1, 1, 4),
+        name: "OSLSR_EL1",
+        kind: Kind::Const(0x8),
+    },
+    Def {
+        reg: SysReg::new(2, 0, 1, 4, 4),
+        name: "DBGPRCR_EL1",
+        kind: Kind::RazWi,
+    },
+    Def {
+        reg: SysReg::new(2, 0, 7, 8, 6),
+        name: "DBGCLAIMSET_EL1",
+        kind: Kind::RazWi,
+    },
+    Def {
+        reg: SysReg::new(2, 0, 7, 9, 6),
+        name: "DBGCLAIMCLR_EL1",
+        kind: Kind::RazWi,
     },
     Def {
         reg: SysReg::CURRENT_EL,
@@ -344,9 +424,35 @@ pub static TABLE: &[Def] = &[
     },
 ];
 
+/// The breakpoint and watchpoint value/control registers of [`ID_AA64DFR0_EL1`]'s two
+/// breakpoints and two watchpoints: `DBG{B,W}{V,C}R<n>_EL1`, op0=2 op1=0 CRn=0 CRm=n,
+/// op2 = 4..7.
+static DEBUG_BP: Def = Def {
+    reg: SysReg::new(2, 0, 0, 0, 4),
+    name: "DBG{B,W}{V,C}R<n>_EL1",
+    kind: Kind::RazWi,
+};
+
+/// Unallocated registers of the ID space (op0=3, op1=0, CRn=0, CRm=1..7) read as zero.
+static ID_RAZ: Def = Def {
+    reg: SysReg::new(3, 0, 0, 1, 0),
+    name: "ID (reserved, RAZ)",
+    kind: Kind::Const(0),
+};
+
 /// The definition of `reg`, if implemented.
 pub fn lookup(reg: SysReg) -> Option<&'static Def> {
-    TABLE.iter().find(|d| d.reg == reg)
+    if let Some(d) = TABLE.iter().find(|d| d.reg == reg) {
+        return Some(d);
+    }
+    let (op0, op1, crn, crm, op2) = (reg.op0(), reg.op1(), reg.crn(), reg.crm(), reg.op2());
+    if op0 == 2 && op1 == 0 && crn == 0 && crm < 2 && op2 >= 4 {
+        return Some(&DEBUG_BP);
+    }
+    if op0 == 3 && op1 == 0 && crn == 0 && (1..=7).contains(&crm) {
+        return Some(&ID_RAZ);
+    }
+    None
 }
 
 /// Registers EL0 may access (everything else is EL1-only).
@@ -363,6 +469,7 @@ pub fn el0_accessible(reg: SysReg) -> bool {
             | SysReg::DCZID_EL0
             | SysReg::CNTFRQ_EL0
             | SysReg::CNTVCT_EL0
+            | SysReg::CNTPCT_EL0
     )
 }
 

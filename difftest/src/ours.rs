@@ -125,9 +125,9 @@ impl OurSide {
             // this thread during the call; its MemCtx outlives it.
             let code = unsafe { tb.exec(envp as *mut u8) };
             // The final `hvc #0`: an HVC exit after it, or, at EL0 where HVC is
-            // UNDEFINED, an exception-instruction exit at it.
+            // UNDEFINED, an UNDEF exit at it.
             let finished = (code == arm_cpu::exits::HVC && env.pc == end)
-                || (code == arm_cpu::exits::EXCEPTION_INSN
+                || (code == arm_cpu::exits::UNDEF
                     && env.pc == end - 4
                     && env.exit_info == HVC0 as u64);
             match code {

@@ -2,7 +2,7 @@
 //! acquire/release, prefetch and CLREX.
 
 use super::{BlockEnd, Ctx};
-use arm_decode::{AddrMode, Insn, LsOp, Reg, Width};
+use arm_decode::{AddrMode, Insn, LsForm, LsOp, Reg, Width};
 use tcg_ir::types::{BarrierFlags, Cond, MemOp};
 use tcg_ir::Temp;
 
@@ -89,9 +89,14 @@ fn memop(size: u8, signed: bool) -> MemOp {
     }
 }
 
-fn load_store(cx: &mut Ctx, op: LsOp, size: u8, rt: Reg, mode: AddrMode) {
+fn load_store(cx: &mut Ctx, op: LsOp, size: u8, rt: Reg, mode: AddrMode, form: LsForm) {
     let a = address(cx, mode);
-    let mmu = cx.mmu();
+    // LDTR/STTR at EL1 access memory with EL0's permissions.
+    let mmu = if form == LsForm::Unprivileged {
+        tcg_ir::MmuIdx(0)
+    } else {
+        cx.mmu()
+    };
     match op {
         LsOp::Store => {
             let v = cx.rx(rt);
@@ -246,8 +251,12 @@ fn exclusive(
 pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
     match insn {
         Insn::LoadStore {
-            op, size, rt, addr, ..
-        } => load_store(cx, op, size, rt, addr),
+            op,
+            size,
+            rt,
+            addr,
+            form,
+        } => load_store(cx, op, size, rt, addr, form),
         Insn::Prefetch { .. } => {}
         Insn::LoadStorePair {
             load,

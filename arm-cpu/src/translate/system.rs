@@ -26,6 +26,16 @@ fn mrs(cx: &mut Ctx, rt: Reg, def: &sysregs::Def) {
         Kind::SpSel => cx.b.ld_env(v, off::SPSEL, MemOp::UQ),
         Kind::SpEl0 => cx.b.call(&helpers::READ_SP_EL0, Some(v), &[]),
         Kind::Counter => cx.b.call(&helpers::READ_COUNTER, Some(v), &[]),
+        Kind::RazWi => {
+            let k = cx.c(0);
+            cx.b.mov(v, k);
+        }
+        Kind::Mmu { slot, .. } => cx.b.ld_env(v, off::sysreg(slot), MemOp::UQ),
+        Kind::Timer(t, r) => {
+            let sel = cx.c(t as u64 | (r as u64) << 1);
+            cx.b.call(&helpers::READ_TIMER, Some(v), &[sel]);
+        }
+        Kind::Isr => cx.b.call(&helpers::READ_ISR, Some(v), &[]),
         Kind::Nzcv => {
             // N from bit 63 of nf, Z from zf == 0, C from cf, V from bit 63 of vf.
             let (n, z, c, vv) = (cx.tmp(), cx.tmp(), cx.tmp(), cx.tmp());
@@ -50,18 +60,38 @@ fn mrs(cx: &mut Ctx, rt: Reg, def: &sysregs::Def) {
     cx.wr(rt, v, true);
 }
 
-/// Returns true when the write may change how later code translates or runs.
-fn msr(cx: &mut Ctx, def: &sysregs::Def, rt: Reg) -> Option<bool> {
+/// What an MSR needs after it: nothing, the end of the block (the write may change how
+/// later code translates or runs), or a timer exit.
+enum MsrEffect {
+    Next,
+    EndBlock,
+    Timer(crate::Timer),
+}
+
+/// `None`: the register is not writable (UNDEF).
+fn msr(cx: &mut Ctx, def: &sysregs::Def, rt: Reg) -> Option<MsrEffect> {
     let v = cx.rx(rt);
     match def.kind {
-        Kind::Const(_) | Kind::CurrentEl | Kind::Counter => return None,
+        Kind::Const(_) | Kind::CurrentEl | Kind::Counter | Kind::Isr => return None,
         Kind::Stored { readonly: true, .. } => return None,
         Kind::Stored { slot, wmask, .. } => {
             let t = cx.tmp();
             let m = cx.c(wmask);
             cx.b.and(t, v, m);
             cx.b.st_env(t, off::sysreg(slot), MemOp::UQ);
-            return Some(true);
+        }
+        Kind::RazWi => return Some(MsrEffect::Next),
+        Kind::Mmu { slot, wmask } => {
+            let t = cx.tmp();
+            let m = cx.c(wmask);
+            cx.b.and(t, v, m);
+            let s = cx.c(slot as u64);
+            cx.b.call(&helpers::WRITE_MMU_REG, None, &[s, t]);
+        }
+        Kind::Timer(t, r) => {
+            let sel = cx.c(t as u64 | (r as u64) << 1);
+            cx.b.call(&helpers::WRITE_TIMER, None, &[sel, v]);
+            return Some(MsrEffect::Timer(t));
         }
         Kind::Nzcv => {
             let s = cx.c(32);
@@ -76,18 +106,65 @@ fn msr(cx: &mut Ctx, def: &sysregs::Def, rt: Reg) -> Option<bool> {
             let m = cx.c(1 << 63);
             cx.b.and(cx.g.vf, cx.g.vf, m);
             cx.b.and(cx.g.nf, cx.g.nf, m);
-            return Some(false);
+            return Some(MsrEffect::Next);
         }
         Kind::Daif => {
             let t = cx.tmp();
             let m = cx.c(0x3c0);
             cx.b.and(t, v, m);
             cx.b.st_env(t, off::DAIF, MemOp::UQ);
+            cx.b.call(&helpers::CHECK_IRQ, None, &[]);
         }
         Kind::SpSel => cx.b.call(&helpers::SET_SPSEL, None, &[v]),
         Kind::SpEl0 => cx.b.call(&helpers::WRITE_SP_EL0, None, &[v]),
     }
-    Some(true)
+    Some(MsrEffect::EndBlock)
+}
+
+/// SYS (no result): cache maintenance, address translation and TLB invalidation.
+fn sys(cx: &mut Ctx, op1: u8, crn: u8, crm: u8, op2: u8, rt: Reg) -> BlockEnd {
+    let el0 = cx.flags.el == 0;
+    let next = cx.pc.wrapping_add(4);
+    match (op1, crn, crm, op2) {
+        // DC ZVA: zero the 64-byte block (DCZID_EL0 says 2^4 words). EL0 may use it
+        // (Linux sets SCTLR_EL1.DZE; the trap when it is clear is not modelled).
+        (3, 7, 4, 1) => {
+            let a = cx.tmp();
+            let base = cx.rx(rt);
+            let m = cx.c(!63);
+            cx.b.and(a, base, m);
+            let zero = cx.c(0);
+            let mmu = cx.flags.mmu_idx();
+            for k in 0..8u64 {
+                let p = cx.tmp();
+                let o = cx.c(8 * k);
+                cx.b.add(p, a, o);
+                cx.b.qemu_st(zero, p, MemOp::UQ, mmu);
+            }
+            BlockEnd::Next
+        }
+        // DC CVAC/CVAU/CVAP/CIVAC and IC IVAU (EL0-accessible when SCTLR_EL1.UCI/UCT
+        // allow, which Linux sets): no caches are modelled. Code changes are caught by
+        // the stores themselves (self-modifying-code tracking).
+        (3, 7, 10 | 11 | 12 | 14, 1) | (3, 7, 5, 1) => BlockEnd::Next,
+        _ if el0 => cx.undef(),
+        // DC IVAC / ISW / CSW / CISW, IC IALLU / IALLUIS: no-ops; end the block so an
+        // instruction-cache invalidation is followed by a fresh TB lookup.
+        (0, 7, 6, 1 | 2) | (0, 7, 10, 2) | (0, 7, 14, 2) => BlockEnd::Next,
+        (0, 7, 5 | 1, 0) => BlockEnd::StopAfter,
+        // TLBI: flush this CPU's TLB; the inner-shareable forms (CRm = 3) reach every
+        // vCPU before this one executes its next instruction.
+        (0, 8, 7 | 3, 0 | 1 | 2 | 3 | 5 | 7) => {
+            cx.b.call(&helpers::FLUSH_TLB, None, &[]);
+            if crm == 3 {
+                cx.exit_with(exits::TLBI_BROADCAST, next, 0);
+                BlockEnd::Exited
+            } else {
+                BlockEnd::StopAfter
+            }
+        }
+        _ => cx.undef(),
+    }
 }
 
 pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
@@ -146,8 +223,25 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             cx.exit_with(exits::HVC, next, imm16 as u64);
             return BlockEnd::Exited;
         }
-        Insn::Exception { .. } | Insn::Eret => {
-            cx.exit_with(exits::EXCEPTION_INSN, cx.pc, cx.word as u64);
+        Insn::Exception {
+            kind: ExceptionKind::Svc,
+            imm16,
+        } => {
+            cx.exit_with(exits::SVC, next, imm16 as u64);
+            return BlockEnd::Exited;
+        }
+        Insn::Exception {
+            kind: ExceptionKind::Brk,
+            imm16,
+        } => {
+            cx.exit_with(exits::BRK, cx.pc, imm16 as u64);
+            return BlockEnd::Exited;
+        }
+        // HVC at EL0, SMC without EL3, HLT without halting debug: UNDEFINED.
+        Insn::Exception { .. } => return cx.undef(),
+        Insn::Eret if !el0 => {
+            cx.b.call(&helpers::ERET, None, &[]);
+            cx.b.exit_tb(tcg_ir::ExitCode::LOOKUP);
             return BlockEnd::Exited;
         }
         Insn::Mrs { rt, reg } => match sysregs::lookup(reg) {
@@ -157,8 +251,12 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
         Insn::Msr { reg, rt } => match sysregs::lookup(reg) {
             Some(def) if !el0 || sysregs::el0_accessible(reg) => match msr(cx, def, rt) {
                 None => return cx.undef(),
-                Some(true) => return BlockEnd::StopAfter,
-                Some(false) => {}
+                Some(MsrEffect::EndBlock) => return BlockEnd::StopAfter,
+                Some(MsrEffect::Timer(t)) => {
+                    cx.exit_with(exits::TIMER, next, t as u64);
+                    return BlockEnd::Exited;
+                }
+                Some(MsrEffect::Next) => {}
             },
             _ => return cx.undef(),
         },
@@ -176,6 +274,7 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                     }
                     cx.b.st_env(d, off::DAIF, MemOp::UQ);
                     // Unmasking may make a pending interrupt deliverable.
+                    cx.b.call(&helpers::CHECK_IRQ, None, &[]);
                     return BlockEnd::StopAfter;
                 }
                 Some(PstateField::SpSel) if !el0 => {
@@ -186,12 +285,14 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                 _ => return cx.undef(),
             }
         }
-        Insn::Sys { l: false, .. } if !el0 => {
-            // Cache and TLB maintenance: no caches are modelled and with the MMU off the
-            // TLB holds identity entries only, so these are no-ops for now; end the block
-            // so TLB/IC operations take effect before the next instruction.
-            return BlockEnd::StopAfter;
-        }
+        Insn::Sys {
+            l: false,
+            op1,
+            crn,
+            crm,
+            op2,
+            rt,
+        } => return sys(cx, op1, crn, crm, op2, rt),
         _ => return cx.undef(),
     }
     BlockEnd::Next

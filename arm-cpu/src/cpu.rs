@@ -57,7 +57,7 @@ impl ArmCpu {
     pub fn new(cfg: CpuConfig, phys: Arc<PhysMap>, platform: Arc<dyn Platform>) -> ArmCpu {
         let mem = Box::new(MemCtx {
             phys,
-            walker: Box::new(softmmu::tlb::IdentityWalker),
+            walker: Box::new(crate::mmu::Stage1Walker),
         });
         let mut env = Box::new(CpuEnv::new(&*mem));
         env.sysregs[slot::MPIDR] = mpidr_of(cfg.index);

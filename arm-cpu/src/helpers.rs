@@ -265,6 +265,20 @@ extern "C" fn eret(env: *mut u8) -> u64 {
     0
 }
 
+/// AT S1E{0,1}{R,W}: translates `vaddr` and writes PAR_EL1; `sel` bit 0 = write,
+/// bit 1 = as EL0.
+extern "C" fn at(env: *mut u8, vaddr: u64, sel: u64) -> u64 {
+    // SAFETY: as above.
+    let env = unsafe { &mut *(env as *mut CpuEnv) };
+    // SAFETY: the env's memory context is set at construction and outlives the CPU.
+    let Some(ctx) = (unsafe { env.head.ctx.as_ref() }) else {
+        return 0;
+    };
+    let par = crate::mmu::at(env, vaddr, sel & 1 != 0, sel & 2 != 0, &ctx.phys);
+    env.sysregs[slot::PAR] = par;
+    0
+}
+
 macro_rules! env_helper {
     ($name:ident, $f:ident, $nargs:expr, $ret:expr, $flags:expr) => {
         pub static $name: LazyLock<Helper> = LazyLock::new(|| {
@@ -288,6 +302,7 @@ env_helper!(WRITE_MMU_REG, write_mmu_reg, 2, false, ENV_ONLY);
 env_helper!(FLUSH_TLB, flush_tlb, 0, false, ENV_ONLY);
 env_helper!(CHECK_IRQ, check_irq, 0, false, ENV_ONLY);
 env_helper!(ERET, eret, 0, false, HelperFlags::empty());
+env_helper!(AT, at, 2, false, ENV_ONLY);
 
 /// Every helper, for parsing IR text that names them.
 pub fn all() -> Vec<&'static Helper> {
@@ -305,6 +320,7 @@ pub fn all() -> Vec<&'static Helper> {
         &*FLUSH_TLB,
         &*CHECK_IRQ,
         &*ERET,
+        &*AT,
     ]
 }
 

@@ -240,7 +240,10 @@ pub static TABLE: &[Def] = &[
     Def {
         reg: SysReg::MAIR_EL1,
         name: "MAIR_EL1",
-        kind: rw(slot::MAIR),
+        kind: Kind::Mmu {
+            slot: slot::MAIR,
+            wmask: u64::MAX,
+        },
     },
     Def {
         reg: SysReg::AMAIR_EL1,

@@ -68,6 +68,11 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             let cond = if nonzero { Cond::TstNe } else { Cond::TstEq };
             two_way(cx, cond, v, m, target(offset, cx.pc));
         }
+        // ERET (EL1 only): PSTATE from SPSR_EL1, PC from ELR_EL1, then a TB lookup.
+        Insn::Eret if cx.flags.el != 0 => {
+            cx.b.call(&crate::helpers::ERET, None, &[]);
+            cx.b.exit_tb(tcg_ir::ExitCode::LOOKUP);
+        }
         _ => return cx.undef(),
     }
     BlockEnd::Exited

@@ -152,6 +152,13 @@ fn sys(cx: &mut Ctx, op1: u8, crn: u8, crm: u8, op2: u8, rt: Reg) -> BlockEnd {
         // instruction-cache invalidation is followed by a fresh TB lookup.
         (0, 7, 6, 1 | 2) | (0, 7, 10, 2) | (0, 7, 14, 2) => BlockEnd::Next,
         (0, 7, 5 | 1, 0) => BlockEnd::StopAfter,
+        // AT S1E1R, S1E1W, S1E0R, S1E0W: PAR_EL1 from a walk that does not fill the TLB.
+        (0, 7, 8, 0..=3) => {
+            let va = cx.rx(rt);
+            let sel = cx.c(op2 as u64);
+            cx.b.call(&helpers::AT, None, &[va, sel]);
+            BlockEnd::Next
+        }
         // TLBI: flush this CPU's TLB; the inner-shareable forms (CRm = 3) reach every
         // vCPU before this one executes its next instruction.
         (0, 8, 7 | 3, 0 | 1 | 2 | 3 | 5 | 7) => {
@@ -239,11 +246,6 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
         }
         // HVC at EL0, SMC without EL3, HLT without halting debug: UNDEFINED.
         Insn::Exception { .. } => return cx.undef(),
-        Insn::Eret if !el0 => {
-            cx.b.call(&helpers::ERET, None, &[]);
-            cx.b.exit_tb(tcg_ir::ExitCode::LOOKUP);
-            return BlockEnd::Exited;
-        }
         Insn::Mrs { rt, reg } => match sysregs::lookup(reg) {
             Some(def) if !el0 || sysregs::el0_accessible(reg) => mrs(cx, rt, def),
             _ => return cx.undef(),

@@ -122,7 +122,7 @@ impl Machine {
             .ram_ptr(PhysAddr(pc & !0xfff), 4096)
             .expect("code page");
         // SAFETY: `page` is the host view of the RAM page holding `pc`.
-        let (mut f, _, _) = unsafe { translate_block(page, pc, TbFlags { el: 1 }) };
+        let (mut f, _, _) = unsafe { translate_block(page, pc, TbFlags::at_el(1)) };
         tcg_opt::optimize(&mut f);
         let tb = be.compile(&f).expect("compile");
         self.tbs.insert(pc, tb.clone());
@@ -166,7 +166,7 @@ fn translation(c: &mut Criterion) {
     for (i, w) in BLOCK.iter().enumerate() {
         page[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
     }
-    let flags = TbFlags { el: 1 };
+    let flags = TbFlags::at_el(1);
     let mut g = c.benchmark_group("translate_per_insn");
     g.throughput(Throughput::Elements(BLOCK.len() as u64));
     let front = |p: &[u8]| {

@@ -220,9 +220,7 @@ impl GuestCpu for ArmCpu {
     }
 
     fn translate(&mut self, key: &TbKey) -> Result<Translation, CpuAction> {
-        let flags = TbFlags {
-            el: key.flags as u8,
-        };
+        let flags = TbFlags::from_bits(key.flags);
         let env = &mut self.env.head as *mut softmmu::EnvHead;
         // SAFETY: as in tb_key.
         let page = unsafe { softmmu::slow::code_page(env, key.pc, flags.mmu_idx().0 as usize) };
@@ -249,6 +247,7 @@ impl GuestCpu for ArmCpu {
                 }
                 self.sync_exception(except::esr(ec::UNKNOWN, 0), None, pc)
             }
+            exits::TRAP => self.sync_exception(info, None, pc),
             exits::SVC => self.sync_exception(except::esr(ec::SVC64, info & 0xffff), None, pc),
             exits::BRK => self.sync_exception(except::esr(ec::BRK64, info & 0xffff), None, pc),
             exits::HVC => {

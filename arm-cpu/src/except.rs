@@ -7,6 +7,7 @@ use crate::sysregs::slot;
 /// Exception classes (ESR_ELx.EC) this CPU raises.
 pub mod ec {
     pub const UNKNOWN: u64 = 0x00;
+    pub const WFX: u64 = 0x01;
     pub const ILLEGAL_STATE: u64 = 0x0e;
     pub const SVC64: u64 = 0x15;
     pub const SYSREG: u64 = 0x18;
@@ -33,6 +34,9 @@ pub const ISS_CM: u64 = 1 << 8;
 pub fn esr(ec: u64, iss: u64) -> u64 {
     (ec << 26) | (1 << 25) | (iss & 0x1ff_ffff)
 }
+
+/// SPSR.IL: the illegal-execution-state bit.
+pub const SPSR_IL: u64 = 1 << 20;
 
 /// Which of the four entries of a vector-table quarter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,8 +100,11 @@ pub fn eret(env: &mut CpuEnv) {
     env.vf = ((spsr >> 28) & 1) << 63;
     env.daif = spsr & 0x3c0;
     if !legal {
+        // EL and SP stay; PSTATE.IL is set, so the instruction at ELR takes an Illegal
+        // Execution State exception, which saves IL in SPSR_EL1.
         env.pc = elr;
         take(env, Kind::Sync, Some(esr(ec::ILLEGAL_STATE, 0)), None, elr);
+        env.sysregs[slot::SPSR] |= SPSR_IL;
         return;
     }
     bank_sp(env);

@@ -23,3 +23,6 @@ pub const TIMER: u64 = ExitCode::FIRST_GUEST + 7;
 /// An inner-shareable TLBI (already done locally): `pc` after it; every other vCPU must
 /// invalidate before this one runs on.
 pub const TLBI_BROADCAST: u64 = ExitCode::FIRST_GUEST + 8;
+/// A trap the translator decided on (EL0 access controls): `pc` at the instruction,
+/// `exit_info` = the ESR_EL1 value of the synchronous exception to take.
+pub const TRAP: u64 = ExitCode::FIRST_GUEST + 9;

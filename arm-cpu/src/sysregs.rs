@@ -3,6 +3,7 @@
 //! ID registers describe a Cortex-A57-class ARMv8.0 core with only what is implemented:
 //! AArch64 EL0/EL1, no FP/SIMD yet, no EL2/EL3.
 
+use crate::translate::Ctl;
 use arm_decode::SysReg;
 
 /// How a register is read and written.
@@ -458,22 +459,40 @@ pub fn lookup(reg: SysReg) -> Option<&'static Def> {
     None
 }
 
-/// Registers EL0 may access (everything else is EL1-only).
-pub fn el0_accessible(reg: SysReg) -> bool {
-    matches!(
-        reg,
-        SysReg::NZCV
-            | SysReg::DAIF
-            | SysReg::FPCR
-            | SysReg::FPSR
-            | SysReg::TPIDR_EL0
-            | SysReg::TPIDRRO_EL0
-            | SysReg::CTR_EL0
-            | SysReg::DCZID_EL0
-            | SysReg::CNTFRQ_EL0
-            | SysReg::CNTVCT_EL0
-            | SysReg::CNTPCT_EL0
-    )
+/// What an EL0 access to a register does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum El0Access {
+    Allowed,
+    /// Trapped to EL1 with EC 0x18 (an EL1 control bit disallows it).
+    Trap,
+    /// UNDEFINED at EL0.
+    Undef,
+}
+
+/// The EL0 access rule for `reg` (`read` = MRS) under the EL0 controls in `ctl`.
+pub fn el0_access(reg: SysReg, read: bool, ctl: Ctl) -> El0Access {
+    use El0Access::*;
+    let gate = |f: Ctl| if ctl.contains(f) { Allowed } else { Trap };
+    match reg {
+        SysReg::NZCV | SysReg::FPCR | SysReg::FPSR | SysReg::TPIDR_EL0 => Allowed,
+        SysReg::TPIDRRO_EL0 | SysReg::DCZID_EL0 if read => Allowed,
+        SysReg::DAIF => gate(Ctl::UMA),
+        SysReg::CTR_EL0 if read => gate(Ctl::UCT),
+        SysReg::CNTFRQ_EL0 if read => {
+            if ctl.intersects(Ctl::EL0PCTEN | Ctl::EL0VCTEN) {
+                Allowed
+            } else {
+                Trap
+            }
+        }
+        SysReg::CNTPCT_EL0 if read => gate(Ctl::EL0PCTEN),
+        SysReg::CNTVCT_EL0 if read => gate(Ctl::EL0VCTEN),
+        _ => match lookup(reg).map(|d| d.kind) {
+            Some(Kind::Timer(crate::Timer::Phys, _)) => gate(Ctl::EL0PTEN),
+            Some(Kind::Timer(crate::Timer::Virt, _)) => gate(Ctl::EL0VTEN),
+            _ => Undef,
+        },
+    }
 }
 
 #[cfg(test)]

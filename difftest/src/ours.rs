@@ -107,7 +107,7 @@ impl OurSide {
         env.el = 0;
         env.head.clear_fault();
         let end = SEQ + 4 * (case.words.len() as u64 + 1);
-        let flags = TbFlags { el: 0 };
+        let flags = TbFlags::at_el(0);
         for _ in 0..64 {
             let pc = env.pc;
             let Some(page) = self.phys.ram_ptr(PhysAddr(pc & !0xfff), 4096) else {

@@ -38,6 +38,15 @@ void put_hex(u64 v)
         uart_putc(digits[(v >> shift) & 0xf]);
 }
 
+void put_hexn(u64 v, int digits)
+{
+    static const char hexdigits[] = "0123456789abcdef";
+    uart_putc('0');
+    uart_putc('x');
+    for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4)
+        uart_putc(hexdigits[(v >> shift) & 0xf]);
+}
+
 void put_udec(u64 v)
 {
     char buf[24];

@@ -29,6 +29,7 @@ typedef unsigned long usize;
 void uart_putc(char c);
 void uart_puts(const char *s);
 void put_hex(u64 v);               /* "0x" + 16 hex digits */
+void put_hexn(u64 v, int digits);  /* "0x" + `digits` hex digits */
 void put_udec(u64 v);
 void put_sdec(s64 v);
 /* "label: 0x0123456789abcdef\n" */

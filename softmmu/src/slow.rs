@@ -4,12 +4,21 @@
 //! `oi` packs the access: bits 0-7 the `MemOp`, bits 8-15 the MMU index, bits 16-23 the
 //! `RmwOp` of an atomic read-modify-write. On a guest fault the helpers record it in the
 //! `EnvHead` (`fault` becomes non-zero) and return 0; the caller must then leave the TB.
+//!
+//! Self-modifying code: a writable entry of a RAM page that holds translated code has
+//! `TLB_NOTDIRTY` in its write tag (set at fill time, or by the sweep of
+//! [`crate::PhysMap::mark_code`]), so every store, compare-and-swap and atomic RMW to it
+//! ends up here. The slow path performs the write, then reports it to the physical map
+//! ([`crate::PhysMap::code_written`]), whose hook invalidates the TBs on the bytes
+//! written; once the page holds no code any more the entry loses `TLB_NOTDIRTY` again.
 
 use crate::access::{host_read, host_write};
 use crate::env::EnvHead;
 use crate::layout::*;
 use crate::phys::{PhysAddr, RegionKind};
-use crate::tlb::{compare_value, tlb_index, Access, Perms, TlbEntry, TlbFull};
+use crate::tlb::{
+    compare_value, fill_write_tag, tlb_index, tlb_unprotect, Access, Perms, TlbEntry, TlbFull,
+};
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use tcg_ir::types::{MemOp, RmwOp};
 
@@ -24,6 +33,9 @@ fn split_oi(oi: u64) -> (MemOp, usize) {
 /// Where one access goes after translation.
 pub(crate) enum Target {
     Host(*mut u8),
+    /// A write to RAM of a page holding translated code (`TLB_NOTDIRTY`): the host pointer
+    /// and the physical address; the writer must call [`code_write_done`] afterwards.
+    HostCode(*mut u8, u64),
     Mmio(u64),
 }
 
@@ -73,13 +85,13 @@ pub unsafe fn tlb_fill(env: *mut EnvHead, vaddr: u64, access: Access, mmu: usize
         }
     };
     let page = vaddr & PAGE_MASK;
-    let (flags, addend) = match ctx.phys.lookup(PhysAddr(t.paddr_page)) {
+    let (flags, addend, ram) = match ctx.phys.lookup(PhysAddr(t.paddr_page)) {
         Some((r, _)) => match &r.kind {
-            RegionKind::Ram(_) => match ctx.phys.ram_ptr(PhysAddr(t.paddr_page), PAGE_SIZE) {
-                Some(host) => (0, (host as u64).wrapping_sub(page)),
-                None => (TLB_MMIO, 0),
+            RegionKind::Ram(b) => match ctx.phys.ram_ptr(PhysAddr(t.paddr_page), PAGE_SIZE) {
+                Some(host) => (0, (host as u64).wrapping_sub(page), Some(b)),
+                None => (TLB_MMIO, 0, None),
             },
-            RegionKind::Mmio(_) => (TLB_MMIO, 0),
+            RegionKind::Mmio(_) => (TLB_MMIO, 0, None),
         },
         None => {
             // SAFETY: as above.
@@ -95,11 +107,13 @@ pub unsafe fn tlb_fill(env: *mut EnvHead, vaddr: u64, access: Access, mmu: usize
         }
     };
     let i = tlb_index(vaddr);
-    // SAFETY: as above; `mmu` < NB_MMU_MODES by construction of callers.
+    let write = tag(Perms::WRITE);
+    // SAFETY: as above; `mmu` < NB_MMU_MODES by construction of callers. The write tag
+    // goes in last, through `fill_write_tag` (code-page protocol: it may add NOTDIRTY).
     unsafe {
         (*env).tlb[mmu][i] = TlbEntry {
             addr_read: tag(Perms::READ),
-            addr_write: tag(Perms::WRITE),
+            addr_write: TLB_EMPTY,
             addr_code: tag(Perms::EXEC),
             addend,
         };
@@ -107,8 +121,25 @@ pub unsafe fn tlb_fill(env: *mut EnvHead, vaddr: u64, access: Access, mmu: usize
             paddr_page: t.paddr_page,
             attrs: t.attrs,
         };
+        fill_write_tag(env, mmu, i, t.paddr_page & PAGE_MASK, write, ram);
     }
     true
+}
+
+/// After a write of `len` bytes at `vaddr` through a `TLB_NOTDIRTY` entry of `mmu`
+/// ([`Target::HostCode`] at `paddr`): reports it to the physical map (which invalidates
+/// the TBs on those bytes) and, if the page holds no code any more, lets this entry take
+/// the fast path again.
+///
+/// # Safety
+/// `env` must be the calling vCPU's valid environment with a valid `ctx`.
+unsafe fn code_write_done(env: *mut EnvHead, vaddr: u64, paddr: u64, len: u32, mmu: usize) {
+    // SAFETY: caller contract.
+    unsafe {
+        let phys = &(*(*env).ctx).phys;
+        phys.code_written(paddr, len as u64);
+        tlb_unprotect(env, mmu, tlb_index(vaddr), paddr & PAGE_MASK, phys);
+    }
 }
 
 /// Translates an access that stays within one page.
@@ -140,10 +171,15 @@ unsafe fn resolve(
     }
     // SAFETY: env valid (caller).
     let e = unsafe { &(*env).tlb[mmu][i] };
+    // SAFETY: env valid (caller).
+    let paddr = || unsafe { (*env).tlb_full[mmu][i].paddr_page } | (addr & !PAGE_MASK);
     if tag & TLB_MMIO != 0 {
-        // SAFETY: env valid (caller).
-        let full = unsafe { &(*env).tlb_full[mmu][i] };
-        Some(Target::Mmio(full.paddr_page | (addr & !PAGE_MASK)))
+        Some(Target::Mmio(paddr()))
+    } else if tag & TLB_NOTDIRTY != 0 && access == Access::Write {
+        Some(Target::HostCode(
+            addr.wrapping_add(e.addend) as *mut u8,
+            paddr(),
+        ))
     } else {
         Some(Target::Host(addr.wrapping_add(e.addend) as *mut u8))
     }
@@ -206,7 +242,7 @@ unsafe fn read_raw(env: *mut EnvHead, addr: u64, bytes: u32, mmu: usize, pc: u64
     // SAFETY: env valid (caller).
     match unsafe { resolve(env, addr, Access::Read, mmu, pc) }? {
         // SAFETY: resolve returned a RAM pointer valid for an in-page access.
-        Target::Host(p) => Some(unsafe { host_read(p, bytes) }),
+        Target::Host(p) | Target::HostCode(p, _) => Some(unsafe { host_read(p, bytes) }),
         // SAFETY: env valid (caller).
         Target::Mmio(pa) => unsafe { phys_read(env, pa, bytes, addr, pc) },
     }
@@ -236,6 +272,14 @@ unsafe fn write_raw(env: *mut EnvHead, addr: u64, bytes: u32, v: u64, mmu: usize
         Some(Target::Host(p)) => {
             // SAFETY: resolve returned a RAM pointer valid for an in-page access.
             unsafe { host_write(p, bytes, v) };
+            true
+        }
+        Some(Target::HostCode(p, paddr)) => {
+            // SAFETY: as above; env valid (caller). Write first, then invalidate.
+            unsafe {
+                host_write(p, bytes, v);
+                code_write_done(env, addr, paddr, bytes, mmu);
+            }
             true
         }
         // SAFETY: env valid (caller).
@@ -276,8 +320,9 @@ pub unsafe extern "C" fn helper_st(env: *mut u8, addr: u64, val: u64, oi: u64, p
     0
 }
 
-/// Atomically applies `f(old) -> Option<new>` to host memory; returns old.
-unsafe fn host_atomic(p: *mut u8, bytes: u32, f: impl Fn(u64) -> Option<u64>) -> u64 {
+/// Atomically applies `f(old) -> Option<new>` to host memory; returns old and whether it
+/// stored.
+unsafe fn host_atomic(p: *mut u8, bytes: u32, f: impl Fn(u64) -> Option<u64>) -> (u64, bool) {
     macro_rules! cas_loop {
         ($at:ty, $t:ty) => {{
             // SAFETY: caller guarantees p is valid RAM and aligned for this size.
@@ -285,14 +330,14 @@ unsafe fn host_atomic(p: *mut u8, bytes: u32, f: impl Fn(u64) -> Option<u64>) ->
             let mut old = a.load(Ordering::SeqCst);
             loop {
                 match f(old as u64) {
-                    None => break old as u64,
+                    None => break (old as u64, false),
                     Some(n) => match a.compare_exchange_weak(
                         old,
                         n as $t,
                         Ordering::SeqCst,
                         Ordering::SeqCst,
                     ) {
-                        Ok(_) => break old as u64,
+                        Ok(_) => break (old as u64, true),
                         Err(cur) => old = cur,
                     },
                 }
@@ -326,13 +371,20 @@ unsafe fn atomic_op(
         }
         if !crosses_page(addr, bytes) {
             // Atomics need read and write permission; translate for write, then read.
-            if let Some(Target::Host(p)) = resolve(env, addr, Access::Write, mmu, pc) {
+            let (p, code) = match resolve(env, addr, Access::Write, mmu, pc)? {
+                Target::Host(p) => (Some(p), None),
+                Target::HostCode(p, pa) => (Some(p), Some(pa)),
+                Target::Mmio(_) => (None, None),
+            };
+            if let Some(p) = p {
                 resolve(env, addr, Access::Read, mmu, pc)?;
                 if (p as usize).is_multiple_of(bytes as usize) {
-                    return Some(host_atomic(p, bytes, f));
+                    let (old, wrote) = host_atomic(p, bytes, f);
+                    if let (Some(pa), true) = (code, wrote) {
+                        code_write_done(env, addr, pa, bytes, mmu);
+                    }
+                    return Some(old);
                 }
-            } else if (*env).fault != 0 {
-                return None;
             }
         }
         let old = read_raw(env, addr, bytes, mmu, pc)?;
@@ -387,6 +439,12 @@ pub unsafe extern "C" fn helper_rmw(env: *mut u8, addr: u64, val: u64, oi: u64, 
 /// `None` with no fault recorded when the bytes are not plain RAM within one page (MMIO, or
 /// a page-crossing range); the caller then falls back to `helper_ld`/`helper_st`.
 ///
+/// Self-modifying code: when the bytes are on a page holding translated code, the TBs on
+/// them are invalidated here, *before* the caller writes. A translation of those bytes by
+/// another vCPU between this call and the write could still read the old bytes; a caller
+/// that wrote through the pointer closes that window by calling [`rmw_write_done`]
+/// afterwards.
+///
 /// # Safety
 /// As [`helper_ld`].
 pub unsafe fn host_ptr_for_rmw(
@@ -407,7 +465,30 @@ pub unsafe fn host_ptr_for_rmw(
                 resolve(env, addr, Access::Read, mmu, pc)?;
                 Some(p)
             }
+            Target::HostCode(p, paddr) => {
+                resolve(env, addr, Access::Read, mmu, pc)?;
+                code_write_done(env, addr, paddr, bytes, mmu);
+                Some(p)
+            }
             Target::Mmio(_) => None,
+        }
+    }
+}
+
+/// After writing through a pointer from [`host_ptr_for_rmw`] (same `addr`, `bytes`,
+/// `mmu`, no other access in between): invalidates TBs translated from those bytes in the
+/// meantime. Cheap when the page holds no code (one atomic load).
+///
+/// # Safety
+/// As [`helper_ld`].
+pub unsafe fn rmw_write_done(env: *mut EnvHead, addr: u64, bytes: u32, mmu: usize) {
+    let mmu = mmu & (NB_MMU_MODES - 1);
+    let i = tlb_index(addr);
+    // SAFETY: caller contract: entry `i` is the one `host_ptr_for_rmw` used.
+    unsafe {
+        let paddr = (*env).tlb_full[mmu][i].paddr_page | (addr & !PAGE_MASK);
+        if (*(*env).ctx).phys.is_code(paddr) {
+            code_write_done(env, addr, paddr, bytes, mmu);
         }
     }
 }
@@ -422,7 +503,7 @@ pub unsafe fn code_page(env: *mut EnvHead, vaddr: u64, mmu: usize) -> Option<(*c
     // SAFETY: caller contract.
     unsafe {
         match resolve(env, vaddr & PAGE_MASK, Access::Exec, mmu, vaddr)? {
-            Target::Host(p) => Some((
+            Target::Host(p) | Target::HostCode(p, _) => Some((
                 p as *const u8,
                 (*env).tlb_full[mmu][tlb_index(vaddr)].paddr_page,
             )),

@@ -4,11 +4,11 @@
 use crate::cpu::GuestCpu;
 use crate::tb_cache::TbCache;
 use crossbeam_channel::{Receiver, Sender};
-use softmmu::EnvHead;
+use softmmu::{EnvHead, PhysMap};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 use tcg_ir::Backend;
 
@@ -197,14 +197,16 @@ thread_local! {
 // ---------------------------------------------------------------------------------------
 // Core: the non-generic shared machine state
 
-/// The env pointer of a vCPU, used only to reach its atomic `exit_request`.
-struct EnvPtr(*const EnvHead);
+/// The env pointer of a vCPU, used only to reach its atomic `exit_request` and, for
+/// self-modifying code, its TLB write tags (`softmmu::tlb::tlb_protect_code_page`).
+struct EnvPtr(*mut EnvHead);
 
-// SAFETY: the pointer is only dereferenced (in `Core::with_exit_request`) to reach the
-// `AtomicU32` `exit_request`, which is safe to access from any thread; the access is
-// guarded so it never happens after the CPU (and its env) was dropped.
+// SAFETY: the pointer is only dereferenced (in `Core::with_env`) to reach the `AtomicU32`
+// `exit_request`, which is safe to access from any thread, and the TLB write tags, which
+// the softmmu accesses atomically from other threads under its documented protocol; the
+// access is guarded so it never happens after the CPU (and its env) was dropped.
 unsafe impl Send for EnvPtr {}
-// SAFETY: as above; shared access only ever touches the atomic field.
+// SAFETY: as above; shared access only ever touches atomically accessed fields.
 unsafe impl Sync for EnvPtr {}
 
 const POWER_OFF: u8 = 0;
@@ -251,6 +253,9 @@ pub(crate) struct Core {
     /// Round-robin: the vCPU running now, and whether its time slice has ended.
     pub(crate) rr_current: AtomicUsize,
     pub(crate) rr_slice_expired: AtomicBool,
+    /// The board's memory, once `Sched::attach_phys` was called: code pages are then
+    /// tracked and writes to them invalidate TBs.
+    pub(crate) phys: OnceLock<Arc<PhysMap>>,
 }
 
 impl Core {
@@ -260,7 +265,7 @@ impl Core {
             .into_iter()
             .enumerate()
             .map(|(i, env)| VcpuState {
-                env: EnvPtr(env as *const EnvHead),
+                env: EnvPtr(env as *mut EnvHead),
                 power: AtomicU8::new(if i == 0 { POWER_ON } else { POWER_OFF }),
                 halt: AtomicU8::new(HALT_NONE),
                 wake: AtomicBool::new(false),
@@ -290,6 +295,7 @@ impl Core {
             envs_dead: AtomicBool::new(false),
             rr_current: AtomicUsize::new(0),
             rr_slice_expired: AtomicBool::new(false),
+            phys: OnceLock::new(),
         }
     }
 
@@ -301,20 +307,71 @@ impl Core {
         self.vcpus[i].env.0
     }
 
-    /// Runs `f` on vCPU `i`'s exit-request flag unless the envs were retired.
-    fn with_exit_request(&self, i: usize, f: impl FnOnce(&AtomicU32)) {
+    /// Runs `f` with vCPU `i`'s env pointer unless the envs were retired. The env is live
+    /// for the whole call: the CPUs are dropped only after `retire_envs`, which waits until
+    /// `env_users` is 0 after setting `envs_dead` (SeqCst on both sides, so either we saw
+    /// `envs_dead` or it waits for us). `f` may only touch fields that are safe to access
+    /// while the vCPU runs on another thread.
+    fn with_env(&self, i: usize, f: impl FnOnce(*mut EnvHead)) {
         self.env_users.fetch_add(1, Ordering::SeqCst);
         if !self.envs_dead.load(Ordering::SeqCst) {
-            let p = self.vcpus[i].env.0;
-            // SAFETY: `p` is the env pointer the CPU returned at construction, stable for
-            // the CPU's life (the `GuestCpu::env` contract). The CPUs are dropped only after
-            // `retire_envs`, which waits until `env_users` is 0 after setting `envs_dead`
-            // (SeqCst on both sides, so either we saw `envs_dead` or it waits for us).
-            // Only the atomic `exit_request` field is referenced.
-            let req = unsafe { &*std::ptr::addr_of!((*p).exit_request) };
-            f(req);
+            f(self.vcpus[i].env.0);
         }
         self.env_users.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Runs `f` on vCPU `i`'s exit-request flag unless the envs were retired.
+    fn with_exit_request(&self, i: usize, f: impl FnOnce(&AtomicU32)) {
+        self.with_env(i, |p| {
+            // SAFETY: `p` is the env pointer the CPU returned at construction, stable and
+            // live for this call (see `with_env`). Only the atomic `exit_request` field is
+            // referenced.
+            let req = unsafe { &*std::ptr::addr_of!((*p).exit_request) };
+            f(req);
+        });
+    }
+
+    // --- self-modifying code ----------------------------------------------------------
+
+    /// Sets `TLB_NOTDIRTY` in every vCPU's TLB write entries for physical page `page` (the
+    /// `protect` step of `PhysMap::mark_code`).
+    pub(crate) fn protect_code_page(&self, page: u64) {
+        for i in 0..self.vcpus.len() {
+            self.with_env(i, |p| {
+                // SAFETY: `p` is live for this call (`with_env`); the function only
+                // touches TLB write tags (atomically) and physical pages, which the softmmu
+                // documents as safe while the vCPU runs on another thread.
+                unsafe { softmmu::tlb::tlb_protect_code_page(p, page) };
+            });
+        }
+    }
+
+    /// Invalidates the TBs on guest physical bytes `[paddr, paddr + len)` (one page) and
+    /// cuts the chains into them. Needs no exclusive section: a vCPU inside one of them
+    /// finishes that TB (architecturally fine: the write and the fetch were concurrent).
+    pub(crate) fn invalidate_phys_range(&self, phys: Option<&PhysMap>, paddr: u64, len: u64) {
+        for tb in self.tb_cache.invalidate_phys_range(paddr, len, phys) {
+            self.backend.unchain(&*tb.code);
+        }
+    }
+
+    /// Attaches the board's memory (once; later calls with another map are refused):
+    /// installs the code-write hook that invalidates TBs.
+    pub(crate) fn attach_phys(self: &Arc<Core>, phys: Arc<PhysMap>) -> bool {
+        if self.phys.set(phys.clone()).is_err() {
+            return self.phys.get().is_some_and(|p| Arc::ptr_eq(p, &phys));
+        }
+        // Weak: the map outlives the machine in the board; no cycle through the hook.
+        let core: Weak<Core> = Arc::downgrade(self);
+        phys.set_code_write_hook(Some(Arc::new(
+            move |pm: &PhysMap, paddr: u64, len: u64| match core.upgrade() {
+                Some(c) => c.invalidate_phys_range(Some(pm), paddr, len),
+                None => {
+                    pm.clear_code(paddr);
+                }
+            },
+        )));
+        true
     }
 
     /// Makes later kicks no-ops and waits for in-flight ones; call before dropping CPUs.
@@ -829,6 +886,34 @@ impl<C: GuestCpu> Control<C> {
             core.backend.unchain(&*tb.code);
         }
         !tbs.is_empty()
+    }
+
+    /// Self-modifying code and DMA: invalidates the TBs translated from guest physical bytes
+    /// `[paddr, paddr + len)` (any length; split by page) and cuts every chain into them.
+    /// Writes through the softmmu (guest stores, `PhysMap::write`/`write_bytes`) do this
+    /// themselves once [`crate::Sched::attach_phys`] was called; call it for writes that
+    /// bypass them. Needs no exclusive section; a vCPU already inside such a TB finishes it.
+    pub fn invalidate_phys_range(&self, paddr: u64, len: u64) {
+        let core = self.core();
+        let phys = core.phys.get().map(|p| &**p);
+        let end = paddr.saturating_add(len);
+        let mut a = paddr;
+        while a < end {
+            let next = ((a & softmmu::layout::PAGE_MASK) + softmmu::layout::PAGE_SIZE).min(end);
+            core.invalidate_phys_range(phys, a, next - a);
+            if next <= a {
+                break;
+            }
+            a = next;
+        }
+    }
+
+    /// Invalidates every TB translated from the guest physical page holding `paddr`.
+    pub fn invalidate_phys_page(&self, paddr: u64) {
+        self.invalidate_phys_range(
+            paddr & softmmu::layout::PAGE_MASK,
+            softmmu::layout::PAGE_SIZE,
+        );
     }
 
     /// Flushes every TB and the back end's code memory, in an exclusive section.

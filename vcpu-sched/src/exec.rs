@@ -3,7 +3,7 @@
 
 use crate::control::{Core, Shared, HALT_NONE, HALT_WFE, HALT_WFI, IDLE_POLL};
 use crate::cpu::{CpuAction, GuestCpu, TbKey};
-use crate::tb_cache::{JumpCache, Tb};
+use crate::tb_cache::{JumpCache, PendingTranslation, Tb};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -122,8 +122,45 @@ fn try_unhalt<C: GuestCpu>(core: &Core, cpu: &C, l: &VcpuLocal) -> Result<(), Du
     }
 }
 
+/// A translation registered in the TB cache's page index (self-modifying code); cancels
+/// the registration if dropped before `finish`.
+struct Registered<'a> {
+    core: &'a Core,
+    phys: &'a softmmu::PhysMap,
+    pending: Option<PendingTranslation>,
+}
+
+impl Registered<'_> {
+    fn finish(mut self, tb: Arc<Tb>) -> Arc<Tb> {
+        match self.pending.take() {
+            Some(p) => self
+                .core
+                .tb_cache
+                .finish_translation(p, tb, Some(self.phys))
+                .tb(),
+            None => tb,
+        }
+    }
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self.pending.take() {
+            self.core.tb_cache.cancel_translation(p, Some(self.phys));
+        }
+    }
+}
+
 /// Finds the TB for `key` in the global cache or translates, optimises, compiles and
 /// inserts it.
+///
+/// SELF-MODIFYING CODE (once `Sched::attach_phys` was called): before the guest code is
+/// read, the translation is registered in the TB cache's page index and the page is
+/// marked as code in the `PhysMap`, which (the first time) sets `TLB_NOTDIRTY` in every
+/// vCPU's TLB write entries for it; from then on every store to the page goes through the
+/// softmmu slow path and invalidates the TBs it overlaps. A store that lands while this
+/// translation runs marks it stale: the TB is then returned invalid (run once, never
+/// cached). See `tb_cache` for the protocol.
 fn find_or_translate<C: GuestCpu>(
     core: &Core,
     cpu: &mut C,
@@ -133,6 +170,15 @@ fn find_or_translate<C: GuestCpu>(
     if let Some(tb) = core.tb_cache.lookup(key) {
         return Ok(tb);
     }
+    let reg = core.phys.get().map(|phys| {
+        let pending = core.tb_cache.begin_translation(key.phys_pc);
+        phys.mark_code(key.phys_pc, |page| core.protect_code_page(page));
+        Registered {
+            core,
+            phys,
+            pending: Some(pending),
+        }
+    });
     let t = cpu.translate(key)?;
     let mut func = t.func;
     tcg_opt::optimize(&mut func);
@@ -156,7 +202,10 @@ fn find_or_translate<C: GuestCpu>(
     };
     l.translations += 1;
     let tb = Arc::new(Tb::new(*key, code, t.size, t.insns));
-    Ok(core.tb_cache.insert(tb).tb())
+    Ok(match reg {
+        Some(r) => r.finish(tb),
+        None => core.tb_cache.insert(tb).tb(),
+    })
 }
 
 /// Runs vCPU `l.idx` from the current state until it must go back to the top of its

@@ -21,7 +21,7 @@ pub mod tb_cache;
 
 pub use control::{Control, PowerState, RunOutcome, SchedError, SchedMode, VcpuStats, Work};
 pub use cpu::{CpuAction, GuestCpu, TbKey, Translation};
-pub use tb_cache::{Inserted, JumpCache, Tb, TbCache};
+pub use tb_cache::{Inserted, JumpCache, PendingTranslation, Tb, TbCache};
 
 use control::{Core, Shared};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -54,6 +54,30 @@ impl<C: GuestCpu> Sched<C> {
             shared: Arc::new(Shared { core, queues }),
             time_slice: Self::DEFAULT_TIME_SLICE,
         }
+    }
+
+    /// Turns on self-modifying-code tracking with the board's memory `phys` (the map every
+    /// vCPU's `softmmu::MemCtx` uses): from now on, translating a block marks its physical
+    /// page as code (and makes every vCPU's TLB route stores to it through the slow path),
+    /// and any write to such a page (a guest store from any vCPU through any virtual alias,
+    /// `PhysMap::write`/`write_bytes`, or `PhysMap::notify_write` from a device) invalidates
+    /// the TBs on the bytes written. Without it (unit tests, harnesses) TBs are never
+    /// invalidated by writes. Returns false (and changes nothing) if another map was
+    /// attached before. Call it before `run`.
+    pub fn attach_phys(&self, phys: Arc<softmmu::PhysMap>) -> bool {
+        debug_assert!(
+            (0..self.cpus.len()).all(|i| {
+                let env = self.shared.core.env_ptr(i);
+                // SAFETY: the CPUs are owned by `self` and not running (`run` takes self);
+                // `env` is their stable env (the `GuestCpu::env` contract); only the
+                // context pointer is read.
+                let ctx = unsafe { (*env).ctx };
+                // SAFETY: a non-null ctx points at the CPU's live MemCtx.
+                ctx.is_null() || Arc::ptr_eq(unsafe { &(*ctx).phys }, &phys)
+            }),
+            "attach_phys: a vCPU's MemCtx uses another PhysMap"
+        );
+        self.shared.core.attach_phys(phys)
     }
 
     /// A handle for the board and devices; valid before, during and after `run`.

@@ -1,10 +1,48 @@
 //! The translation-block cache: one global map shared by every vCPU (lock-free lookups,
-//! compare-and-swap insertion, whole-table flush by generation) and the per-vCPU jump cache.
+//! compare-and-swap insertion, whole-table flush by generation), an index of the TBs by
+//! physical page (self-modifying code), and the per-vCPU jump cache.
+//!
+//! # Self-modifying code
+//!
+//! Every TB is indexed under the physical page of its code (`key.phys_pc`; a TB never
+//! crosses a guest page). A write to guest memory holding code ends in
+//! [`TbCache::invalidate_phys_range`], which invalidates the TBs whose bytes it overlaps.
+//! The race with a translation of the same bytes running concurrently on another vCPU is
+//! closed by registering the translation first ([`TbCache::begin_translation`], under the
+//! page's lock, before the page is marked as code and the guest code is read):
+//!
+//! * a write whose invalidation takes the page lock *before* the registration is already
+//!   in memory when the translator reads the code (lock release/acquire);
+//! * one that takes it *after* finds the registration and, if it overlaps the bytes the
+//!   translation may read (from its start to the end of the page), marks it stale;
+//!   [`TbCache::finish_translation`] then does not insert the TB but returns it invalid
+//!   (the loop may run it once: the write and the fetch were concurrent, so the guest
+//!   cannot tell that apart from running just before the write).
+//!
+//! The page's code bit (in the `PhysMap`) is cleared, under the same lock, only when the
+//! page has neither TBs nor translations in flight.
+//!
+//! Windows this does not close (QEMU has the first too). Both need a store to the bytes
+//! that overlaps the translation in time, and then leave a stale TB cached until the next
+//! write to those bytes or a flush:
+//!
+//! * generated code on another vCPU loaded a clean write tag (fast path) just before the
+//!   marking sweep set `TLB_NOTDIRTY` in it, and its store lands after the translator read
+//!   the bytes (a few host instructions wide, unless the host preempts that thread there);
+//! * a 128-bit compare-and-swap through `softmmu::slow::host_ptr_for_rmw` invalidates
+//!   before it writes, unless its caller also calls `softmmu::slow::rmw_write_done`.
+//!
+//! Writes invalidate only the TBs overlapping the bytes written (and keep the page marked
+//! while other TBs remain), so a page mixing code and written data costs slow-path stores,
+//! not retranslations.
 
 use crate::cpu::TbKey;
 use arc_swap::{ArcSwap, ArcSwapOption};
+use softmmu::layout::{PAGE_MASK, PAGE_SIZE};
+use softmmu::PhysMap;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use tcg_ir::CompiledTb;
 
 /// One translated and compiled block.
@@ -32,6 +70,19 @@ impl Tb {
     /// Marks the TB dead: no lookup returns it again (jump caches check this flag).
     pub fn invalidate(&self) {
         self.invalid.store(true, Ordering::Release);
+    }
+
+    /// The physical page of the TB's code.
+    #[inline]
+    pub fn phys_page(&self) -> u64 {
+        self.key.phys_pc & PAGE_MASK
+    }
+
+    /// Whether the TB's guest bytes overlap the physical range `[start, end)`.
+    #[inline]
+    pub fn overlaps(&self, start: u64, end: u64) -> bool {
+        let s = self.key.phys_pc;
+        s < end && start < s.saturating_add(self.size.max(1) as u64)
     }
 
     #[inline]
@@ -85,21 +136,58 @@ fn hash_key(key: &TbKey) -> u64 {
     h ^ (h >> 29)
 }
 
-/// Result of [`TbCache::insert`].
+/// Result of [`TbCache::insert`] and [`TbCache::finish_translation`].
 pub enum Inserted {
     /// The TB given was inserted.
     New(Arc<Tb>),
     /// Another thread inserted a TB with the same key first; this is it.
     Existing(Arc<Tb>),
+    /// The guest wrote to the TB's code while it was translated: the TB given was not
+    /// inserted and is invalid (run it at most once, never cache or chain it).
+    Stale(Arc<Tb>),
 }
 
 impl Inserted {
     pub fn tb(self) -> Arc<Tb> {
         match self {
-            Inserted::New(t) | Inserted::Existing(t) => t,
+            Inserted::New(t) | Inserted::Existing(t) | Inserted::Stale(t) => t,
         }
     }
 }
+
+/// A translation registered with [`TbCache::begin_translation`]; hand it back to
+/// [`TbCache::finish_translation`] or [`TbCache::cancel_translation`].
+#[must_use = "finish or cancel the translation, or its page stays marked as code"]
+#[derive(Debug)]
+pub struct PendingTranslation {
+    phys_pc: u64,
+    id: u64,
+}
+
+/// A translation in flight on a page, and whether a write hit the bytes it may read.
+struct InFlight {
+    id: u64,
+    phys_pc: u64,
+    stale: bool,
+}
+
+/// What the page index knows about one physical page.
+#[derive(Default)]
+struct PageTbs {
+    tbs: Vec<Arc<Tb>>,
+    in_flight: Vec<InFlight>,
+}
+
+impl PageTbs {
+    fn is_empty(&self) -> bool {
+        self.tbs.is_empty() && self.in_flight.is_empty()
+    }
+}
+
+/// Log2 of the number of page-index shards (each its own lock).
+const PAGE_SHARD_BITS: u32 = 6;
+
+type Shard = Mutex<HashMap<u64, PageTbs>>;
 
 /// The global TB map keyed by [`TbKey`], shared by all vCPUs.
 pub struct TbCache {
@@ -107,6 +195,9 @@ pub struct TbCache {
     bits: u32,
     generation: AtomicU64,
     count: AtomicUsize,
+    /// TBs and in-flight translations by physical page, sharded by page number.
+    pages: Box<[Shard]>,
+    next_id: AtomicU64,
 }
 
 impl Default for TbCache {
@@ -127,7 +218,17 @@ impl TbCache {
             bits,
             generation: AtomicU64::new(0),
             count: AtomicUsize::new(0),
+            pages: (0..1 << PAGE_SHARD_BITS)
+                .map(|_| Mutex::new(HashMap::new()))
+                .collect(),
+            next_id: AtomicU64::new(0),
         }
+    }
+
+    /// The locked page-index shard of physical page `page`.
+    fn shard(&self, page: u64) -> MutexGuard<'_, HashMap<u64, PageTbs>> {
+        let i = ((page >> softmmu::layout::PAGE_BITS) as usize) & ((1 << PAGE_SHARD_BITS) - 1);
+        self.pages[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Bumped by every [`flush`](Self::flush); jump caches clear themselves when it moves.
@@ -159,8 +260,24 @@ impl TbCache {
         None
     }
 
-    /// Inserts `tb` unless a valid TB with the same key is already there ("one wins").
+    /// Inserts `tb` unless a valid TB with the same key is already there ("one wins"), and
+    /// indexes it under its physical page.
     pub fn insert(&self, tb: Arc<Tb>) -> Inserted {
+        let mut shard = self.shard(tb.phys_page());
+        self.insert_indexed(&mut shard, tb)
+    }
+
+    /// `insert` with the page's shard locked (so an invalidation of the page cannot run
+    /// between the map insertion and the indexing).
+    fn insert_indexed(&self, shard: &mut HashMap<u64, PageTbs>, tb: Arc<Tb>) -> Inserted {
+        let r = self.insert_map(tb);
+        if let Inserted::New(t) = &r {
+            shard.entry(t.phys_page()).or_default().tbs.push(t.clone());
+        }
+        r
+    }
+
+    fn insert_map(&self, tb: Arc<Tb>) -> Inserted {
         let table = self.table.load();
         let bucket = table.bucket(&tb.key);
         let mut head = bucket.load_full();
@@ -195,6 +312,22 @@ impl TbCache {
 
     /// Removes and invalidates every TB with `key`; returns them.
     pub fn remove_tbs(&self, key: &TbKey) -> Vec<Arc<Tb>> {
+        let found = self.remove_map(key, |tb| tb.key == *key);
+        if !found.is_empty() {
+            let page = key.phys_pc & PAGE_MASK;
+            let mut shard = self.shard(page);
+            if let Some(p) = shard.get_mut(&page) {
+                p.tbs.retain(|t| !found.iter().any(|f| Arc::ptr_eq(f, t)));
+                if p.is_empty() {
+                    shard.remove(&page);
+                }
+            }
+        }
+        found
+    }
+
+    /// Removes (and invalidates) the TBs of `key`'s bucket that `pick` selects.
+    fn remove_map(&self, key: &TbKey, pick: impl Fn(&Arc<Tb>) -> bool) -> Vec<Arc<Tb>> {
         let table = self.table.load();
         let bucket = table.bucket(key);
         loop {
@@ -203,7 +336,7 @@ impl TbCache {
             let mut found: Vec<Arc<Tb>> = Vec::new();
             let mut node = head.as_deref();
             while let Some(n) = node {
-                if n.tb.key == *key {
+                if pick(&n.tb) {
                     found.push(n.tb.clone());
                 } else {
                     kept.push(n.tb.clone());
@@ -232,6 +365,12 @@ impl TbCache {
     /// Drops every TB: swaps in an empty table, bumps the generation and invalidates the
     /// old TBs (so jump caches still holding them miss). Run it inside an exclusive
     /// section when code memory is to be reused afterwards.
+    ///
+    /// The page index forgets the TBs but keeps translations in flight (a vCPU that flushed
+    /// because code memory was full compiles its translation again and finishes it). Code
+    /// bits of pages left without TBs stay set until the next write to such a page clears
+    /// them ([`invalidate_phys_range`](Self::invalidate_phys_range) on a page it has no
+    /// entry for).
     pub fn flush(&self) {
         let old = self.table.swap(Arc::new(Table::new(self.bits)));
         self.count.store(0, Ordering::Relaxed);
@@ -243,6 +382,146 @@ impl TbCache {
                 node = n.next.clone();
             }
         }
+        for s in self.pages.iter() {
+            let mut s = s.lock().unwrap_or_else(|e| e.into_inner());
+            s.retain(|_, p| {
+                p.tbs.clear();
+                !p.in_flight.is_empty()
+            });
+        }
+    }
+
+    // --- self-modifying code ----------------------------------------------------------
+
+    /// Registers a translation of the code at physical `phys_pc` that is about to read the
+    /// guest code. Call it *before* marking the page as code and reading the code.
+    pub fn begin_translation(&self, phys_pc: u64) -> PendingTranslation {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let page = phys_pc & PAGE_MASK;
+        self.shard(page)
+            .entry(page)
+            .or_default()
+            .in_flight
+            .push(InFlight {
+                id,
+                phys_pc,
+                stale: false,
+            });
+        PendingTranslation { phys_pc, id }
+    }
+
+    /// Removes the registration `t` from its page; whether a write hit it (also when it is
+    /// unknown: assume the worst).
+    fn take_in_flight(shard: &mut HashMap<u64, PageTbs>, t: &PendingTranslation) -> bool {
+        let Some(p) = shard.get_mut(&(t.phys_pc & PAGE_MASK)) else {
+            return true;
+        };
+        match p.in_flight.iter().position(|f| f.id == t.id) {
+            Some(i) => p.in_flight.swap_remove(i).stale,
+            None => true,
+        }
+    }
+
+    /// Forgets `page` if it has neither TBs nor translations, and unmarks it in `phys`.
+    fn drop_if_empty(shard: &mut HashMap<u64, PageTbs>, page: u64, phys: Option<&PhysMap>) {
+        if shard.get(&page).is_some_and(|p| p.is_empty()) {
+            shard.remove(&page);
+            if let Some(phys) = phys {
+                phys.clear_code(page);
+            }
+        }
+    }
+
+    /// Ends the translation `t` with its TB: inserts it (as [`insert`](Self::insert)) unless
+    /// a write hit the bytes it may have read since
+    /// [`begin_translation`](Self::begin_translation); then it returns it invalid as
+    /// [`Inserted::Stale`]. `phys` is the map whose code bit to clear if the page ends up
+    /// with no TB.
+    pub fn finish_translation(
+        &self,
+        t: PendingTranslation,
+        tb: Arc<Tb>,
+        phys: Option<&PhysMap>,
+    ) -> Inserted {
+        let page = t.phys_pc & PAGE_MASK;
+        let mut shard = self.shard(page);
+        let r = if Self::take_in_flight(&mut shard, &t) {
+            tb.invalidate();
+            Inserted::Stale(tb)
+        } else {
+            self.insert_indexed(&mut shard, tb)
+        };
+        Self::drop_if_empty(&mut shard, page, phys);
+        r
+    }
+
+    /// Drops the translation `t` without a TB (it failed).
+    pub fn cancel_translation(&self, t: PendingTranslation, phys: Option<&PhysMap>) {
+        let page = t.phys_pc & PAGE_MASK;
+        let mut shard = self.shard(page);
+        Self::take_in_flight(&mut shard, &t);
+        Self::drop_if_empty(&mut shard, page, phys);
+    }
+
+    /// Guest bytes `[paddr, paddr + len)` (within one page) were written: invalidates every
+    /// TB whose code overlaps them (they stay reachable from nowhere: the map, lookups and
+    /// jump caches skip them) and marks overlapping translations in flight stale. If the
+    /// page is then left with no TB and no translation, its code bit in `phys` is cleared
+    /// (so stores to it take the fast path again). Returns the TBs invalidated; the caller
+    /// cuts the chains into them (`Backend::unchain`).
+    pub fn invalidate_phys_range(
+        &self,
+        paddr: u64,
+        len: u64,
+        phys: Option<&PhysMap>,
+    ) -> Vec<Arc<Tb>> {
+        let page = paddr & PAGE_MASK;
+        let end = paddr.saturating_add(len.max(1)).min(page + PAGE_SIZE);
+        let mut hit: Vec<Arc<Tb>> = Vec::new();
+        {
+            let mut shard = self.shard(page);
+            match shard.get_mut(&page) {
+                None => {
+                    if let Some(phys) = phys {
+                        phys.clear_code(page);
+                    }
+                }
+                Some(p) => {
+                    for f in p.in_flight.iter_mut() {
+                        // A translation may read from its start to the end of the page.
+                        if f.phys_pc < end {
+                            f.stale = true;
+                        }
+                    }
+                    p.tbs.retain(|t| {
+                        if t.is_invalid() {
+                            false // removed from the map already (flush, `remove_tbs`)
+                        } else if t.overlaps(paddr, end) {
+                            t.invalidate();
+                            hit.push(t.clone());
+                            false
+                        } else {
+                            true
+                        }
+                    });
+                    Self::drop_if_empty(&mut shard, page, phys);
+                }
+            }
+        }
+        // Tidy the map (lookups already skip them: they are invalid).
+        for t in &hit {
+            let removed = self.remove_map(&t.key, |n| Arc::ptr_eq(n, t));
+            debug_assert!(removed.len() <= 1);
+        }
+        hit
+    }
+
+    /// Valid TBs indexed under physical page `paddr_page` (statistics and tests).
+    pub fn tbs_on_page(&self, paddr_page: u64) -> usize {
+        let page = paddr_page & PAGE_MASK;
+        self.shard(page)
+            .get(&page)
+            .map_or(0, |p| p.tbs.iter().filter(|t| !t.is_invalid()).count())
     }
 }
 
@@ -368,7 +647,7 @@ mod tests {
         let first = c.lookup(&key(8)).unwrap();
         match c.insert(tb(8)) {
             Inserted::Existing(t) => assert!(Arc::ptr_eq(&t, &first)),
-            Inserted::New(_) => panic!("duplicate inserted"),
+            Inserted::New(_) | Inserted::Stale(_) => panic!("duplicate inserted"),
         }
         assert!(c.remove(&key(8)));
         assert!(first.is_invalid());
@@ -399,6 +678,122 @@ mod tests {
         assert!(c.is_empty());
         jc.sync(&c);
         assert_eq!(c.generation(), 1);
+    }
+
+    fn tb_at(pc: u64, phys_pc: u64, size: u32) -> Arc<Tb> {
+        let key = TbKey {
+            pc,
+            phys_pc,
+            flags: 0,
+        };
+        Arc::new(Tb::new(key, Arc::new(Nop), size, 1))
+    }
+
+    fn ram() -> PhysMap {
+        let mut m = PhysMap::new();
+        m.add_ram("ram", softmmu::PhysAddr(0x4000_0000), 0x10_0000)
+            .unwrap();
+        m
+    }
+
+    #[test]
+    fn invalidation_by_physical_range() {
+        let phys = ram();
+        let c = TbCache::new(4);
+        let page = 0x4000_3000;
+        phys.mark_code(page, |_| {});
+        // Two virtual aliases of the same bytes, a TB after them, one on another page.
+        let a = c.insert(tb_at(0x1000, page + 0x10, 8)).tb();
+        let b = c.insert(tb_at(0x9000, page + 0x10, 8)).tb();
+        let d = c.insert(tb_at(0x1040, page + 0x40, 16)).tb();
+        let other = c.insert(tb_at(0x2000, page + 0x1000, 4)).tb();
+        assert_eq!(c.tbs_on_page(page), 3);
+        // Bytes before, between and after the TBs: nothing.
+        assert!(c.invalidate_phys_range(page, 0x10, Some(&phys)).is_empty());
+        assert!(c
+            .invalidate_phys_range(page + 0x18, 0x28, Some(&phys))
+            .is_empty());
+        assert!(c
+            .invalidate_phys_range(page + 0x50, 0x100, Some(&phys))
+            .is_empty());
+        assert!(phys.is_code(page));
+        // The last byte of the aliases.
+        let hit = c.invalidate_phys_range(page + 0x17, 1, Some(&phys));
+        assert_eq!(hit.len(), 2);
+        assert!(a.is_invalid() && b.is_invalid() && !d.is_invalid());
+        assert!(c.lookup(&a.key).is_none() && c.lookup(&b.key).is_none());
+        assert_eq!(c.len(), 2, "removed from the map");
+        assert!(phys.is_code(page), "d is still there");
+        // The last TB goes: the page is unmarked.
+        assert_eq!(
+            c.invalidate_phys_range(page + 0x4c, 8, Some(&phys)).len(),
+            1
+        );
+        assert!(d.is_invalid());
+        assert!(!phys.is_code(page));
+        assert_eq!(c.tbs_on_page(page), 0);
+        assert!(!other.is_invalid());
+        // A write to a marked page the index does not know unmarks it.
+        phys.mark_code(page + 0x2000, |_| {});
+        assert!(c
+            .invalidate_phys_range(page + 0x2000, 4, Some(&phys))
+            .is_empty());
+        assert!(!phys.is_code(page + 0x2000));
+    }
+
+    #[test]
+    fn translations_in_flight() {
+        let phys = ram();
+        let c = TbCache::new(4);
+        let page = 0x4000_5000;
+        // A write before the start of a translation does not affect it ...
+        let t = c.begin_translation(page + 0x100);
+        phys.mark_code(page, |_| {});
+        assert!(c
+            .invalidate_phys_range(page + 0xfc, 4, Some(&phys))
+            .is_empty());
+        assert!(phys.is_code(page), "kept while a translation is in flight");
+        let tb = tb_at(0x100, page + 0x100, 8);
+        assert!(matches!(
+            c.finish_translation(t, tb.clone(), Some(&phys)),
+            Inserted::New(_)
+        ));
+        assert!(!tb.is_invalid());
+        // ... one anywhere from its start to the end of the page does.
+        let t = c.begin_translation(page + 0x200);
+        assert_eq!(
+            c.invalidate_phys_range(page + 0xffc, 4, Some(&phys)).len(),
+            0
+        );
+        let tb2 = tb_at(0x200, page + 0x200, 8);
+        match c.finish_translation(t, tb2.clone(), Some(&phys)) {
+            Inserted::Stale(t) => assert!(Arc::ptr_eq(&t, &tb2)),
+            _ => panic!("not stale"),
+        }
+        assert!(tb2.is_invalid());
+        assert!(c.lookup(&tb2.key).is_none());
+        assert_eq!(c.tbs_on_page(page), 1);
+        // A flush keeps translations in flight (and their staleness).
+        let t = c.begin_translation(page + 0x300);
+        c.invalidate_phys_range(page + 0x300, 4, Some(&phys));
+        c.flush();
+        assert_eq!(c.tbs_on_page(page), 0);
+        let tb3 = tb_at(0x300, page + 0x300, 8);
+        assert!(matches!(
+            c.finish_translation(t, tb3, Some(&phys)),
+            Inserted::Stale(_)
+        ));
+        assert!(!phys.is_code(page), "nothing left on the page");
+        // A cancelled translation unmarks an otherwise empty page.
+        let t = c.begin_translation(page);
+        phys.mark_code(page, |_| {});
+        c.cancel_translation(t, Some(&phys));
+        assert!(!phys.is_code(page));
+        // `remove_tbs` takes the TB out of the index too.
+        let tb4 = c.insert(tb_at(0x400, page + 0x400, 4)).tb();
+        assert_eq!(c.tbs_on_page(page), 1);
+        assert_eq!(c.remove_tbs(&tb4.key).len(), 1);
+        assert_eq!(c.tbs_on_page(page), 0);
     }
 
     #[test]

@@ -62,6 +62,25 @@ pub struct Guest {
     pub in_test: bool,
     /// Run by `cargo xtask bench`, with this `--smp`.
     pub bench_smp: Option<u32>,
+    /// Bytes fed to the guest's UART (standard input of QEMU and of `virt`);
+    /// `None`: standard input is closed.
+    pub stdin: Option<&'static str>,
+    /// Expected to pass on our emulator. `false` for guests written ahead of
+    /// the features they test: `cargo xtask test` still checks them against
+    /// QEMU but runs them on `virt` only with `--pending` or `--guest NAME`.
+    pub ours: bool,
+    /// The `-cpu` QEMU runs this guest with when producing and checking the expected
+    /// output: cortex-a57 (our CPU model) unless the guest exercises something that
+    /// model lacks but ours implements (the 16 KiB granule: `max`).
+    pub qemu_cpu: &'static str,
+}
+
+/// Sources of the exception vectors, EL0 runner, probes and fix-ups
+/// (`common/sys.h`).
+macro_rules! sys_sources {
+    ($($src:expr),* $(,)?) => {
+        &[$($src,)* "common/vectors.S", "common/trap.c"]
+    };
 }
 
 pub const GUESTS: &[Guest] = &[
@@ -73,6 +92,9 @@ pub const GUESTS: &[Guest] = &[
         expected_per_smp: false,
         in_test: true,
         bench_smp: Some(1),
+        stdin: None,
+        ours: true,
+        qemu_cpu: "cortex-a57",
     },
     Guest {
         name: "selfcheck",
@@ -82,6 +104,9 @@ pub const GUESTS: &[Guest] = &[
         expected_per_smp: false,
         in_test: true,
         bench_smp: None,
+        stdin: None,
+        ours: true,
+        qemu_cpu: "cortex-a57",
     },
     Guest {
         name: "selfcheck-bench",
@@ -91,6 +116,9 @@ pub const GUESTS: &[Guest] = &[
         expected_per_smp: false,
         in_test: false,
         bench_smp: Some(1),
+        stdin: None,
+        ours: true,
+        qemu_cpu: "cortex-a57",
     },
     Guest {
         name: "smp-counter",
@@ -100,8 +128,100 @@ pub const GUESTS: &[Guest] = &[
         expected_per_smp: true,
         in_test: true,
         bench_smp: Some(4),
+        stdin: None,
+        ours: true,
+        qemu_cpu: "cortex-a57",
+    },
+    Guest {
+        name: "exceptions",
+        sources: sys_sources!["exceptions.c", "exceptions.S"],
+        flags: &[],
+        smp: &[1],
+        expected_per_smp: false,
+        in_test: true,
+        bench_smp: None,
+        stdin: None,
+        ours: true,
+        qemu_cpu: "cortex-a57",
+    },
+    Guest {
+        name: "el0",
+        sources: sys_sources!["el0.c"],
+        flags: &[],
+        smp: &[1],
+        expected_per_smp: false,
+        in_test: true,
+        bench_smp: None,
+        stdin: None,
+        ours: true,
+        qemu_cpu: "cortex-a57",
+    },
+    Guest {
+        name: "mmu",
+        sources: sys_sources!["mmu.c", "mmu.S", "common/mmu.c"],
+        flags: &[],
+        smp: &[1],
+        expected_per_smp: false,
+        in_test: true,
+        bench_smp: None,
+        stdin: None,
+        ours: true,
+        qemu_cpu: "max",
+    },
+    Guest {
+        name: "timer",
+        sources: sys_sources!["timer.c"],
+        flags: &[],
+        smp: &[1],
+        expected_per_smp: false,
+        in_test: true,
+        bench_smp: None,
+        stdin: None,
+        ours: true,
+        qemu_cpu: "cortex-a57",
+    },
+    Guest {
+        name: "ipi",
+        sources: sys_sources!["ipi.c"],
+        flags: &[],
+        smp: &[1, 4],
+        expected_per_smp: true,
+        in_test: true,
+        bench_smp: None,
+        stdin: None,
+        ours: true,
+        qemu_cpu: "cortex-a57",
+    },
+    Guest {
+        name: "uart-rx",
+        sources: sys_sources!["uart-rx.c"],
+        flags: &[],
+        smp: &[1],
+        expected_per_smp: false,
+        in_test: true,
+        bench_smp: None,
+        stdin: Some(UART_RX_INPUT),
+        ours: true,
+        qemu_cpu: "cortex-a57",
+    },
+    Guest {
+        name: "smc",
+        sources: sys_sources!["smc.c", "smc.S", "common/mmu.c"],
+        flags: &[],
+        smp: &[1, 4],
+        expected_per_smp: true,
+        in_test: true,
+        bench_smp: None,
+        stdin: None,
+        ours: true,
+        qemu_cpu: "cortex-a57",
     },
 ];
+
+/// What `uart-rx` reads: a line it polls for, a line it takes with
+/// interrupts, and a last polled line.
+const UART_RX_INPUT: &str =
+    "Hello, UART!\nThe quick brown fox jumps over the lazy dog 0123456789\nend\n";
 
 /// Order in which `cargo xtask bench` runs the benchmark guests.
 pub const BENCH_ORDER: &[&str] = &["selfcheck-bench", "smp-counter", "hello"];

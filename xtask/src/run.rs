@@ -69,8 +69,13 @@ impl Runner {
         }
     }
 
-    /// The command line running `kernel` with `smp` CPUs.
+    /// The command line running `kernel` with `smp` CPUs (QEMU as a cortex-a57).
     pub fn command(self, virt: &Path, kernel: &Path, smp: u32) -> Command {
+        self.command_cpu(virt, kernel, smp, "cortex-a57")
+    }
+
+    /// As [`command`](Self::command), with QEMU's `-cpu` given.
+    pub fn command_cpu(self, virt: &Path, kernel: &Path, smp: u32, qemu_cpu: &str) -> Command {
         match self {
             Runner::Virt(b, s) => {
                 let mut cmd = Command::new(virt);
@@ -84,15 +89,15 @@ impl Runner {
                     .arg(s.arg());
                 cmd
             }
-            Runner::Qemu => qemu_command(kernel, smp),
+            Runner::Qemu => qemu_command(kernel, smp, qemu_cpu),
         }
     }
 }
 
 /// QEMU with the same board as ours; only the UART goes to stdout.
-pub fn qemu_command(kernel: &Path, smp: u32) -> Command {
+pub fn qemu_command(kernel: &Path, smp: u32, cpu: &str) -> Command {
     let mut cmd = Command::new(QEMU);
-    cmd.args(["-M", "virt", "-cpu", "cortex-a57", "-m", "512M"])
+    cmd.args(["-M", "virt", "-cpu", cpu, "-m", "512M"])
         .args(["-nographic", "-monitor", "none", "-serial", "stdio"])
         .arg("-smp")
         .arg(smp.to_string())
@@ -134,15 +139,34 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<Option<Exit
 }
 
 /// Runs `cmd` with stdin closed and stdout/stderr captured; kills it after `timeout`.
-pub fn run(mut cmd: Command, timeout: Duration) -> Result<Outcome> {
+pub fn run(cmd: Command, timeout: Duration) -> Result<Outcome> {
+    run_input(cmd, timeout, None)
+}
+
+/// Like [`run`], but with `input` (if any) written to the child's standard
+/// input, which is then closed.
+pub fn run_input(mut cmd: Command, timeout: Duration, input: Option<&[u8]>) -> Result<Outcome> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     let start = Instant::now();
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("starting {program}"))?;
+    if let (Some(mut stdin), Some(input)) = (child.stdin.take(), input) {
+        let input = input.to_vec();
+        // A thread, so a child that never reads cannot block us; a write
+        // error (the child exited early) shows up in its output check.
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(&input);
+        });
+    }
     let out = reader(child.stdout.take().expect("piped stdout"));
     let err = reader(child.stderr.take().expect("piped stderr"));
     let status = wait_with_timeout(&mut child, timeout)?;

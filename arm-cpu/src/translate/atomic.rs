@@ -78,7 +78,10 @@ unsafe fn cas128(
         if let Some(p) = slow::host_ptr_for_rmw(env, addr, 16, mmu, pc) {
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("cmpxchg16b") && (p as usize) & 15 == 0 {
-                return Some(host_cas16(p, cmp, new));
+                let old = host_cas16(p, cmp, new);
+                // Invalidate translated code on those bytes after the write.
+                slow::rmw_write_done(env, addr, 16, mmu);
+                return Some(old);
             }
             // Fallback: not atomic against other vCPUs (see above).
             let q = p as *mut u64;
@@ -87,6 +90,7 @@ unsafe fn cas128(
                 q.write_volatile(new[0]);
                 q.add(1).write_volatile(new[1]);
             }
+            slow::rmw_write_done(env, addr, 16, mmu);
             return Some(old);
         }
         if (*env).fault != 0 {

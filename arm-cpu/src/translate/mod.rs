@@ -12,30 +12,103 @@ use crate::state::{off, CpuEnv};
 use arm_decode::{decode, Cond as ACond, Insn, InsnClass, Reg, RegKind};
 use softmmu::layout::{PAGE_MASK, PAGE_SIZE};
 use tcg_ir::types::{Cond, MemOp, MmuIdx, Type};
-use tcg_ir::{Builder, ExitCode, Func, Temp};
+use tcg_ir::{Builder, ExitCode, Func, Opc, Temp};
 
 /// Most guest instructions in one block (keeps compile units small and exits frequent).
 pub const MAX_INSNS: usize = 128;
+
+bitflags::bitflags! {
+    /// System-control bits that change how code translates: alignment checking, and what
+    /// EL0 may do without trapping (from SCTLR_EL1 and CNTKCTL_EL1).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Ctl: u32 {
+        /// SCTLR_EL1.A: every data access must be aligned to its size.
+        const ALIGN = 1 << 0;
+        /// SCTLR_EL1.UMA: EL0 may access DAIF.
+        const UMA = 1 << 1;
+        /// SCTLR_EL1.UCT: EL0 may read CTR_EL0.
+        const UCT = 1 << 2;
+        /// SCTLR_EL1.UCI: EL0 may clean/invalidate caches by VA.
+        const UCI = 1 << 3;
+        /// SCTLR_EL1.DZE: EL0 may use DC ZVA.
+        const DZE = 1 << 4;
+        /// SCTLR_EL1.nTWI / nTWE: EL0 WFI / WFE do not trap.
+        const NTWI = 1 << 5;
+        const NTWE = 1 << 6;
+        /// CNTKCTL_EL1: EL0 access to the physical / virtual counter and timer.
+        const EL0PCTEN = 1 << 7;
+        const EL0VCTEN = 1 << 8;
+        const EL0VTEN = 1 << 9;
+        const EL0PTEN = 1 << 10;
+    }
+}
 
 /// The translation-relevant state a block was translated under (part of the TB key).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TbFlags {
     pub el: u8,
+    pub ctl: Ctl,
 }
 
 impl TbFlags {
+    /// Flags at `el` with everything EL0 can be allowed allowed and no alignment checks
+    /// (tests and tools that run code outside a full CPU).
+    pub fn at_el(el: u8) -> TbFlags {
+        TbFlags {
+            el,
+            ctl: Ctl::all() - Ctl::ALIGN,
+        }
+    }
+
     pub fn bits(self) -> u32 {
-        self.el as u32
+        self.el as u32 | self.ctl.bits() << 2
+    }
+
+    pub fn from_bits(bits: u32) -> TbFlags {
+        TbFlags {
+            el: (bits & 3) as u8,
+            ctl: Ctl::from_bits_truncate(bits >> 2),
+        }
     }
 
     pub fn from_env(env: &CpuEnv) -> TbFlags {
-        TbFlags {
-            el: env.el.min(1) as u8,
+        let el = env.el.min(1) as u8;
+        let sctlr = env.sysregs[crate::sysregs::slot::SCTLR];
+        let mut ctl = Ctl::empty();
+        ctl.set(Ctl::ALIGN, sctlr & (1 << 1) != 0);
+        if el == 0 {
+            // EL0 permissions only matter at EL0; keeping them out of EL1 keys means a
+            // change of them does not retranslate kernel code.
+            let cntkctl = env.sysregs[crate::sysregs::slot::CNTKCTL];
+            for (bit, f) in [
+                (9, Ctl::UMA),
+                (15, Ctl::UCT),
+                (26, Ctl::UCI),
+                (14, Ctl::DZE),
+                (16, Ctl::NTWI),
+                (18, Ctl::NTWE),
+            ] {
+                ctl.set(f, sctlr & (1 << bit) != 0);
+            }
+            for (bit, f) in [
+                (0, Ctl::EL0PCTEN),
+                (1, Ctl::EL0VCTEN),
+                (8, Ctl::EL0VTEN),
+                (9, Ctl::EL0PTEN),
+            ] {
+                ctl.set(f, cntkctl & (1 << bit) != 0);
+            }
         }
+        TbFlags { el, ctl }
     }
 
     pub fn mmu_idx(self) -> MmuIdx {
         MmuIdx(self.el)
+    }
+
+    /// At EL0 without `f` (at EL1 everything is allowed).
+    pub fn el0_denied(self, f: Ctl) -> bool {
+        self.el == 0 && !self.ctl.contains(f)
     }
 }
 
@@ -303,6 +376,24 @@ impl Ctx {
         self.b.exit_tb(code);
     }
 
+    /// A trapped instruction: a synchronous exception with syndrome `esr`, taken at it.
+    pub fn trap(&mut self, esr: u64) -> BlockEnd {
+        self.exit_with(exits::TRAP, self.pc, esr);
+        BlockEnd::Exited
+    }
+
+    /// A trapped MRS/MSR/SYS (EC 0x18): the syndrome names the register and Rt.
+    pub fn trap_sysreg(&mut self, reg: arm_decode::SysReg, rt: u8, read: bool) -> BlockEnd {
+        let iss = (reg.op0() as u64) << 20
+            | (reg.op2() as u64) << 17
+            | (reg.op1() as u64) << 14
+            | (reg.crn() as u64) << 10
+            | (rt as u64 & 31) << 5
+            | (reg.crm() as u64) << 1
+            | read as u64;
+        self.trap(crate::except::esr(crate::except::ec::SYSREG, iss))
+    }
+
     /// An instruction we cannot execute: stop here with the UNDEF exit.
     pub fn undef(&mut self) -> BlockEnd {
         self.exit_with(exits::UNDEF, self.pc, self.word as u64);
@@ -353,7 +444,18 @@ pub unsafe fn translate_block(code: *const u8, pc: u64, flags: TbFlags) -> (Func
             }
         }
     }
-    (cx.b.finish(), n * 4, n)
+    let mut func = cx.b.finish();
+    if flags.ctl.contains(Ctl::ALIGN) {
+        // SCTLR_EL1.A: every load and store faults when not aligned to its size.
+        for op in &mut func.ops {
+            if matches!(op.opc, Opc::QemuLd | Opc::QemuSt) {
+                if let Some(m) = op.cargs.first_mut() {
+                    *m |= MemOp::ALIGN as u64;
+                }
+            }
+        }
+    }
+    (func, n * 4, n)
 }
 
 fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {

@@ -1,12 +1,12 @@
 //! System instructions: hints (WFI/WFE/SEV), barriers, exception generation, MRS/MSR,
 //! MSR (immediate), SYS (cache/TLB maintenance) and ERET.
 
-use super::{BlockEnd, Ctx};
+use super::{BlockEnd, Ctl, Ctx};
 use crate::exits;
 use crate::helpers;
 use crate::state::off;
-use crate::sysregs::{self, Kind};
-use arm_decode::{BarrierKind, ExceptionKind, Hint, Insn, PstateField, Reg};
+use crate::sysregs::{self, El0Access, Kind};
+use arm_decode::{BarrierKind, ExceptionKind, Hint, Insn, PstateField, Reg, SysReg};
 use tcg_ir::types::{BarrierFlags, MemOp};
 
 fn mrs(cx: &mut Ctx, rt: Reg, def: &sysregs::Def) {
@@ -126,8 +126,13 @@ fn sys(cx: &mut Ctx, op1: u8, crn: u8, crm: u8, op2: u8, rt: Reg) -> BlockEnd {
     let el0 = cx.flags.el == 0;
     let next = cx.pc.wrapping_add(4);
     match (op1, crn, crm, op2) {
-        // DC ZVA: zero the 64-byte block (DCZID_EL0 says 2^4 words). EL0 may use it
-        // (Linux sets SCTLR_EL1.DZE; the trap when it is clear is not modelled).
+        (3, 7, 4, 1) if cx.flags.el0_denied(Ctl::DZE) => {
+            cx.trap_sysreg(SysReg::new(1, op1, crn, crm, op2), rt.encoding(), false)
+        }
+        (3, 7, 10 | 11 | 14, 1) | (3, 7, 5, 1) if cx.flags.el0_denied(Ctl::UCI) => {
+            cx.trap_sysreg(SysReg::new(1, op1, crn, crm, op2), rt.encoding(), false)
+        }
+        // DC ZVA: zero the 64-byte block (DCZID_EL0 says 2^4 words).
         (3, 7, 4, 1) => {
             let a = cx.tmp();
             let base = cx.rx(rt);
@@ -143,10 +148,10 @@ fn sys(cx: &mut Ctx, op1: u8, crn: u8, crm: u8, op2: u8, rt: Reg) -> BlockEnd {
             }
             BlockEnd::Next
         }
-        // DC CVAC/CVAU/CVAP/CIVAC and IC IVAU (EL0-accessible when SCTLR_EL1.UCI/UCT
-        // allow, which Linux sets): no caches are modelled. Code changes are caught by
-        // the stores themselves (self-modifying-code tracking).
-        (3, 7, 10 | 11 | 12 | 14, 1) | (3, 7, 5, 1) => BlockEnd::Next,
+        // DC CVAC/CVAU/CIVAC and IC IVAU (EL0 too when SCTLR_EL1.UCI allows): no caches
+        // are modelled. Code changes are caught by the stores themselves
+        // (self-modifying-code tracking).
+        (3, 7, 10 | 11 | 14, 1) | (3, 7, 5, 1) => BlockEnd::Next,
         _ if el0 => cx.undef(),
         // DC IVAC / ISW / CSW / CISW, IC IALLU / IALLUIS: no-ops; end the block so an
         // instruction-cache invalidation is followed by a fresh TB lookup.
@@ -174,11 +179,31 @@ fn sys(cx: &mut Ctx, op1: u8, crn: u8, crm: u8, op2: u8, rt: Reg) -> BlockEnd {
     }
 }
 
+/// DCZID_EL0.BS: DC ZVA zeroes 2^4 words.
+const DCZID_BS: u64 = 4;
+
+/// The syndrome of a trapped WFI (`wfe` false) or WFE.
+fn wfx_esr(wfe: bool) -> u64 {
+    crate::except::esr(crate::except::ec::WFX, 1 << 24 | 0xe << 20 | wfe as u64)
+}
+
+/// The EL0 rule for an MRS/MSR (everything is allowed at EL1).
+fn el0_rule(cx: &Ctx, reg: SysReg, read: bool) -> El0Access {
+    if cx.flags.el == 0 {
+        sysregs::el0_access(reg, read, cx.flags.ctl)
+    } else {
+        El0Access::Allowed
+    }
+}
+
 pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
     let next = cx.pc.wrapping_add(4);
     let el0 = cx.flags.el == 0;
     match insn {
         Insn::Hint(h) => match h {
+            // EL0 WFI/WFE trap (EC 0x01, CV = 1, COND = 0xe, TI) unless SCTLR_EL1.nTWx.
+            Hint::Wfi if cx.flags.el0_denied(Ctl::NTWI) => return cx.trap(wfx_esr(false)),
+            Hint::Wfe if cx.flags.el0_denied(Ctl::NTWE) => return cx.trap(wfx_esr(true)),
             Hint::Wfi => {
                 cx.exit_with(exits::WFI, next, 0);
                 return BlockEnd::Exited;
@@ -246,12 +271,20 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
         }
         // HVC at EL0, SMC without EL3, HLT without halting debug: UNDEFINED.
         Insn::Exception { .. } => return cx.undef(),
-        Insn::Mrs { rt, reg } => match sysregs::lookup(reg) {
-            Some(def) if !el0 || sysregs::el0_accessible(reg) => mrs(cx, rt, def),
-            _ => return cx.undef(),
+        Insn::Mrs { rt, reg } => match (sysregs::lookup(reg), el0_rule(cx, reg, true)) {
+            (_, El0Access::Undef) | (None, _) => return cx.undef(),
+            (_, El0Access::Trap) => return cx.trap_sysreg(reg, rt.encoding(), true),
+            // DCZID_EL0.DZP tells EL0 whether DC ZVA is allowed.
+            (Some(_), _) if reg == SysReg::DCZID_EL0 && cx.flags.el0_denied(Ctl::DZE) => {
+                let v = cx.c(DCZID_BS | 0x10);
+                cx.wr(rt, v, true);
+            }
+            (Some(def), El0Access::Allowed) => mrs(cx, rt, def),
         },
-        Insn::Msr { reg, rt } => match sysregs::lookup(reg) {
-            Some(def) if !el0 || sysregs::el0_accessible(reg) => match msr(cx, def, rt) {
+        Insn::Msr { reg, rt } => match (sysregs::lookup(reg), el0_rule(cx, reg, false)) {
+            (_, El0Access::Undef) | (None, _) => return cx.undef(),
+            (_, El0Access::Trap) => return cx.trap_sysreg(reg, rt.encoding(), false),
+            (Some(def), El0Access::Allowed) => match msr(cx, def, rt) {
                 None => return cx.undef(),
                 Some(MsrEffect::EndBlock) => return BlockEnd::StopAfter,
                 Some(MsrEffect::Timer(t)) => {
@@ -260,12 +293,15 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                 }
                 Some(MsrEffect::Next) => {}
             },
-            _ => return cx.undef(),
         },
-        Insn::MsrImm { crm, .. } => {
+        Insn::MsrImm { op1, crm, op2 } => {
             let field = insn.pstate_field();
+            let daif = matches!(field, Some(PstateField::DaifSet | PstateField::DaifClr));
+            if daif && cx.flags.el0_denied(Ctl::UMA) {
+                return cx.trap_sysreg(SysReg::new(0, op1, 4, crm, op2), 31, false);
+            }
             match field {
-                Some(PstateField::DaifSet) | Some(PstateField::DaifClr) if !el0 => {
+                Some(PstateField::DaifSet) | Some(PstateField::DaifClr) => {
                     let d = cx.tmp();
                     cx.b.ld_env(d, off::DAIF, MemOp::UQ);
                     let bits = cx.c(((crm as u64) & 0xf) << 6);

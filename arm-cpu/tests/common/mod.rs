@@ -70,7 +70,7 @@ impl Machine {
                 .ram_ptr(PhysAddr(self.env.pc & !0xfff), 4096)
                 .unwrap();
             // SAFETY: `page` is the host view of the RAM page holding the PC.
-            let (mut f, _, _) = unsafe { translate_block(page, self.env.pc, TbFlags { el: 1 }) };
+            let (mut f, _, _) = unsafe { translate_block(page, self.env.pc, TbFlags::at_el(1)) };
             tcg_opt::optimize(&mut f);
             let tb = be.compile(&f).unwrap();
             // SAFETY: `env` is a live CpuEnv used only by this thread.

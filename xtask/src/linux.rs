@@ -1,0 +1,260 @@
+//! Debian's arm64 Linux kernel: fetching it (as a Debian package, with `apt-get download`
+//! for the arm64 architecture, leaving the host's apt configuration alone) into
+//! `target/linux/`, and booting it until a line that ends the run appears.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::paths::Paths;
+
+/// The line Linux prints when it has booted as far as it can without a root file system.
+pub const VFS_PANIC: &str = "Kernel panic - not syncing: VFS: Unable to mount root fs";
+
+/// The meta-package whose dependency names the current kernel package.
+const META_PACKAGE: &str = "linux-image-arm64";
+
+fn cache_dir(paths: &Paths) -> PathBuf {
+    paths.target.join("linux")
+}
+
+/// apt options that point apt at a private package-list directory for arm64.
+fn apt_opts(lists: &Path) -> Vec<String> {
+    vec![
+        "-oAPT::Architecture=arm64".into(),
+        "-oAPT::Architectures=arm64".into(),
+        format!("-oDir::State::Lists={}", lists.display()),
+        "-oDebug::NoLocking=1".into(),
+    ]
+}
+
+fn run_ok(cmd: &mut Command, what: &str) -> Result<String> {
+    let out = cmd.output().with_context(|| format!("starting {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The kernel Image (`target/linux/vmlinuz`), downloaded and unpacked on first use.
+pub fn kernel(paths: &Paths) -> Result<PathBuf> {
+    let dir = cache_dir(paths);
+    let image = dir.join("vmlinuz");
+    if image.is_file() {
+        return Ok(image);
+    }
+    let lists = dir.join("lists");
+    let dl = dir.join("dl");
+    std::fs::create_dir_all(lists.join("partial"))?;
+    std::fs::create_dir_all(&dl)?;
+    let opts = apt_opts(&lists);
+    eprintln!(
+        "fetching Debian's arm64 kernel package into {}",
+        dl.display()
+    );
+    run_ok(
+        Command::new("apt-get").args(&opts).arg("update"),
+        "apt-get update (arm64 lists)",
+    )?;
+    let deps = run_ok(
+        Command::new("apt-cache")
+            .args(&opts)
+            .args(["depends", META_PACKAGE]),
+        "apt-cache depends",
+    )?;
+    let Some(pkg) = deps
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Depends: "))
+        .find(|p| p.starts_with("linux-image-") && p.ends_with("-arm64"))
+    else {
+        bail!("no linux-image-*-arm64 dependency in `apt-cache depends {META_PACKAGE}`:\n{deps}");
+    };
+    run_ok(
+        Command::new("apt-get")
+            .args(&opts)
+            .args(["download", pkg])
+            .current_dir(&dl),
+        "apt-get download",
+    )?;
+    let deb = std::fs::read_dir(&dl)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy().starts_with(pkg) && p.extension().is_some_and(|x| x == "deb")
+            })
+        })
+        .with_context(|| format!("{pkg}*.deb not found in {}", dl.display()))?;
+    let unpacked = dir.join("pkg");
+    run_ok(
+        Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked),
+        "dpkg-deb -x",
+    )?;
+    let boot = unpacked.join("boot");
+    let found = std::fs::read_dir(&boot)
+        .with_context(|| format!("reading {}", boot.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+        })
+        .with_context(|| format!("no vmlinuz-* in {}", boot.display()))?;
+    std::fs::copy(&found, &image)
+        .with_context(|| format!("copying {} to {}", found.display(), image.display()))?;
+    std::fs::write(dir.join("VERSION"), format!("{pkg}\n"))?;
+    Ok(image)
+}
+
+/// How a boot run ended.
+#[derive(Debug)]
+pub struct Boot {
+    /// Console output up to the end (stdout and stderr interleaved by line).
+    pub log: String,
+    /// Time from start to the `until` line, if it appeared.
+    pub reached: Option<Duration>,
+    pub elapsed: Duration,
+}
+
+/// Runs `cmd` (stdin closed) until a line of its output contains `until` (then kills it),
+/// it exits, or `timeout` passes.
+pub fn boot_until(mut cmd: Command, until: &str, timeout: Duration) -> Result<Boot> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {program}"))?;
+    let (tx, rx) = mpsc::channel::<String>();
+    let mut readers = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        let tx = tx.clone();
+        readers.push(std::thread::spawn(move || {
+            for line in BufReader::new(out).split(b'\n').map_while(|l| l.ok()) {
+                if tx
+                    .send(String::from_utf8_lossy(&line).into_owned())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }));
+    }
+    if let Some(err) = child.stderr.take() {
+        let tx = tx.clone();
+        readers.push(std::thread::spawn(move || {
+            for line in BufReader::new(err).split(b'\n').map_while(|l| l.ok()) {
+                if tx
+                    .send(format!("[stderr] {}", String::from_utf8_lossy(&line)))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let mut log = String::new();
+    let mut reached = None;
+    loop {
+        let left = timeout.saturating_sub(start.elapsed());
+        match rx.recv_timeout(left.min(Duration::from_millis(200))) {
+            Ok(line) => {
+                log.push_str(line.trim_end_matches('\r'));
+                log.push('\n');
+                if line.contains(until) {
+                    reached = Some(start.elapsed());
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if start.elapsed() >= timeout {
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let elapsed = start.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    // Collect what is still buffered (the output after the line, for the log).
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    for r in readers {
+        let _ = r.join();
+    }
+    Ok(Boot {
+        log,
+        reached,
+        elapsed,
+    })
+}
+
+/// The number of CPUs Linux reports online ("smp: Brought up 1 node, N CPUs").
+pub fn cpus_online(log: &str) -> Option<u32> {
+    log.lines().find_map(|l| {
+        let rest = l.split("smp: Brought up ").nth(1)?;
+        let n = rest.split(", ").nth(1)?.split_whitespace().next()?;
+        n.parse().ok()
+    })
+}
+
+/// Why a boot log does not show a successful boot to the VFS panic with `smp` CPUs.
+pub fn check_boot(boot: &Boot, smp: u32) -> Option<String> {
+    let tail = |log: &str| {
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(25)..].join("\n")
+    };
+    if boot.reached.is_none() {
+        return Some(format!(
+            "no \"{VFS_PANIC}\" after {:.1} s; last lines:\n{}",
+            boot.elapsed.as_secs_f64(),
+            tail(&boot.log)
+        ));
+    }
+    match cpus_online(&boot.log) {
+        Some(n) if n == smp => None,
+        n => Some(format!(
+            "expected {smp} CPUs online, the kernel reported {n:?}; last lines:\n{}",
+            tail(&boot.log)
+        )),
+    }
+}
+
+/// The command booting `kernel` to the VFS panic on `runner` with `smp` CPUs.
+pub fn command(runner: crate::run::Runner, virt: &Path, kernel: &Path, smp: u32) -> Command {
+    let mut cmd = runner.command(virt, kernel, smp);
+    if runner == crate::run::Runner::Qemu {
+        cmd.args(["-append", "console=ttyAMA0", "-no-reboot"]);
+    } else {
+        cmd.args(["--append", "console=ttyAMA0"]);
+    }
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpus_online_parses_the_smp_line() {
+        let log = "[    0.1] smp: Bringing up secondary CPUs ...\n[    0.2] smp: Brought up 1 node, 4 CPUs\n";
+        assert_eq!(cpus_online(log), Some(4));
+        assert_eq!(
+            cpus_online("[ 0.2] smp: Brought up 1 node, 1 CPU\n"),
+            Some(1)
+        );
+        assert_eq!(cpus_online("nothing"), None);
+    }
+}

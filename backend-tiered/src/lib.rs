@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tcg_ir::{Backend, BackendError, CompiledTb, Func};
 
 /// Executions of a TB in the cold tier before it is compiled by the hot one.
-pub const DEFAULT_THRESHOLD: u32 = 1000;
+pub const DEFAULT_THRESHOLD: u32 = 500;
 
 /// What every tiered TB of one back end shares.
 struct Shared {

@@ -15,6 +15,8 @@ use crate::tools::QEMU;
 pub enum Backend {
     Jit,
     Interp,
+    /// Interpreter first, JIT for hot TBs.
+    Tiered,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +25,7 @@ pub enum Sched {
     Mttcg,
 }
 
-pub const BACKENDS: [Backend; 2] = [Backend::Jit, Backend::Interp];
+pub const BACKENDS: [Backend; 3] = [Backend::Jit, Backend::Interp, Backend::Tiered];
 pub const SCHEDS: [Sched; 2] = [Sched::Rr, Sched::Mttcg];
 
 impl Backend {
@@ -31,6 +33,7 @@ impl Backend {
         match self {
             Backend::Jit => "jit",
             Backend::Interp => "interp",
+            Backend::Tiered => "tiered",
         }
     }
 }

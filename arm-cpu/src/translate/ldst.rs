@@ -1,8 +1,8 @@
 //! Loads and stores: single registers in every addressing mode, pairs, exclusives,
 //! acquire/release, prefetch and CLREX.
 
-use super::{BlockEnd, Ctx};
-use arm_decode::{AddrMode, Insn, LsForm, LsOp, Reg, Width};
+use super::{BlockEnd, Ctl, Ctx};
+use arm_decode::{AddrMode, Insn, LsForm, LsOp, Reg, RegKind, Width};
 use tcg_ir::types::{BarrierFlags, Cond, MemOp};
 use tcg_ir::Temp;
 
@@ -12,7 +12,32 @@ struct Addr {
     writeback: Option<(Reg, Temp)>,
 }
 
+/// The SP alignment check (SCTLR_EL1.SA/SA0): a load or store based on a misaligned SP
+/// takes an SP alignment fault (EC 0x26) before any access.
+fn check_sp_base(cx: &mut Ctx, rn: Reg, base: Temp) {
+    if rn.kind() != RegKind::Sp || !cx.flags.ctl.contains(Ctl::SP_ALIGN) {
+        return;
+    }
+    let low = cx.tmp();
+    let m = cx.c(15);
+    cx.b.and(low, base, m);
+    let ok = cx.b.new_label();
+    let zero = cx.c(0);
+    cx.b.brcond(Cond::Eq, low, zero, ok);
+    let esr = crate::except::esr(crate::except::ec::SP_ALIGN, 0);
+    cx.exit_with(crate::exits::TRAP, cx.pc, esr);
+    cx.b.set_label(ok);
+}
+
 fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
+    if let AddrMode::Offset { rn, .. }
+    | AddrMode::PreIndex { rn, .. }
+    | AddrMode::PostIndex { rn, .. }
+    | AddrMode::Reg { rn, .. } = mode
+    {
+        let base = cx.rx(rn);
+        check_sp_base(cx, rn, base);
+    }
     match mode {
         AddrMode::Offset { rn, imm } => {
             let base = cx.rx(rn);

@@ -40,6 +40,9 @@ bitflags::bitflags! {
         const EL0VCTEN = 1 << 8;
         const EL0VTEN = 1 << 9;
         const EL0PTEN = 1 << 10;
+        /// SCTLR_EL1.SA (at EL1) / SA0 (at EL0): SP must be 16-byte aligned when used as
+        /// the base of a load or store.
+        const SP_ALIGN = 1 << 11;
     }
 }
 
@@ -56,7 +59,7 @@ impl TbFlags {
     pub fn at_el(el: u8) -> TbFlags {
         TbFlags {
             el,
-            ctl: Ctl::all() - Ctl::ALIGN,
+            ctl: Ctl::all() - Ctl::ALIGN - Ctl::SP_ALIGN,
         }
     }
 
@@ -76,6 +79,8 @@ impl TbFlags {
         let sctlr = env.sysregs[crate::sysregs::slot::SCTLR];
         let mut ctl = Ctl::empty();
         ctl.set(Ctl::ALIGN, sctlr & (1 << 1) != 0);
+        let sa_bit = if el == 0 { 4 } else { 3 };
+        ctl.set(Ctl::SP_ALIGN, sctlr & (1 << sa_bit) != 0);
         if el == 0 {
             // EL0 permissions only matter at EL0; keeping them out of EL1 keys means a
             // change of them does not retranslate kernel code.

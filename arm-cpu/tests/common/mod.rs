@@ -19,6 +19,8 @@ pub const DATA: u64 = RAM + 0x4000;
 pub const HVC0: u32 = 0xd400_0002;
 
 pub struct Machine {
+    /// The flags blocks are translated under (EL1, no alignment checks by default).
+    pub flags: TbFlags,
     pub env: Box<CpuEnv>,
     _ctx: Box<MemCtx>,
     pub phys: Arc<PhysMap>,
@@ -43,6 +45,7 @@ impl Machine {
         env.pc = RAM;
         env.sp = RAM + 0x8_0000;
         Machine {
+            flags: TbFlags::at_el(1),
             env,
             _ctx: ctx,
             phys,
@@ -70,7 +73,7 @@ impl Machine {
                 .ram_ptr(PhysAddr(self.env.pc & !0xfff), 4096)
                 .unwrap();
             // SAFETY: `page` is the host view of the RAM page holding the PC.
-            let (mut f, _, _) = unsafe { translate_block(page, self.env.pc, TbFlags::at_el(1)) };
+            let (mut f, _, _) = unsafe { translate_block(page, self.env.pc, self.flags) };
             tcg_opt::optimize(&mut f);
             let tb = be.compile(&f).unwrap();
             // SAFETY: `env` is a live CpuEnv used only by this thread.

@@ -20,6 +20,7 @@ fn bench(c: &mut Criterion) {
                 mode: SchedMode::Mttcg,
                 backend: Arc::new(backend_interp::Interp::new()),
                 log_unimp: false,
+                stdin: false,
             })
         })
     });

@@ -193,6 +193,9 @@ mod tests {
             "enable-method = \"psci\";",
             "method = \"hvc\";",
             "compatible = \"arm,cortex-a15-gic\";",
+            // QEMU's GICv2: 64 KiB distributor and 64 KiB CPU interface (GICC_DIR at 0x1000).
+            "reg = <0x00 0x8000000 0x00 0x10000 0x00 0x8010000 0x00 0x10000>;",
+            "interrupts = <0x00 0x02 0x04>;",
             "interrupts = <0x01 0x0d 0x304 0x01 0x0e 0x304 0x01 0x0b 0x304 0x01 0x0a 0x304>;",
             "interrupts = <0x00 0x01 0x04>;",
             "bootargs = \"console=ttyAMA0\";",

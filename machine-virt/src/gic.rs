@@ -1,14 +1,24 @@
-//! GICv2 (ARM IHI 0048B): distributor and CPU interface, without security extensions (as
-//! QEMU's virt with `-M virt` and EL1 guests presents it). 288 interrupt IDs: SGIs 0-15
-//! and PPIs 16-31 banked per CPU, SPIs 32-287 shared.
+//! GICv2 (ARM IHI 0048B): distributor and CPU interface, without the Security Extensions
+//! (as QEMU's virt presents it to an EL1 guest). 288 interrupt IDs: SGIs 0-15 and PPIs
+//! 16-31 banked per CPU, SPIs 32-287 shared.
 //!
 //! Devices drive lines with [`Gic::set_spi`] / [`Gic::set_ppi`]; the GIC tells each CPU
 //! whether its IRQ input is asserted through an [`IrqSink`].
+//!
+//! State is kept as bitmaps (one `u32` per CPU for the banked IDs, four `u64` words for
+//! the SPIs, plus per-CPU "SPIs targeting me" masks), so finding a CPU's highest-priority
+//! pending interrupt only visits the IDs that are enabled, pending and not active: the
+//! timer tick and IPIs go through it many times per second per CPU.
+//!
+//! Simplifications: both groups are signalled as IRQ (GICC_CTLR.FIQEn is stored but no
+//! FIQ is raised) and group-1 interrupts are acknowledged through GICC_IAR whatever
+//! AckCtl says; all 8 priority bits are implemented.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 pub const NUM_IRQS: usize = 288;
 pub const NUM_SPIS: usize = NUM_IRQS - 32;
+const SPI_WORDS: usize = NUM_SPIS / 64;
 pub const MAX_CPUS: usize = 8;
 /// The ID read from GICC_IAR when nothing is pending.
 pub const SPURIOUS: u32 = 1023;
@@ -32,6 +42,7 @@ pub mod gicd {
     pub const CPENDSGIR: u64 = 0xf10;
     pub const SPENDSGIR: u64 = 0xf20;
     pub const PIDR2: u64 = 0xfe8;
+    pub const CIDR0: u64 = 0xff0;
     pub const SIZE: u64 = 0x1_0000;
 }
 
@@ -45,6 +56,8 @@ pub mod gicc {
     pub const RPR: u64 = 0x14;
     pub const HPPIR: u64 = 0x18;
     pub const ABPR: u64 = 0x1c;
+    pub const AIAR: u64 = 0x20;
+    pub const AHPPIR: u64 = 0x28;
     pub const APR0: u64 = 0xd0;
     pub const IIDR: u64 = 0xfc;
     pub const DIR: u64 = 0x1000;
@@ -54,32 +67,95 @@ pub mod gicc {
 /// GICD_IIDR / GICC_IIDR: ARM as implementer, GICv2.
 const GICD_IIDR_VALUE: u64 = 0x0200_043b;
 const GICC_IIDR_VALUE: u64 = 0x0202_043b;
-/// GICC_CTLR.EOImodeNS: EOIR only drops priority; GICC_DIR deactivates.
+/// GICC_CTLR (no Security Extensions): EnableGrp0, EnableGrp1, AckCtl, FIQEn, CBPR, the
+/// four bypass-disable bits, and EOImode (bit 9: EOIR only drops priority; GICC_DIR
+/// deactivates).
+const CTLR_ENABLE_GRPS: u32 = 3;
 const CTLR_EOIMODE: u32 = 1 << 9;
+const GICC_CTLR_MASK: u32 = 0x3ff;
+/// PrimeCell component ID bytes (GICD_CIDR0..3).
+const CIDR: [u64; 4] = [0x0d, 0xf0, 0x05, 0xb1];
 
 /// Receives the IRQ input level of each CPU.
 pub trait IrqSink: Send + Sync {
     fn set_irq(&self, cpu: usize, level: bool);
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-struct Irq {
-    enabled: bool,
-    /// Latched pending state (edge, or set by software).
-    pending: bool,
-    active: bool,
+/// A per-interrupt state bit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Enabled,
+    /// Latched pending state (edge, software, or SGI request).
+    Pending,
+    Active,
     /// Input line level (level-sensitive interrupts are pending while it is high).
-    level: bool,
-    edge: bool,
-    priority: u8,
-    /// SPIs: CPU target mask.
-    targets: u8,
-    group1: bool,
+    Level,
+    /// Configured edge-triggered (ICFGR bit 1).
+    Edge,
+    Group1,
 }
 
-impl Irq {
-    fn is_pending(&self) -> bool {
-        self.pending || (!self.edge && self.level)
+/// SGIs and PPIs of one CPU.
+#[derive(Clone, Debug, Default)]
+struct Banked {
+    enabled: u32,
+    pending: u32,
+    active: u32,
+    level: u32,
+    edge: u32,
+    group1: u32,
+    priority: [u8; 32],
+}
+
+impl Banked {
+    fn field(&mut self, f: Field) -> &mut u32 {
+        match f {
+            Field::Enabled => &mut self.enabled,
+            Field::Pending => &mut self.pending,
+            Field::Active => &mut self.active,
+            Field::Level => &mut self.level,
+            Field::Edge => &mut self.edge,
+            Field::Group1 => &mut self.group1,
+        }
+    }
+}
+
+/// The shared peripheral interrupts.
+#[derive(Clone, Debug)]
+struct Spis {
+    enabled: [u64; SPI_WORDS],
+    pending: [u64; SPI_WORDS],
+    active: [u64; SPI_WORDS],
+    level: [u64; SPI_WORDS],
+    edge: [u64; SPI_WORDS],
+    group1: [u64; SPI_WORDS],
+    priority: [u8; NUM_SPIS],
+    targets: [u8; NUM_SPIS],
+}
+
+impl Spis {
+    fn new() -> Spis {
+        Spis {
+            enabled: [0; SPI_WORDS],
+            pending: [0; SPI_WORDS],
+            active: [0; SPI_WORDS],
+            level: [0; SPI_WORDS],
+            edge: [0; SPI_WORDS],
+            group1: [0; SPI_WORDS],
+            priority: [0; NUM_SPIS],
+            targets: [0; NUM_SPIS],
+        }
+    }
+
+    fn field(&mut self, f: Field) -> &mut [u64; SPI_WORDS] {
+        match f {
+            Field::Enabled => &mut self.enabled,
+            Field::Pending => &mut self.pending,
+            Field::Active => &mut self.active,
+            Field::Level => &mut self.level,
+            Field::Edge => &mut self.edge,
+            Field::Group1 => &mut self.group1,
+        }
     }
 }
 
@@ -88,6 +164,7 @@ struct CpuIf {
     ctlr: u32,
     pmr: u8,
     bpr: u8,
+    abpr: u8,
     /// Interrupts acknowledged and not yet priority-dropped: (id, priority), innermost last.
     running: Vec<(u32, u8)>,
     /// What we last told the sink.
@@ -95,35 +172,86 @@ struct CpuIf {
 }
 
 struct State {
+    /// GICD_CTLR: EnableGrp0 (bit 0), EnableGrp1 (bit 1).
     ctlr: u32,
-    spis: Vec<Irq>,
-    /// SGIs and PPIs, per CPU.
-    banked: Vec<[Irq; 32]>,
+    banked: Vec<Banked>,
+    spis: Spis,
+    /// Per CPU: the SPIs whose ITARGETSR names it.
+    spi_targets: Vec<[u64; SPI_WORDS]>,
     /// Per CPU, per SGI: mask of source CPUs with a pending request.
     sgi_sources: Vec<[u8; 16]>,
     cpus: Vec<CpuIf>,
 }
 
+/// Candidates among 32 or 64 IDs: the bits allowed by the group enables `groups`.
+fn group_filter<T>(groups: u32, group1: T) -> T
+where
+    T: Copy + std::ops::Not<Output = T> + std::ops::BitOr<Output = T> + Default,
+{
+    let g0 = if groups & 1 != 0 {
+        !group1
+    } else {
+        T::default()
+    };
+    let g1 = if groups & 2 != 0 {
+        group1
+    } else {
+        T::default()
+    };
+    g0 | g1
+}
+
 impl State {
-    fn irq(&self, cpu: usize, id: usize) -> &Irq {
+    fn get(&self, cpu: usize, id: usize, f: Field) -> bool {
         if id < 32 {
-            &self.banked[cpu][id]
+            let b = &self.banked[cpu];
+            let w = match f {
+                Field::Enabled => b.enabled,
+                Field::Pending => b.pending,
+                Field::Active => b.active,
+                Field::Level => b.level,
+                Field::Edge => b.edge,
+                Field::Group1 => b.group1,
+            };
+            w >> id & 1 != 0
         } else {
-            &self.spis[id - 32]
+            let s = &self.spis;
+            let w = match f {
+                Field::Enabled => &s.enabled,
+                Field::Pending => &s.pending,
+                Field::Active => &s.active,
+                Field::Level => &s.level,
+                Field::Edge => &s.edge,
+                Field::Group1 => &s.group1,
+            };
+            let n = id - 32;
+            w[n / 64] >> (n % 64) & 1 != 0
         }
     }
 
-    fn irq_mut(&mut self, cpu: usize, id: usize) -> &mut Irq {
+    fn put(&mut self, cpu: usize, id: usize, f: Field, v: bool) {
         if id < 32 {
-            &mut self.banked[cpu][id]
-        } else {
-            &mut self.spis[id - 32]
+            let w = self.banked[cpu].field(f);
+            *w = (*w & !(1 << id)) | ((v as u32) << id);
+        } else if id < NUM_IRQS {
+            let n = id - 32;
+            let w = &mut self.spis.field(f)[n / 64];
+            *w = (*w & !(1 << (n % 64))) | ((v as u64) << (n % 64));
         }
     }
 
-    fn targets_cpu(&self, cpu: usize, id: usize) -> bool {
-        // A uniprocessor GIC sends every SPI to its one CPU (ITARGETSR is RAZ/WI there).
-        id < 32 || self.cpus.len() == 1 || self.spis[id - 32].targets & (1 << cpu) != 0
+    /// Pending as GICD_ISPENDR reports it: latched, or a level-sensitive line held high.
+    fn is_pending(&self, cpu: usize, id: usize) -> bool {
+        self.get(cpu, id, Field::Pending)
+            || (self.get(cpu, id, Field::Level) && !self.get(cpu, id, Field::Edge))
+    }
+
+    fn priority(&self, cpu: usize, id: usize) -> u8 {
+        if id < 32 {
+            self.banked[cpu].priority[id]
+        } else {
+            self.spis.priority[id - 32]
+        }
     }
 
     fn running_priority(&self, cpu: usize) -> u8 {
@@ -135,32 +263,54 @@ impl State {
             .unwrap_or(0xff)
     }
 
-    /// The highest-priority pending, enabled, not active interrupt for `cpu`.
-    fn hppi(&self, cpu: usize) -> Option<(u32, u8)> {
+    /// The highest-priority (lowest value, then lowest ID) interrupt that is enabled,
+    /// pending, not active, targets `cpu` and belongs to a group enabled in `groups`.
+    fn hppi(&self, cpu: usize, groups: u32) -> Option<(u32, u8)> {
+        if groups & CTLR_ENABLE_GRPS == 0 {
+            return None;
+        }
         let mut best: Option<(u32, u8)> = None;
-        for id in 0..NUM_IRQS {
-            let irq = self.irq(cpu, id);
-            let candidate =
-                irq.enabled && irq.is_pending() && !irq.active && self.targets_cpu(cpu, id);
-            if candidate && best.is_none_or(|(_, p)| irq.priority < p) {
-                best = Some((id as u32, irq.priority));
+        let mut consider = |id: u32, p: u8| {
+            if best.is_none_or(|(_, bp)| p < bp) {
+                best = Some((id, p));
+            }
+        };
+        let b = &self.banked[cpu];
+        let mut cand = b.enabled
+            & (b.pending | (b.level & !b.edge))
+            & !b.active
+            & group_filter(groups, b.group1);
+        while cand != 0 {
+            let i = cand.trailing_zeros();
+            cand &= cand - 1;
+            consider(i, b.priority[i as usize]);
+        }
+        let s = &self.spis;
+        let targets = &self.spi_targets[cpu];
+        for (w, &targets) in targets.iter().enumerate() {
+            let mut cand = s.enabled[w]
+                & (s.pending[w] | (s.level[w] & !s.edge[w]))
+                & !s.active[w]
+                & targets
+                & group_filter(groups, s.group1[w]);
+            while cand != 0 {
+                let n = w * 64 + cand.trailing_zeros() as usize;
+                cand &= cand - 1;
+                consider(32 + n as u32, s.priority[n]);
             }
         }
         best
     }
 
-    /// Whether `cpu`'s IRQ input should be asserted.
-    fn signal(&self, cpu: usize) -> bool {
+    /// The interrupt `cpu` is being signalled, if any: the highest-priority one of a group
+    /// enabled in both the distributor and the CPU interface, above the priority mask, and
+    /// whose group priority preempts the running priority.
+    fn signalled(&self, cpu: usize) -> Option<(u32, u8)> {
         let c = &self.cpus[cpu];
-        if self.ctlr & 1 == 0 || c.ctlr & 1 == 0 {
-            return false;
-        }
-        let Some((_, prio)) = self.hppi(cpu) else {
-            return false;
-        };
+        let (id, prio) = self.hppi(cpu, self.ctlr & c.ctlr)?;
         // Preemption compares group priorities (the bits above the binary point).
         let mask = (0xffu16 << (c.bpr.min(7) + 1)) as u8;
-        prio < c.pmr && (prio & mask) < (self.running_priority(cpu) & mask)
+        (prio < c.pmr && (prio & mask) < (self.running_priority(cpu) & mask)).then_some((id, prio))
     }
 }
 
@@ -173,18 +323,19 @@ pub struct Gic {
 impl Gic {
     pub fn new(ncpus: usize) -> Gic {
         let ncpus = ncpus.clamp(1, MAX_CPUS);
-        let mut banked = vec![[Irq::default(); 32]; ncpus];
-        for b in banked.iter_mut() {
-            // SGIs are always enabled and edge-triggered in GICv2.
-            for sgi in b.iter_mut().take(16) {
-                sgi.enabled = true;
-                sgi.edge = true;
-            }
-        }
+        // SGIs are always enabled and edge-triggered in GICv2.
+        let banked = Banked {
+            enabled: 0xffff,
+            edge: 0xffff,
+            ..Banked::default()
+        };
+        // A uniprocessor GIC sends every SPI to its one CPU (ITARGETSR is RAZ/WI there).
+        let all = if ncpus == 1 { u64::MAX } else { 0 };
         let state = State {
             ctlr: 0,
-            spis: vec![Irq::default(); NUM_SPIS],
-            banked,
+            banked: vec![banked; ncpus],
+            spis: Spis::new(),
+            spi_targets: vec![[all; SPI_WORDS]; ncpus],
             sgi_sources: vec![[0; 16]; ncpus],
             cpus: vec![CpuIf::default(); ncpus],
         };
@@ -195,20 +346,25 @@ impl Gic {
         }
     }
 
+    pub fn ncpus(&self) -> usize {
+        self.ncpus
+    }
+
     /// Connects the CPUs' IRQ inputs (once, when they exist).
     pub fn connect(&self, sink: Arc<dyn IrqSink>) {
         let _ = self.sink.set(sink);
         self.update(&mut self.lock());
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Recomputes every CPU's IRQ line and tells the sink about changes.
+    /// Recomputes every CPU's IRQ line and tells the sink about changes (under the lock,
+    /// so the sink sees the levels in the order they were decided).
     fn update(&self, s: &mut State) {
         for cpu in 0..self.ncpus {
-            let level = s.signal(cpu);
+            let level = s.signalled(cpu).is_some();
             if level != s.cpus[cpu].line {
                 s.cpus[cpu].line = level;
                 if let Some(sink) = self.sink.get() {
@@ -218,32 +374,31 @@ impl Gic {
         }
     }
 
-    /// Drives SPI `n` (GIC ID 32 + n).
-    pub fn set_spi(&self, n: usize, level: bool) {
-        if n >= NUM_SPIS {
+    /// Drives an interrupt input: a rising edge latches an edge-triggered interrupt.
+    fn drive(&self, cpu: usize, id: usize, level: bool) {
+        let mut s = self.lock();
+        if s.get(cpu, id, Field::Level) == level {
             return;
         }
-        let mut s = self.lock();
-        let irq = &mut s.spis[n];
-        if irq.edge && level && !irq.level {
-            irq.pending = true;
+        if level && s.get(cpu, id, Field::Edge) {
+            s.put(cpu, id, Field::Pending, true);
         }
-        irq.level = level;
+        s.put(cpu, id, Field::Level, level);
         self.update(&mut s);
+    }
+
+    /// Drives SPI `n` (GIC ID 32 + n).
+    pub fn set_spi(&self, n: usize, level: bool) {
+        if n < NUM_SPIS {
+            self.drive(0, 32 + n, level);
+        }
     }
 
     /// Drives PPI `id` (16..=31) of `cpu`.
     pub fn set_ppi(&self, cpu: usize, id: usize, level: bool) {
-        if cpu >= self.ncpus || !(16..32).contains(&id) {
-            return;
+        if cpu < self.ncpus && (16..32).contains(&id) {
+            self.drive(cpu, id, level);
         }
-        let mut s = self.lock();
-        let irq = &mut s.banked[cpu][id];
-        if irq.edge && level && !irq.level {
-            irq.pending = true;
-        }
-        irq.level = level;
-        self.update(&mut s);
     }
 
     /// Whether `cpu`'s IRQ input is asserted now.
@@ -251,85 +406,84 @@ impl Gic {
         cpu < self.ncpus && self.lock().cpus[cpu].line
     }
 
-    /// Calls `f(cpu, id)` for each interrupt ID covered by a `bits_per_irq`-wide field
-    /// register access at `off` (relative to the register array base).
+    /// The interrupt IDs covered by a `bits_per_irq`-wide field register access of `size`
+    /// bytes at `off` (relative to the register array base), with each one's bit shift.
     fn ids(off: u64, size: u32, bits_per_irq: u32) -> impl Iterator<Item = (usize, u32)> {
         let first = (off * 8 / bits_per_irq as u64) as usize;
-        let n = (size * 8 / bits_per_irq) as usize;
+        let n = (size.min(8) * 8 / bits_per_irq) as usize;
         (0..n)
             .map(move |k| (first + k, k as u32 * bits_per_irq))
             .filter(|&(id, _)| id < NUM_IRQS)
     }
 
+    /// Which bit register array (set/clear pair) an offset falls in: its field, whether it
+    /// is the clear half, and the offset of the array's base.
+    fn bit_array(offset: u64) -> Option<(Field, bool, u64)> {
+        let base = offset & !0x7f;
+        let (f, clear) = match base {
+            gicd::IGROUPR => (Field::Group1, false),
+            gicd::ISENABLER => (Field::Enabled, false),
+            gicd::ICENABLER => (Field::Enabled, true),
+            gicd::ISPENDR => (Field::Pending, false),
+            gicd::ICPENDR => (Field::Pending, true),
+            gicd::ISACTIVER => (Field::Active, false),
+            gicd::ICACTIVER => (Field::Active, true),
+            _ => return None,
+        };
+        Some((f, clear, base))
+    }
+
     pub fn dist_read(&self, cpu: usize, offset: u64, size: u32) -> u64 {
         let cpu = cpu.min(self.ncpus - 1);
         let s = self.lock();
-        let bitreg = |base: u64, f: &dyn Fn(&Irq) -> bool| -> u64 {
-            Self::ids(offset - base, size, 1)
-                .fold(0, |acc, (id, sh)| acc | (f(s.irq(cpu, id)) as u64) << sh)
-        };
+        if let Some((f, _, base)) = Self::bit_array(offset) {
+            return Self::ids(offset - base, size, 1).fold(0, |acc, (id, sh)| {
+                let v = if f == Field::Pending {
+                    s.is_pending(cpu, id)
+                } else {
+                    s.get(cpu, id, f)
+                };
+                acc | (v as u64) << sh
+            });
+        }
         match offset {
             gicd::CTLR => s.ctlr as u64,
             gicd::TYPER => ((NUM_IRQS / 32 - 1) | ((self.ncpus - 1) << 5)) as u64,
             gicd::IIDR => GICD_IIDR_VALUE,
-            o if (gicd::IGROUPR..gicd::ISENABLER).contains(&o) => {
-                bitreg(gicd::IGROUPR, &|i| i.group1)
-            }
-            o if (gicd::ISENABLER..gicd::ISPENDR).contains(&o) => {
-                let base = if o >= gicd::ICENABLER {
-                    gicd::ICENABLER
-                } else {
-                    gicd::ISENABLER
-                };
-                bitreg(base, &|i| i.enabled)
-            }
-            o if (gicd::ISPENDR..gicd::ISACTIVER).contains(&o) => {
-                let base = if o >= gicd::ICPENDR {
-                    gicd::ICPENDR
-                } else {
-                    gicd::ISPENDR
-                };
-                bitreg(base, &|i| i.is_pending())
-            }
-            o if (gicd::ISACTIVER..gicd::IPRIORITYR).contains(&o) => {
-                let base = if o >= gicd::ICACTIVER {
-                    gicd::ICACTIVER
-                } else {
-                    gicd::ISACTIVER
-                };
-                bitreg(base, &|i| i.active)
-            }
             o if (gicd::IPRIORITYR..gicd::IPRIORITYR + NUM_IRQS as u64).contains(&o) => {
-                Self::ids(o - gicd::IPRIORITYR, size, 8).fold(0, |acc, (id, sh)| {
-                    acc | (s.irq(cpu, id).priority as u64) << sh
-                })
+                Self::ids(o - gicd::IPRIORITYR, size, 8)
+                    .fold(0, |acc, (id, sh)| acc | (s.priority(cpu, id) as u64) << sh)
             }
             o if (gicd::ITARGETSR..gicd::ITARGETSR + NUM_IRQS as u64).contains(&o) => {
                 Self::ids(o - gicd::ITARGETSR, size, 8).fold(0, |acc, (id, sh)| {
                     let t = if self.ncpus == 1 {
                         0
                     } else if id < 32 {
+                        // Banked: each CPU reads its own bit (Linux's gic_get_cpumask).
                         1u64 << cpu
                     } else {
-                        s.spis[id - 32].targets as u64
+                        s.spis.targets[id - 32] as u64
                     };
                     acc | t << sh
                 })
             }
             o if (gicd::ICFGR..gicd::ICFGR + NUM_IRQS as u64 / 4).contains(&o) => {
                 Self::ids(o - gicd::ICFGR, size, 2).fold(0, |acc, (id, sh)| {
-                    acc | ((s.irq(cpu, id).edge as u64) << 1) << sh
+                    acc | ((s.get(cpu, id, Field::Edge) as u64) << 1) << sh
                 })
             }
-            o if (gicd::CPENDSGIR..gicd::CPENDSGIR + 32).contains(&o) => {
+            o if (gicd::CPENDSGIR..gicd::SPENDSGIR + 16).contains(&o) => {
                 let first = ((o - gicd::CPENDSGIR) & 0xf) as usize;
-                (0..size as usize)
+                (0..size.min(8) as usize)
                     .filter(|k| first + k < 16)
                     .fold(0, |acc, k| {
                         acc | (s.sgi_sources[cpu][first + k] as u64) << (8 * k)
                     })
             }
             gicd::PIDR2 => 0x2b,
+            o if (gicd::CIDR0..gicd::CIDR0 + 16).contains(&o) && o % 4 == 0 => {
+                CIDR[((o - gicd::CIDR0) / 4) as usize]
+            }
             _ => 0,
         }
     }
@@ -337,71 +491,59 @@ impl Gic {
     pub fn dist_write(&self, cpu: usize, offset: u64, size: u32, value: u64) {
         let cpu = cpu.min(self.ncpus - 1);
         let mut s = self.lock();
-        let mut bits = |base: u64, f: &dyn Fn(&mut Irq, &mut [u8; 16], usize)| {
+        if let Some((f, clear, base)) = Self::bit_array(offset) {
             for (id, sh) in Self::ids(offset - base, size, 1) {
-                if value >> sh & 1 != 0 {
-                    let mut sources = s.sgi_sources[cpu];
-                    f(s.irq_mut(cpu, id), &mut sources, id);
-                    s.sgi_sources[cpu] = sources;
+                let bit = value >> sh & 1 != 0;
+                match f {
+                    Field::Group1 => s.put(cpu, id, f, bit),
+                    _ if !bit => {}
+                    // SGIs are always enabled in GICv2; their pending state is set
+                    // through GICD_SGIR / GICD_SPENDSGIR.
+                    Field::Enabled | Field::Pending if id < 16 && !clear => {}
+                    Field::Enabled if id < 16 => {}
+                    Field::Pending if id < 16 => {
+                        s.sgi_sources[cpu][id] = 0;
+                        s.put(cpu, id, f, false);
+                    }
+                    _ => s.put(cpu, id, f, !clear),
                 }
             }
-        };
+            self.update(&mut s);
+            return;
+        }
         match offset {
-            gicd::CTLR => s.ctlr = (value & 1) as u32,
-            o if (gicd::IGROUPR..gicd::ISENABLER).contains(&o) => {
-                for (id, sh) in Self::ids(o - gicd::IGROUPR, size, 1) {
-                    s.irq_mut(cpu, id).group1 = value >> sh & 1 != 0;
-                }
-            }
-            o if (gicd::ISENABLER..gicd::ICENABLER).contains(&o) => {
-                bits(gicd::ISENABLER, &|i, _, _| i.enabled = true)
-            }
-            o if (gicd::ICENABLER..gicd::ISPENDR).contains(&o) => {
-                bits(gicd::ICENABLER, &|i, _, id| {
-                    // SGIs cannot be disabled in GICv2.
-                    if id >= 16 {
-                        i.enabled = false
-                    }
-                })
-            }
-            o if (gicd::ISPENDR..gicd::ICPENDR).contains(&o) => bits(gicd::ISPENDR, &|i, _, id| {
-                if id >= 16 {
-                    i.pending = true
-                }
-            }),
-            o if (gicd::ICPENDR..gicd::ISACTIVER).contains(&o) => {
-                bits(gicd::ICPENDR, &|i, src, id| {
-                    i.pending = false;
-                    if id < 16 {
-                        src[id] = 0;
-                    }
-                })
-            }
-            o if (gicd::ISACTIVER..gicd::ICACTIVER).contains(&o) => {
-                bits(gicd::ISACTIVER, &|i, _, _| i.active = true)
-            }
-            o if (gicd::ICACTIVER..gicd::IPRIORITYR).contains(&o) => {
-                bits(gicd::ICACTIVER, &|i, _, _| i.active = false)
-            }
+            gicd::CTLR => s.ctlr = (value as u32) & CTLR_ENABLE_GRPS,
             o if (gicd::IPRIORITYR..gicd::IPRIORITYR + NUM_IRQS as u64).contains(&o) => {
                 for (id, sh) in Self::ids(o - gicd::IPRIORITYR, size, 8) {
-                    s.irq_mut(cpu, id).priority = (value >> sh) as u8;
+                    let p = (value >> sh) as u8;
+                    if id < 32 {
+                        s.banked[cpu].priority[id] = p;
+                    } else {
+                        s.spis.priority[id - 32] = p;
+                    }
                 }
             }
             o if (gicd::ITARGETSR..gicd::ITARGETSR + NUM_IRQS as u64).contains(&o) => {
-                let valid = ((1u16 << self.ncpus) - 1) as u8;
-                for (id, sh) in Self::ids(o - gicd::ITARGETSR, size, 8) {
-                    if id >= 32 {
-                        s.spis[id - 32].targets = (value >> sh) as u8 & valid;
+                if self.ncpus > 1 {
+                    let valid = ((1u16 << self.ncpus) - 1) as u8;
+                    for (id, sh) in Self::ids(o - gicd::ITARGETSR, size, 8) {
+                        if id >= 32 {
+                            let n = id - 32;
+                            let t = (value >> sh) as u8 & valid;
+                            s.spis.targets[n] = t;
+                            for (c, mask) in s.spi_targets.iter_mut().enumerate() {
+                                let w = &mut mask[n / 64];
+                                *w = (*w & !(1 << (n % 64))) | (((t >> c) & 1) as u64) << (n % 64);
+                            }
+                        }
                     }
                 }
             }
             o if (gicd::ICFGR..gicd::ICFGR + NUM_IRQS as u64 / 4).contains(&o) => {
                 for (id, sh) in Self::ids(o - gicd::ICFGR, size, 2) {
-                    // SGIs are always edge; PPI configuration is fixed by QEMU's GIC too
-                    // for the timer, but Linux writes it: honour it for PPIs and SPIs.
+                    // SGIs are always edge-triggered; PPIs and SPIs take the setting.
                     if id >= 16 {
-                        s.irq_mut(cpu, id).edge = value >> (sh + 1) & 1 != 0;
+                        s.put(cpu, id, Field::Edge, value >> (sh + 1) & 1 != 0);
                     }
                 }
             }
@@ -417,28 +559,29 @@ impl Gic {
                 for t in 0..self.ncpus {
                     if targets & (1 << t) != 0 {
                         s.sgi_sources[t][id] |= 1 << cpu;
-                        s.banked[t][id].pending = true;
+                        s.put(t, id, Field::Pending, true);
                     }
                 }
             }
             o if (gicd::CPENDSGIR..gicd::SPENDSGIR + 16).contains(&o) => {
                 let set = o >= gicd::SPENDSGIR;
                 let first = ((o - gicd::CPENDSGIR) & 0xf) as usize;
-                for k in 0..size as usize {
+                for k in 0..size.min(8) as usize {
                     let id = first + k;
                     if id >= 16 {
                         break;
                     }
-                    let m = (value >> (8 * k)) as u8;
+                    let m = (value >> (8 * k)) as u8 & (((1u16 << self.ncpus) - 1) as u8);
                     if set {
                         s.sgi_sources[cpu][id] |= m;
                     } else {
                         s.sgi_sources[cpu][id] &= !m;
                     }
-                    s.banked[cpu][id].pending = s.sgi_sources[cpu][id] != 0;
+                    let p = s.sgi_sources[cpu][id] != 0;
+                    s.put(cpu, id, Field::Pending, p);
                 }
             }
-            _ => {}
+            _ => return,
         }
         self.update(&mut s);
     }
@@ -446,67 +589,77 @@ impl Gic {
     pub fn cpu_read(&self, cpu: usize, offset: u64, _size: u32) -> u64 {
         let cpu = cpu.min(self.ncpus - 1);
         let mut s = self.lock();
-        let v = match offset {
+        match offset {
             gicc::CTLR => s.cpus[cpu].ctlr as u64,
             gicc::PMR => s.cpus[cpu].pmr as u64,
             gicc::BPR => s.cpus[cpu].bpr as u64,
-            gicc::IAR => self.acknowledge(&mut s, cpu) as u64,
+            gicc::ABPR => s.cpus[cpu].abpr as u64,
+            gicc::IAR => {
+                let v = Self::acknowledge(&mut s, cpu);
+                self.update(&mut s);
+                v as u64
+            }
             gicc::RPR => s.running_priority(cpu) as u64,
-            gicc::HPPIR => s.hppi(cpu).map_or(SPURIOUS, |(id, _)| id) as u64,
+            gicc::HPPIR => {
+                let groups = s.ctlr;
+                match s.hppi(cpu, groups) {
+                    Some((id, _)) if id < 16 => {
+                        let src = s.sgi_sources[cpu][id as usize].trailing_zeros();
+                        (id | (src & 7) << 10) as u64
+                    }
+                    Some((id, _)) => id as u64,
+                    None => SPURIOUS as u64,
+                }
+            }
+            gicc::AIAR | gicc::AHPPIR => SPURIOUS as u64,
             gicc::IIDR => GICC_IIDR_VALUE,
             _ => 0,
-        };
-        self.update(&mut s);
-        v
+        }
     }
 
-    fn acknowledge(&self, s: &mut State, cpu: usize) -> u32 {
-        if !s.signal(cpu) {
-            return SPURIOUS;
-        }
-        let Some((id, prio)) = s.hppi(cpu) else {
+    fn acknowledge(s: &mut State, cpu: usize) -> u32 {
+        let Some((id, prio)) = s.signalled(cpu) else {
             return SPURIOUS;
         };
+        let i = id as usize;
         let mut ret = id;
-        if id < 16 {
-            // Lowest-numbered requesting CPU first; its ID goes in bits 12:10.
-            let src = s.sgi_sources[cpu][id as usize].trailing_zeros();
-            s.sgi_sources[cpu][id as usize] &= !(1 << src);
-            s.banked[cpu][id as usize].pending = s.sgi_sources[cpu][id as usize] != 0;
-            ret |= src << 10;
+        if i < 16 {
+            // Lowest-numbered requesting CPU first; its number goes in bits 12:10.
+            let src = s.sgi_sources[cpu][i].trailing_zeros();
+            s.sgi_sources[cpu][i] &= !(1 << src);
+            let more = s.sgi_sources[cpu][i] != 0;
+            s.put(cpu, i, Field::Pending, more);
+            ret |= (src & 7) << 10;
         } else {
-            s.irq_mut(cpu, id as usize).pending = false;
+            // A level-sensitive line still high keeps it pending (active and pending).
+            s.put(cpu, i, Field::Pending, false);
         }
-        s.irq_mut(cpu, id as usize).active = true;
+        s.put(cpu, i, Field::Active, true);
         s.cpus[cpu].running.push((id, prio));
         ret
-    }
-
-    fn deactivate(s: &mut State, cpu: usize, id: usize) {
-        if id < NUM_IRQS {
-            s.irq_mut(cpu, id).active = false;
-        }
     }
 
     pub fn cpu_write(&self, cpu: usize, offset: u64, _size: u32, value: u64) {
         let cpu = cpu.min(self.ncpus - 1);
         let mut s = self.lock();
         match offset {
-            gicc::CTLR => s.cpus[cpu].ctlr = (value as u32) & (1 | CTLR_EOIMODE),
+            gicc::CTLR => s.cpus[cpu].ctlr = (value as u32) & GICC_CTLR_MASK,
             gicc::PMR => s.cpus[cpu].pmr = value as u8,
             gicc::BPR => s.cpus[cpu].bpr = (value & 7) as u8,
+            gicc::ABPR => s.cpus[cpu].abpr = (value & 7) as u8,
             gicc::EOIR => {
                 let id = (value & 0x3ff) as u32;
                 // Priority drop: the most recent acknowledgement of this ID.
-                if let Some(pos) = s.cpus[cpu].running.iter().rposition(|&(i, _)| i == id) {
-                    s.cpus[cpu].running.remove(pos);
-                    if s.cpus[cpu].ctlr & CTLR_EOIMODE == 0 {
-                        Self::deactivate(&mut s, cpu, id as usize);
+                let c = &mut s.cpus[cpu];
+                if let Some(pos) = c.running.iter().rposition(|&(i, _)| i == id) {
+                    c.running.remove(pos);
+                    if c.ctlr & CTLR_EOIMODE == 0 {
+                        s.put(cpu, id as usize, Field::Active, false);
                     }
                 }
             }
-            gicc::DIR => Self::deactivate(&mut s, cpu, (value & 0x3ff) as usize),
-            _ => {}
+            gicc::DIR => s.put(cpu, (value & 0x3ff) as usize, Field::Active, false),
+            _ => return,
         }
         self.update(&mut s);
     }
@@ -658,6 +811,135 @@ mod tests {
             g.dist_read(2, gicd::ITARGETSR, 4),
             0x0404_0404,
             "banked targets read as self"
+        );
+    }
+
+    #[test]
+    fn level_interrupt_repends_after_eoi_while_high() {
+        let (g, lines) = gic(1);
+        g.dist_write(0, gicd::ISENABLER, 4, 1 << 27);
+        g.set_ppi(0, 27, true);
+        assert_eq!(g.cpu_read(0, gicc::IAR, 4), 27);
+        assert_eq!(
+            g.dist_read(0, gicd::ISPENDR, 4) >> 27 & 1,
+            1,
+            "active and pending"
+        );
+        g.cpu_write(0, gicc::EOIR, 4, 27);
+        assert!(lines.0.lock().unwrap()[0], "still high: signalled again");
+        assert_eq!(g.cpu_read(0, gicc::IAR, 4), 27);
+        g.set_ppi(0, 27, false);
+        g.cpu_write(0, gicc::EOIR, 4, 27);
+        assert!(!lines.0.lock().unwrap()[0]);
+        assert_eq!(g.cpu_read(0, gicc::IAR, 4), SPURIOUS as u64);
+    }
+
+    #[test]
+    fn edge_spi_latches_and_icpendr_clears() {
+        let (g, lines) = gic(1);
+        g.dist_write(0, gicd::ICFGR + 8, 4, 0b10 << 4); // SPI 2 (ID 34): edge
+        g.dist_write(0, gicd::ISENABLER + 4, 4, 1 << 2);
+        g.set_spi(2, true);
+        g.set_spi(2, false);
+        assert!(lines.0.lock().unwrap()[0], "the edge was latched");
+        g.dist_write(0, gicd::ICPENDR + 4, 4, 1 << 2);
+        assert!(!lines.0.lock().unwrap()[0]);
+        g.dist_write(0, gicd::ISPENDR + 4, 4, 1 << 2);
+        assert_eq!(g.cpu_read(0, gicc::HPPIR, 4), 34);
+        assert_eq!(g.cpu_read(0, gicc::IAR, 4), 34);
+        assert_eq!(
+            g.dist_read(0, gicd::ISPENDR + 4, 4) & 4,
+            0,
+            "ack consumed it"
+        );
+    }
+
+    #[test]
+    fn retargeting_an_spi_moves_it_between_cpus() {
+        let (g, lines) = gic(4);
+        g.dist_write(0, gicd::ISENABLER + 4, 4, 1);
+        g.dist_write(0, gicd::ITARGETSR + 32, 1, 0b0100);
+        g.set_spi(0, true);
+        assert_eq!(
+            *lines.0.lock().unwrap(),
+            [false, false, true, false, false, false, false, false]
+        );
+        g.dist_write(1, gicd::ITARGETSR + 32, 4, 0x0000_0009);
+        assert_eq!(
+            *lines.0.lock().unwrap(),
+            [true, false, false, true, false, false, false, false]
+        );
+        assert_eq!(g.dist_read(3, gicd::ITARGETSR + 32, 1), 9);
+        // Once one CPU has it active, the other no longer sees it.
+        assert_eq!(g.cpu_read(3, gicc::IAR, 4), 32);
+        assert!(!lines.0.lock().unwrap()[0]);
+        assert_eq!(g.cpu_read(0, gicc::IAR, 4), SPURIOUS as u64);
+    }
+
+    #[test]
+    fn ties_go_to_the_lowest_id_and_groups_gate_forwarding() {
+        let (g, lines) = gic(1);
+        g.dist_write(0, gicd::ISENABLER + 4, 4, 0b1100); // IDs 34 and 35
+        g.dist_write(0, gicd::IPRIORITYR + 32, 4, 0x5050_0000);
+        g.set_spi(3, true);
+        g.set_spi(2, true);
+        assert_eq!(g.cpu_read(0, gicc::HPPIR, 4), 34);
+        // Put ID 34 in group 1: with only group 0 enabled, 35 is next.
+        g.dist_write(0, gicd::IGROUPR + 4, 4, 1 << 2);
+        assert_eq!(g.cpu_read(0, gicc::HPPIR, 4), 35);
+        g.dist_write(0, gicd::CTLR, 4, 0b10);
+        assert_eq!(
+            g.cpu_read(0, gicc::IAR, 4),
+            SPURIOUS as u64,
+            "the CPU interface enables group 0 only"
+        );
+        assert_eq!(g.dist_read(0, gicd::CTLR, 4), 0b10);
+        assert!(!lines.0.lock().unwrap()[0]);
+        g.cpu_write(0, gicc::CTLR, 4, 0b11);
+        g.dist_write(0, gicd::CTLR, 4, 0b11);
+        assert_eq!(g.cpu_read(0, gicc::IAR, 4), 34);
+    }
+
+    #[test]
+    fn sgis_pend_per_source_and_cannot_be_disabled() {
+        let (g, _) = gic(4);
+        g.dist_write(0, gicd::ICENABLER, 4, 0xffff_ffff);
+        assert_eq!(
+            g.dist_read(0, gicd::ISENABLER, 4),
+            0xffff,
+            "SGIs stay enabled"
+        );
+        g.dist_write(1, gicd::SGIR, 4, (0b1 << 16) | 9);
+        g.dist_write(3, gicd::SGIR, 4, (0b1 << 16) | 9);
+        assert_eq!(
+            g.dist_read(0, gicd::CPENDSGIR + 9, 1),
+            0b1010,
+            "sources 1 and 3"
+        );
+        assert_eq!(g.cpu_read(0, gicc::HPPIR, 4), (1 << 10) | 9);
+        assert_eq!(g.cpu_read(0, gicc::IAR, 4), (1 << 10) | 9);
+        g.cpu_write(0, gicc::EOIR, 4, (1 << 10) | 9);
+        assert_eq!(g.cpu_read(0, gicc::IAR, 4), (3 << 10) | 9);
+        g.cpu_write(0, gicc::EOIR, 4, (3 << 10) | 9);
+        g.dist_write(0, gicd::SPENDSGIR + 4, 1, 0b100);
+        assert_eq!(g.cpu_read(0, gicc::IAR, 4), (2 << 10) | 4);
+    }
+
+    #[test]
+    fn per_cpu_ppi_state_is_banked() {
+        let (g, lines) = gic(2);
+        g.dist_write(1, gicd::ISENABLER, 4, 1 << 30);
+        g.dist_write(1, gicd::IPRIORITYR + 28, 4, 0x20 << 16);
+        g.set_ppi(0, 30, true);
+        assert!(!lines.0.lock().unwrap()[0], "not enabled on CPU 0");
+        g.set_ppi(1, 30, true);
+        assert!(lines.0.lock().unwrap()[1]);
+        assert_eq!(g.dist_read(0, gicd::IPRIORITYR + 28, 4), 0);
+        assert_eq!(g.dist_read(1, gicd::IPRIORITYR + 28, 4), 0x20 << 16);
+        assert_eq!(
+            g.dist_read(0, gicd::ISPENDR, 4) >> 30 & 1,
+            1,
+            "pending on 0"
         );
     }
 }

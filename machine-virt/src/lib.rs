@@ -1,5 +1,5 @@
-//! The "virt" board: memory map, devices (PL011, PSCI), kernel loading, and wiring of CPUs,
-//! back end and scheduler into a runnable machine.
+//! The "virt" board: memory map, devices (GICv2, generic-timer wiring, PL011, PL031, PSCI),
+//! kernel loading, and wiring of CPUs, back end and scheduler into a runnable machine.
 
 pub mod board;
 pub mod fdt;
@@ -8,5 +8,7 @@ pub mod loader;
 pub mod pl011;
 pub mod pl031;
 pub mod psci;
+pub mod stdin;
+pub mod timer;
 
 pub use board::{Board, BoardConfig, BoardError};

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use backend_cranelift::CraneliftBackend;
 use backend_interp::Interp;
+use backend_tiered::Tiered;
 use clap::{Parser, ValueEnum};
 use machine_virt::{Board, BoardConfig};
 use std::process::ExitCode;
@@ -16,6 +17,8 @@ enum BackendArg {
     Jit,
     /// IR interpreter.
     Interp,
+    /// Interpreter first, Cranelift JIT for TBs that ran `--tier-threshold` times.
+    Tiered,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -37,8 +40,11 @@ struct Args {
     #[arg(long, default_value_t = 1)]
     smp: usize,
     /// Code generation back end.
-    #[arg(long, value_enum, default_value = "jit")]
+    #[arg(long, value_enum, default_value = "tiered")]
     backend: BackendArg,
+    /// With `--backend tiered`: runs of a TB in the interpreter before it is compiled.
+    #[arg(long, default_value_t = backend_tiered::DEFAULT_THRESHOLD)]
+    tier_threshold: u32,
     /// vCPU scheduler.
     #[arg(long, value_enum, default_value = "mttcg")]
     sched: SchedArg,
@@ -54,6 +60,10 @@ struct Args {
     /// Log unimplemented instructions to standard error.
     #[arg(long)]
     log_unimp: bool,
+    /// Do not read standard input (by default it feeds the UART; on a terminal, in raw
+    /// mode, with Ctrl-A x to stop the machine).
+    #[arg(long)]
+    no_stdin: bool,
     /// Write the board's device tree blob to FILE and exit (like QEMU's dumpdtb).
     #[arg(long, value_name = "FILE")]
     dump_dtb: Option<std::path::PathBuf>,
@@ -92,6 +102,14 @@ fn build(args: &Args) -> anyhow::Result<Board> {
             CraneliftBackend::new().map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,
         ),
         BackendArg::Interp => Arc::new(Interp::new()),
+        BackendArg::Tiered => Arc::new(Tiered::new(
+            Arc::new(Interp::new()),
+            Arc::new(
+                CraneliftBackend::new()
+                    .map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,
+            ),
+            args.tier_threshold,
+        )),
     };
     let mode = match args.sched {
         SchedArg::Rr => SchedMode::RoundRobin,
@@ -106,6 +124,7 @@ fn build(args: &Args) -> anyhow::Result<Board> {
         mode,
         backend,
         log_unimp: args.log_unimp,
+        stdin: !args.no_stdin && args.dump_dtb.is_none(),
     })
     .with_context(|| {
         format!(

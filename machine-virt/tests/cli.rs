@@ -73,11 +73,13 @@ fn virt(args: &[&str]) -> Output {
         .unwrap()
 }
 
-const COMBOS: [(&str, &str); 4] = [
+const COMBOS: [(&str, &str); 6] = [
     ("jit", "rr"),
     ("jit", "mttcg"),
     ("interp", "rr"),
     ("interp", "mttcg"),
+    ("tiered", "rr"),
+    ("tiered", "mttcg"),
 ];
 
 fn run_all(kernel: &std::path::Path, extra: &[&str]) -> Vec<(String, Output)> {

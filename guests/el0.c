@@ -143,14 +143,7 @@ void exception_handler(struct exc_frame *f, u64 vector)
 {
     u64 esr = read_sysreg(esr_el1);
     if (vector != VEC_LOWER_A64 + VEC_SYNC) {
-        uart_puts("kernel: unexpected exception, vector ");
-        put_udec(vector);
-        uart_putc(' ');
-        put_esr(esr);
-        uart_puts(" elr=");
-        put_hex(f->elr);
-        uart_putc('\n');
-        psci_system_off();
+        fatal_exception("kernel: unexpected exception", f, vector);
     }
     if (ESR_EC(esr) != EC_SVC64) {
         /* A trapped instruction: remember it, skip it. */

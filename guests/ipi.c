@@ -102,14 +102,7 @@ static void irq(u32 iar)
 void exception_handler(struct exc_frame *f, u64 vector)
 {
     if ((vector & 3) != VEC_IRQ) {
-        uart_puts("unexpected exception, vector ");
-        put_udec(vector);
-        uart_putc(' ');
-        put_esr(read_sysreg(esr_el1));
-        uart_puts(" elr=");
-        put_hex(f->elr);
-        uart_putc('\n');
-        psci_system_off();
+        fatal_exception("unexpected exception", f, vector);
     }
     /* One interrupt per exception: the next is taken after the ERET, so
      * the GIC's priorities decide the order. */

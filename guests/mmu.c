@@ -61,20 +61,6 @@ static struct pt pt0, pt1;
 static volatile int fix_af;
 static u64 blk_word = 0x0b10c0b10c0b10c0ul;
 
-static void fatal(const char *what, struct exc_frame *f, u64 vector)
-{
-    uart_puts(what);
-    uart_puts(": vector ");
-    put_udec(vector);
-    uart_putc(' ');
-    put_esr(read_sysreg(esr_el1));
-    uart_puts(" elr=");
-    put_hex(f->elr);
-    uart_puts(" far=");
-    put_hex(read_sysreg(far_el1));
-    uart_putc('\n');
-    psci_system_off();
-}
 
 void exception_handler(struct exc_frame *f, u64 vector)
 {
@@ -90,7 +76,7 @@ void exception_handler(struct exc_frame *f, u64 vector)
             u64 far = read_sysreg(far_el1);
             u64 *d = pt_leaf(far >> 63 ? &pt1 : &pt0, far, 0);
             if (!d)
-                fatal("access flag fault without a descriptor", f, vector);
+                fatal_exception("access flag fault without a descriptor", f, vector);
             *d |= PTE_AF;
             tlb_flush_va(far);
             return;                     /* retry the access */
@@ -98,7 +84,7 @@ void exception_handler(struct exc_frame *f, u64 vector)
     }
     if (trap_fixup(f, vector))
         return;
-    fatal("unexpected exception", f, vector);
+    fatal_exception("unexpected exception", f, vector);
 }
 
 static void put_fsc(u64 fsc)

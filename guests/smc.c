@@ -23,16 +23,7 @@ extern char smc_template[];
 
 void exception_handler(struct exc_frame *f, u64 vector)
 {
-    uart_puts("unexpected exception, vector ");
-    put_udec(vector);
-    uart_putc(' ');
-    put_esr(read_sysreg(esr_el1));
-    uart_puts(" elr=");
-    put_hex(f->elr);
-    uart_puts(" far=");
-    put_hex(read_sysreg(far_el1));
-    uart_putc('\n');
-    psci_system_off();
+    fatal_exception("unexpected exception", f, vector);
 }
 
 /* MOVZ Wd/Xd, #imm16 */

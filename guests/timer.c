@@ -44,14 +44,7 @@ void exception_handler(struct exc_frame *f, u64 vector)
         return;
     }
     if ((vector & 3) != VEC_IRQ) {
-        uart_puts("unexpected exception, vector ");
-        put_udec(vector);
-        uart_putc(' ');
-        put_esr(read_sysreg(esr_el1));
-        uart_puts(" elr=");
-        put_hex(f->elr);
-        uart_putc('\n');
-        psci_system_off();
+        fatal_exception("unexpected exception", f, vector);
     }
     u32 iar = gic_ack();
     u32 id = iar & 0x3ff;

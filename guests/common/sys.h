@@ -180,6 +180,11 @@ void trap_reset(void);
 /* "esr=0x........ ec=0x.. iss=0x......" */
 void put_esr(u64 esr);
 
+/* Prints "<what>: vector N esr=... elr=... far=..." and powers the machine off: the
+ * end of a test that met an exception it did not expect. */
+void fatal_exception(const char *what, struct exc_frame *f, u64 vector)
+    __attribute__((noreturn));
+
 /* ---- GICv2 (virt: distributor 0x0800_0000, CPU interface 0x0801_0000) ---- */
 
 #define GICD_BASE       0x08000000ul

@@ -68,3 +68,20 @@ void put_esr(u64 esr)
     uart_puts(" iss=");
     put_hexn(ESR_ISS(esr), 7);
 }
+
+void fatal_exception(const char *what, struct exc_frame *f, u64 vector)
+{
+    uart_puts(what);
+    uart_puts(": vector ");
+    put_udec(vector);
+    uart_putc(' ');
+    put_esr(read_sysreg(esr_el1));
+    uart_puts(" elr=");
+    put_hex(f->elr);
+    uart_puts(" far=");
+    put_hex(read_sysreg(far_el1));
+    uart_putc('\n');
+    psci_system_off();
+    for (;;)
+        ;
+}

@@ -520,28 +520,39 @@ fn cmd_bench(args: &[String]) -> Result<()> {
                 }
                 continue;
             }
-            let m = median(times);
-            if runner == Runner::Qemu {
-                qemu_time = Some(m);
-            }
-            let ratio = match qemu_time {
-                Some(q) if !q.is_zero() => format!("{:.2}", m.as_secs_f64() / q.as_secs_f64()),
-                _ => "-".to_string(),
-            };
-            println!(
-                "{:<18} {:>4}  {:<13} {:>10.3}  {:>10}",
-                guest.name,
-                smp,
-                label,
-                m.as_secs_f64(),
-                ratio
-            );
+            print_bench_row(guest.name, smp, runner, median(times), &mut qemu_time);
         }
     }
     if !no_linux && filter.is_none() {
         bench_linux(&paths, &runners, runs)?;
     }
     Ok(())
+}
+
+/// One line of the bench table; QEMU's time (the first runner) is what later rows of
+/// the same benchmark are compared with.
+fn print_bench_row(
+    name: &str,
+    smp: u32,
+    runner: Runner,
+    m: Duration,
+    qemu_time: &mut Option<Duration>,
+) {
+    if runner == Runner::Qemu {
+        *qemu_time = Some(m);
+    }
+    let ratio = match *qemu_time {
+        Some(q) if !q.is_zero() => format!("{:.2}", m.as_secs_f64() / q.as_secs_f64()),
+        _ => "-".to_string(),
+    };
+    println!(
+        "{:<18} {:>4}  {:<13} {:>10.3}  {:>10}",
+        name,
+        smp,
+        runner.label(),
+        m.as_secs_f64(),
+        ratio
+    );
 }
 
 /// Time from start to Debian's kernel's VFS panic, median of `runs`, per runner.
@@ -567,21 +578,12 @@ fn bench_linux(paths: &Paths, runners: &[Runner], runs: u64) -> Result<()> {
                 );
                 continue;
             }
-            let m = median(times);
-            if runner == Runner::Qemu {
-                qemu_time = Some(m);
-            }
-            let ratio = match qemu_time {
-                Some(q) if !q.is_zero() => format!("{:.2}", m.as_secs_f64() / q.as_secs_f64()),
-                _ => "-".to_string(),
-            };
-            println!(
-                "{:<18} {:>4}  {:<13} {:>10.3}  {:>10}",
+            print_bench_row(
                 "linux-vfs-panic",
                 smp,
-                label,
-                m.as_secs_f64(),
-                ratio
+                runner,
+                median(times),
+                &mut qemu_time,
             );
         }
         qemu_time = None;

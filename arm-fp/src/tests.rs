@@ -1,0 +1,487 @@
+use super::*;
+use fpsr::{DZC, IDC, IOC, IXC, OFC, UFC};
+
+const RP: u32 = 1 << fpcr::RMODE_SHIFT;
+const RM: u32 = 2 << fpcr::RMODE_SHIFT;
+const RZ: u32 = 3 << fpcr::RMODE_SHIFT;
+
+const S_ONE: u64 = 0x3f80_0000;
+const S_TWO: u64 = 0x4000_0000;
+const S_QNAN_A: u64 = 0x7fc0_0001;
+const S_QNAN_B: u64 = 0xffc0_0002;
+const S_SNAN_A: u64 = 0x7f80_0003;
+const S_SNAN_B: u64 = 0xff80_0004;
+const S_MIN_NORM: u64 = 0x0080_0000;
+const S_MAX: u64 = 0x7f7f_ffff;
+const S_INF: u64 = 0x7f80_0000;
+
+/// Run `f` with a fresh status for `fpcr`, returning (result, flags).
+fn run(fpcr_v: u32, f: impl FnOnce(&mut FpStatus) -> u64) -> (u64, u32) {
+    let mut st = FpStatus::new(fpcr_v);
+    let r = f(&mut st);
+    (r, st.fpsr)
+}
+
+#[test]
+fn nan_propagation_order() {
+    // Signalling NaNs win over quiet ones, regardless of position; they are quieted.
+    assert_eq!(
+        run(0, |s| add(Fmt::S, S_QNAN_A, S_SNAN_B, s)),
+        (0xffc0_0004, IOC)
+    );
+    // Two SNaNs: the first operand.
+    assert_eq!(
+        run(0, |s| mul(Fmt::S, S_SNAN_A, S_SNAN_B, s)),
+        (0x7fc0_0003, IOC)
+    );
+    // Two QNaNs: the first operand, no flags.
+    assert_eq!(
+        run(0, |s| sub(Fmt::S, S_QNAN_B, S_QNAN_A, s)),
+        (S_QNAN_B, 0)
+    );
+    // NaN and number.
+    assert_eq!(run(0, |s| div(Fmt::S, S_ONE, S_QNAN_A, s)), (S_QNAN_A, 0));
+    // Three operands: SNaN in op2 beats QNaN in the addend.
+    assert_eq!(
+        run(0, |s| muladd(Fmt::S, S_QNAN_A, S_ONE, S_SNAN_B, s)),
+        (0xffc0_0004, IOC)
+    );
+    // QNaN addend with infinity times zero: default NaN and Invalid.
+    assert_eq!(
+        run(0, |s| muladd(Fmt::S, S_QNAN_A, S_INF, 0, s)),
+        (Fmt::S.default_nan(), IOC)
+    );
+    // Double and half.
+    assert_eq!(
+        run(0, |s| add(
+            Fmt::D,
+            0x7ff0_0000_0000_0001,
+            0x7ff8_0000_0000_0000,
+            s
+        )),
+        (0x7ff8_0000_0000_0001, IOC)
+    );
+    assert_eq!(run(0, |s| add(Fmt::H, 0x7c01, 0x3c00, s)), (0x7e01, IOC));
+}
+
+#[test]
+fn default_nan_mode() {
+    assert_eq!(
+        run(fpcr::DN, |s| add(Fmt::S, S_QNAN_B, S_ONE, s)),
+        (0x7fc0_0000, 0)
+    );
+    assert_eq!(
+        run(fpcr::DN, |s| sqrt(Fmt::D, 0x7ff0_0000_0000_0001, s)),
+        (0x7ff8_0000_0000_0000, IOC)
+    );
+    // inf - inf is invalid.
+    assert_eq!(run(0, |s| sub(Fmt::H, 0x7c00, 0x7c00, s)), (0x7e00, IOC));
+}
+
+#[test]
+fn flush_to_zero_inputs_and_outputs() {
+    // Denormal input flushed with IDC (single/double).
+    assert_eq!(run(fpcr::FZ, |s| add(Fmt::S, 1, 0, s)), (0, IDC));
+    assert_eq!(run(0, |s| add(Fmt::S, 1, 0, s)), (1, 0));
+    // Half precision uses FZ16 and never sets IDC.
+    assert_eq!(run(fpcr::FZ16, |s| add(Fmt::H, 1, 0, s)), (0, 0));
+    assert_eq!(run(fpcr::FZ, |s| add(Fmt::H, 1, 0, s)), (1, 0));
+    // Tiny output flushed to a signed zero with UFC only.
+    let half = 0x3f00_0000;
+    assert_eq!(
+        run(fpcr::FZ, |s| mul(Fmt::S, S_MIN_NORM | 0x8000_0000, half, s)),
+        (0x8000_0000, UFC)
+    );
+    // Without FZ: exact denormal result, no flags.
+    assert_eq!(
+        run(0, |s| mul(Fmt::S, S_MIN_NORM, half, s)),
+        (0x0040_0000, 0)
+    );
+}
+
+#[test]
+fn underflow_tininess_before_rounding() {
+    // (1 - 2^-24) * 2^-126 rounds up to the minimum normal, but is tiny before rounding.
+    assert_eq!(
+        run(0, |s| mul(Fmt::S, 0x3f7f_ffff, S_MIN_NORM, s)),
+        (S_MIN_NORM, UFC | IXC)
+    );
+    // With FZ the decision uses the unrounded exponent too: flushed, UFC only.
+    assert_eq!(
+        run(fpcr::FZ, |s| mul(Fmt::S, 0x3f7f_ffff, S_MIN_NORM, s)),
+        (0, UFC)
+    );
+    // Not tiny before rounding: inexact only.
+    assert_eq!(
+        run(0, |s| mul(Fmt::S, 0x3f7f_ffff, S_MIN_NORM + 1, s)),
+        (S_MIN_NORM, IXC)
+    );
+    // Smallest denormal halved: tie to even gives zero.
+    assert_eq!(run(0, |s| mul(Fmt::S, 1, 0x3f00_0000, s)), (0, UFC | IXC));
+    assert_eq!(run(RP, |s| mul(Fmt::S, 1, 0x3f00_0000, s)), (1, UFC | IXC));
+}
+
+#[test]
+fn rounding_modes_at_ties() {
+    // 1 + 2^-24 is exactly half an ulp above 1.0.
+    let tiny = 0x3380_0000; // 2^-24
+    assert_eq!(run(0, |s| add(Fmt::S, S_ONE, tiny, s)), (S_ONE, IXC));
+    assert_eq!(run(RP, |s| add(Fmt::S, S_ONE, tiny, s)), (S_ONE + 1, IXC));
+    assert_eq!(run(RM, |s| add(Fmt::S, S_ONE, tiny, s)), (S_ONE, IXC));
+    assert_eq!(run(RZ, |s| add(Fmt::S, S_ONE, tiny, s)), (S_ONE, IXC));
+    // (1 + ulp) + half ulp: tie rounds to even, upwards.
+    assert_eq!(
+        run(0, |s| add(Fmt::S, S_ONE + 1, tiny, s)),
+        (S_ONE + 2, IXC)
+    );
+    // Exact zero sum takes its sign from the rounding mode.
+    assert_eq!(run(0, |s| sub(Fmt::S, S_ONE, S_ONE, s)), (0, 0));
+    assert_eq!(run(RM, |s| sub(Fmt::S, S_ONE, S_ONE, s)), (0x8000_0000, 0));
+    // (-0) + (-0) stays -0 in every mode.
+    assert_eq!(
+        run(0, |s| add(Fmt::S, 0x8000_0000, 0x8000_0000, s)),
+        (0x8000_0000, 0)
+    );
+}
+
+#[test]
+fn overflow_per_rounding_mode() {
+    let neg_max = S_MAX | 0x8000_0000;
+    assert_eq!(run(0, |s| mul(Fmt::S, S_MAX, S_TWO, s)), (S_INF, OFC | IXC));
+    assert_eq!(
+        run(RZ, |s| mul(Fmt::S, S_MAX, S_TWO, s)),
+        (S_MAX, OFC | IXC)
+    );
+    assert_eq!(
+        run(RM, |s| mul(Fmt::S, S_MAX, S_TWO, s)),
+        (S_MAX, OFC | IXC)
+    );
+    assert_eq!(
+        run(RP, |s| mul(Fmt::S, S_MAX, S_TWO, s)),
+        (S_INF, OFC | IXC)
+    );
+    assert_eq!(
+        run(RM, |s| mul(Fmt::S, neg_max, S_TWO, s)),
+        (S_INF | 0x8000_0000, OFC | IXC)
+    );
+    assert_eq!(
+        run(RP, |s| mul(Fmt::S, neg_max, S_TWO, s)),
+        (neg_max, OFC | IXC)
+    );
+    // Division by zero.
+    assert_eq!(
+        run(0, |s| div(Fmt::S, S_ONE, 0x8000_0000, s)),
+        (S_INF | 0x8000_0000, DZC)
+    );
+    assert_eq!(
+        run(0, |s| div(Fmt::S, 0, 0, s)),
+        (Fmt::S.default_nan(), IOC)
+    );
+}
+
+#[test]
+fn fused_multiply_add_is_single_rounding() {
+    // (1 + 2^-23)^2 - (1 + 2^-22) = 2^-46 exactly.
+    let a = S_ONE + 1;
+    let c = (S_ONE + 2) | 0x8000_0000;
+    assert_eq!(run(0, |s| fmadd(Fmt::S, a, a, c, s)), (0x2880_0000, 0));
+    // FMSUB negates the product: 1 - 1*1 = +0 (RN), -0 under RM.
+    assert_eq!(run(0, |s| fmsub(Fmt::S, S_ONE, S_ONE, S_ONE, s)), (0, 0));
+    assert_eq!(
+        run(RM, |s| fmsub(Fmt::S, S_ONE, S_ONE, S_ONE, s)),
+        (0x8000_0000, 0)
+    );
+    // FNMADD: -a - n*m ; FNMSUB: -a + n*m.
+    assert_eq!(
+        run(0, |s| fnmadd(Fmt::S, S_ONE, S_ONE, S_ONE, s)),
+        (0xc000_0000, 0)
+    );
+    assert_eq!(
+        run(0, |s| fnmsub(Fmt::S, S_TWO, S_ONE, S_ONE, s)),
+        (S_ONE, 0)
+    );
+}
+
+#[test]
+fn min_max_zero_ordering_and_nm() {
+    let nz = 0x8000_0000;
+    assert_eq!(run(0, |s| max(Fmt::S, nz, 0, s)), (0, 0));
+    assert_eq!(run(0, |s| max(Fmt::S, 0, nz, s)), (0, 0));
+    assert_eq!(run(0, |s| min(Fmt::S, 0, nz, s)), (nz, 0));
+    assert_eq!(run(0, |s| min(Fmt::S, nz, 0, s)), (nz, 0));
+    // FMAX propagates quiet NaNs; FMAXNM ignores a single one.
+    assert_eq!(run(0, |s| max(Fmt::S, S_QNAN_A, S_ONE, s)), (S_QNAN_A, 0));
+    assert_eq!(run(0, |s| maxnm(Fmt::S, S_QNAN_A, S_ONE, s)), (S_ONE, 0));
+    assert_eq!(run(0, |s| minnm(Fmt::S, S_ONE, S_QNAN_A, s)), (S_ONE, 0));
+    // ... but not a signalling one.
+    assert_eq!(
+        run(0, |s| maxnm(Fmt::S, S_SNAN_A, S_ONE, s)),
+        (0x7fc0_0003, IOC)
+    );
+    // Two quiet NaNs: first one.
+    assert_eq!(
+        run(0, |s| minnm(Fmt::S, S_QNAN_B, S_QNAN_A, s)),
+        (S_QNAN_B, 0)
+    );
+    // Flushed denormal compares as zero.
+    assert_eq!(run(fpcr::FZ, |s| max(Fmt::S, 1, nz, s)), (0, IDC));
+}
+
+#[test]
+fn compare_flags() {
+    let mut st = FpStatus::new(0);
+    assert_eq!(compare(Fmt::S, S_QNAN_A, S_ONE, false, &mut st), 0b0011);
+    assert_eq!(st.fpsr, 0);
+    assert_eq!(compare(Fmt::S, S_QNAN_A, S_ONE, true, &mut st), 0b0011);
+    assert_eq!(st.fpsr, IOC);
+    let mut st = FpStatus::new(0);
+    assert_eq!(compare(Fmt::S, S_ONE, S_SNAN_A, false, &mut st), 0b0011);
+    assert_eq!(st.fpsr, IOC);
+    let mut st = FpStatus::new(0);
+    assert_eq!(compare(Fmt::D, 0, 1 << 63, false, &mut st), 0b0110);
+    assert_eq!(compare(Fmt::H, 0xbc00, 0x3c00, false, &mut st), 0b1000);
+    assert_eq!(compare(Fmt::H, 0x7c00, 0x7bff, true, &mut st), 0b0010);
+    assert_eq!(st.fpsr, 0);
+}
+
+#[test]
+fn float_to_int_saturation_and_rounding() {
+    let big = 0x4415_af1d_78b5_8c40; // 1e20
+    let r = |fpv: u64, u: bool, bits: u32, rnd: Rounding| {
+        run(0, move |s| to_fixed(Fmt::D, fpv, 0, u, bits, rnd, s))
+    };
+    assert_eq!(r(big, false, 32, Rounding::Zero), (0x7fff_ffff, IOC));
+    assert_eq!(
+        r(big | 1 << 63, false, 32, Rounding::Zero),
+        (0x8000_0000, IOC)
+    );
+    assert_eq!(r(big, true, 64, Rounding::Zero), (u64::MAX, IOC));
+    assert_eq!(
+        r(0x7ff8_0000_0000_0000, false, 64, Rounding::Zero),
+        (0, IOC)
+    );
+    assert_eq!(
+        r(0xfff0_0000_0000_0000, false, 64, Rounding::Zero),
+        (1 << 63, IOC)
+    );
+    let m15 = 0xbff8_0000_0000_0000; // -1.5
+                                     // -1.5 truncates to -1, which is out of range for unsigned; -0.5 truncates to 0.
+    assert_eq!(r(m15, true, 32, Rounding::Zero), (0, IOC));
+    assert_eq!(r(0xbfe0_0000_0000_0000, true, 32, Rounding::Zero), (0, IXC));
+    assert_eq!(r(m15, true, 32, Rounding::NegInf), (0, IOC));
+    assert_eq!(r(m15, false, 32, Rounding::NegInf), (0xffff_fffe, IXC));
+    let p25 = 0x4004_0000_0000_0000; // 2.5
+    assert_eq!(r(p25, false, 64, Rounding::TieEven), (2, IXC));
+    assert_eq!(r(p25, false, 64, Rounding::TieAway), (3, IXC));
+    assert_eq!(
+        r(p25 | 1 << 63, false, 64, Rounding::TieAway),
+        (-3i64 as u64, IXC)
+    );
+    assert_eq!(r(p25, false, 64, Rounding::PosInf), (3, IXC));
+    // 2^31 exactly overflows i32, and -2^31 does not.
+    assert_eq!(
+        r(0x41e0_0000_0000_0000, false, 32, Rounding::Zero),
+        (0x7fff_ffff, IOC)
+    );
+    assert_eq!(
+        r(0xc1e0_0000_0000_0000, false, 32, Rounding::Zero),
+        (0x8000_0000, 0)
+    );
+    // Fixed point: 1.5 with 4 fraction bits = 24.
+    assert_eq!(
+        run(0, |s| to_fixed(
+            Fmt::S,
+            0x3fc0_0000,
+            4,
+            false,
+            32,
+            Rounding::Zero,
+            s
+        )),
+        (24, 0)
+    );
+}
+
+#[test]
+fn int_to_float() {
+    // 2^24 + 1 is not representable in single: ties to even.
+    assert_eq!(
+        run(0, |s| from_fixed(Fmt::S, 0x0100_0001, 0, true, 32, s)),
+        (0x4b80_0000, IXC)
+    );
+    assert_eq!(
+        run(RP, |s| from_fixed(Fmt::S, 0x0100_0001, 0, true, 32, s)),
+        (0x4b80_0001, IXC)
+    );
+    // i64::MIN
+    assert_eq!(
+        run(0, |s| from_fixed(Fmt::D, 1 << 63, 0, true, 64, s)),
+        (0xc3e0_0000_0000_0000, 0)
+    );
+    // u32::MAX as unsigned with 32 fraction bits is just below 1.0.
+    assert_eq!(
+        run(0, |s| from_fixed(Fmt::D, 0xffff_ffff, 32, false, 32, s)),
+        (0x3fef_ffff_ffe0_0000, 0)
+    );
+    // Half overflow.
+    assert_eq!(
+        run(0, |s| from_fixed(Fmt::H, 70000, 0, false, 32, s)),
+        (0x7c00, OFC | IXC)
+    );
+}
+
+#[test]
+fn precision_conversions() {
+    // Double NaN payload truncated into single, SNaN quieted.
+    assert_eq!(
+        run(0, |s| convert(Fmt::D, Fmt::S, 0x7ff0_0000_2000_0000, s)),
+        (0x7fc0_0001, IOC)
+    );
+    assert_eq!(
+        run(0, |s| convert(Fmt::S, Fmt::D, 0xffc0_0001, s)),
+        (0xfff8_0000_2000_0000, 0)
+    );
+    // AHP: infinities and NaNs are not representable in the alternative format.
+    assert_eq!(
+        run(fpcr::AHP, |s| convert(Fmt::S, Fmt::H, S_INF, s)),
+        (0x7fff, IOC)
+    );
+    assert_eq!(
+        run(fpcr::AHP, |s| convert(Fmt::S, Fmt::H, S_QNAN_A, s)),
+        (0, IOC)
+    );
+    // AHP source: 0x7c00 is 65536.
+    assert_eq!(
+        run(fpcr::AHP, |s| convert(Fmt::H, Fmt::S, 0x7c00, s)),
+        (0x4780_0000, 0)
+    );
+    // Conversions ignore FZ16 (half denormal stays).
+    assert_eq!(
+        run(fpcr::FZ16, |s| convert(Fmt::H, Fmt::S, 1, s)),
+        (0x3380_0000, 0)
+    );
+    // Overflow to half.
+    assert_eq!(
+        run(0, |s| convert(Fmt::S, Fmt::H, 0x4780_0000, s)),
+        (0x7c00, OFC | IXC)
+    );
+    assert_eq!(
+        run(RZ, |s| convert(Fmt::S, Fmt::H, 0x4780_0000, s)),
+        (0x7bff, OFC | IXC)
+    );
+    // Round to odd (FCVTXN).
+    assert_eq!(
+        run(0, |s| convert_with(
+            Fmt::D,
+            Fmt::S,
+            0x3ff0_0000_0000_0001,
+            Rounding::Odd,
+            s
+        )),
+        (S_ONE | 1, IXC)
+    );
+}
+
+#[test]
+fn round_to_integral() {
+    let m25 = 0xc020_0000; // -2.5
+    let ri = |r: Rounding, exact: bool| run(0, move |s| round_int(Fmt::S, m25, r, exact, s));
+    assert_eq!(ri(Rounding::TieEven, false), (0xc000_0000, 0));
+    assert_eq!(ri(Rounding::TieAway, false), (0xc040_0000, 0));
+    assert_eq!(ri(Rounding::PosInf, false), (0xc000_0000, 0));
+    assert_eq!(ri(Rounding::NegInf, false), (0xc040_0000, 0));
+    assert_eq!(ri(Rounding::TieEven, true), (0xc000_0000, IXC));
+    // -0.25 rounds to -0.
+    assert_eq!(
+        run(0, |s| round_int(
+            Fmt::S,
+            0xbe80_0000,
+            Rounding::TieEven,
+            false,
+            s
+        )),
+        (0x8000_0000, 0)
+    );
+}
+
+#[test]
+fn estimates_and_steps() {
+    assert_eq!(
+        run(0, |s| recip_estimate(Fmt::S, S_ONE, s)),
+        (0x3f7f_8000, 0)
+    );
+    assert_eq!(run(0, |s| recip_estimate(Fmt::S, 0, s)), (S_INF, DZC));
+    assert_eq!(run(0, |s| recip_estimate(Fmt::S, 1, s)), (S_INF, OFC | IXC));
+    assert_eq!(
+        run(RZ, |s| recip_estimate(Fmt::S, 1, s)),
+        (S_MAX, OFC | IXC)
+    );
+    assert_eq!(
+        run(fpcr::FZ, |s| recip_estimate(Fmt::S, S_MAX, s)),
+        (0, UFC)
+    );
+    assert_eq!(
+        run(0, |s| rsqrt_estimate(Fmt::S, S_ONE, s)),
+        (0x3f7f_8000, 0)
+    );
+    assert_eq!(
+        run(0, |s| rsqrt_estimate(Fmt::S, 0x4080_0000, s)),
+        (0x3eff_8000, 0)
+    );
+    assert_eq!(
+        run(0, |s| rsqrt_estimate(Fmt::S, 0xbf80_0000, s)),
+        (0x7fc0_0000, IOC)
+    );
+    // FRECPS: 2 - a*b ; inf*0 gives 2.0.
+    assert_eq!(run(0, |s| recip_step(Fmt::S, S_ONE, S_ONE, s)), (S_ONE, 0));
+    assert_eq!(run(0, |s| recip_step(Fmt::S, S_INF, 0, s)), (S_TWO, 0));
+    // FRSQRTS: (3 - a*b)/2 ; inf*0 gives 1.5.
+    assert_eq!(run(0, |s| rsqrt_step(Fmt::S, S_ONE, S_ONE, s)), (S_ONE, 0));
+    assert_eq!(
+        run(0, |s| rsqrt_step(Fmt::S, 0, S_INF, s)),
+        (0x3fc0_0000, 0)
+    );
+    // FRECPX.
+    assert_eq!(run(0, |s| recpx(Fmt::S, 0x4040_0000, s)), (S_ONE, 0));
+    assert_eq!(run(0, |s| recpx(Fmt::S, 0x8000_0001, s)), (0xff00_0000, 0));
+}
+
+#[test]
+fn sqrt_cases() {
+    assert_eq!(run(0, |s| sqrt(Fmt::S, 0x4080_0000, s)), (S_TWO, 0));
+    assert_eq!(run(0, |s| sqrt(Fmt::S, S_TWO, s)), (0x3fb5_04f3, IXC));
+    assert_eq!(run(0, |s| sqrt(Fmt::S, 0x8000_0000, s)), (0x8000_0000, 0));
+    assert_eq!(
+        run(0, |s| sqrt(Fmt::D, 1 << 63 | 1, s)),
+        (0x7ff8_0000_0000_0000, IOC)
+    );
+    assert_eq!(run(0, |s| sqrt(Fmt::D, 1, s)), (0x1e60_0000_0000_0000, 0));
+}
+
+#[test]
+fn isqrt_matches_reference() {
+    let mut x = 0x0123_4567_89ab_cdefu128;
+    for i in 0..20000u32 {
+        x = x
+            .wrapping_mul(0x2545_f491_4f6c_dd1d_9e37_79b9_7f4a_7c15)
+            .wrapping_add(i as u128);
+        let n = x >> (i % 128);
+        assert_eq!(isqrt(n), isqrt_reference(n), "n={n:#x}");
+        let r = n >> 64;
+        for m in [r * r, (r * r).saturating_sub(1), r * r + 1] {
+            assert_eq!(isqrt(m), isqrt_reference(m), "m={m:#x}");
+        }
+    }
+    for n in [
+        0u128,
+        1,
+        2,
+        3,
+        4,
+        u128::MAX >> 1,
+        (1u128 << 126) - 1,
+        1 << 126,
+    ] {
+        assert_eq!(isqrt(n), isqrt_reference(n), "n={n:#x}");
+    }
+}

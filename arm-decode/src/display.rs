@@ -4,6 +4,8 @@ use crate::bitmask::value_prefers_move_wide;
 use crate::insn::*;
 use std::fmt::{self, Display, Formatter};
 
+mod fp;
+
 /// A register name at a given width.
 struct R(Reg, bool);
 
@@ -1006,6 +1008,47 @@ impl Display for Disasm<'_> {
                 Ok(())
             }
             Insn::Eret => f.write_str("eret"),
+            Insn::FpLoadStore { .. }
+            | Insn::FpLoadStorePair { .. }
+            | Insn::SimdLoadStoreMulti { .. }
+            | Insn::SimdLoadStoreLane { .. }
+            | Insn::SimdLoadReplicate { .. }
+            | Insn::FpMovGeneral { .. }
+            | Insn::FpToInt { .. }
+            | Insn::IntToFp { .. }
+            | Insn::FpUnary { .. }
+            | Insn::FpConvert { .. }
+            | Insn::FpBinary { .. }
+            | Insn::FpMulAdd { .. }
+            | Insn::FpCompare { .. }
+            | Insn::FpCondCompare { .. }
+            | Insn::FpCondSelect { .. }
+            | Insn::FpMovImm { .. }
+            | Insn::SimdThreeSame { .. }
+            | Insn::SimdScalarThreeSame { .. }
+            | Insn::SimdThreeDiff { .. }
+            | Insn::SimdScalarThreeDiff { .. }
+            | Insn::SimdTwoReg { .. }
+            | Insn::SimdScalarTwoReg { .. }
+            | Insn::SimdAcross { .. }
+            | Insn::SimdScalarPairwise { .. }
+            | Insn::SimdShiftImm { .. }
+            | Insn::SimdScalarShiftImm { .. }
+            | Insn::SimdByElement { .. }
+            | Insn::SimdScalarByElement { .. }
+            | Insn::SimdPermute { .. }
+            | Insn::SimdExt { .. }
+            | Insn::SimdTable { .. }
+            | Insn::SimdDupElement { .. }
+            | Insn::SimdDupScalar { .. }
+            | Insn::SimdDupGeneral { .. }
+            | Insn::SimdInsGeneral { .. }
+            | Insn::SimdInsElement { .. }
+            | Insn::SimdMovToGeneral { .. }
+            | Insn::SimdModImm { .. }
+            | Insn::CryptoAes { .. }
+            | Insn::CryptoSha3 { .. }
+            | Insn::CryptoSha2 { .. } => self.fmt_fpsimd(f),
             Insn::Unallocated(w) => {
                 if w >> 16 == 0 {
                     write!(f, "udf #{}", w & 0xffff)
@@ -1138,6 +1181,20 @@ mod tests {
         (0xd503233f, "paciasp"),
         (0xd503223f, "psb csync"),
         (0xd501405f, "msr s0_1_c4_c0_2, xzr"),
+        (0x3dc00420, "ldr q0, [x1, #16]"),
+        (0x4cc36000, "ld1 {v0.16b-v2.16b}, [x0], x3"),
+        (0x4c402c1e, "ld1 {v30.2d, v31.2d, v0.2d, v1.2d}, [x0]"),
+        (0x4d007bff, "st3 {v31.h, v0.h, v1.h}[7], [sp]"),
+        (0x1e2e1000, "fmov s0, #1.000000000000000000e+00"),
+        (0x1e202008, "fcmp s0, #0.0"),
+        (0x9eae0020, "fmov x0, v1.d[1]"),
+        (0x1e18f420, "fcvtzs w0, s1, #3"),
+        (0x4ea11c20, "mov v0.16b, v1.16b"),
+        (0x0ee2e020, "pmull v0.1q, v1.1d, v2.1d"),
+        (0x0f08a420, "sxtl v0.8h, v1.8b"),
+        (0x0e0c3c20, "mov w0, v1.s[1]"),
+        (0x2f05e540, "movi d0, #0xff00ff00ff00ff00"),
+        (0x5e020020, "sha1c q0, s1, v2.4s"),
     ];
 
     #[test]

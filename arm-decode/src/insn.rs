@@ -1,5 +1,6 @@
 //! Typed A64 instructions produced by the decoder.
 
+pub use crate::simd_op::SimdOp;
 use crate::sysreg::SysReg;
 
 /// A general-purpose register operand with the meaning of encoding 31 resolved.
@@ -544,6 +545,159 @@ pub enum PstateField {
     Uao,
 }
 
+/// Post-index writeback of an Advanced SIMD structure load/store.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum SimdPost {
+    /// No writeback.
+    None,
+    /// rn += the number of bytes transferred (encoded as Rm = 31).
+    Imm(u8),
+    /// rn += rm.
+    Reg(Reg),
+}
+
+/// Advanced SIMD vector arrangement: `lanes` lanes of 8 << `size` bits each.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Arrangement {
+    /// log2 of the lane size in bytes (0 = B .. 3 = D).
+    pub size: u8,
+    /// 128-bit (Q) register rather than the low 64 bits.
+    pub q: bool,
+}
+
+impl Arrangement {
+    /// Number of lanes.
+    pub const fn lanes(self) -> u8 {
+        (if self.q { 16 } else { 8 }) >> self.size
+    }
+
+    /// objdump's suffix, e.g. `16b`, `2s`, `1d`.
+    pub const fn name(self) -> &'static str {
+        const N: [&str; 8] = ["8b", "16b", "4h", "8h", "2s", "4s", "1d", "2d"];
+        N[((self.size & 3) as usize) << 1 | self.q as usize]
+    }
+}
+
+/// Scalar floating-point format (the `ftype` field).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum FpType {
+    /// Half precision (ftype 11).
+    H,
+    /// Single precision (ftype 00).
+    S,
+    /// Double precision (ftype 01).
+    D,
+}
+
+impl FpType {
+    /// From the ftype field; 10 is reserved.
+    pub const fn from_ftype(b: u32) -> Option<FpType> {
+        match b & 3 {
+            0 => Some(FpType::S),
+            1 => Some(FpType::D),
+            3 => Some(FpType::H),
+            _ => None,
+        }
+    }
+
+    /// log2 of the size in bytes (1, 2 or 3).
+    pub const fn log2_bytes(self) -> u8 {
+        match self {
+            FpType::H => 1,
+            FpType::S => 2,
+            FpType::D => 3,
+        }
+    }
+}
+
+/// Rounding of FP-to-integer conversions and FRINT*.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum FpRounding {
+    /// To nearest, ties to even (N).
+    TieEven,
+    /// Towards +infinity (P).
+    PlusInf,
+    /// Towards -infinity (M).
+    MinusInf,
+    /// Towards zero (Z).
+    Zero,
+    /// To nearest, ties away from zero (A).
+    TieAway,
+    /// The FPCR mode, signalling Inexact (FRINTX).
+    Exact,
+    /// The FPCR mode (FRINTI).
+    Current,
+}
+
+impl FpRounding {
+    /// Mnemonic letter (`n`, `p`, `m`, `z`, `a`, `x`, `i`).
+    pub const fn letter(self) -> char {
+        match self {
+            FpRounding::TieEven => 'n',
+            FpRounding::PlusInf => 'p',
+            FpRounding::MinusInf => 'm',
+            FpRounding::Zero => 'z',
+            FpRounding::TieAway => 'a',
+            FpRounding::Exact => 'x',
+            FpRounding::Current => 'i',
+        }
+    }
+}
+
+/// Scalar FP one-source operations (besides conversions).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum FpUnaryOp {
+    Mov,
+    Abs,
+    Neg,
+    Sqrt,
+    /// FRINT<r>: round to an integral value in FP format.
+    Round(FpRounding),
+}
+
+/// Scalar FP two-source operations.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum FpBinOp {
+    Mul,
+    Div,
+    Add,
+    Sub,
+    Max,
+    Min,
+    MaxNm,
+    MinNm,
+    /// -(rn * rm)
+    NMul,
+}
+
+/// Scalar FP fused multiply-add: rd = [-]ra [+-] rn * rm.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum FpMaddOp {
+    /// ra + rn*rm
+    Madd,
+    /// ra - rn*rm
+    Msub,
+    /// -ra - rn*rm
+    NMadd,
+    /// -ra + rn*rm
+    NMsub,
+}
+
+/// What an Advanced SIMD modified-immediate instruction does with its immediate.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ModImmOp {
+    /// Every lane = imm (MOVI).
+    Movi,
+    /// Every lane = !imm (MVNI).
+    Mvni,
+    /// Every lane |= imm (ORR).
+    Orr,
+    /// Every lane &= !imm (BIC).
+    Bic,
+    /// Every lane = the FP value `imm` (FMOV vector, immediate).
+    Fmov,
+}
+
 /// One decoded A64 instruction.
 ///
 /// Register fields use [`Reg`], which already says whether encoding 31 is SP
@@ -848,6 +1002,357 @@ pub enum Insn {
         rt: Reg,
     },
     Eret,
+    /// LDR/STR/LDUR/STUR (incl. LDR literal) of a SIMD&FP register of 1 << `size`
+    /// bytes (0 = B, 1 = H, 2 = S, 3 = D, 4 = Q); `rt` is V0..V31.
+    FpLoadStore {
+        load: bool,
+        size: u8,
+        rt: u8,
+        addr: AddrMode,
+        unscaled: bool,
+    },
+    /// LDP/STP/LDNP/STNP of SIMD&FP registers; `size` 2 (S), 3 (D) or 4 (Q).
+    FpLoadStorePair {
+        load: bool,
+        size: u8,
+        nontemporal: bool,
+        rt: u8,
+        rt2: u8,
+        addr: AddrMode,
+    },
+    /// LD1-LD4/ST1-ST4 (multiple structures): `regs` consecutive registers (mod 32)
+    /// from `rt`, interleaved as `selem`-element structures (selem is 1 for LD1/ST1,
+    /// which may still use 1..=4 registers).
+    SimdLoadStoreMulti {
+        load: bool,
+        selem: u8,
+        regs: u8,
+        arr: Arrangement,
+        rt: u8,
+        rn: Reg,
+        post: SimdPost,
+    },
+    /// LD1-LD4/ST1-ST4 (single structure): lane `index` of `selem` registers from
+    /// `rt`, lanes of 1 << `size` bytes.
+    SimdLoadStoreLane {
+        load: bool,
+        selem: u8,
+        size: u8,
+        index: u8,
+        rt: u8,
+        rn: Reg,
+        post: SimdPost,
+    },
+    /// LD1R-LD4R: load one structure and replicate it to all lanes of `selem` registers.
+    SimdLoadReplicate {
+        selem: u8,
+        arr: Arrangement,
+        rt: u8,
+        rn: Reg,
+        post: SimdPost,
+    },
+    /// FMOV (general): between a general register (W/X, `is64`) and the low
+    /// 1 << `size` bytes of V`vreg` (size 1 = H, 2 = S, 3 = D), or, when `top`,
+    /// the upper 64 bits (`V.D[1]`, size 3). `to_fp` moves general -> vector.
+    FpMovGeneral {
+        to_fp: bool,
+        is64: bool,
+        size: u8,
+        top: bool,
+        gpr: Reg,
+        vreg: u8,
+    },
+    /// FCVT<r>{S,U}: FP `ftype` in V`rn` to a W/X integer, rounded by `rounding`.
+    /// `fbits` > 0 is the fixed-point form (FCVTZS/FCVTZU with #fbits, always Zero).
+    FpToInt {
+        rounding: FpRounding,
+        unsigned: bool,
+        is64: bool,
+        ftype: FpType,
+        rd: Reg,
+        rn: u8,
+        fbits: u8,
+    },
+    /// SCVTF/UCVTF: W/X integer (fixed-point with `fbits` fraction bits when > 0)
+    /// to FP `ftype` in V`rd`, rounded by FPCR.
+    IntToFp {
+        unsigned: bool,
+        is64: bool,
+        ftype: FpType,
+        rd: u8,
+        rn: Reg,
+        fbits: u8,
+    },
+    /// FMOV/FABS/FNEG/FSQRT/FRINT* (scalar register).
+    FpUnary {
+        op: FpUnaryOp,
+        ftype: FpType,
+        rd: u8,
+        rn: u8,
+    },
+    /// FCVT between precisions (`from` != `to`).
+    FpConvert {
+        from: FpType,
+        to: FpType,
+        rd: u8,
+        rn: u8,
+    },
+    /// FADD/FSUB/FMUL/FDIV/FMAX/FMIN/FMAXNM/FMINNM/FNMUL (scalar).
+    FpBinary {
+        op: FpBinOp,
+        ftype: FpType,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+    },
+    /// FMADD/FMSUB/FNMADD/FNMSUB.
+    FpMulAdd {
+        op: FpMaddOp,
+        ftype: FpType,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+        ra: u8,
+    },
+    /// FCMP/FCMPE (`signaling`): NZCV from comparing V`rn` with V`rm`, or with
+    /// +0.0 when `rm` is `None`.
+    FpCompare {
+        signaling: bool,
+        ftype: FpType,
+        rn: u8,
+        rm: Option<u8>,
+    },
+    /// FCCMP/FCCMPE: if cond then NZCV = compare(rn, rm) else NZCV = nzcv.
+    FpCondCompare {
+        signaling: bool,
+        ftype: FpType,
+        rn: u8,
+        rm: u8,
+        nzcv: u8,
+        cond: Cond,
+    },
+    /// FCSEL: rd = cond ? rn : rm.
+    FpCondSelect {
+        ftype: FpType,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+        cond: Cond,
+    },
+    /// FMOV (scalar, immediate): `imm8` is the encoded 8-bit float (see
+    /// [`fp_imm8_to_f64`]).
+    FpMovImm {
+        ftype: FpType,
+        rd: u8,
+        imm8: u8,
+    },
+    /// Advanced SIMD three registers of the same type (vector). For FP operations
+    /// `arr.size` is 2 (S) or 3 (D); for the bitwise ones it is 0 (8B/16B).
+    SimdThreeSame {
+        op: SimdOp,
+        arr: Arrangement,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+    },
+    /// Advanced SIMD scalar three same; `size` is the log2 element size in bytes.
+    SimdScalarThreeSame {
+        op: SimdOp,
+        size: u8,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+    },
+    /// Advanced SIMD three different (long, wide and narrowing forms). `arr` is the
+    /// narrow operand's arrangement; `arr.q` selects the upper-half (`2`) form.
+    SimdThreeDiff {
+        op: SimdOp,
+        arr: Arrangement,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+    },
+    /// Advanced SIMD scalar three different (SQDMLAL/SQDMLSL/SQDMULL); `size` is
+    /// the source element size.
+    SimdScalarThreeDiff {
+        op: SimdOp,
+        size: u8,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+    },
+    /// Advanced SIMD two-register miscellaneous (vector). `arr` is the encoded
+    /// size/Q (FP operations: 1 = H, 2 = S, 3 = D; NOT/RBIT: 0). For the narrowing
+    /// and lengthening operations `arr.size` is the wider element size for
+    /// FCVTN/FCVTXN/FCVTL, and the narrower one for XTN/SQXTN/SQXTUN/UQXTN, SHLL
+    /// and the pairwise-long ops; `arr.q` selects the upper-half (`2`) forms.
+    SimdTwoReg {
+        op: SimdOp,
+        arr: Arrangement,
+        rd: u8,
+        rn: u8,
+    },
+    /// Advanced SIMD scalar two-register miscellaneous; `size` is the element size
+    /// of the source, except for SQXTN/SQXTUN/UQXTN where it is the (narrower)
+    /// destination's (FCVTXN: size 3, D -> S).
+    SimdScalarTwoReg {
+        op: SimdOp,
+        size: u8,
+        rd: u8,
+        rn: u8,
+    },
+    /// Advanced SIMD across lanes (ADDV, SADDLV, SMAXV, FMAXV, ...).
+    SimdAcross {
+        op: SimdOp,
+        arr: Arrangement,
+        rd: u8,
+        rn: u8,
+    },
+    /// Advanced SIMD scalar pairwise (ADDP, FADDP, FMAXP, ...): the two lanes of
+    /// V`rn` of size `size`.
+    SimdScalarPairwise {
+        op: SimdOp,
+        size: u8,
+        rd: u8,
+        rn: u8,
+    },
+    /// Advanced SIMD shift by immediate (vector); `arr.size` is the element size
+    /// given by immh (the narrow one for narrowing and lengthening shifts).
+    SimdShiftImm {
+        op: SimdOp,
+        arr: Arrangement,
+        rd: u8,
+        rn: u8,
+        shift: u8,
+    },
+    /// Advanced SIMD scalar shift by immediate.
+    SimdScalarShiftImm {
+        op: SimdOp,
+        size: u8,
+        rd: u8,
+        rn: u8,
+        shift: u8,
+    },
+    /// Advanced SIMD vector x indexed element; `size` of the element is `arr.size`
+    /// (for the long forms the narrow source's).
+    SimdByElement {
+        op: SimdOp,
+        arr: Arrangement,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+        index: u8,
+    },
+    /// Advanced SIMD scalar x indexed element.
+    SimdScalarByElement {
+        op: SimdOp,
+        size: u8,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+        index: u8,
+    },
+    /// ZIP1/ZIP2/UZP1/UZP2/TRN1/TRN2.
+    SimdPermute {
+        op: SimdOp,
+        arr: Arrangement,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+    },
+    /// EXT: bytes `index`.. of rm:rn.
+    SimdExt {
+        q: bool,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+        index: u8,
+    },
+    /// TBL/TBX (`tbx`) with a table of `len` (1..=4) registers from `rn`.
+    SimdTable {
+        tbx: bool,
+        q: bool,
+        len: u8,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+    },
+    /// DUP (element): every lane of rd = rn[index].
+    SimdDupElement {
+        arr: Arrangement,
+        rd: u8,
+        rn: u8,
+        index: u8,
+    },
+    /// DUP (element, scalar) a.k.a. MOV: rd (scalar of 1 << size bytes) = rn[index].
+    SimdDupScalar {
+        size: u8,
+        rd: u8,
+        rn: u8,
+        index: u8,
+    },
+    /// DUP (general): every lane of rd = the low bits of a W/X register.
+    SimdDupGeneral {
+        arr: Arrangement,
+        rd: u8,
+        rn: Reg,
+    },
+    /// INS (general) a.k.a. MOV: rd[index] = general register rn.
+    SimdInsGeneral {
+        size: u8,
+        rd: u8,
+        index: u8,
+        rn: Reg,
+    },
+    /// INS (element) a.k.a. MOV: rd[index] = rn[src_index].
+    SimdInsElement {
+        size: u8,
+        rd: u8,
+        index: u8,
+        rn: u8,
+        src_index: u8,
+    },
+    /// UMOV/SMOV (`signed`): general register rd (X when `is64`) = rn[index].
+    SimdMovToGeneral {
+        signed: bool,
+        is64: bool,
+        size: u8,
+        rd: Reg,
+        rn: u8,
+        index: u8,
+    },
+    /// MOVI/MVNI/ORR/BIC/FMOV (vector, immediate). `imm` is the 64-bit pattern
+    /// (AdvSIMDExpandImm) repeated across the register; `arr` is the displayed
+    /// arrangement (`1d` is the scalar MOVI Dd form). `imm8`, `shift` and `msl`
+    /// are the encoded immediate and its shift (for Display).
+    SimdModImm {
+        op: ModImmOp,
+        arr: Arrangement,
+        imm: u64,
+        imm8: u8,
+        shift: u8,
+        msl: bool,
+        rd: u8,
+    },
+    /// AESE/AESD/AESMC/AESIMC.
+    CryptoAes {
+        op: SimdOp,
+        rd: u8,
+        rn: u8,
+    },
+    /// SHA1C/SHA1P/SHA1M/SHA1SU0/SHA256H/SHA256H2/SHA256SU1.
+    CryptoSha3 {
+        op: SimdOp,
+        rd: u8,
+        rn: u8,
+        rm: u8,
+    },
+    /// SHA1H/SHA1SU1/SHA256SU0.
+    CryptoSha2 {
+        op: SimdOp,
+        rd: u8,
+        rn: u8,
+    },
     /// Not an instruction this decoder knows (UNDEFINED in the guest).
     Unallocated(u32),
 }
@@ -915,6 +1420,47 @@ impl Insn {
             Hint(_) | Barrier { .. } | Mrs { .. } | Msr { .. } | MsrImm { .. } | Sys { .. } => {
                 InsnClass::System
             }
+            FpLoadStore { .. }
+            | FpLoadStorePair { .. }
+            | SimdLoadStoreMulti { .. }
+            | SimdLoadStoreLane { .. }
+            | SimdLoadReplicate { .. }
+            | FpMovGeneral { .. }
+            | FpToInt { .. }
+            | IntToFp { .. }
+            | FpUnary { .. }
+            | FpConvert { .. }
+            | FpBinary { .. }
+            | FpMulAdd { .. }
+            | FpCompare { .. }
+            | FpCondCompare { .. }
+            | FpCondSelect { .. }
+            | FpMovImm { .. }
+            | SimdThreeSame { .. }
+            | SimdScalarThreeSame { .. }
+            | SimdThreeDiff { .. }
+            | SimdScalarThreeDiff { .. }
+            | SimdTwoReg { .. }
+            | SimdScalarTwoReg { .. }
+            | SimdAcross { .. }
+            | SimdScalarPairwise { .. }
+            | SimdShiftImm { .. }
+            | SimdScalarShiftImm { .. }
+            | SimdByElement { .. }
+            | SimdScalarByElement { .. }
+            | SimdPermute { .. }
+            | SimdExt { .. }
+            | SimdTable { .. }
+            | SimdDupElement { .. }
+            | SimdDupScalar { .. }
+            | SimdDupGeneral { .. }
+            | SimdInsGeneral { .. }
+            | SimdInsElement { .. }
+            | SimdMovToGeneral { .. }
+            | SimdModImm { .. }
+            | CryptoAes { .. }
+            | CryptoSha3 { .. }
+            | CryptoSha2 { .. } => InsnClass::FpSimd,
             Unallocated(_) => InsnClass::Unallocated,
         }
     }
@@ -932,7 +1478,21 @@ pub enum InsnClass {
     Exception,
     /// Hints, barriers, MRS/MSR, SYS.
     System,
+    /// Floating-point, Advanced SIMD and crypto instructions, including SIMD&FP
+    /// loads and stores (not executed yet: the translator treats them as UNDEFINED).
+    FpSimd,
     Unallocated,
+}
+
+/// The value of an 8-bit FP immediate (VFPExpandImm): sign, 3-bit exponent,
+/// 4-bit fraction; exact in every format.
+pub fn fp_imm8_to_f64(imm8: u8) -> f64 {
+    let sign = if imm8 & 0x80 != 0 { -1.0 } else { 1.0 };
+    let frac = 16.0 + (imm8 & 15) as f64; // 1.ffff as sixteenths
+    let e = (imm8 >> 4) & 7;
+    // Exponent: NOT(b6):b6:b6..:b5:b4 biased, i.e. -3..=4 around 1.0.
+    let exp = if e & 4 != 0 { e as i32 - 8 } else { e as i32 } + 1;
+    sign * frac / 16.0 * 2f64.powi(exp)
 }
 
 #[cfg(test)]
@@ -962,6 +1522,24 @@ mod tests {
             }
         );
         assert_eq!(Hint::from_number(36), Hint::Bti(BtiTarget::J));
+    }
+
+    #[test]
+    fn fp_imm8_values() {
+        assert_eq!(fp_imm8_to_f64(0x70), 1.0);
+        assert_eq!(fp_imm8_to_f64(0x00), 2.0);
+        assert_eq!(fp_imm8_to_f64(0x80), -2.0);
+        assert_eq!(fp_imm8_to_f64(0x3f), 31.0);
+        assert_eq!(fp_imm8_to_f64(0x40), 0.125);
+        assert_eq!(fp_imm8_to_f64(0xc4), -0.15625);
+    }
+
+    #[test]
+    fn arrangement_names() {
+        let a = Arrangement { size: 2, q: true };
+        assert_eq!((a.name(), a.lanes()), ("4s", 4));
+        let a = Arrangement { size: 3, q: false };
+        assert_eq!((a.name(), a.lanes()), ("1d", 1));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod bitmask;
 mod display;
 mod insn;
+mod simd_op;
 mod sysreg;
 mod table;
 

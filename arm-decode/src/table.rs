@@ -10,6 +10,12 @@ use crate::insn::*;
 use crate::sysreg::SysReg;
 use std::sync::OnceLock;
 
+mod fp;
+mod simd;
+mod simd_rows;
+use fp::*;
+use simd::*;
+
 /// Field names usable in patterns; the constructor reads them by this index.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -64,6 +70,23 @@ pub(crate) enum F {
     A,
     R,
     O3,
+    Q,
+    Ftype,
+    Rmode,
+    Scale,
+    Imm8,
+    O1,
+    U,
+    Immh,
+    Immb,
+    Imm5,
+    Imm4,
+    Cmode,
+    Abc,
+    Defgh,
+    H,
+    M,
+    Len,
 }
 
 const FIELD_NAMES: &[(&str, F)] = &[
@@ -117,9 +140,26 @@ const FIELD_NAMES: &[(&str, F)] = &[
     ("a", F::A),
     ("r", F::R),
     ("o3", F::O3),
+    ("q", F::Q),
+    ("ftype", F::Ftype),
+    ("rmode", F::Rmode),
+    ("scale", F::Scale),
+    ("imm8", F::Imm8),
+    ("o1", F::O1),
+    ("u", F::U),
+    ("immh", F::Immh),
+    ("immb", F::Immb),
+    ("imm5", F::Imm5),
+    ("imm4", F::Imm4),
+    ("cmode", F::Cmode),
+    ("abc", F::Abc),
+    ("defgh", F::Defgh),
+    ("h", F::H),
+    ("m", F::M),
+    ("len", F::Len),
 ];
 
-const NUM_FIELDS: usize = F::O3 as usize + 1;
+const NUM_FIELDS: usize = F::Len as usize + 1;
 
 /// Where each field sits in a pattern: (lsb, width); width 0 = absent.
 type Layout = [(u8, u8); NUM_FIELDS];
@@ -574,6 +614,268 @@ pub(crate) static ENTRIES: &[Entry] = &[
         name: "dp1",
         pattern: "sf:1 1 0 11010110 00000 opcode:6 rn:5 rd:5",
         build: b_dp1,
+        beats: &[],
+    },
+    // ---- SIMD&FP loads and stores ----
+    Entry {
+        name: "fp_ld_literal",
+        pattern: "opc:2 011 1 00 imm19:19 rt:5",
+        build: b_fp_ld_literal,
+        beats: &[],
+    },
+    Entry {
+        name: "fp_ldst_pair",
+        pattern: "opc:2 101 1 0 idx:2 l:1 imm7:7 rt2:5 rn:5 rt:5",
+        build: b_fp_ldst_pair,
+        beats: &[],
+    },
+    Entry {
+        name: "fp_ldst_imm9",
+        pattern: "size:2 111 1 00 opc:2 0 imm9:9 idx:2 rn:5 rt:5",
+        build: b_fp_ldst_imm9,
+        beats: &[],
+    },
+    Entry {
+        name: "fp_ldst_regoff",
+        pattern: "size:2 111 1 00 opc:2 1 rm:5 option:3 s:1 10 rn:5 rt:5",
+        build: b_fp_ldst_regoff,
+        beats: &[],
+    },
+    Entry {
+        name: "fp_ldst_uimm",
+        pattern: "size:2 111 1 01 opc:2 imm12:12 rn:5 rt:5",
+        build: b_fp_ldst_uimm,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_ldst_multi",
+        pattern: "0 q:1 0011000 l:1 000000 opcode:4 size:2 rn:5 rt:5",
+        build: b_simd_ldst_multi,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_ldst_multi_post",
+        pattern: "0 q:1 0011001 l:1 0 rm:5 opcode:4 size:2 rn:5 rt:5",
+        build: b_simd_ldst_multi_post,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_ldst_single",
+        pattern: "0 q:1 0011010 l:1 r:1 00000 opcode:3 s:1 size:2 rn:5 rt:5",
+        build: b_simd_ldst_single,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_ldst_single_post",
+        pattern: "0 q:1 0011011 l:1 r:1 rm:5 opcode:3 s:1 size:2 rn:5 rt:5",
+        build: b_simd_ldst_single_post,
+        beats: &[],
+    },
+    // ---- Scalar floating point ----
+    Entry {
+        name: "fp_fixed",
+        pattern: "sf:1 0 0 11110 ftype:2 0 rmode:2 opcode:3 scale:6 rn:5 rd:5",
+        build: b_fp_fixed,
+        beats: &[],
+    },
+    Entry {
+        name: "fp_int",
+        pattern: "sf:1 0 0 11110 ftype:2 1 rmode:2 opcode:3 000000 rn:5 rd:5",
+        build: b_fp_int,
+        beats: &[],
+    },
+    Entry {
+        name: "fp_dp1",
+        pattern: "0 0 0 11110 ftype:2 1 opcode:6 10000 rn:5 rd:5",
+        build: b_fp_dp1,
+        beats: &[],
+    },
+    Entry {
+        name: "fp_compare",
+        pattern: "0 0 0 11110 ftype:2 1 rm:5 00 1000 rn:5 opc:2 000",
+        build: b_fp_compare,
+        beats: &[],
+    },
+    Entry {
+        name: "fp_imm",
+        pattern: "0 0 0 11110 ftype:2 1 imm8:8 100 00000 rd:5",
+        build: b_fp_imm,
+        beats: &[],
+    },
+    Entry {
+        name: "fp_ccmp",
+        pattern: "0 0 0 11110 ftype:2 1 rm:5 cond:4 01 rn:5 op:1 nzcv:4",
+        build: b_fp_ccmp,
+        beats: &[],
+    },
+    Entry {
+        name: "fp_dp2",
+        pattern: "0 0 0 11110 ftype:2 1 rm:5 opcode:4 10 rn:5 rd:5",
+        build: b_fp_dp2,
+        beats: &[],
+    },
+    Entry {
+        name: "fp_csel",
+        pattern: "0 0 0 11110 ftype:2 1 rm:5 cond:4 11 rn:5 rd:5",
+        build: b_fp_csel,
+        beats: &[],
+    },
+    Entry {
+        name: "fp_dp3",
+        pattern: "0 0 0 11111 ftype:2 o1:1 rm:5 o0:1 ra:5 rn:5 rd:5",
+        build: b_fp_dp3,
+        beats: &[],
+    },
+    // ---- Advanced SIMD ----
+    Entry {
+        name: "simd_three_same",
+        pattern: "0 q:1 u:1 01110 size:2 1 rm:5 opcode:5 1 rn:5 rd:5",
+        build: b_simd_three_same,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_scalar_three_same",
+        pattern: "01 u:1 11110 size:2 1 rm:5 opcode:5 1 rn:5 rd:5",
+        build: b_simd_scalar_three_same,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_three_diff",
+        pattern: "0 q:1 u:1 01110 size:2 1 rm:5 opcode:4 00 rn:5 rd:5",
+        build: b_simd_three_diff,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_scalar_three_diff",
+        pattern: "01 u:1 11110 size:2 1 rm:5 opcode:4 00 rn:5 rd:5",
+        build: b_simd_scalar_three_diff,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_two_reg",
+        pattern: "0 q:1 u:1 01110 size:2 10000 opcode:5 10 rn:5 rd:5",
+        build: b_simd_two_reg,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_scalar_two_reg",
+        pattern: "01 u:1 11110 size:2 10000 opcode:5 10 rn:5 rd:5",
+        build: b_simd_scalar_two_reg,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_across",
+        pattern: "0 q:1 u:1 01110 size:2 11000 opcode:5 10 rn:5 rd:5",
+        build: b_simd_across,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_scalar_pairwise",
+        pattern: "01 u:1 11110 size:2 11000 opcode:5 10 rn:5 rd:5",
+        build: b_simd_scalar_pairwise,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_copy",
+        pattern: "0 q:1 op:1 01110000 imm5:5 0 imm4:4 1 rn:5 rd:5",
+        build: b_simd_copy,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_scalar_copy",
+        pattern: "01 op:1 11110000 imm5:5 0 imm4:4 1 rn:5 rd:5",
+        build: b_simd_scalar_copy,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_mod_imm",
+        pattern: "0 q:1 op:1 0111100000 abc:3 cmode:4 o2:1 1 defgh:5 rd:5",
+        build: b_simd_mod_imm,
+        beats: &["simd_shift_imm"],
+    },
+    Entry {
+        name: "simd_shift_imm",
+        pattern: "0 q:1 u:1 011110 immh:4 immb:3 opcode:5 1 rn:5 rd:5",
+        build: b_simd_shift_imm,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_scalar_shift_imm",
+        pattern: "01 u:1 111110 immh:4 immb:3 opcode:5 1 rn:5 rd:5",
+        build: b_simd_scalar_shift_imm,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_by_element",
+        pattern: "0 q:1 u:1 01111 size:2 l:1 m:1 rm:4 opcode:4 h:1 0 rn:5 rd:5",
+        build: b_simd_by_element,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_scalar_by_element",
+        pattern: "01 u:1 11111 size:2 l:1 m:1 rm:4 opcode:4 h:1 0 rn:5 rd:5",
+        build: b_simd_scalar_by_element,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_permute",
+        pattern: "0 q:1 001110 size:2 0 rm:5 0 opcode:3 10 rn:5 rd:5",
+        build: b_simd_permute,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_ext",
+        pattern: "0 q:1 101110 00 0 rm:5 0 imm4:4 0 rn:5 rd:5",
+        build: b_simd_ext,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_table",
+        pattern: "0 q:1 001110 00 0 rm:5 0 len:2 op:1 00 rn:5 rd:5",
+        build: b_simd_table,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_three_same_fp16",
+        pattern: "0 q:1 u:1 01110 a:1 10 rm:5 00 opcode:3 1 rn:5 rd:5",
+        build: b_simd_three_same_fp16,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_scalar_three_same_fp16",
+        pattern: "01 u:1 11110 a:1 10 rm:5 00 opcode:3 1 rn:5 rd:5",
+        build: b_simd_scalar_three_same_fp16,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_two_reg_fp16",
+        pattern: "0 q:1 u:1 01110 a:1 1111 00 opcode:5 10 rn:5 rd:5",
+        build: b_simd_two_reg_fp16,
+        beats: &[],
+    },
+    Entry {
+        name: "simd_scalar_two_reg_fp16",
+        pattern: "01 u:1 11110 a:1 1111 00 opcode:5 10 rn:5 rd:5",
+        build: b_simd_scalar_two_reg_fp16,
+        beats: &[],
+    },
+    // ---- Crypto ----
+    Entry {
+        name: "crypto_aes",
+        pattern: "01001110 00 10100 opcode:5 10 rn:5 rd:5",
+        build: b_crypto_aes,
+        beats: &[],
+    },
+    Entry {
+        name: "crypto_sha3",
+        pattern: "01011110 00 0 rm:5 0 opcode:3 00 rn:5 rd:5",
+        build: b_crypto_sha3,
+        beats: &[],
+    },
+    Entry {
+        name: "crypto_sha2",
+        pattern: "01011110 00 10100 opcode:5 10 rn:5 rd:5",
+        build: b_crypto_sha2,
         beats: &[],
     },
 ];
@@ -1346,6 +1648,84 @@ mod tests {
             }
         }
         assert!(stated >= 1);
+    }
+
+    #[test]
+    fn fpsimd_rows_and_only_they_give_the_fpsimd_class() {
+        let mut x: u32 = 0x9e37_79b9;
+        for e in ENTRIES {
+            let p = parse_pattern(e.pattern).unwrap_or_else(|m| panic!("{m}"));
+            let fp = ["fp_", "simd_", "crypto_"]
+                .iter()
+                .any(|q| e.name.starts_with(q));
+            for _ in 0..2000 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let w = (x & !p.mask) | p.value;
+                let c = decode(w).class();
+                if c != InsnClass::Unallocated {
+                    assert_eq!(c == InsnClass::FpSimd, fp, "{} {w:#010x}", e.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn simd_immediates_expand() {
+        // movi d0, #0xff00ff00ff00ff00
+        assert!(matches!(
+            decode(0x2f05e540),
+            Insn::SimdModImm {
+                imm: 0xff00_ff00_ff00_ff00,
+                ..
+            }
+        ));
+        // fmov v0.4s, #1.0
+        assert!(matches!(
+            decode(0x4f03f600),
+            Insn::SimdModImm {
+                op: ModImmOp::Fmov,
+                imm: 0x3f80_0000_3f80_0000,
+                ..
+            }
+        ));
+        // fmov v0.2d, #-2.0
+        assert!(matches!(
+            decode(0x6f04f400),
+            Insn::SimdModImm {
+                imm: 0xc000_0000_0000_0000,
+                ..
+            }
+        ));
+        // movi v0.4s, #0x12, msl #8
+        assert!(matches!(
+            decode(0x4f00c640),
+            Insn::SimdModImm {
+                imm: 0x0000_12ff_0000_12ff,
+                msl: true,
+                ..
+            }
+        ));
+        // ld4 {v0.4s-v3.4s}, [x0], #64
+        assert!(matches!(
+            decode(0x4cdf0800),
+            Insn::SimdLoadStoreMulti {
+                selem: 4,
+                regs: 4,
+                post: SimdPost::Imm(64),
+                ..
+            }
+        ));
+        // sshr v0.4s, v1.4s, #3 ; shl v0.16b, v1.16b, #7
+        assert!(matches!(
+            decode(0x4f3d0420),
+            Insn::SimdShiftImm { shift: 3, .. }
+        ));
+        assert!(matches!(
+            decode(0x4f0f5420),
+            Insn::SimdShiftImm { shift: 7, .. }
+        ));
     }
 
     #[test]

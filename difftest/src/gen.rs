@@ -129,6 +129,7 @@ pub fn classify(insn: &Insn, word: u32) -> Result<Mem, &'static str> {
     use Insn::*;
     match insn.class() {
         InsnClass::Unallocated => return Err("unallocated"),
+        InsnClass::FpSimd => return Err("FP/SIMD: not implemented yet"),
         InsnClass::Branch => return Err("branch: would leave the sequence"),
         InsnClass::Exception => return Err("exception-generating"),
         InsnClass::System => return Err("system instruction"),

@@ -9,7 +9,7 @@ use tcg_ir::Builder;
 fn build_tb() -> tcg_ir::Func {
     let mut b = Builder::new();
     let regs: Vec<_> = (0..31)
-        .map(|i| b.global(&format!("x{i}"), Type::I64, 64 + 8 * i))
+        .map(|i| b.global(format!("x{i}"), Type::I64, 64 + 8 * i))
         .collect();
     let pc = b.global("pc", Type::I64, 64 + 8 * 32);
     for i in 0..10u64 {

@@ -5,6 +5,7 @@ use crate::func::{Func, Label, Op, Temp, TempData, TempKind};
 use crate::opcodes::Opc;
 use crate::types::{BarrierFlags, Cond, MemOp, MmuIdx, RmwOp, Type};
 use smallvec::SmallVec;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Builds a [`Func`]. Op methods take the destination first; the op's type is the
@@ -40,11 +41,11 @@ impl Builder {
     }
 
     /// Declares a global living at `env + offset`.
-    pub fn global(&mut self, name: &str, ty: Type, offset: u32) -> Temp {
+    pub fn global(&mut self, name: impl Into<Cow<'static, str>>, ty: Type, offset: u32) -> Temp {
         self.func.push_temp(TempData {
             kind: TempKind::Global { offset },
             ty,
-            name: Some(name.to_string()),
+            name: Some(name.into()),
         })
     }
 

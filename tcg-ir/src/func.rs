@@ -4,6 +4,7 @@ use crate::backend::Helper;
 use crate::opcodes::Opc;
 use crate::types::Type;
 use smallvec::SmallVec;
+use std::borrow::Cow;
 
 /// Index of a temp in [`Func::temps`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,8 +34,9 @@ pub enum TempKind {
 pub struct TempData {
     pub kind: TempKind,
     pub ty: Type,
-    /// Names are required for globals; locals print as `tN`.
-    pub name: Option<String>,
+    /// Names are required for globals; locals print as `tN`. Usually `'static` (the
+    /// translator's register names), so cloning a `Func` does not copy them.
+    pub name: Option<Cow<'static, str>>,
 }
 
 /// One IR instruction: outputs, inputs (temps) and constant arguments as the opcode's
@@ -109,7 +111,7 @@ impl Func {
         let d = &self.temps[t.index()];
         match (&d.kind, &d.name) {
             (TempKind::Const(v), _) => format!("${v:#x}"),
-            (_, Some(n)) => n.clone(),
+            (_, Some(n)) => n.to_string(),
             (_, None) => format!("t{}", t.0),
         }
     }

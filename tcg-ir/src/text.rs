@@ -175,7 +175,7 @@ pub fn parse(src: &str, helpers: &[&'static Helper]) -> Result<Func, ParseError>
             let t = func.push_temp(TempData {
                 kind,
                 ty,
-                name: Some(name.to_string()),
+                name: Some(name.to_string().into()),
             });
             names.insert(name.to_string(), t);
             continue;

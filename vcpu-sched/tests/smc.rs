@@ -153,7 +153,7 @@ impl GuestCpu for SmcCpu {
         let (op, imm) = (word & 0xff00_0000, (word & 0x00ff_ffff) as u64);
         let mut b = Builder::new();
         let r: Vec<_> = (0..7)
-            .map(|i| b.global(&format!("r{i}"), Type::I64, REGS + 8 * i))
+            .map(|i| b.global(format!("r{i}"), Type::I64, REGS + 8 * i))
             .collect();
         b.insn_start(key.pc);
         match op {

@@ -117,6 +117,13 @@ impl TbFlags {
     }
 }
 
+/// Names of the X registers as IR globals (static: no allocation per TB).
+const X_NAMES: [&str; 31] = [
+    "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14",
+    "x15", "x16", "x17", "x18", "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27",
+    "x28", "x29", "x30",
+];
+
 /// The guest registers as IR globals.
 pub(crate) struct Globals {
     pub x: [Temp; 31],
@@ -162,7 +169,7 @@ pub(crate) struct Test {
 impl Ctx {
     fn new(flags: TbFlags) -> Ctx {
         let mut b = Builder::new();
-        let x = std::array::from_fn(|i| b.global(&format!("x{i}"), Type::I64, off::x(i)));
+        let x = std::array::from_fn(|i| b.global(X_NAMES[i], Type::I64, off::x(i)));
         let g = Globals {
             x,
             sp: b.global("sp", Type::I64, off::SP),
@@ -475,6 +482,7 @@ fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             _ => ldst::translate(cx, insn),
         },
         InsnClass::Exception | InsnClass::System => system::translate(cx, insn),
+        InsnClass::FpSimd => cx.undef(),
         InsnClass::Unallocated => cx.undef(),
     }
 }

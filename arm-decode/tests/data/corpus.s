@@ -746,3 +746,338 @@ bti jc
 sb
 msr s0_1_c4_c0_2, xzr
 msr s0_3_c4_c1_3, xzr
+ldr b1, [x2, #4095]
+ldr h1, [x2, #2]
+ldr s1, [sp, #4]
+ldr d1, [x2, #8]
+ldr q1, [x2, #65520]
+str b1, [x2]
+str q31, [sp, #16]
+ldr q0, [x1, #16]!
+str d3, [sp, #-8]!
+ldr s2, [x3], #-256
+str h2, [x3], #255
+ldur q3, [x1, #-3]
+stur b0, [sp]
+ldur d7, [x9, #8]
+ldr b0, [x1, x2, lsl #0]
+ldr b0, [x1, x2]
+ldr b0, [x1, w2, uxtw]
+str b0, [x1, w2, sxtw #0]
+ldr q3, [x1, x2, lsl #4]
+str q3, [x1, x2, sxtx]
+ldr h3, [x1, w2, sxtw #1]
+ldr s3, [x1, w2, uxtw #2]
+ldr d3, [sp, xzr, lsl #3]
+ldr s0, .
+ldr d0, .+8
+ldr q0, .-4
+ldp q0, q1, [sp, #-32]!
+stp d8, d9, [sp, #16]
+ldp s0, s1, [x0], #-256
+stp q30, q31, [x29, #1008]
+ldnp s0, s1, [x0, #4]
+stnp q0, q1, [x0]
+ldnp d0, d1, [x0, #-512]
+ld1 {v0.16b}, [x0]
+st1 {v0.1d}, [sp]
+ld1 {v0.16b, v1.16b}, [x0], #32
+ld1 {v0.16b, v1.16b, v2.16b}, [x0], x3
+ld1 {v30.2d, v31.2d, v0.2d, v1.2d}, [x0]
+st1 {v1.8h, v2.8h, v3.8h, v4.8h}, [x1], #64
+ld2 {v0.4h, v1.4h}, [x1], #16
+st2 {v31.2s, v0.2s}, [x1]
+ld3 {v5.8b, v6.8b, v7.8b}, [x1], #24
+st3 {v5.4s, v6.4s, v7.4s}, [x1], x9
+ld4 {v0.4s, v1.4s, v2.4s, v3.4s}, [x0], #64
+st4 {v0.2d, v1.2d, v2.2d, v3.2d}, [x0]
+ld1 {v0.b}[3], [x0]
+st1 {v0.b}[15], [x0], #1
+ld1 {v0.h}[7], [x0], x2
+st1 {v0.s}[3], [x0], #4
+ld1 {v0.d}[1], [x0]
+ld2 {v0.s, v1.s}[1], [x0], x2
+st2 {v0.b, v1.b}[9], [x0], #2
+ld3 {v0.h, v1.h, v2.h}[2], [x0], #6
+st3 {v31.h, v0.h, v1.h}[7], [sp]
+ld4 {v0.d, v1.d, v2.d, v3.d}[1], [x0], #32
+st4 {v0.s, v1.s, v2.s, v3.s}[2], [x0]
+ld1r {v0.8b}, [x0], #1
+ld1r {v0.2d}, [x0]
+ld2r {v0.4h, v1.4h}, [x0], x5
+ld3r {v0.4s, v1.4s, v2.4s}, [x0], #12
+ld4r {v0.1d, v1.1d, v2.1d, v3.1d}, [x0], #32
+fmov s0, #1.0
+fmov d0, #-0.125
+fmov h0, #31.0
+fmov d31, #0.1875
+fmov s0, w1
+fmov w1, s0
+fmov d2, x3
+fmov x3, d2
+fmov h0, x1
+fmov w1, h0
+fmov x0, v1.d[1]
+fmov v1.d[1], xzr
+fmov s1, s2
+fabs d1, d2
+fneg h1, h2
+fsqrt s1, s2
+fcvt h0, d1
+fcvt d0, s1
+fcvt s0, h1
+frintn s0, s1
+frintp d0, d1
+frintm h0, h1
+frintz s0, s1
+frinta d0, d1
+frintx d0, d1
+frinti s0, s1
+fadd s0, s1, s2
+fsub d0, d1, d2
+fmul h0, h1, h2
+fdiv s0, s1, s2
+fmax d0, d1, d2
+fmin s0, s1, s2
+fmaxnm d0, d1, d2
+fminnm h0, h1, h2
+fnmul s0, s1, s2
+fmadd h0, h1, h2, h3
+fmsub d0, d1, d2, d3
+fnmadd s0, s1, s2, s3
+fnmsub d0, d1, d2, d31
+fcmp s0, #0.0
+fcmpe d1, #0.0
+fcmp h1, h2
+fcmpe d1, d2
+fccmp s0, s1, #4, ne
+fccmpe d0, d1, #15, al
+fcsel h0, h1, h2, eq
+fcsel d0, d1, d2, lt
+fcvtns w0, s1
+fcvtnu x0, d1
+fcvtps w0, h1
+fcvtpu x0, s1
+fcvtms w0, d1
+fcvtmu x0, h1
+fcvtzs w0, s1
+fcvtzu xzr, d1
+fcvtas w0, d1
+fcvtau x0, h1
+scvtf s0, w1
+ucvtf d0, x1
+scvtf h0, wzr
+fcvtzs w0, s1, #3
+fcvtzu x0, d1, #64
+fcvtzs w0, h1, #32
+scvtf d0, x1, #64
+ucvtf s0, w1, #1
+ucvtf h0, x1, #17
+add v0.4s, v1.4s, v2.4s
+sub v0.2d, v1.2d, v2.2d
+shadd v0.8b, v1.8b, v2.8b
+sqadd v0.16b, v1.16b, v2.16b
+cmgt v0.8h, v1.8h, v2.8h
+cmtst v0.2d, v1.2d, v2.2d
+mul v0.4h, v1.4h, v2.4h
+pmul v0.16b, v1.16b, v2.16b
+sqrdmulh v0.4s, v1.4s, v2.4s
+addp v0.2d, v1.2d, v2.2d
+uminp v0.2s, v1.2s, v2.2s
+and v0.16b, v1.16b, v2.16b
+bic v0.8b, v1.8b, v2.8b
+orr v0.16b, v1.16b, v2.16b
+mov v0.16b, v1.16b
+orn v0.8b, v1.8b, v2.8b
+eor v0.16b, v1.16b, v2.16b
+bsl v0.8b, v1.8b, v2.8b
+bit v0.16b, v1.16b, v2.16b
+bif v0.16b, v1.16b, v2.16b
+fadd v0.4s, v1.4s, v2.4s
+fsub v0.2d, v1.2d, v2.2d
+fmla v0.2s, v1.2s, v2.2s
+fmaxnmp v0.4s, v1.4s, v2.4s
+fabd v0.2d, v1.2d, v2.2d
+fdiv v0.4s, v1.4s, v2.4s
+facgt v0.2s, v1.2s, v2.2s
+frsqrts v0.2d, v1.2d, v2.2d
+sqadd b0, b1, b2
+add d0, d1, d2
+sqdmulh s0, s1, s2
+fabd d0, d1, d2
+fcmeq s0, s1, s2
+saddl v0.8h, v1.8b, v2.8b
+saddl2 v0.4s, v1.8h, v2.8h
+uaddw v0.2d, v1.2d, v2.2s
+addhn v0.8b, v1.8h, v2.8h
+rsubhn2 v0.4s, v1.2d, v2.2d
+sqdmull v0.4s, v1.4h, v2.4h
+pmull v0.8h, v1.8b, v2.8b
+pmull v0.1q, v1.1d, v2.1d
+pmull2 v0.1q, v1.2d, v2.2d
+umlsl2 v0.2d, v1.4s, v2.4s
+sqdmlal s0, h1, h2
+sqdmull d0, s1, s2
+rev64 v0.4s, v1.4s
+rev16 v0.16b, v1.16b
+rev32 v0.8h, v1.8h
+saddlp v0.4h, v1.8b
+uadalp v0.2d, v1.4s
+cls v0.4s, v1.4s
+cnt v0.8b, v1.8b
+clz v0.16b, v1.16b
+not v0.16b, v1.16b
+rbit v0.8b, v1.8b
+abs v0.2d, v1.2d
+neg v0.4s, v1.4s
+cmgt v0.4s, v1.4s, #0
+cmle v0.8b, v1.8b, #0
+fcmgt v0.4s, v1.4s, #0.0
+fcmlt v0.2d, v1.2d, #0.0
+xtn v0.8b, v1.8h
+xtn2 v0.16b, v1.8h
+sqxtun2 v0.4s, v1.2d
+shll v0.8h, v1.8b, #8
+shll2 v0.2d, v1.4s, #32
+fcvtn v0.4h, v1.4s
+fcvtn2 v0.4s, v1.2d
+fcvtxn v0.2s, v1.2d
+fcvtl v0.4s, v1.4h
+fcvtl2 v0.2d, v1.4s
+frintn v0.4s, v1.4s
+frinti v0.2d, v1.2d
+fcvtzs v0.4s, v1.4s
+ucvtf v0.2d, v1.2d
+urecpe v0.2s, v1.2s
+frsqrte v0.4s, v1.4s
+fsqrt v0.2d, v1.2d
+fneg v0.4s, v1.4s
+sqabs b0, b1
+cmgt d0, d1, #0
+neg d0, d1
+sqxtn b0, h1
+uqxtn s0, d1
+fcvtxn s0, d1
+fcmle d0, d1, #0.0
+frecpx s0, s1
+scvtf d0, d1
+addv b0, v1.16b
+saddlv h0, v1.16b
+uaddlv d0, v1.4s
+umaxv s0, v1.4s
+fmaxnmv s0, v1.4s
+fminv s0, v1.4s
+fmaxv h0, v1.8h
+addp d0, v1.2d
+faddp s0, v1.2s
+fminnmp d0, v1.2d
+fmaxp h0, v1.2h
+dup v0.4s, v1.s[2]
+dup v0.2d, v1.d[1]
+dup v0.8b, w1
+dup v0.2d, x1
+mov w0, v1.s[1]
+mov x0, v1.d[1]
+umov w0, v1.b[1]
+umov w0, v1.h[7]
+smov x0, v1.s[1]
+smov w0, v1.b[15]
+mov v0.s[1], w1
+mov v0.d[1], x1
+mov v0.s[1], v1.s[0]
+mov v0.b[15], v1.b[3]
+mov b0, v1.b[3]
+mov d0, v1.d[1]
+movi v0.4s, #0x12
+movi v0.2s, #0x12, lsl #8
+movi v0.4s, #0x12, msl #8
+movi v0.2s, #0xff, msl #16
+movi v0.8h, #0x12, lsl #8
+movi v0.16b, #0x12
+movi d0, #0xff00ff00ff00ff00
+movi v0.2d, #0xff00ff00ff00ff00
+movi v0.2d, #0
+mvni v0.4s, #0x12, lsl #24
+mvni v0.4h, #0x12
+orr v0.4s, #0x12, lsl #8
+bic v0.8h, #0x12
+fmov v0.4s, #1.0
+fmov v0.2d, #-2.0
+fmov v0.8h, #0.5
+sshr v0.4s, v1.4s, #3
+ushr d0, d1, #64
+ssra v0.2d, v1.2d, #1
+shl v0.16b, v1.16b, #7
+sli v0.8h, v1.8h, #0
+sri v0.4h, v1.4h, #16
+sqshlu v0.4s, v1.4s, #31
+uqshl b0, b1, #3
+shrn v0.8b, v1.8h, #3
+rshrn2 v0.16b, v1.8h, #8
+sqrshrun2 v0.4s, v1.2d, #32
+sshll v0.8h, v1.8b, #3
+sxtl v0.8h, v1.8b
+uxtl2 v0.4s, v1.8h
+ushll2 v0.2d, v1.4s, #31
+scvtf v0.4s, v1.4s, #3
+fcvtzu v0.2d, v1.2d, #64
+scvtf v0.8h, v1.8h, #16
+sqshrn b0, h1, #3
+uqrshrn s0, d1, #32
+fcvtzs d0, d1, #1
+ucvtf h0, h1, #16
+mla v0.4s, v1.4s, v2.s[3]
+mul v0.8h, v1.8h, v2.h[7]
+mls v0.4h, v1.4h, v15.h[0]
+smlal v0.4s, v1.4h, v2.h[3]
+umull2 v0.2d, v1.4s, v31.s[1]
+sqdmulh v0.2s, v1.2s, v2.s[1]
+fmla v0.4s, v1.4s, v2.s[3]
+fmla d0, d1, v2.d[1]
+fmul v0.2d, v1.2d, v2.d[1]
+fmulx v0.4h, v1.4h, v2.h[7]
+sqdmlal s0, h1, v2.h[1]
+sqrdmulh s0, s1, v31.s[3]
+fmul h0, h1, v15.h[7]
+zip1 v0.4s, v1.4s, v2.4s
+zip2 v0.8b, v1.8b, v2.8b
+uzp1 v0.2d, v1.2d, v2.2d
+uzp2 v0.8h, v1.8h, v2.8h
+trn1 v0.16b, v1.16b, v2.16b
+trn2 v0.2s, v1.2s, v2.2s
+ext v0.16b, v1.16b, v2.16b, #3
+ext v0.8b, v1.8b, v2.8b, #7
+tbl v0.16b, {v1.16b, v2.16b}, v3.16b
+tbl v0.8b, {v31.16b}, v3.8b
+tbx v0.8b, {v1.16b-v4.16b}, v3.8b
+tbx v0.16b, {v30.16b, v31.16b, v0.16b}, v3.16b
+aese v0.16b, v1.16b
+aesd v0.16b, v1.16b
+aesmc v0.16b, v1.16b
+aesimc v0.16b, v1.16b
+sha1c q0, s1, v2.4s
+sha1p q0, s1, v2.4s
+sha1m q0, s1, v2.4s
+sha1su0 v0.4s, v1.4s, v2.4s
+sha256h q0, q1, v2.4s
+sha256h2 q0, q1, v2.4s
+sha256su1 v0.4s, v1.4s, v2.4s
+sha1h s0, s1
+sha1su1 v0.4s, v1.4s
+sha256su0 v0.4s, v1.4s
+fadd v0.8h, v1.8h, v2.8h
+fminnmp v0.4h, v1.4h, v2.4h
+facgt v0.8h, v1.8h, v2.8h
+fdiv v0.4h, v1.4h, v2.4h
+fmulx h0, h1, h2
+fabd h0, h1, h2
+frecps h0, h1, h2
+fabs v0.8h, v1.8h
+fcmle v0.4h, v1.4h, #0.0
+fcvtzu v0.8h, v1.8h
+frintx v0.4h, v1.4h
+fsqrt v0.8h, v1.8h
+fcvtas h0, h1
+frecpx h0, h1
+fcmeq h0, h1, #0.0
+ucvtf h0, h1

@@ -276,15 +276,9 @@ impl GuestCpu for ArmCpu {
     }
 
     fn service_interrupts(&mut self) {
-        let daif = self.env.daif;
-        let kind = if self.lines.fiq() && daif & 0x40 == 0 {
-            except::Kind::Fiq
-        } else if self.lines.irq() && daif & 0x80 == 0 {
-            except::Kind::Irq
-        } else {
-            return;
-        };
-        let pc = self.env.pc;
-        except::take(&mut self.env, kind, None, None, pc);
+        if let Some(kind) = self.lines.deliverable(self.env.daif) {
+            let pc = self.env.pc;
+            except::take(&mut self.env, kind, None, None, pc);
+        }
     }
 }

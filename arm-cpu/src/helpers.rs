@@ -243,10 +243,9 @@ extern "C" fn flush_tlb(env: *mut u8) -> u64 {
 /// PSTATE.{I,F} may have been cleared).
 pub fn check_irq_env(env: &CpuEnv) {
     // SAFETY: `lines` is null or points at the IrqLines the owning ArmCpu keeps alive.
-    if let Some(l) = unsafe { env.lines.as_ref() } {
-        if (l.irq() && env.daif & 0x80 == 0) || (l.fiq() && env.daif & 0x40 == 0) {
-            env.head.request_exit();
-        }
+    let lines = unsafe { env.lines.as_ref() };
+    if lines.is_some_and(|l| l.deliverable(env.daif).is_some()) {
+        env.head.request_exit();
     }
 }
 

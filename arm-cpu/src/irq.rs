@@ -26,4 +26,15 @@ impl IrqLines {
     pub fn fiq(&self) -> bool {
         self.fiq.load(Ordering::Acquire)
     }
+
+    /// The interrupt to take now under PSTATE.DAIF `daif` (FIQ before IRQ), if any.
+    pub fn deliverable(&self, daif: u64) -> Option<crate::except::Kind> {
+        if self.fiq() && daif & 0x40 == 0 {
+            Some(crate::except::Kind::Fiq)
+        } else if self.irq() && daif & 0x80 == 0 {
+            Some(crate::except::Kind::Irq)
+        } else {
+            None
+        }
+    }
 }

@@ -164,11 +164,13 @@ fn write_temp(name: &str, data: &[u8]) -> PathBuf {
     p
 }
 
-const COMBOS: [(&str, &str); 4] = [
+const COMBOS: [(&str, &str); 6] = [
     ("jit", "rr"),
     ("jit", "mttcg"),
     ("interp", "rr"),
     ("interp", "mttcg"),
+    ("tiered", "rr"),
+    ("tiered", "mttcg"),
 ];
 
 struct Run {

@@ -83,138 +83,89 @@ macro_rules! sys_sources {
     };
 }
 
+/// The usual values: one CPU, one expected file, tested, not benchmarked, no input,
+/// expected to pass on our emulator, QEMU as a cortex-a57.
+const GUEST: Guest = Guest {
+    name: "",
+    sources: &[],
+    flags: &[],
+    smp: &[1],
+    expected_per_smp: false,
+    in_test: true,
+    bench_smp: None,
+    stdin: None,
+    ours: true,
+    qemu_cpu: "cortex-a57",
+};
+
 pub const GUESTS: &[Guest] = &[
     Guest {
         name: "hello",
         sources: &["hello.c"],
-        flags: &[],
-        smp: &[1],
-        expected_per_smp: false,
-        in_test: true,
         bench_smp: Some(1),
-        stdin: None,
-        ours: true,
-        qemu_cpu: "cortex-a57",
+        ..GUEST
     },
     Guest {
         name: "selfcheck",
         sources: &["selfcheck.c"],
-        flags: &[],
-        smp: &[1],
-        expected_per_smp: false,
-        in_test: true,
-        bench_smp: None,
-        stdin: None,
-        ours: true,
-        qemu_cpu: "cortex-a57",
+        ..GUEST
     },
     Guest {
         name: "selfcheck-bench",
         sources: &["selfcheck.c"],
         flags: &["-DSELFCHECK_LOOPS=4000"],
-        smp: &[1],
-        expected_per_smp: false,
         in_test: false,
         bench_smp: Some(1),
-        stdin: None,
-        ours: true,
-        qemu_cpu: "cortex-a57",
+        ..GUEST
     },
     Guest {
         name: "smp-counter",
         sources: &["smp-counter.c"],
-        flags: &[],
         smp: &[1, 4],
         expected_per_smp: true,
-        in_test: true,
         bench_smp: Some(4),
-        stdin: None,
-        ours: true,
-        qemu_cpu: "cortex-a57",
+        ..GUEST
     },
     Guest {
         name: "exceptions",
         sources: sys_sources!["exceptions.c", "exceptions.S"],
-        flags: &[],
-        smp: &[1],
-        expected_per_smp: false,
-        in_test: true,
-        bench_smp: None,
-        stdin: None,
-        ours: true,
-        qemu_cpu: "cortex-a57",
+        ..GUEST
     },
     Guest {
         name: "el0",
         sources: sys_sources!["el0.c"],
-        flags: &[],
-        smp: &[1],
-        expected_per_smp: false,
-        in_test: true,
-        bench_smp: None,
-        stdin: None,
-        ours: true,
-        qemu_cpu: "cortex-a57",
+        ..GUEST
     },
     Guest {
         name: "mmu",
         sources: sys_sources!["mmu.c", "mmu.S", "common/mmu.c"],
-        flags: &[],
-        smp: &[1],
-        expected_per_smp: false,
-        in_test: true,
-        bench_smp: None,
-        stdin: None,
-        ours: true,
         qemu_cpu: "max",
+        ..GUEST
     },
     Guest {
         name: "timer",
         sources: sys_sources!["timer.c"],
-        flags: &[],
-        smp: &[1],
-        expected_per_smp: false,
-        in_test: true,
-        bench_smp: None,
-        stdin: None,
-        ours: true,
-        qemu_cpu: "cortex-a57",
+        ..GUEST
     },
     Guest {
         name: "ipi",
         sources: sys_sources!["ipi.c"],
-        flags: &[],
         smp: &[1, 4],
         expected_per_smp: true,
-        in_test: true,
-        bench_smp: None,
-        stdin: None,
-        ours: true,
-        qemu_cpu: "cortex-a57",
+        ..GUEST
     },
     Guest {
         name: "uart-rx",
         sources: sys_sources!["uart-rx.c"],
-        flags: &[],
-        smp: &[1],
-        expected_per_smp: false,
-        in_test: true,
-        bench_smp: None,
         stdin: Some(UART_RX_INPUT),
-        ours: true,
-        qemu_cpu: "cortex-a57",
+        ..GUEST
     },
     Guest {
         name: "smc",
         sources: sys_sources!["smc.c", "smc.S", "common/mmu.c"],
-        flags: &[],
         smp: &[1, 4],
         expected_per_smp: true,
-        in_test: true,
-        bench_smp: None,
-        stdin: None,
-        ours: true,
-        qemu_cpu: "cortex-a57",
+        ..GUEST
     },
 ];
 

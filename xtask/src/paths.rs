@@ -11,10 +11,9 @@ pub struct Paths {
 
 impl Paths {
     pub fn new() -> Paths {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("xtask lives inside the workspace")
-            .to_path_buf();
+        // xtask/ sits directly in the workspace root.
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = manifest.parent().unwrap_or(manifest).to_path_buf();
         // Nested cargo commands run in `root`, so a relative CARGO_TARGET_DIR
         // is resolved against it, as cargo does.
         let target = match std::env::var_os("CARGO_TARGET_DIR") {

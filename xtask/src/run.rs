@@ -170,8 +170,12 @@ pub fn run_input(mut cmd: Command, timeout: Duration, input: Option<&[u8]>) -> R
             let _ = stdin.write_all(&input);
         });
     }
-    let out = reader(child.stdout.take().expect("piped stdout"));
-    let err = reader(child.stderr.take().expect("piped stderr"));
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        let _ = child.kill();
+        anyhow::bail!("{program}: no pipe for its output");
+    };
+    let out = reader(stdout);
+    let err = reader(stderr);
     let status = wait_with_timeout(&mut child, timeout)?;
     let elapsed = start.elapsed();
     let stdout = out.join().unwrap_or_default();

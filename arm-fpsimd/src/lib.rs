@@ -1,0 +1,125 @@
+//! Architectural semantics of the A64 FP, Advanced SIMD and crypto instructions over
+//! a register file: the reference both back ends call for what they do not inline.
+//!
+//! [`exec`] runs one decoded data-processing instruction (every [`InsnClass::FpSimd`]
+//! variant except the loads and stores, which the translator emits as guest memory
+//! accesses) on [`FpRegs`]. [`supported`] says, at translation time, whether `exec`
+//! implements an instruction; the translator makes everything else UNDEFINED.
+//!
+//! Values crossing to the general-purpose side go through one `u64`:
+//! - in (`gpr`): the source W/X register of IntToFp, FpMovGeneral (to FP),
+//!   SimdDupGeneral and SimdInsGeneral (ZR reads 0); for FpCondSelect and
+//!   FpCondCompare the condition, already evaluated by the translator (1 = holds);
+//! - out (return value): the W/X result of FpToInt, FpMovGeneral (to general) and
+//!   SimdMovToGeneral (32-bit results zero-extended); NZCV in bits 31..28 for
+//!   FpCompare and FpCondCompare; 0 otherwise.
+#![forbid(unsafe_code)]
+
+pub mod regs;
+
+mod fp_scalar;
+mod fp_vector;
+mod int_vector;
+mod crypto;
+
+pub use regs::FpRegs;
+
+use arm_decode::{Insn, SimdOp};
+
+/// Whether `op` is a floating-point operation (handled by `fp_vector`) rather than an
+/// integer, bitwise or permute one (`int_vector`).
+pub fn is_fp_op(op: SimdOp) -> bool {
+    op.name().starts_with('f')
+        || matches!(
+            op,
+            SimdOp::Scvtf | SimdOp::Ucvtf | SimdOp::Urecpe | SimdOp::Ursqrte
+        )
+}
+
+/// The SimdOp an AdvSIMD instruction carries, if any.
+fn simd_op(insn: &Insn) -> Option<SimdOp> {
+    use Insn::*;
+    match *insn {
+        SimdThreeSame { op, .. }
+        | SimdScalarThreeSame { op, .. }
+        | SimdThreeDiff { op, .. }
+        | SimdScalarThreeDiff { op, .. }
+        | SimdTwoReg { op, .. }
+        | SimdScalarTwoReg { op, .. }
+        | SimdAcross { op, .. }
+        | SimdScalarPairwise { op, .. }
+        | SimdShiftImm { op, .. }
+        | SimdScalarShiftImm { op, .. }
+        | SimdByElement { op, .. }
+        | SimdScalarByElement { op, .. }
+        | SimdPermute { op, .. } => Some(op),
+        _ => None,
+    }
+}
+
+/// Which module implements an instruction.
+enum Part {
+    FpScalar,
+    FpVector,
+    IntVector,
+    Crypto,
+    None,
+}
+
+fn part(insn: &Insn) -> Part {
+    use Insn::*;
+    match insn {
+        FpMovGeneral { .. }
+        | FpToInt { .. }
+        | IntToFp { .. }
+        | FpUnary { .. }
+        | FpConvert { .. }
+        | FpBinary { .. }
+        | FpMulAdd { .. }
+        | FpCompare { .. }
+        | FpCondCompare { .. }
+        | FpCondSelect { .. }
+        | FpMovImm { .. } => Part::FpScalar,
+        CryptoAes { .. } | CryptoSha3 { .. } | CryptoSha2 { .. } => Part::Crypto,
+        SimdModImm { .. }
+        | SimdExt { .. }
+        | SimdTable { .. }
+        | SimdDupElement { .. }
+        | SimdDupScalar { .. }
+        | SimdDupGeneral { .. }
+        | SimdInsGeneral { .. }
+        | SimdInsElement { .. }
+        | SimdMovToGeneral { .. } => Part::IntVector,
+        _ => match simd_op(insn) {
+            Some(op) if is_fp_op(op) => Part::FpVector,
+            Some(_) => Part::IntVector,
+            None => Part::None,
+        },
+    }
+}
+
+/// Whether [`exec`] implements `insn` (decided at translation time).
+pub fn supported(insn: &Insn) -> bool {
+    match part(insn) {
+        Part::FpScalar => fp_scalar::supported(insn),
+        Part::FpVector => fp_vector::supported(insn),
+        Part::IntVector => int_vector::supported(insn),
+        Part::Crypto => crypto::supported(insn),
+        Part::None => false,
+    }
+}
+
+/// Executes `insn` on `regs` (see the crate docs for `gpr` and the result). An
+/// instruction [`supported`] rejects changes nothing and returns 0.
+pub fn exec(regs: &mut FpRegs, insn: &Insn, gpr: u64) -> u64 {
+    match part(insn) {
+        Part::FpScalar => fp_scalar::exec(regs, insn, gpr),
+        Part::FpVector => fp_vector::exec(regs, insn, gpr),
+        Part::IntVector => int_vector::exec(regs, insn, gpr),
+        Part::Crypto => crypto::exec(regs, insn, gpr),
+        Part::None => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,6 @@
 //! The `#[repr(C)]` architectural state generated code runs against, and its offsets.
 
+use arm_fpsimd::FpRegs;
 use softmmu::{EnvHead, MemCtx};
 use std::mem::offset_of;
 
@@ -34,6 +35,8 @@ pub struct CpuEnv {
     pub lines: *const crate::irq::IrqLines,
     /// Backing storage of the system registers kept as plain values (see `sysregs`).
     pub sysregs: [u64; crate::sysregs::NUM_STORED],
+    /// V0..V31, FPCR and FPSR (16-byte aligned: the JIT loads whole Q registers).
+    pub fp: FpRegs,
 }
 
 impl CpuEnv {
@@ -57,6 +60,7 @@ impl CpuEnv {
             exit_info: 0,
             lines: std::ptr::null(),
             sysregs: [0; crate::sysregs::NUM_STORED],
+            fp: FpRegs::default(),
         }
     }
 
@@ -93,4 +97,14 @@ pub mod off {
     pub fn sysreg(slot: usize) -> u32 {
         (offset_of!(CpuEnv, sysregs) + 8 * slot) as u32
     }
+    /// Byte 0 of Vn (16-byte aligned).
+    pub const fn v(n: usize) -> u32 {
+        offset_of!(CpuEnv, fp) as u32 + arm_fpsimd::regs::off::v(n)
+    }
+    /// Byte `byte` of Vn.
+    pub const fn v_byte(n: usize, byte: usize) -> u32 {
+        v(n) + byte as u32
+    }
+    pub const FPCR: u32 = offset_of!(CpuEnv, fp) as u32 + arm_fpsimd::regs::off::FPCR;
+    pub const FPSR: u32 = offset_of!(CpuEnv, fp) as u32 + arm_fpsimd::regs::off::FPSR;
 }

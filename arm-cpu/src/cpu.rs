@@ -124,6 +124,7 @@ impl ArmCpu {
         e.daif = 0x3c0;
         e.excl_addr = u64::MAX;
         e.sysregs[slot::SCTLR] = sysregs::SCTLR_RESET;
+        e.fp = Default::default();
         e.head.flush_tlb();
     }
 

@@ -8,6 +8,7 @@ use crate::sysregs::slot;
 pub mod ec {
     pub const UNKNOWN: u64 = 0x00;
     pub const WFX: u64 = 0x01;
+    pub const FP_ACCESS: u64 = 0x07;
     pub const ILLEGAL_STATE: u64 = 0x0e;
     pub const SVC64: u64 = 0x15;
     pub const SYSREG: u64 = 0x18;

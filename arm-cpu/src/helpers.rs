@@ -341,3 +341,13 @@ mod tests {
         assert_eq!(run(0x100), 0xe306_9283);
     }
 }
+
+/// Runs one FP/AdvSIMD/crypto data-processing instruction (`word`) on `env.fp` through
+/// `arm_fpsimd` (see there for what `gpr` carries in and the result out). The translator
+/// only emits it for words `arm_fpsimd::supported` accepts.
+extern "C" fn fpsimd(env: *mut u8, word: u64, gpr: u64) -> u64 {
+    // SAFETY: generated code passes its own env, which is a CpuEnv.
+    let env = unsafe { &mut *(env as *mut CpuEnv) };
+    arm_fpsimd::exec(&mut env.fp, &arm_decode::decode(word as u32), gpr)
+}
+env_helper!(FPSIMD, fpsimd, 2, true, ENV_ONLY);

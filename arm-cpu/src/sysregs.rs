@@ -1,7 +1,7 @@
 //! The system registers this CPU implements, in one table: how each reads and writes.
 //!
 //! ID registers describe a Cortex-A57-class ARMv8.0 core with only what is implemented:
-//! AArch64 EL0/EL1, no FP/SIMD yet, no EL2/EL3.
+//! AArch64 EL0/EL1, FP/AdvSIMD with half precision, AES/SHA1/SHA256, no EL2/EL3.
 
 use crate::translate::Ctl;
 use arm_decode::SysReg;
@@ -36,6 +36,8 @@ pub enum Kind {
     Timer(crate::Timer, TimerReg),
     /// ISR_EL1: the pending IRQ/FIQ inputs.
     Isr,
+    /// FPCR/FPSR: a u64 in `CpuEnv::fp` at `offset`; writes are masked by `wmask`.
+    FpCtl { offset: u32, wmask: u64 },
 }
 
 /// Which register of a timer.
@@ -104,11 +106,11 @@ pub static TABLE: &[Def] = &[
         name: "REVIDR_EL1",
         kind: Kind::Const(0),
     },
-    // EL0 and EL1 AArch64 only; FP and AdvSIMD not implemented (0xf).
+    // EL0 and EL1 AArch64 only; FP (19:16) and AdvSIMD (23:20) = 1: with half precision.
     Def {
         reg: SysReg::ID_AA64PFR0_EL1,
         name: "ID_AA64PFR0_EL1",
-        kind: Kind::Const(0x00ff_0011),
+        kind: Kind::Const(0x0011_0011),
     },
     Def {
         reg: SysReg::ID_AA64PFR1_EL1,
@@ -125,8 +127,9 @@ pub static TABLE: &[Def] = &[
     Def {
         reg: SysReg::ID_AA64ISAR0_EL1,
         name: "ID_AA64ISAR0_EL1",
-        // Atomic (23:20) = 2: LSE atomics; CRC32 (19:16) = 1.
-        kind: Kind::Const(0x0021_0000),
+        // Atomic (23:20) = 2: LSE atomics; CRC32 (19:16) = 1; SHA2 (15:12) = 1: SHA256;
+        // SHA1 (11:8) = 1; AES (7:4) = 2: AES and PMULL/PMULL2 on 64-bit lanes.
+        kind: Kind::Const(0x0021_1120),
     },
     Def {
         reg: SysReg::ID_AA64ISAR1_EL1,
@@ -308,12 +311,18 @@ pub static TABLE: &[Def] = &[
     Def {
         reg: SysReg::FPCR,
         name: "FPCR",
-        kind: rw(slot::FPCR),
+        kind: Kind::FpCtl {
+            offset: crate::state::off::FPCR,
+            wmask: arm_fpsimd::regs::FPCR_MASK,
+        },
     },
     Def {
         reg: SysReg::FPSR,
         name: "FPSR",
-        kind: rw(slot::FPSR),
+        kind: Kind::FpCtl {
+            offset: crate::state::off::FPSR,
+            wmask: arm_fpsimd::regs::FPSR_MASK,
+        },
     },
     Def {
         reg: SysReg::MDSCR_EL1,

@@ -25,11 +25,13 @@ pub mod off {
 
 /// FPSR.QC: cumulative saturation.
 pub const FPSR_QC: u64 = 1 << 27;
-/// The FPCR bits that exist (AHP, DN, FZ, RMode, FZ16, and the trap enables, which
-/// read as written but never trap: we implement no FP traps, like QEMU).
-pub const FPCR_MASK: u64 = 0x07df_9f00;
-/// The FPSR bits that exist (N,Z,C,V for AArch32 are RES0 here; QC, IDC, IXC..IOC).
-pub const FPSR_MASK: u64 = 0x0800_009f;
+/// The FPCR bits a write keeps: AHP, DN, FZ, RMode, FZ16 and the AArch32 Len/Stride
+/// bits 21..16 (as QEMU's `-cpu max`, measured); the trap enables are RAZ/WI because no
+/// FP exception traps are implemented.
+pub const FPCR_MASK: u64 = 0x07ff_0000;
+/// The FPSR bits a write keeps: the AArch32 NZCV (kept, as QEMU does), QC, IDC and the
+/// five cumulative flags (measured on QEMU).
+pub const FPSR_MASK: u64 = 0xf800_009f;
 
 const _: () = assert!(std::mem::size_of::<FpRegs>() == 528);
 const _: () = assert!(std::mem::offset_of!(FpRegs, fpcr) == off::FPCR as usize);

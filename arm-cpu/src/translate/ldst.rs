@@ -7,9 +7,9 @@ use tcg_ir::types::{BarrierFlags, Cond, MemOp};
 use tcg_ir::Temp;
 
 /// The access address and, for writeback modes, the value to store back into rn.
-struct Addr {
-    addr: Temp,
-    writeback: Option<(Reg, Temp)>,
+pub(super) struct Addr {
+    pub addr: Temp,
+    pub writeback: Option<(Reg, Temp)>,
 }
 
 /// The SP alignment check (SCTLR_EL1.SA/SA0): a load or store based on a misaligned SP
@@ -29,7 +29,7 @@ fn check_sp_base(cx: &mut Ctx, rn: Reg, base: Temp) {
     cx.b.set_label(ok);
 }
 
-fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
+pub(super) fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
     if let AddrMode::Offset { rn, .. }
     | AddrMode::PreIndex { rn, .. }
     | AddrMode::PostIndex { rn, .. }
@@ -98,7 +98,7 @@ fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
     }
 }
 
-fn writeback(cx: &mut Ctx, a: &Addr) {
+pub(super) fn writeback(cx: &mut Ctx, a: &Addr) {
     if let Some((rn, v)) = a.writeback {
         cx.wr(rn, v, true);
     }

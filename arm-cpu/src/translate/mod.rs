@@ -4,6 +4,7 @@
 mod atomic;
 mod branch;
 mod dp;
+mod fpsimd;
 mod ldst;
 mod system;
 
@@ -43,6 +44,8 @@ bitflags::bitflags! {
         /// SCTLR_EL1.SA (at EL1) / SA0 (at EL0): SP must be 16-byte aligned when used as
         /// the base of a load or store.
         const SP_ALIGN = 1 << 11;
+        /// CPACR_EL1.FPEN allows FP/SIMD at this EL (else it traps with EC 0x07).
+        const FPEN = 1 << 12;
     }
 }
 
@@ -81,6 +84,9 @@ impl TbFlags {
         ctl.set(Ctl::ALIGN, sctlr & (1 << 1) != 0);
         let sa_bit = if el == 0 { 4 } else { 3 };
         ctl.set(Ctl::SP_ALIGN, sctlr & (1 << sa_bit) != 0);
+        // FPEN: 0b11 enables both ELs, 0b01 EL1 only, 0b00/0b10 neither.
+        let fpen = (env.sysregs[crate::sysregs::slot::CPACR] >> 20) & 3;
+        ctl.set(Ctl::FPEN, fpen == 3 || (fpen == 1 && el == 1));
         if el == 0 {
             // EL0 permissions only matter at EL0; keeping them out of EL1 keys means a
             // change of them does not retranslate kernel code.
@@ -406,6 +412,32 @@ impl Ctx {
         self.trap(crate::except::esr(crate::except::ec::SYSREG, iss))
     }
 
+    /// Sets NZCV from a value holding them in bits 31..28 (the NZCV register layout).
+    pub fn set_nzcv(&mut self, v: Temp) {
+        let s = self.c(32);
+        self.b.shl(self.g.nf, v, s);
+        let z = self.tmp();
+        self.b.extract(z, v, 30, 1);
+        let one = self.c(1);
+        self.b.xor(self.g.zf, z, one);
+        self.b.extract(self.g.cf, v, 29, 1);
+        let s35 = self.c(35);
+        self.b.shl(self.g.vf, v, s35);
+        let m = self.c(1 << 63);
+        self.b.and(self.g.vf, self.g.vf, m);
+        self.b.and(self.g.nf, self.g.nf, m);
+    }
+
+    /// FP/SIMD disabled by CPACR_EL1.FPEN: the access traps (EC 0x07; the ISS has CV
+    /// set and COND 0xE, as for every trapped A64 instruction with a condition field).
+    pub fn fp_trapped(&mut self) -> Option<BlockEnd> {
+        if self.flags.ctl.contains(Ctl::FPEN) {
+            return None;
+        }
+        let esr = crate::except::esr(crate::except::ec::FP_ACCESS, 1 << 24 | 0xe << 20);
+        Some(self.trap(esr))
+    }
+
     /// An instruction we cannot execute: stop here with the UNDEF exit.
     pub fn undef(&mut self) -> BlockEnd {
         self.exit_with(exits::UNDEF, self.pc, self.word as u64);
@@ -482,7 +514,7 @@ fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             _ => ldst::translate(cx, insn),
         },
         InsnClass::Exception | InsnClass::System => system::translate(cx, insn),
-        InsnClass::FpSimd => cx.undef(),
+        InsnClass::FpSimd => fpsimd::translate(cx, insn),
         InsnClass::Unallocated => cx.undef(),
     }
 }

@@ -36,6 +36,7 @@ fn mrs(cx: &mut Ctx, rt: Reg, def: &sysregs::Def) {
             cx.b.call(&helpers::READ_TIMER, Some(v), &[sel]);
         }
         Kind::Isr => cx.b.call(&helpers::READ_ISR, Some(v), &[]),
+        Kind::FpCtl { offset, .. } => cx.b.ld_env(v, offset, MemOp::UQ),
         Kind::Nzcv => {
             // N from bit 63 of nf, Z from zf == 0, C from cf, V from bit 63 of vf.
             let (n, z, c, vv) = (cx.tmp(), cx.tmp(), cx.tmp(), cx.tmp());
@@ -94,18 +95,15 @@ fn msr(cx: &mut Ctx, def: &sysregs::Def, rt: Reg) -> Option<MsrEffect> {
             return Some(MsrEffect::Timer(t));
         }
         Kind::Nzcv => {
-            let s = cx.c(32);
-            cx.b.shl(cx.g.nf, v, s);
-            let z = cx.tmp();
-            cx.b.extract(z, v, 30, 1);
-            let one = cx.c(1);
-            cx.b.xor(cx.g.zf, z, one);
-            cx.b.extract(cx.g.cf, v, 29, 1);
-            let s35 = cx.c(35);
-            cx.b.shl(cx.g.vf, v, s35);
-            let m = cx.c(1 << 63);
-            cx.b.and(cx.g.vf, cx.g.vf, m);
-            cx.b.and(cx.g.nf, cx.g.nf, m);
+            cx.set_nzcv(v);
+            return Some(MsrEffect::Next);
+        }
+        Kind::FpCtl { offset, wmask } => {
+            // FPCR/FPSR are read by the FP helpers at run time: no retranslation.
+            let t = cx.tmp();
+            let m = cx.c(wmask);
+            cx.b.and(t, v, m);
+            cx.b.st_env(t, offset, MemOp::UQ);
             return Some(MsrEffect::Next);
         }
         Kind::Daif => {
@@ -271,6 +269,11 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
         }
         // HVC at EL0, SMC without EL3, HLT without halting debug: UNDEFINED.
         Insn::Exception { .. } => return cx.undef(),
+        Insn::Mrs { reg, .. } | Insn::Msr { reg, .. }
+            if matches!(reg, SysReg::FPCR | SysReg::FPSR) && cx.fp_trapped().is_some() =>
+        {
+            return BlockEnd::Exited;
+        }
         Insn::Mrs { rt, reg } => match (sysregs::lookup(reg), el0_rule(cx, reg, true)) {
             (_, El0Access::Undef) | (None, _) => return cx.undef(),
             (_, El0Access::Trap) => return cx.trap_sysreg(reg, rt.encoding(), true),

@@ -18,12 +18,12 @@ pub const VFS_PANIC: &str = "Kernel panic - not syncing: VFS: Unable to mount ro
 /// The meta-package whose dependency names the current kernel package.
 const META_PACKAGE: &str = "linux-image-arm64";
 
-fn cache_dir(paths: &Paths) -> PathBuf {
+pub(crate) fn cache_dir(paths: &Paths) -> PathBuf {
     paths.target.join("linux")
 }
 
 /// apt options that point apt at a private package-list directory for arm64.
-fn apt_opts(lists: &Path) -> Vec<String> {
+pub(crate) fn apt_opts(lists: &Path) -> Vec<String> {
     vec![
         "-oAPT::Architecture=arm64".into(),
         "-oAPT::Architectures=arm64".into(),
@@ -32,7 +32,7 @@ fn apt_opts(lists: &Path) -> Vec<String> {
     ]
 }
 
-fn run_ok(cmd: &mut Command, what: &str) -> Result<String> {
+pub(crate) fn run_ok(cmd: &mut Command, what: &str) -> Result<String> {
     let out = cmd.output().with_context(|| format!("starting {what}"))?;
     if !out.status.success() {
         bail!(

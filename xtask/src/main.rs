@@ -2,6 +2,7 @@
 
 mod difftest;
 mod guests;
+mod initramfs;
 mod linux;
 mod paths;
 mod run;
@@ -161,11 +162,14 @@ fn cmd_run(args: &[String]) -> Result<ExitCode> {
             bail!("give one of --linux, --guest and --kernel");
         }
         let kernel = linux::kernel(&paths)?;
+        let initrd = initramfs::initramfs(&paths)?;
         virt_args.splice(
             0..0,
             [
                 "--kernel".to_string(),
                 kernel.display().to_string(),
+                "--initrd".to_string(),
+                initrd.display().to_string(),
                 "--append".to_string(),
                 "console=ttyAMA0".to_string(),
             ],

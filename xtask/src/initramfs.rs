@@ -1,0 +1,240 @@
+//! A busybox userland for Debian's kernel: Debian's `busybox-static` package (fetched
+//! like the kernel) packed with an `/init` script into a `newc` cpio initramfs, so Linux
+//! boots to a shell (`cargo xtask run --linux`) or runs a fixed command script and powers
+//! off (`cargo xtask test`, compared with QEMU running the same archive).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::linux::{apt_opts, cache_dir, run_ok};
+use crate::paths::Paths;
+
+const PACKAGE: &str = "busybox-static";
+
+/// The kernel parameter that makes `/init` run `/check.sh` and power off.
+pub const CHECK_PARAM: &str = "xtask.check=1";
+/// Lines `/check.sh` prints around its results.
+pub const CHECK_BEGIN: &str = "=== check begin ===";
+pub const CHECK_END: &str = "=== check end ===";
+
+/// Mounts, installs the applet links, then either the check script or a shell.
+const INIT: &str = r#"#!/bin/sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+if grep -q 'xtask.check=1' /proc/cmdline; then
+    sh /check.sh
+    poweroff -f
+fi
+echo
+echo "busybox on Linux $(uname -r) ($(nproc) CPUs). 'poweroff -f' powers off; Ctrl-A x quits."
+exec setsid cttyhack sh
+"#;
+
+/// Deterministic userland work (glibc's NEON string functions, awk's floating point,
+/// hashing, pipes, fork/exec on every CPU) whose output must equal QEMU's.
+const CHECK: &str = r#"echo "=== check begin ==="
+uname -s -m
+echo "cpus $(nproc)"
+echo "arith $((6 * 7)) $((1 << 40))"
+seq 1 1000 | awk '{ s += $1; q += $1 * $1 } END { print "sum", s, q }'
+awk 'BEGIN { printf "pi %.12f e %.12f sqrt2 %.12f\n", atan2(0, -1), exp(1), sqrt(2) }'
+awk 'BEGIN { x = 1; for (i = 0; i < 60; i++) x = x * 1.1 + 0.3; printf "fp %.10e %d\n", x, int(x / 7) }'
+printf 'The quick brown fox jumps over the lazy dog' | md5sum
+printf 'The quick brown fox jumps over the lazy dog' | sha1sum
+printf 'The quick brown fox jumps over the lazy dog' | sha256sum
+seq 1 2000 | sha512sum
+seq 1 300 | tr '0-9' 'a-j' | sort -r | head -c 2000 | md5sum
+echo "The Quick Brown Fox" | sed 's/[A-Z]/\L&/g; s/quick/slow/'
+ls /bin | wc -l
+for i in 1 2 3 4; do (echo "job $i $(seq 1 $((i * 500)) | wc -c)") & done; wait
+cut -d' ' -f1 /proc/loadavg > /dev/null && echo proc ok
+echo "=== check end ==="
+"#;
+
+/// `bin/busybox` from Debian's package, downloaded and unpacked on first use.
+pub fn busybox(paths: &Paths) -> Result<PathBuf> {
+    let dir = cache_dir(paths);
+    let bin = dir.join("busybox");
+    if bin.is_file() {
+        return Ok(bin);
+    }
+    let lists = dir.join("lists");
+    let dl = dir.join("dl");
+    std::fs::create_dir_all(lists.join("partial"))?;
+    std::fs::create_dir_all(&dl)?;
+    let opts = apt_opts(&lists);
+    eprintln!("fetching Debian's arm64 {PACKAGE} into {}", dl.display());
+    let download = |dl: &Path| {
+        run_ok(
+            Command::new("apt-get")
+                .args(&opts)
+                .args(["download", &format!("{PACKAGE}:arm64")])
+                .current_dir(dl),
+            "apt-get download busybox-static",
+        )
+    };
+    if download(&dl).is_err() {
+        // The arm64 package lists may not exist yet (or be stale).
+        run_ok(
+            Command::new("apt-get").args(&opts).arg("update"),
+            "apt-get update (arm64 lists)",
+        )?;
+        download(&dl)?;
+    }
+    let deb = std::fs::read_dir(&dl)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.starts_with(PACKAGE) && n.ends_with(".deb")
+            })
+        })
+        .with_context(|| format!("{PACKAGE}*.deb not found in {}", dl.display()))?;
+    let unpacked = dir.join("busybox-pkg");
+    run_ok(
+        Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked),
+        "dpkg-deb -x",
+    )?;
+    let found = unpacked.join("bin/busybox");
+    if !found.is_file() {
+        bail!("no bin/busybox in {}", unpacked.display());
+    }
+    std::fs::copy(&found, &bin)
+        .with_context(|| format!("copying {} to {}", found.display(), bin.display()))?;
+    Ok(bin)
+}
+
+/// The initramfs (`target/linux/initramfs.cpio`), rebuilt when missing.
+pub fn initramfs(paths: &Paths) -> Result<PathBuf> {
+    let busybox = std::fs::read(busybox(paths)?).context("reading busybox")?;
+    let mut c = Cpio::default();
+    for d in ["bin", "sbin", "dev", "proc", "sys", "tmp", "etc", "root"] {
+        c.dir(d);
+    }
+    c.file("bin/busybox", 0o755, &busybox);
+    c.symlink("bin/sh", "busybox");
+    c.file("init", 0o755, INIT.as_bytes());
+    c.file("check.sh", 0o644, CHECK.as_bytes());
+    // Without /dev/console the kernel's init has no stdin/stdout until devtmpfs is mounted.
+    c.node("dev/console", 0o020_600, 5, 1);
+    let out = cache_dir(paths).join("initramfs.cpio");
+    let data = c.finish();
+    if std::fs::read(&out).ok().as_deref() != Some(&data[..]) {
+        std::fs::write(&out, &data).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(out)
+}
+
+/// The lines between the check markers (trimmed), or `None` if the script did not finish.
+pub fn check_output(log: &str) -> Option<Vec<String>> {
+    let lines: Vec<&str> = log.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let start = lines.iter().position(|l| l.trim() == CHECK_BEGIN)?;
+    let end = start + lines[start..].iter().position(|l| l.trim() == CHECK_END)?;
+    Some(
+        lines[start + 1..end]
+            .iter()
+            .map(|l| l.trim().to_string())
+            .collect(),
+    )
+}
+
+/// A `newc` cpio archive writer (the format the kernel unpacks into its rootfs).
+#[derive(Default)]
+struct Cpio {
+    out: Vec<u8>,
+    ino: u32,
+}
+
+impl Cpio {
+    fn entry(&mut self, name: &str, mode: u32, rdev: (u32, u32), data: &[u8]) {
+        self.ino += 1;
+        let fields = [
+            self.ino,
+            mode,
+            0, // uid
+            0, // gid
+            1, // nlink
+            0, // mtime
+            data.len() as u32,
+            0, // dev major
+            0, // dev minor
+            rdev.0,
+            rdev.1,
+            name.len() as u32 + 1,
+            0, // check
+        ];
+        self.out.extend_from_slice(b"070701");
+        for f in fields {
+            self.out.extend_from_slice(format!("{f:08X}").as_bytes());
+        }
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(0);
+        self.pad();
+        self.out.extend_from_slice(data);
+        self.pad();
+    }
+
+    fn pad(&mut self) {
+        while self.out.len() % 4 != 0 {
+            self.out.push(0);
+        }
+    }
+
+    fn dir(&mut self, name: &str) {
+        self.entry(name, 0o040_755, (0, 0), &[]);
+    }
+
+    fn file(&mut self, name: &str, perm: u32, data: &[u8]) {
+        self.entry(name, 0o100_000 | perm, (0, 0), data);
+    }
+
+    fn symlink(&mut self, name: &str, target: &str) {
+        self.entry(name, 0o120_777, (0, 0), target.as_bytes());
+    }
+
+    fn node(&mut self, name: &str, mode: u32, major: u32, minor: u32) {
+        self.entry(name, mode, (major, minor), &[]);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.ino = 0;
+        self.entry("TRAILER!!!", 0, (0, 0), &[]);
+        // The kernel accepts any length; round to 512 like cpio(1) does.
+        while self.out.len() % 512 != 0 {
+            self.out.push(0);
+        }
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newc_headers_are_well_formed() {
+        let mut c = Cpio::default();
+        c.file("a", 0o644, b"xyz");
+        let out = c.finish();
+        assert_eq!(&out[..6], b"070701");
+        // name size field (12th) = 2 ("a" + NUL), file size (7th) = 3
+        let field = |i: usize| &out[6 + 8 * i..14 + 8 * i];
+        assert_eq!(field(11), b"00000002");
+        assert_eq!(field(6), b"00000003");
+        // header 110 bytes + "a\0" = 112 (aligned), data at 112
+        assert_eq!(&out[112..115], b"xyz");
+        assert!(out.windows(10).any(|w| w == b"TRAILER!!!"));
+        assert_eq!(out.len() % 512, 0);
+    }
+
+    #[test]
+    fn check_output_takes_the_lines_between_the_markers() {
+        let log = format!("boot\n{CHECK_BEGIN}\r\na 1\r\n b\n{CHECK_END}\nrest\n");
+        assert_eq!(check_output(&log), Some(vec!["a 1".into(), "b".into()]));
+        assert_eq!(check_output("no markers"), None);
+    }
+}

@@ -234,11 +234,30 @@ pub fn check_boot(boot: &Boot, smp: u32) -> Option<String> {
 
 /// The command booting `kernel` to the VFS panic on `runner` with `smp` CPUs.
 pub fn command(runner: crate::run::Runner, virt: &Path, kernel: &Path, smp: u32) -> Command {
+    command_with(runner, virt, kernel, smp, None, "console=ttyAMA0")
+}
+
+/// The command booting `kernel` with an optional initrd and the kernel command line
+/// `append` on `runner` with `smp` CPUs.
+pub fn command_with(
+    runner: crate::run::Runner,
+    virt: &Path,
+    kernel: &Path,
+    smp: u32,
+    initrd: Option<&Path>,
+    append: &str,
+) -> Command {
     let mut cmd = runner.command(virt, kernel, smp);
     if runner == crate::run::Runner::Qemu {
-        cmd.args(["-append", "console=ttyAMA0", "-no-reboot"]);
+        cmd.args(["-append", append, "-no-reboot"]);
+        if let Some(i) = initrd {
+            cmd.arg("-initrd").arg(i);
+        }
     } else {
-        cmd.args(["--append", "console=ttyAMA0"]);
+        cmd.args(["--append", append]);
+        if let Some(i) = initrd {
+            cmd.arg("--initrd").arg(i);
+        }
     }
     cmd
 }

@@ -25,7 +25,7 @@ commands:
         build the guests (if the cross compiler is installed) and the emulator,
         then run target/release/virt with the arguments; without --kernel the
         guest NAME (default: hello) is used; --linux boots Debian's arm64 kernel
-        (fetched into target/linux/) with console=ttyAMA0
+        with a busybox initramfs (both fetched into target/linux/) to a shell
   test [--skip-cargo-test] [--no-stress] [--stress-runs N] [--guest NAME] [--timeout SECS]
        [--pending] [--no-linux]
         install missing tools (as root), build the guests, cargo test --workspace,
@@ -34,7 +34,9 @@ commands:
         to pass on our emulator (`ours: false` in xtask/src/guests.rs) are only
         checked against QEMU, unless --pending or --guest NAME is given; finally
         Debian's arm64 kernel (fetched into target/linux/) boots to its VFS panic
-        on every backend x scheduler with 1 and 4 CPUs (unless --no-linux)
+        on every backend x scheduler with 4 CPUs, and with 2 CPUs and a busybox
+        initramfs runs a check script whose output must equal QEMU's (unless
+        --no-linux)
   bench [--runs N] [--guest NAME] [--no-qemu] [--no-linux]
         median wall time of the benchmark guests on every backend x scheduler
         and on QEMU, then the time to Debian's kernel's VFS panic
@@ -364,6 +366,7 @@ fn cmd_test(args: &[String]) -> Result<()> {
     // 6. Debian's arm64 kernel boots to its "no root file system" panic everywhere
     if !no_linux && filter.is_none() {
         linux_boots(&mut report, &paths);
+        linux_shell_checks(&mut report, &paths);
     }
 
     println!("{} passed, {} failed", report.passed, report.failed);
@@ -383,7 +386,7 @@ fn linux_boots(report: &mut Report, paths: &Paths) {
             return;
         }
     };
-    for smp in [1, 4] {
+    for smp in [4] {
         for runner in Runner::all_virt() {
             let what = format!("linux to VFS panic {} smp{smp}", runner.label());
             let cmd = linux::command(runner, &paths.virt(), &kernel, smp);
@@ -394,6 +397,62 @@ fn linux_boots(report: &mut Report, paths: &Paths) {
                 },
                 Err(e) => report.fail(&what, &format!("{e:#}")),
             }
+        }
+    }
+}
+
+/// Boots Debian's kernel with the busybox initramfs running its check script on QEMU
+/// and on every back end x scheduler with 2 CPUs; each output must equal QEMU's.
+fn linux_shell_checks(report: &mut Report, paths: &Paths) {
+    let setup = linux::kernel(paths).and_then(|k| Ok((k, initramfs::initramfs(paths)?)));
+    let (kernel, initrd) = match setup {
+        Ok(v) => v,
+        Err(e) => {
+            report.fail("fetch Debian's kernel and busybox", &format!("{e:#}"));
+            return;
+        }
+    };
+    let append = format!("console=ttyAMA0 {}", initramfs::CHECK_PARAM);
+    let smp = 2;
+    let run = |runner: Runner| -> Result<(Vec<String>, Duration), String> {
+        let cmd = linux::command_with(runner, &paths.virt(), &kernel, smp, Some(&initrd), &append);
+        let boot = linux::boot_until(cmd, initramfs::CHECK_END, LINUX_TIMEOUT)
+            .map_err(|e| format!("{e:#}"))?;
+        match initramfs::check_output(&boot.log) {
+            Some(lines) => Ok((lines, boot.reached.unwrap_or(boot.elapsed))),
+            None => {
+                let lines: Vec<&str> = boot.log.lines().collect();
+                Err(format!(
+                    "the check script did not finish in {:.1} s; last lines:\n{}",
+                    boot.elapsed.as_secs_f64(),
+                    lines[lines.len().saturating_sub(25)..].join("\n")
+                ))
+            }
+        }
+    };
+    let expected = match run(Runner::Qemu) {
+        Ok((lines, t)) => {
+            report.pass("linux busybox check script on qemu smp2", t);
+            lines
+        }
+        Err(why) => {
+            report.fail("linux busybox check script on qemu smp2", &why);
+            return;
+        }
+    };
+    for runner in Runner::all_virt() {
+        let what = format!("linux busybox check script {} smp{smp}", runner.label());
+        match run(runner) {
+            Ok((lines, t)) if lines == expected => report.pass(&what, t),
+            Ok((lines, _)) => report.fail(
+                &what,
+                &format!(
+                    "output differs from QEMU's:\n--- qemu\n{}\n--- ours\n{}",
+                    expected.join("\n"),
+                    lines.join("\n")
+                ),
+            ),
+            Err(why) => report.fail(&what, &why),
         }
     }
 }

@@ -81,6 +81,51 @@ const GROUPS: &[(&str, u64, &[u32])] = &[
             0xf1000694, 0x54ffff01, 0xd4000002,
         ],
     ),
+    // fadd/fmul/fmadd (d), fdiv (s), fsqrt, fcvtzs, scvtf, fcmp, fcsel, fcvt
+    (
+        "fp_scalar",
+        12,
+        &[
+            0x1e622820, 0x1e640803, 0x1f410865, 0x1e2818e6, 0x1e61c029, 0x9e7800a0, 0x9e6202ca,
+            0x1e622020, 0x1e62cc2b, 0x1e62402c, 0xf1000694, 0x54fffea1, 0xd4000002,
+        ],
+    ),
+    // add.4s, mul.8h, cmeq.16b, and, bsl, ushr.4s, smax.4s, dup (general), movi, sub.2d
+    (
+        "simd_int",
+        12,
+        &[
+            0x4ea28420, 0x4e619c03, 0x6e218c64, 0x4e221c85, 0x6e621c24, 0x6f3d0406, 0x4ea064c7,
+            0x4e040ec8, 0x4f02e6a9, 0x6ee1840a, 0xf1000694, 0x54fffea1, 0xd4000002,
+        ],
+    ),
+    // fadd.4s, fmul.2d, fmla.4s, fmaxnm.4s, fcmgt.4s, scvtf.4s, fcvtzs.4s, faddp.4s
+    (
+        "simd_fp",
+        10,
+        &[
+            0x4e22d420, 0x6e62dc23, 0x4e22cc24, 0x4e20c425, 0x6ea2e426, 0x4e21d8c7, 0x4ea1b828,
+            0x6e21d409, 0xf1000694, 0x54fffee1, 0xd4000002,
+        ],
+    ),
+    // ld1/st1 {.4s}, ldr q, stp q, ld2 {.4s}, uzp1, addv, umov, tbl, ext
+    (
+        "simd_ldst_permute",
+        12,
+        &[
+            0x4c407aa0, 0x4c007aa0, 0x3dc006a1, 0xad0106a0, 0x4c408aa2, 0x4e831844, 0x4eb1b885,
+            0x0e043ca0, 0x4e010006, 0x6e011807, 0xf1000694, 0x54fffea1, 0xd4000002,
+        ],
+    ),
+    // aese, aesmc, sha256h, sha256su0, pmull (1q)
+    (
+        "crypto",
+        7,
+        &[
+            0x4e284820, 0x4e286800, 0x5e044062, 0x5e2828a4, 0x0ee2e026, 0xf1000694, 0x54ffff41,
+            0xd4000002,
+        ],
+    ),
 ];
 
 const RAM: u64 = 0x4000_0000;

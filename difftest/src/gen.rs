@@ -1,12 +1,24 @@
 //! The random sequence generator: picks rows of the decoder's pattern table, fills their
-//! free bits at random, keeps every integer data-processing and load/store form, and
-//! puts setup instructions in front of each memory access so that it lands in the
-//! scratch block.
+//! free bits at random, keeps every integer data-processing and load/store form and every
+//! FP, Advanced SIMD and crypto form (SIMD&FP loads/stores included), and puts setup
+//! instructions in front of each memory access so that it lands in the scratch block.
 //!
 //! Rules (checked by the unit tests):
+//! - Every word belongs to one [`Part`] of the ISA; a run picks a part by the weights of
+//!   its [`Only`] filter, then a row that can produce words of that part, and keeps only
+//!   words of that part. The default mix keeps 40% of the words in the base (integer)
+//!   ISA.
+//! - The initial state over-represents special values: X registers get integer edges and
+//!   FP bit patterns, V registers lanes of FP specials (signed zeros, infinities, quiet and
+//!   signalling NaNs with random payloads, denormals, min normal, max finite, powers of two
+//!   around integer boundaries ± 1 ulp, small and half integers) or integer edges per lane
+//!   size, FPCR all four rounding modes with FZ, DN, AHP, FZ16 (only bits QEMU's FPCR keeps:
+//!   0x07ff_0000 there; no trap enables), FPSR zero or random cumulative flags.
+//! - The only system instructions kept are MRS/MSR of FPCR and FPSR (1 in 16 scalar-FP
+//!   words), so the masks of those registers are tested and the modes change mid-way.
 //! - Tested words are classified with `arm_decode::decode`. Branches (they would leave the
-//!   sequence), exceptions, hints, barriers, MRS/MSR/SYS and unallocated words are
-//!   rejected; CLREX, PRFM and everything data-processing or load/store is kept. A word
+//!   sequence), exceptions, hints, barriers, MRS/MSR (but FPCR/FPSR)/SYS and unallocated
+//!   words are rejected; CLREX, PRFM and everything data-processing or load/store is kept. A word
 //!   of a class this generator does not know by name (a newly added `Insn` variant) is
 //!   kept only if it is in the load/store encoding group (op0 = x1x0), whose base
 //!   register is always Rn = bits 9:5 (exclusives, LSE atomics, CAS); it then gets a
@@ -19,8 +31,13 @@
 //!   with random upper bits when only the low word is used: UXTW/SXTW); if Rm == Rn the
 //!   Rm field is rewritten to another register. An SP base is set with
 //!   `movz/movk xT; mov sp, xT` through a temporary register T != Rm.
-//! - PC-relative literal loads get their imm19 rewritten to point into the scratch block
-//!   (code and scratch are at the same virtual addresses on both sides).
+//! - SIMD&FP loads/stores follow the same address rules: LDR/STR B..Q and pairs like the
+//!   integer forms; LD1-LD4/ST1-ST4 (multiple, single lane, replicate) access
+//!   registers × element bytes at the base, post-index by immediate or register only
+//!   writes the base back (the register Rm needs no setup).
+//! - PC-relative literal loads (integer and SIMD&FP) get their imm19 rewritten to point
+//!   into the scratch block (code and scratch are at the same virtual addresses on both
+//!   sides).
 //! - Exclusives, load-acquire/store-release and unknown load/store classes get naturally
 //!   aligned addresses (they alignment-fault otherwise); ordinary loads and stores are
 //!   naturally aligned 3 times in 4 and unaligned otherwise.
@@ -30,7 +47,9 @@
 //!   any value to it; SP is compared like any register.
 
 use crate::layout::{MAX_WORDS, SCRATCH, SCRATCH_SIZE, SEQ};
-use arm_decode::{decode, patterns, AddrMode, Extend, Insn, InsnClass, PatternInfo, Reg, RegKind};
+use arm_decode::{
+    decode, patterns, AddrMode, Extend, Insn, InsnClass, PatternInfo, Reg, RegKind, SimdOp, SysReg,
+};
 
 /// splitmix64: small, fast, and good enough for test generation.
 #[derive(Clone, Debug)]
@@ -82,6 +101,10 @@ pub struct Case {
     pub sp: u64,
     /// NZCV in bits 31..28.
     pub nzcv: u64,
+    /// V0-V31 as (bits 63..0, bits 127..64).
+    pub v: [[u64; 2]; 32],
+    pub fpcr: u64,
+    pub fpsr: u64,
     /// The scratch block is filled from this (see [`crate::layout::fill_scratch`]).
     pub scratch_seed: u64,
 }
@@ -127,9 +150,12 @@ pub fn is_ldst_group(word: u32) -> bool {
 /// Classifies a decoded word: its memory behaviour if kept, or why it is rejected.
 pub fn classify(insn: &Insn, word: u32) -> Result<Mem, &'static str> {
     use Insn::*;
+    if is_fp_sysreg(insn) {
+        return Ok(Mem::None);
+    }
     match insn.class() {
         InsnClass::Unallocated => return Err("unallocated"),
-        InsnClass::FpSimd => return Err("FP/SIMD: not implemented yet"),
+        InsnClass::FpSimd => return Ok(fp_simd_mem(insn)),
         InsnClass::Branch => return Err("branch: would leave the sequence"),
         InsnClass::Exception => return Err("exception-generating"),
         InsnClass::System => return Err("system instruction"),
@@ -138,53 +164,8 @@ pub fn classify(insn: &Insn, word: u32) -> Result<Mem, &'static str> {
     }
     Ok(match *insn {
         Clrex { .. } | Prefetch { .. } => Mem::None,
-        LoadStore { size, addr, .. } => {
-            let bytes = 1u64 << size;
-            match addr {
-                AddrMode::Literal { .. } => Mem::Literal { bytes },
-                AddrMode::Offset { rn, imm } | AddrMode::PreIndex { rn, imm } => Mem::Access {
-                    rn,
-                    off: Off::Imm(imm),
-                    bytes,
-                    align: bytes,
-                    must_align: false,
-                },
-                AddrMode::PostIndex { rn, .. } => Mem::Access {
-                    rn,
-                    off: Off::Imm(0),
-                    bytes,
-                    align: bytes,
-                    must_align: false,
-                },
-                AddrMode::Reg {
-                    rn,
-                    rm,
-                    extend,
-                    shift,
-                    ..
-                } => Mem::Access {
-                    rn,
-                    off: Off::Reg { rm, extend, shift },
-                    bytes,
-                    align: bytes,
-                    must_align: false,
-                },
-            }
-        }
-        LoadStorePair { size, addr, .. } => {
-            let (rn, imm) = match addr {
-                AddrMode::Offset { rn, imm } | AddrMode::PreIndex { rn, imm } => (rn, imm),
-                AddrMode::PostIndex { rn, .. } => (rn, 0),
-                _ => return Err("pair with an unexpected addressing mode"),
-            };
-            Mem::Access {
-                rn,
-                off: Off::Imm(imm),
-                bytes: 2 << size,
-                align: 1 << size,
-                must_align: false,
-            }
-        }
+        LoadStore { size, addr, .. } => single_mem(1 << size, addr),
+        LoadStorePair { size, addr, .. } => pair_mem(size, addr)?,
         Exclusive { pair, size, rn, .. } => {
             let bytes = (1u64 << size) * if pair { 2 } else { 1 };
             Mem::Access {
@@ -215,6 +196,227 @@ pub fn classify(insn: &Insn, word: u32) -> Result<Mem, &'static str> {
         #[allow(unreachable_patterns)]
         _ => return Err("instruction class unknown to the generator"),
     })
+}
+
+/// The memory behaviour of a single-register load/store of `bytes` (integer or SIMD&FP).
+fn single_mem(bytes: u64, addr: AddrMode) -> Mem {
+    match addr {
+        AddrMode::Literal { .. } => Mem::Literal { bytes },
+        AddrMode::Offset { rn, imm } | AddrMode::PreIndex { rn, imm } => Mem::Access {
+            rn,
+            off: Off::Imm(imm),
+            bytes,
+            align: bytes,
+            must_align: false,
+        },
+        AddrMode::PostIndex { rn, .. } => Mem::Access {
+            rn,
+            off: Off::Imm(0),
+            bytes,
+            align: bytes,
+            must_align: false,
+        },
+        AddrMode::Reg {
+            rn,
+            rm,
+            extend,
+            shift,
+            ..
+        } => Mem::Access {
+            rn,
+            off: Off::Reg { rm, extend, shift },
+            bytes,
+            align: bytes,
+            must_align: false,
+        },
+    }
+}
+
+/// The memory behaviour of a pair of registers of `1 << size` bytes each.
+fn pair_mem(size: u8, addr: AddrMode) -> Result<Mem, &'static str> {
+    let (rn, imm) = match addr {
+        AddrMode::Offset { rn, imm } | AddrMode::PreIndex { rn, imm } => (rn, imm),
+        AddrMode::PostIndex { rn, .. } => (rn, 0),
+        _ => return Err("pair with an unexpected addressing mode"),
+    };
+    Ok(Mem::Access {
+        rn,
+        off: Off::Imm(imm),
+        bytes: 2 << size,
+        align: 1 << size,
+        must_align: false,
+    })
+}
+
+/// The memory behaviour of an FP/SIMD-class word (only the loads and stores access
+/// memory). Structure loads/stores transfer everything from the base address; their
+/// post-index writeback (by the size or by Rm) only changes the base.
+fn fp_simd_mem(insn: &Insn) -> Mem {
+    use Insn::*;
+    let at = |rn: Reg, bytes: u64, align: u64| Mem::Access {
+        rn,
+        off: Off::Imm(0),
+        bytes,
+        align,
+        must_align: false,
+    };
+    match *insn {
+        FpLoadStore { size, addr, .. } => single_mem(1 << size, addr),
+        FpLoadStorePair { size, addr, .. } => pair_mem(size, addr).unwrap_or(Mem::None),
+        SimdLoadStoreMulti { regs, arr, rn, .. } => {
+            at(rn, regs as u64 * if arr.q { 16 } else { 8 }, 1 << arr.size)
+        }
+        SimdLoadStoreLane {
+            selem, size, rn, ..
+        } => at(rn, (selem as u64) << size, 1 << size),
+        SimdLoadReplicate { selem, arr, rn, .. } => {
+            at(rn, (selem as u64) << arr.size, 1 << arr.size)
+        }
+        _ => Mem::None,
+    }
+}
+
+/// The part of the ISA a word belongs to (what `--only` selects).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// The base (integer, non-FP/SIMD) ISA.
+    Base,
+    /// Scalar FP: arithmetic, conversions, compares, FMOV (general, immediate).
+    FpScalar,
+    /// Advanced SIMD floating-point operations (vector and scalar forms).
+    FpVector,
+    /// Advanced SIMD integer, bitwise and permute operations.
+    SimdInt,
+    Crypto,
+    /// SIMD&FP loads and stores.
+    LdstSimd,
+}
+
+pub const PARTS: [Part; 6] = [
+    Part::Base,
+    Part::FpScalar,
+    Part::FpVector,
+    Part::SimdInt,
+    Part::Crypto,
+    Part::LdstSimd,
+];
+
+/// The AdvSIMD operation a word carries (the split `arm_fpsimd` makes, kept in step with
+/// it through [`arm_fpsimd::is_fp_op`]).
+fn simd_op(insn: &Insn) -> Option<SimdOp> {
+    use Insn::*;
+    match *insn {
+        SimdThreeSame { op, .. }
+        | SimdScalarThreeSame { op, .. }
+        | SimdThreeDiff { op, .. }
+        | SimdScalarThreeDiff { op, .. }
+        | SimdTwoReg { op, .. }
+        | SimdScalarTwoReg { op, .. }
+        | SimdAcross { op, .. }
+        | SimdScalarPairwise { op, .. }
+        | SimdShiftImm { op, .. }
+        | SimdScalarShiftImm { op, .. }
+        | SimdByElement { op, .. }
+        | SimdScalarByElement { op, .. }
+        | SimdPermute { op, .. } => Some(op),
+        _ => None,
+    }
+}
+
+/// FPCR and FPSR (op0 3, op1 3, CRn 4, CRm 4, op2 0 / 1).
+pub const FPCR: SysReg = SysReg::new(3, 3, 4, 4, 0);
+pub const FPSR: SysReg = SysReg::new(3, 3, 4, 4, 1);
+
+/// MRS/MSR of FPCR or FPSR: the only system instructions kept (they test the
+/// writable-bit masks and let the FP state change mid-sequence).
+pub fn is_fp_sysreg(insn: &Insn) -> bool {
+    matches!(insn, Insn::Mrs { reg, .. } | Insn::Msr { reg, .. } if *reg == FPCR || *reg == FPSR)
+}
+
+pub fn part_of(insn: &Insn) -> Part {
+    use Insn::*;
+    if is_fp_sysreg(insn) {
+        return Part::FpScalar;
+    }
+    if insn.class() != InsnClass::FpSimd {
+        return Part::Base;
+    }
+    match insn {
+        FpLoadStore { .. }
+        | FpLoadStorePair { .. }
+        | SimdLoadStoreMulti { .. }
+        | SimdLoadStoreLane { .. }
+        | SimdLoadReplicate { .. } => Part::LdstSimd,
+        FpMovGeneral { .. }
+        | FpToInt { .. }
+        | IntToFp { .. }
+        | FpUnary { .. }
+        | FpConvert { .. }
+        | FpBinary { .. }
+        | FpMulAdd { .. }
+        | FpCompare { .. }
+        | FpCondCompare { .. }
+        | FpCondSelect { .. }
+        | FpMovImm { .. } => Part::FpScalar,
+        CryptoAes { .. } | CryptoSha3 { .. } | CryptoSha2 { .. } => Part::Crypto,
+        _ => match simd_op(insn) {
+            Some(op) if arm_fpsimd::is_fp_op(op) => Part::FpVector,
+            _ => Part::SimdInt,
+        },
+    }
+}
+
+/// The `--only` filter: which parts a run generates, and how often.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Only {
+    All,
+    Base,
+    /// Scalar FP and AdvSIMD FP.
+    Fp,
+    FpScalar,
+    FpVector,
+    /// Everything FP/SIMD (all but the base ISA).
+    Simd,
+    /// AdvSIMD integer.
+    Int,
+    Crypto,
+    /// SIMD&FP loads and stores.
+    Ldst,
+}
+
+impl Only {
+    pub const NAMES: &'static str =
+        "all, base, fp, fp-scalar, fp-vector, simd, int (simd-int), crypto, ldst (ldst-simd)";
+
+    pub fn parse(s: &str) -> Option<Only> {
+        Some(match s {
+            "all" => Only::All,
+            "base" => Only::Base,
+            "fp" => Only::Fp,
+            "fp-scalar" => Only::FpScalar,
+            "fp-vector" => Only::FpVector,
+            "simd" => Only::Simd,
+            "int" | "simd-int" => Only::Int,
+            "crypto" => Only::Crypto,
+            "ldst" | "ldst-simd" => Only::Ldst,
+            _ => return None,
+        })
+    }
+
+    /// Relative weight of each of [`PARTS`].
+    pub fn weights(self) -> [u64; 6] {
+        match self {
+            Only::All => [40, 15, 15, 15, 5, 10],
+            Only::Base => [1, 0, 0, 0, 0, 0],
+            Only::Fp => [0, 1, 1, 0, 0, 0],
+            Only::FpScalar => [0, 1, 0, 0, 0, 0],
+            Only::FpVector => [0, 0, 1, 0, 0, 0],
+            Only::Simd => [0, 25, 25, 25, 8, 17],
+            Only::Int => [0, 0, 0, 1, 0, 0],
+            Only::Crypto => [0, 0, 0, 0, 1, 0],
+            Only::Ldst => [0, 0, 0, 0, 0, 1],
+        }
+    }
 }
 
 fn same_gpr(a: Reg, b: Reg) -> bool {
@@ -251,6 +453,13 @@ pub fn unpredictable(insn: &Insn) -> Option<&'static str> {
             }
             None
         }
+        // LDP/LDNP (SIMD&FP): "if L == '1' && t == t2" -> Unpredictable_LDPOVERLAP.
+        Insn::FpLoadStorePair {
+            load: true,
+            rt,
+            rt2,
+            ..
+        } if rt == rt2 => Some("LDP (SIMD&FP) with Rt == Rt2 (LDPOVERLAP)"),
         Insn::Exclusive {
             load,
             pair,
@@ -338,7 +547,8 @@ pub fn extend_value(v: u64, e: Extend) -> u64 {
     }
 }
 
-/// A random register value biased towards edge cases.
+/// A random register value biased towards edge cases (integer edges, and FP bit
+/// patterns for SCVTF/UCVTF, FMOV (general), DUP/INS (general)).
 pub fn interesting(rng: &mut Rng) -> u64 {
     const EDGES: [u64; 10] = [
         0x7fff_ffff,
@@ -352,14 +562,212 @@ pub fn interesting(rng: &mut Rng) -> u64 {
         0x8000_0000_7fff_ffff,
         0x5555_5555_aaaa_aaaa,
     ];
-    match rng.below(8) {
+    match rng.below(10) {
         0 => 0,
         1 => rng.below(32),
         2 => rng.below(32).wrapping_neg(),
         3 => EDGES[rng.below(EDGES.len() as u64) as usize],
         4 => rng.next_u32() as u64,
         5 => rng.next_u32() as i32 as i64 as u64,
+        6 => fp_special(rng, FP_D),
+        // A single or half in the low bits, the rest random one time in two.
+        7 => {
+            let f = if rng.chance(1, 2) { FP_S } else { FP_H };
+            let hi = if rng.chance(1, 2) {
+                rng.next_u64() << f.bits()
+            } else {
+                0
+            };
+            fp_special(rng, f) | hi
+        }
         _ => rng.next_u64(),
+    }
+}
+
+/// An IEEE binary format: exponent and fraction widths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FpFormat {
+    pub exp: u32,
+    pub frac: u32,
+}
+
+pub const FP_H: FpFormat = FpFormat { exp: 5, frac: 10 };
+pub const FP_S: FpFormat = FpFormat { exp: 8, frac: 23 };
+pub const FP_D: FpFormat = FpFormat { exp: 11, frac: 52 };
+
+impl FpFormat {
+    pub fn bits(self) -> u32 {
+        1 + self.exp + self.frac
+    }
+
+    pub fn bias(self) -> u64 {
+        (1 << (self.exp - 1)) - 1
+    }
+
+    /// The all-ones exponent (infinities and NaNs).
+    fn emax(self) -> u64 {
+        (1 << self.exp) - 1
+    }
+
+    fn frac_mask(self) -> u64 {
+        (1 << self.frac) - 1
+    }
+
+    fn enc(self, exp: u64, frac: u64) -> u64 {
+        (exp & self.emax()) << self.frac | (frac & self.frac_mask())
+    }
+
+    /// n · 2^k exactly (1 <= n < 2^(frac+1), no overflow); saturates to infinity.
+    pub fn int(self, n: u64, k: i64) -> u64 {
+        let p = 63 - n.max(1).leading_zeros() as i64;
+        let exp = self.bias() as i64 + p + k;
+        if exp >= self.emax() as i64 {
+            return self.enc(self.emax(), 0);
+        }
+        let frac = (n.max(1) - (1 << p)) << (self.frac as i64 - p).max(0);
+        self.enc(exp.max(0) as u64, frac)
+    }
+}
+
+/// An FP value of format `f` biased towards the special cases (random sign).
+pub fn fp_special(rng: &mut Rng, f: FpFormat) -> u64 {
+    // Powers of two where integer conversions saturate or lose precision.
+    const BOUNDARIES: [i64; 14] = [7, 8, 10, 11, 15, 16, 23, 24, 31, 32, 52, 53, 63, 64];
+    let sign = rng.below(2) << (f.exp + f.frac);
+    let fm = f.frac_mask();
+    let quiet = 1 << (f.frac - 1);
+    let body = match rng.below(16) {
+        0 => 0,
+        1 => f.enc(f.emax(), 0),
+        // qNaN with a random payload (the default NaN one time in four).
+        2 => {
+            let payload = if rng.chance(1, 4) {
+                0
+            } else {
+                rng.next_u64() & (quiet - 1)
+            };
+            f.enc(f.emax(), quiet | payload)
+        }
+        // sNaN: quiet bit clear, payload nonzero.
+        3 => f.enc(f.emax(), (rng.next_u64() & (quiet - 1)).max(1)),
+        // Denormals: smallest, largest, random.
+        4 => match rng.below(3) {
+            0 => 1,
+            1 => fm,
+            _ => (rng.next_u64() & fm).max(1),
+        },
+        // Smallest normals.
+        5 => f.enc(1, if rng.chance(1, 2) { 0 } else { rng.next_u64() }),
+        // Largest finite, and its neighbour.
+        6 => f.enc(f.emax() - 1, fm - rng.below(2)),
+        // 1.0, 0.5, 2.0 and 1.0 ± ulp.
+        7 => match rng.below(5) {
+            0 => f.int(1, 0),
+            1 => f.int(1, -1),
+            2 => f.int(1, 1),
+            3 => f.int(1, 0) + 1,
+            _ => f.int(1, 0) - 1,
+        },
+        // 2^p, 2^p - ulp, 2^p + ulp at integer-conversion boundaries that fit.
+        8 => {
+            let fits: Vec<i64> = BOUNDARIES
+                .iter()
+                .copied()
+                .filter(|&p| f.bias() as i64 + p < f.emax() as i64)
+                .collect();
+            let p = fits[rng.below(fits.len() as u64) as usize];
+            let two_p = f.int(1, p);
+            match rng.below(3) {
+                0 => two_p,
+                1 => two_p - 1,
+                _ => two_p + 1,
+            }
+        }
+        // Small integers and halves (rounding ties: 0.5, 1.5, 2.5, ...).
+        9 => f.int(1 + rng.below(16), 0),
+        10 => f.int(1 + 2 * rng.below(8), -1),
+        // Random finite with a moderate exponent (|x| in 2^-8 .. 2^24).
+        11 | 12 => {
+            let e =
+                (f.bias() as i64 - 8 + rng.below(33) as i64).clamp(1, f.emax() as i64 - 1) as u64;
+            f.enc(e, rng.next_u64())
+        }
+        _ => rng.next_u64() & (f.enc(f.emax(), fm)),
+    };
+    sign | body
+}
+
+/// A lane of `8 << size` bits at an integer edge (0, ±1, MIN, MAX, small, random).
+pub fn int_edge(rng: &mut Rng, size: u32) -> u64 {
+    let bits = 8u32 << size;
+    let mask = if bits == 64 {
+        u64::MAX
+    } else {
+        (1 << bits) - 1
+    };
+    let v = match rng.below(8) {
+        0 => 0,
+        1 => 1,
+        2 => u64::MAX,
+        3 => 1 << (bits - 1),
+        4 => (1 << (bits - 1)) - 1,
+        5 => rng.below(8),
+        6 => rng.below(8).wrapping_neg(),
+        _ => rng.next_u64(),
+    };
+    v & mask
+}
+
+/// An initial V register: random bits, lanes of one FP format's specials, or integer
+/// edges for one lane size.
+pub fn v_value(rng: &mut Rng) -> [u64; 2] {
+    fn lanes(rng: &mut Rng, size: u32, lane: impl Fn(&mut Rng) -> u64) -> [u64; 2] {
+        let bits = 8u32 << size;
+        let mut v = 0u128;
+        for i in 0..128 / bits {
+            v |= (lane(rng) as u128) << (i * bits);
+        }
+        [v as u64, (v >> 64) as u64]
+    }
+    match rng.below(8) {
+        0 => [rng.next_u64(), rng.next_u64()],
+        1 | 2 => {
+            let size = rng.below(4) as u32;
+            lanes(rng, size, |r| int_edge(r, size))
+        }
+        3 | 4 => lanes(rng, 1, |r| fp_special(r, FP_H)),
+        5 | 6 => lanes(rng, 2, |r| fp_special(r, FP_S)),
+        _ => lanes(rng, 3, |r| fp_special(r, FP_D)),
+    }
+}
+
+/// FPCR bits QEMU keeps (`msr fpcr` with all ones reads back 0x07ff_0000 on
+/// qemu-aarch64 7.2 `-cpu max`) that matter in AArch64: AHP, DN, FZ, RMode, FZ16.
+pub const FPCR_GEN_MASK: u64 = 0x07c8_0000;
+/// FPSR bits an initial FPSR may have: QC and the cumulative exception flags.
+pub const FPSR_GEN_MASK: u64 = 0x0800_009f;
+
+/// An initial FPCR: the default one time in three, else a random rounding mode with
+/// each of FZ, DN, AHP, FZ16 set one time in two.
+pub fn fpcr_value(rng: &mut Rng) -> u64 {
+    if rng.chance(1, 3) {
+        return 0;
+    }
+    let mut f = rng.below(4) << 22;
+    for bit in [24, 25, 26, 19] {
+        if rng.chance(1, 2) {
+            f |= 1 << bit;
+        }
+    }
+    f
+}
+
+/// An initial FPSR: clear three times in four (so raised flags show), else random flags.
+pub fn fpsr_value(rng: &mut Rng) -> u64 {
+    if rng.chance(3, 4) {
+        0
+    } else {
+        rng.next_u64() & FPSR_GEN_MASK
     }
 }
 
@@ -386,9 +794,10 @@ fn pick_target(rng: &mut Rng, targets: &mut Vec<u64>, bytes: u64, align: u64) ->
     t
 }
 
-/// The generator: the pattern rows that can produce a kept word.
+/// The generator: per [`Part`], the pattern rows that can produce a kept word of it.
 pub struct Generator {
-    pool: Vec<PatternInfo>,
+    pools: [Vec<PatternInfo>; 6],
+    weights: [u64; 6],
 }
 
 impl Default for Generator {
@@ -405,22 +814,82 @@ struct Emitted {
 
 impl Generator {
     pub fn new() -> Generator {
-        let mut rng = Rng::new(0x5eed);
-        let pool = patterns()
-            .into_iter()
-            .filter(|p| {
-                (0..400).any(|_| {
-                    let w = p.value | (rng.next_u32() & !p.mask);
-                    classify(&decode(w), w).is_ok()
-                })
-            })
-            .collect();
-        Generator { pool }
+        Generator::with_only(Only::All)
     }
 
-    /// Names of the pattern rows in use.
+    pub fn with_only(only: Only) -> Generator {
+        let mut rng = Rng::new(0x5eed);
+        let mut pools: [Vec<PatternInfo>; 6] = Default::default();
+        let mut weights = only.weights();
+        for p in patterns() {
+            let mut seen = [false; 6];
+            for _ in 0..400 {
+                let w = p.value | (rng.next_u32() & !p.mask);
+                let insn = decode(w);
+                if classify(&insn, w).is_ok() {
+                    let part = part_of(&insn);
+                    if let Some(i) = PARTS.iter().position(|&q| q == part) {
+                        seen[i] = true;
+                    }
+                }
+            }
+            for (i, pool) in pools.iter_mut().enumerate() {
+                if seen[i] {
+                    pool.push(p);
+                }
+            }
+        }
+        for (w, pool) in weights.iter_mut().zip(&pools) {
+            if pool.is_empty() {
+                *w = 0;
+            }
+        }
+        if weights.iter().all(|&w| w == 0) {
+            // Cannot happen with the real table; generate the base ISA rather than spin.
+            weights = [1, 0, 0, 0, 0, 0];
+        }
+        // The table always has base rows; guard `pick_part` against an empty pool anyway.
+        if pools[0].is_empty() {
+            pools[0].push(PatternInfo {
+                name: "movz",
+                mask: 0xff80_0000,
+                value: 0xd280_0000,
+            });
+        }
+        Generator { pools, weights }
+    }
+
+    /// Names of the pattern rows in use (each once).
     pub fn rows(&self) -> Vec<&'static str> {
-        self.pool.iter().map(|p| p.name).collect()
+        let mut v: Vec<&'static str> = Vec::new();
+        let used = self.pools.iter().zip(&self.weights).filter(|(_, &w)| w > 0);
+        for p in used.flat_map(|(pool, _)| pool) {
+            if !v.contains(&p.name) {
+                v.push(p.name);
+            }
+        }
+        v
+    }
+
+    /// The rows in use for `part`.
+    pub fn rows_of(&self, part: Part) -> Vec<PatternInfo> {
+        PARTS
+            .iter()
+            .position(|&q| q == part)
+            .map(|i| self.pools[i].clone())
+            .unwrap_or_default()
+    }
+
+    /// A part by the weights.
+    fn pick_part(&self, rng: &mut Rng) -> usize {
+        let total: u64 = self.weights.iter().sum();
+        let mut r = rng.below(total.max(1));
+        let mut i = 0;
+        while i + 1 < self.weights.len() && r >= self.weights[i] {
+            r -= self.weights[i];
+            i += 1;
+        }
+        i
     }
 
     /// Case `index` of the run with `seed`, with up to `max_insns` tested instructions.
@@ -430,6 +899,18 @@ impl Generator {
         let x = std::array::from_fn(|_| interesting(&mut rng));
         let sp = SCRATCH + 16 * rng.below(SCRATCH_SIZE / 16);
         let nzcv = rng.below(16) << 28;
+        let mut v = [[0u64; 2]; 32];
+        for i in 0..32 {
+            // One register in eight repeats an earlier one: equal operands matter
+            // (FMAX/FMIN of equal values, compares, NaN propagation order).
+            v[i] = if i > 0 && rng.chance(1, 8) {
+                v[rng.below(i as u64) as usize]
+            } else {
+                v_value(&mut rng)
+            };
+        }
+        let fpcr = fpcr_value(&mut rng);
+        let fpsr = fpsr_value(&mut rng);
         let scratch_seed = rng.next_u64();
         let mut words = Vec::new();
         let mut tested = Vec::new();
@@ -451,6 +932,9 @@ impl Generator {
             x,
             sp,
             nzcv,
+            v,
+            fpcr,
+            fpsr,
             scratch_seed,
         }
     }
@@ -458,11 +942,27 @@ impl Generator {
     /// One kept word and its setup; `pc` is where the setup starts.
     fn insn(&self, rng: &mut Rng, pc: u64, seq: &mut SeqState) -> Emitted {
         let targets = &mut seq.targets;
+        // The part is chosen once: retrying rejected words within it keeps the mix at
+        // the weights however often a part's rows produce rejected words.
+        let pi = self.pick_part(rng);
+        let (part, pool) = (PARTS[pi], &self.pools[pi]);
+        if part == Part::FpScalar && rng.chance(1, 16) {
+            // MRS/MSR FPCR/FPSR: msr fpcr, xT / mrs xT, fpcr / msr fpsr / mrs fpsr.
+            const OPS: [u32; 4] = [0xd51b_4400, 0xd53b_4400, 0xd51b_4420, 0xd53b_4420];
+            let word = OPS[rng.below(4) as usize] | rng.below(32) as u32;
+            return Emitted {
+                setup: Vec::new(),
+                word,
+            };
+        }
         loop {
-            let p = self.pool[rng.below(self.pool.len() as u64) as usize];
+            let p = pool[rng.below(pool.len() as u64) as usize];
             let mut w = p.value | (rng.next_u32() & !p.mask);
             w = fix_should_be_one(w, &decode(w));
             let mut insn = decode(w);
+            if part_of(&insn) != part {
+                continue;
+            }
             let Ok(mut mem) = classify(&insn, w) else {
                 continue;
             };

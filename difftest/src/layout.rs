@@ -9,6 +9,15 @@ pub const SCRATCH_SIZE: u64 = 4096;
 /// Most words (setup + tested) in one sequence (the harness limit).
 pub const MAX_WORDS: usize = 1000;
 
+/// u64 words of the state the harness loads and saves: x[0..30], sp, nzcv, fpcr, fpsr,
+/// then V0..V31 as (bits 63..0, bits 127..64).
+pub const STATE_WORDS: usize = 99;
+/// Word index of NZCV, FPCR, FPSR and V0 in that state.
+pub const W_NZCV: usize = 32;
+pub const W_FPCR: usize = 33;
+pub const W_FPSR: usize = 34;
+pub const W_V: usize = 35;
+
 /// `hvc #0`: ends a sequence on our side (the harness appends `b epilogue` instead).
 pub const HVC0: u32 = 0xd400_0002;
 

@@ -4,8 +4,8 @@
 //! [`gen`] makes random instruction sequences from `arm_decode`'s pattern table with a
 //! random initial state; [`qemu`] runs a batch of them in one qemu-user process through
 //! the static harness in `guests/difftest/`; [`ours`] runs them in-process through our
-//! translator, optimiser and a back end; [`compare`] checks X0-X30, SP, NZCV and the
-//! scratch block. `cargo xtask difftest` drives the binary.
+//! translator, optimiser and a back end; [`compare`] checks X0-X30, SP, NZCV, V0-V31,
+//! FPCR, FPSR and the scratch block. `cargo xtask difftest` drives the binary.
 
 pub mod gen;
 pub mod layout;
@@ -23,6 +23,10 @@ pub struct State {
     pub sp: u64,
     /// NZCV in bits 31..28.
     pub nzcv: u64,
+    /// V0-V31 as (bits 63..0, bits 127..64).
+    pub v: [[u64; 2]; 32],
+    pub fpcr: u64,
+    pub fpsr: u64,
     pub scratch: Vec<u8>,
 }
 
@@ -68,7 +72,7 @@ pub fn initial(case: &Case) -> String {
         let _ = write!(
             s,
             "x{i:<2}={x:#018x}{}",
-            if i % 4 == 3 { "\n" } else { "  " }
+            if i % 4 == 3 || i == 30 { "\n" } else { "  " }
         );
     }
     let _ = writeln!(
@@ -78,7 +82,21 @@ pub fn initial(case: &Case) -> String {
         case.nzcv >> 28,
         case.scratch_seed
     );
+    let _ = writeln!(s, "fpcr={:#010x}  fpsr={:#010x}", case.fpcr, case.fpsr);
+    for (i, v) in case.v.iter().enumerate() {
+        let _ = write!(
+            s,
+            "v{i:<2}={}{}",
+            vreg(*v),
+            if i % 2 == 1 { "\n" } else { "  " }
+        );
+    }
     s
+}
+
+/// A V register as one 128-bit hex number.
+pub fn vreg(v: [u64; 2]) -> String {
+    format!("{:016x}_{:016x}", v[1], v[0])
 }
 
 /// Compares two end states; `None` when equal, else a report of every difference
@@ -97,6 +115,19 @@ pub fn compare(qemu: &State, ours: &State) -> Option<String> {
     }
     row("sp".into(), qemu.sp, ours.sp);
     row("nzcv".into(), qemu.nzcv >> 28, ours.nzcv >> 28);
+    row("fpcr".into(), qemu.fpcr, ours.fpcr);
+    row("fpsr".into(), qemu.fpsr, ours.fpsr);
+    // Only the differing V registers: 32 equal 128-bit rows would bury the difference.
+    for (i, (a, b)) in qemu.v.iter().zip(&ours.v).enumerate() {
+        if a != b {
+            let _ = writeln!(
+                s,
+                "  * v{i:<4}  qemu {}\n            ours {}",
+                vreg(*a),
+                vreg(*b)
+            );
+        }
+    }
     let diffs: Vec<usize> = (0..qemu.scratch.len())
         .filter(|&i| qemu.scratch.get(i) != ours.scratch.get(i))
         .collect();

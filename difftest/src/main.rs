@@ -1,7 +1,7 @@
 //! `difftest`: random A64 sequences on qemu-aarch64 and on our emulator, compared.
 //! Usually started by `cargo xtask difftest`, which builds the harness.
 
-use difftest::gen::{Case, Generator};
+use difftest::gen::{Case, Generator, Only};
 use difftest::ours::{BackendKind, OurSide};
 use difftest::{compare, initial, known_bug, listing, qemu, State};
 use std::path::PathBuf;
@@ -11,10 +11,14 @@ use std::time::{Duration, Instant};
 const USAGE: &str = "\
 usage: difftest --harness PATH [--qemu PATH] [--seed S] [--count N]
                 [--backend jit|interp|both] [--max-len L] [--batch B] [--case K]
+                [--only PART]
   --count N     tested instructions to generate (default 100000)
   --max-len L   tested instructions per sequence: 1..=L (default 16)
   --batch B     sequences per qemu-aarch64 process (default 1000)
-  --case K      replay only case K of the seed and print it";
+  --case K      replay only case K of the seed and print it (same --only as the run)
+  --only PART   generate only one part of the ISA: all (default, mixed), base,
+                fp (= fp-scalar + fp-vector), fp-scalar, fp-vector, simd (all FP/SIMD),
+                int (AdvSIMD integer), crypto, ldst (SIMD&FP loads/stores)";
 
 struct Args {
     harness: PathBuf,
@@ -25,6 +29,8 @@ struct Args {
     max_len: u64,
     batch: u64,
     case: Option<u64>,
+    only: Only,
+    only_name: String,
 }
 
 fn parse() -> Result<Args, String> {
@@ -40,6 +46,8 @@ fn parse() -> Result<Args, String> {
         max_len: 16,
         batch: 1000,
         case: None,
+        only: Only::All,
+        only_name: "all".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -59,6 +67,12 @@ fn parse() -> Result<Args, String> {
             "--max-len" => a.max_len = num(v()?)?.clamp(1, 200),
             "--batch" => a.batch = num(v()?)?.max(1),
             "--case" => a.case = Some(num(v()?)?),
+            "--only" => {
+                let o = v()?;
+                a.only = Only::parse(&o)
+                    .ok_or(format!("unknown part `{o}` (one of: {})", Only::NAMES))?;
+                a.only_name = o;
+            }
             "--backend" => {
                 a.backends = match v()?.as_str() {
                     "jit" => vec![BackendKind::Jit],
@@ -113,8 +127,14 @@ fn report(args: &Args, case: &Case, backend: &str, qemu: &str, detail: &str) {
         args.seed, case.index
     );
     println!(
-        "  reproduce: cargo xtask difftest --seed {} --case {} --backend {backend}",
-        args.seed, case.index
+        "  reproduce: cargo xtask difftest --seed {} --case {} --backend {backend}{}",
+        args.seed,
+        case.index,
+        if args.only == Only::All {
+            String::new()
+        } else {
+            format!(" --only {}", args.only_name)
+        }
     );
     println!("  sequence:\n{}", listing(case));
     println!("  initial state:");
@@ -174,7 +194,7 @@ fn check(
 }
 
 fn run(args: &Args) -> Result<bool, String> {
-    let gen = Generator::new();
+    let gen = Generator::with_only(args.only);
     let mut sides: Vec<OurSide> = args
         .backends
         .iter()
@@ -203,15 +223,24 @@ fn run(args: &Args) -> Result<bool, String> {
                 print!("x{i:<2}={x:#018x}{}", if i % 4 == 3 { "\n" } else { "  " });
             }
             println!("sp ={:#018x}  nzcv={:#x}", s.sp, s.nzcv >> 28);
+            println!("fpcr={:#010x}  fpsr={:#010x}", s.fpcr, s.fpsr);
+            for (i, v) in s.v.iter().enumerate() {
+                print!(
+                    "v{i:<2}={}{}",
+                    difftest::vreg(*v),
+                    if i % 2 == 1 { "\n" } else { "  " }
+                );
+            }
         }
         return Ok(ok);
     }
 
     println!(
-        "difftest: seed {} count {} backend {} ({} pattern rows)",
+        "difftest: seed {} count {} backend {} only {} ({} pattern rows)",
         args.seed,
         args.count,
         label(&args.backends),
+        args.only_name,
         gen.rows().len()
     );
     let start = Instant::now();

@@ -103,6 +103,9 @@ impl OurSide {
         env.zf = (case.nzcv >> 30 & 1) ^ 1;
         env.cf = case.nzcv >> 29 & 1;
         env.vf = (case.nzcv >> 28 & 1) << 63;
+        env.fp.v = case.v;
+        env.fp.fpcr = case.fpcr;
+        env.fp.fpsr = case.fpsr;
         env.excl_addr = u64::MAX;
         env.el = 0;
         env.head.clear_fault();
@@ -136,6 +139,9 @@ impl OurSide {
                         x: env.x,
                         sp: env.sp,
                         nzcv: env.nzcv(),
+                        v: env.fp.v,
+                        fpcr: env.fp.fpcr,
+                        fpsr: env.fp.fpsr,
                         scratch: {
                             let mut s = vec![0; SCRATCH_SIZE as usize];
                             self.phys

@@ -2,7 +2,7 @@
 //! static harness built from `guests/difftest/` (see the protocol there).
 
 use crate::gen::Case;
-use crate::layout::SCRATCH_SIZE;
+use crate::layout::{SCRATCH_SIZE, STATE_WORDS, W_FPCR, W_FPSR, W_NZCV, W_V};
 use crate::State;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -20,6 +20,12 @@ pub fn encode(cases: &[Case]) -> Vec<u8> {
         }
         put(c.sp, &mut out);
         put(c.nzcv, &mut out);
+        put(c.fpcr, &mut out);
+        put(c.fpsr, &mut out);
+        for v in &c.v {
+            put(v[0], &mut out);
+            put(v[1], &mut out);
+        }
         for w in &c.words {
             out.extend_from_slice(&w.to_le_bytes());
         }
@@ -31,7 +37,7 @@ pub fn encode(cases: &[Case]) -> Vec<u8> {
     out
 }
 
-const RECORD: usize = 33 * 8 + SCRATCH_SIZE as usize;
+const RECORD: usize = STATE_WORDS * 8 + SCRATCH_SIZE as usize;
 
 /// The states the harness produced, and, if it stopped early, why.
 pub struct QemuRun {
@@ -97,7 +103,11 @@ fn decode_record(r: &[u8]) -> State {
     State {
         x: std::array::from_fn(u),
         sp: u(31),
-        nzcv: u(32) & 0xf000_0000,
-        scratch: r[33 * 8..].to_vec(),
+        nzcv: u(W_NZCV) & 0xf000_0000,
+        // FPCR and FPSR are compared unmasked: we must read back what QEMU does.
+        fpcr: u(W_FPCR),
+        fpsr: u(W_FPSR),
+        v: std::array::from_fn(|n| [u(W_V + 2 * n), u(W_V + 2 * n + 1)]),
+        scratch: r.get(STATE_WORDS * 8..).unwrap_or_default().to_vec(),
     }
 }

@@ -13,7 +13,9 @@ _start:
     svc     #0
     b       .
 
-// void run_case(const uint64_t state[33]) : x[31], sp, nzcv
+// void run_case(const uint64_t state[DT_STATE_WORDS]) : x[31], sp, nzcv, fpcr,
+// fpsr, v[32][2] (see layout.h). V0-V31, FPCR and FPSR are loaded here (the C part
+// never touches them: -mgeneral-regs-only); X0-X30 by the trampoline.
     .global run_case
 run_case:
     ldr     x9, =DT_HOST_SAVE
@@ -25,7 +27,28 @@ run_case:
     stp     x29, x30, [x9, #80]
     mov     x10, sp
     str     x10, [x9, #96]
-    ldr     x10, [x0, #256]
+    add     x11, x0, #DT_OFF_V
+    ldp     q0, q1, [x11], #32
+    ldp     q2, q3, [x11], #32
+    ldp     q4, q5, [x11], #32
+    ldp     q6, q7, [x11], #32
+    ldp     q8, q9, [x11], #32
+    ldp     q10, q11, [x11], #32
+    ldp     q12, q13, [x11], #32
+    ldp     q14, q15, [x11], #32
+    ldp     q16, q17, [x11], #32
+    ldp     q18, q19, [x11], #32
+    ldp     q20, q21, [x11], #32
+    ldp     q22, q23, [x11], #32
+    ldp     q24, q25, [x11], #32
+    ldp     q26, q27, [x11], #32
+    ldp     q28, q29, [x11], #32
+    ldp     q30, q31, [x11], #32
+    ldr     x10, [x0, #DT_OFF_FPCR]
+    msr     fpcr, x10
+    ldr     x10, [x0, #DT_OFF_FPSR]
+    msr     fpsr, x10
+    ldr     x10, [x0, #DT_OFF_NZCV]
     msr     nzcv, x10
     ldr     x10, [x0, #248]
     mov     sp, x10
@@ -58,7 +81,9 @@ tramp_start:
 tramp_end:
 
 // Copied to DT_EPI; the sequence ends with `b DT_EPI`. Saves X0..X30, SP,
-// NZCV at DT_SAVE (x0 parked in TPIDR_EL0), then returns from run_case.
+// NZCV, FPCR, FPSR, V0..V31 at DT_SAVE in the input layout (x0 parked in
+// TPIDR_EL0), then returns from run_case. Integer instructions only until the
+// FP state is saved, so nothing here changes it.
     .global epi_start, epi_end
 epi_start:
     msr     tpidr_el0, x0
@@ -85,7 +110,28 @@ epi_start:
     mov     x1, sp
     str     x1, [x0, #248]
     mrs     x1, nzcv
-    str     x1, [x0, #256]
+    str     x1, [x0, #DT_OFF_NZCV]
+    mrs     x1, fpcr
+    str     x1, [x0, #DT_OFF_FPCR]
+    mrs     x1, fpsr
+    str     x1, [x0, #DT_OFF_FPSR]
+    add     x1, x0, #DT_OFF_V
+    stp     q0, q1, [x1], #32
+    stp     q2, q3, [x1], #32
+    stp     q4, q5, [x1], #32
+    stp     q6, q7, [x1], #32
+    stp     q8, q9, [x1], #32
+    stp     q10, q11, [x1], #32
+    stp     q12, q13, [x1], #32
+    stp     q14, q15, [x1], #32
+    stp     q16, q17, [x1], #32
+    stp     q18, q19, [x1], #32
+    stp     q20, q21, [x1], #32
+    stp     q22, q23, [x1], #32
+    stp     q24, q25, [x1], #32
+    stp     q26, q27, [x1], #32
+    stp     q28, q29, [x1], #32
+    stp     q30, q31, [x1], #32
     movz    x9, #(DT_HOST_SAVE >> 16), lsl #16
     movk    x9, #(DT_HOST_SAVE & 0xffff)
     ldp     x19, x20, [x9, #0]

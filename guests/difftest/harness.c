@@ -2,14 +2,16 @@
  * program that runs many test sequences per process.
  *
  * stdin, per case (little-endian u64 words):
- *   nwords, scratch_seed, x[0..30], sp, nzcv, then nwords u32 instruction
- *   words padded to a multiple of 8 bytes. nwords == ~0 ends the stream.
- * stdout, per case: x[0..30], sp, nzcv (33 u64), then the scratch block.
+ *   nwords, scratch_seed, the state (DT_STATE_WORDS: x[0..30], sp, nzcv,
+ *   fpcr, fpsr, v[0..31] as lo, hi), then nwords u32 instruction words padded
+ *   to a multiple of 8 bytes. nwords == ~0 ends the stream.
+ * stdout, per case: the final state (DT_STATE_WORDS u64, same layout), then
+ *   the scratch block.
  *
  * For each case: the scratch block is filled from scratch_seed (splitmix64,
  * the same generator our side uses), the words are copied to DT_SEQ followed
  * by `b DT_EPI`, the instruction cache is synchronised, and run_case() loads
- * the registers and NZCV, clears the exclusive monitor and falls into the
+ * the registers, NZCV, FPCR and FPSR, clears the exclusive monitor and falls into the
  * sequence through the trampoline; the epilogue saves everything back.
  * A case that faults kills the process (the runner reports the case). */
 #include "layout.h"
@@ -126,7 +128,7 @@ static void copy(u64 dst, const char *s, const char *e)
         *d++ = *s++;
 }
 
-static u64 state[33];
+static u64 state[DT_STATE_WORDS];
 
 int harness_main(void)
 {
@@ -173,7 +175,7 @@ int harness_main(void)
             scratch[i] = z ^ (z >> 31);
         }
         run_case(state);
-        wr(saved, 33 * 8);
+        wr(saved, DT_STATE_WORDS * 8);
         wr((const void *)DT_SCRATCH, DT_SCRATCH_SIZE);
     }
     flush();

@@ -10,3 +10,9 @@
 #define DT_SCRATCH_SIZE 4096UL
 #define DT_TRAMP_BYTES  64UL
 #define DT_MAX_WORDS    1000UL
+/* Case state words: x[0..30], sp, nzcv, fpcr, fpsr, then V0..V31 (lo, hi). */
+#define DT_STATE_WORDS  99UL
+#define DT_OFF_NZCV     256
+#define DT_OFF_FPCR     264
+#define DT_OFF_FPSR     272
+#define DT_OFF_V        280

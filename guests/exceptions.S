@@ -58,9 +58,22 @@ func t_sysreg_el3
         mrs     x0, scr_el3
         ret
 
-/* An FP instruction (traps when CPACR_EL1.FPEN says so). */
+/* FP/SIMD instructions and FP register accesses (trap when CPACR_EL1.FPEN
+ * says so): scalar FP, a SIMD op, a vector load, MRS FPCR. */
 func t_fp
         fmov    d0, xzr
+        ret
+
+func t_simd
+        add     v0.4s, v0.4s, v0.4s
+        ret
+
+func t_simd_ld
+        ld1     {v0.16b}, [sp]
+        ret
+
+func t_fpcr
+        mrs     x0, fpcr
         ret
 
 /* x0 = value for SP_EL0: switch to SP_EL0 (EL1t) and load through it. */
@@ -117,4 +130,12 @@ func t_ret_zero
 func user_svc
         mov     x8, #0x5a
         svc     #0x42
+1:      b       1b
+
+/* An FP instruction at EL0, then svc #0x43 with x0 = its result's low bits
+ * (reached only if the FP instruction did not trap). */
+func user_fp
+        fmov    d0, x0
+        fmov    x0, d0
+        svc     #0x43
 1:      b       1b

@@ -4,7 +4,8 @@
  * ELR_EL1 and SPSR_EL1 and resumes; the test prints them, with code
  * addresses relative to the snippet that raised the exception (the snippets
  * are in exceptions.S). Also prints the PSTATE seen inside the handler and
- * what ERET restores, including illegal exception returns.
+ * what ERET restores, including illegal exception returns, and the
+ * CPACR_EL1.FPEN traps of FP/SIMD instructions at EL1 and EL0.
  */
 #include "sys.h"
 
@@ -19,6 +20,9 @@ void t_sysreg_ro(void);
 void t_sysreg_el2(void);
 void t_sysreg_el3(void);
 void t_fp(void);
+void t_simd(void);
+void t_simd_ld(void);
+void t_fpcr(void);
 u64 t_sp_align(u64 sp);
 struct eret_seen {
     u64 nzcv, daif, el, spsel, sp;
@@ -28,6 +32,7 @@ extern char t_eret_target[];
 void t_svc_unmasked(void);
 u64 t_ret_zero(void);
 void user_svc(void);
+void user_fp(void);
 
 /* What the handler saw on the last exception. */
 static volatile u64 h_daif, h_spsel, h_el, h_x0, h_x8;
@@ -237,6 +242,48 @@ static void pc_and_sp_alignment(void)
     uart_putc('\n');
 }
 
+#define CPACR_FPEN_SHIFT 20
+
+/*
+ * The CPACR_EL1.FPEN trap (EC 0x07) for every FPEN value: at EL1 (FPEN = 0b00
+ * and 0b10 trap, 0b01 and 0b11 do not) and at EL0 (only 0b11 lets FP through).
+ * start.S set FPEN = 0b11; it is restored at the end.
+ */
+static void fp_traps(void)
+{
+    u64 cpacr = read_sysreg(cpacr_el1);
+    put_labelled_hex("cpacr_el1 at start", cpacr);
+    for (u64 fpen = 0; fpen < 4; fpen++) {
+        write_sysreg(cpacr_el1, fpen << CPACR_FPEN_SHIFT);
+        isb();
+        uart_puts("FPEN=");
+        put_udec(fpen >> 1);
+        put_udec(fpen & 1);
+        uart_putc('\n');
+        RUN(t_fp, 0);
+        RUN(t_simd, 0);
+        RUN(t_simd_ld, 0);
+        RUN(t_fpcr, 0);
+
+        /* EL0 always ends with an exception: the FP trap, or (FP allowed)
+         * user_fp's SVC with x0 = its argument, round-tripped through d0. */
+        trap_reset();
+        u64 r = run_el0(user_fp, (u64)&alt_stack[512], 0x5678);
+        uart_puts("fp at el0: vec=");
+        put_udec(trap_last.vector);
+        uart_putc(' ');
+        put_esr(trap_last.esr);
+        put_rel(" elr=", trap_last.elr, (u64)user_fp, "user_fp");
+        uart_puts(" spsr=");
+        put_hexn(trap_last.spsr, 8);
+        uart_puts(" x0=");
+        put_hexn(r, 4);
+        uart_putc('\n');
+    }
+    write_sysreg(cpacr_el1, cpacr);
+    isb();
+}
+
 static void eret_tests(void)
 {
     static const struct { const char *name; u64 spsr; } cases[] = {
@@ -321,9 +368,7 @@ int main(void)
     RUN(t_sysreg_el2, 0);
     RUN(t_sysreg_el3, 0);
 
-    /* The CPACR_EL1.FPEN trap (EC 0x07) belongs with FP/SIMD, which this CPU model
-     * does not implement yet (ID_AA64PFR0_EL1.FP = 0xf): t_fp is kept for then. */
-    (void)t_fp;
+    fp_traps();
 
     data_aborts();
     pc_and_sp_alignment();

@@ -478,12 +478,6 @@ fn fixed(
             _ => arm_fp::to_fixed(f, a[i], fb, true, w, Rounding::Zero, st),
         };
     }
-    if matches!((op, size, dst), (SimdOp::Fcvtzs, 1, Dst::Scalar)) {
-        // QEMU (our oracle) writes scalar FCVTZS Hd, Hn, #fbits as the 16-bit result
-        // sign-extended to 32 bits; the architecture would zero bits 31..16.
-        regs.set_scalar(rd, 2, r[0] as i16 as i32 as u32 as u128);
-        return;
-    }
     write(regs, rd, size, dst, &r[..n]);
 }
 
@@ -683,8 +677,10 @@ mod tests {
     (0x7f129820, 0xc00000, 0x0, [0x4854c5f07c003c00_6c80bc0055e0be01, 0x00ac7d85dfd21a5d_be00fef65c08823e, 0xc2f6cbd842800000_4658ddadc950104f, 0x801bd67df1000000_7f78fd0bbc00e800], 0x0000000000000000_0000000000008749, 0x0, 0x10),
     // fmul d0, d1, v2.d[0]
     (0x5fc29020, 0x2000000, 0x0, [0x7c008aab80410565_be016800fd2df515, 0xfff43da7a0f4462b_7ffa8e0dc8790e05, 0xa3643f6048398968_e626c8005711bc00, 0xc1c3fc0000000000_7ff3fb7cb0c249d9], 0x0000000000000000_7ff8000000000000, 0x0, 0x0),
-            // fcvtzs h0, h1, #1 of -1.5: QEMU sign-extends the H result to 32 bits
-            (0x5f1ffc20, 0x0, 0x0, [0x0, 0xbe00, 0x0, 0x0], 0xffff_fffd, 0x0, 0x0),
+            // fcvtzs h0, h1, #1 of -1.5: the architectural 16-bit result with bits
+            // 127..16 zero (QEMU 7.2 sign-extends it to 32 bits: see the difftest's
+            // `qemu_deviation`).
+            (0x5f1ffc20, 0x0, 0x0, [0x0, 0xbe00, 0x0, 0x0], 0xfffd, 0x0, 0x0),
         ];
         check(CASES);
     }

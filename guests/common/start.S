@@ -8,8 +8,12 @@
  * secondary_main(context) and power themselves off with PSCI CPU_OFF when it
  * returns.
  *
- * Only a few instructions are used here: MRS MPIDR_EL1, setting SP, plain
- * stores for .bss zeroing, branches and HVC.
+ * FP/SIMD is enabled (CPACR_EL1.FPEN = 0b11: no traps at EL0 or EL1) on every
+ * CPU before any C code runs: the reset value traps them, and guests built
+ * with FP/SIMD allowed (and GCC's vectoriser) use them anywhere.
+ *
+ * Only a few instructions are used here: MRS MPIDR_EL1, MSR CPACR_EL1, ISB,
+ * setting SP, plain stores for .bss zeroing, branches and HVC.
  */
 
 #define STACK_SHIFT     14              /* 16 KiB of stack per CPU */
@@ -17,6 +21,15 @@
 
 #define PSCI_CPU_OFF    0x84000002
 #define PSCI_SYSTEM_OFF 0x84000008
+
+#define CPACR_FPEN_ALL  (3 << 20)       /* FPEN = 0b11 */
+
+        /* CPACR_EL1.FPEN = 0b11, then ISB so the next instructions see it. */
+        .macro  fp_enable
+        mov     x9, #CPACR_FPEN_ALL
+        msr     cpacr_el1, x9
+        isb
+        .endm
 
         .section .text.boot, "ax"
         .global _start
@@ -33,6 +46,7 @@ _start:
         mov     sp, x10
         /* Only CPU 0 boots; anything else that arrives here just parks. */
         cbnz    x9, park
+        fp_enable
 
         /* Zero .bss (8-byte aligned by the linker script). */
         adrp    x10, __bss_start
@@ -64,6 +78,7 @@ secondary_entry:
         add     x10, x10, :lo12:__stack_top
         sub     x10, x10, x9, lsl #STACK_SHIFT
         mov     sp, x10
+        fp_enable
         bl      secondary_main
         movz    w0, #(PSCI_CPU_OFF & 0xffff)
         movk    w0, #(PSCI_CPU_OFF >> 16), lsl #16

@@ -20,14 +20,15 @@ pub const COMMON_SOURCES: &[&str] = &["common/start.S", "common/lib.c"];
 pub const LINKER_SCRIPT: &str = "common/link.ld";
 
 /// Compiler flags for every guest: freestanding, integer-only A64 code that
-/// runs with the MMU off (hence strict alignment).
+/// runs with the MMU off (hence strict alignment). Guests with
+/// [`Guest::fpsimd`] drop [`GENERAL_REGS_ONLY`] (GCC has no negative form).
 pub const CFLAGS: &[&str] = &[
     "-O2",
     "-ffreestanding",
     "-nostdlib",
     "-nostartfiles",
     "-static",
-    "-mgeneral-regs-only",
+    GENERAL_REGS_ONLY,
     "-mno-outline-atomics",
     "-march=armv8-a",
     "-fno-pic",
@@ -44,6 +45,9 @@ pub const CFLAGS: &[&str] = &[
     "-Wl,-z,max-page-size=4096",
 ];
 
+/// Keeps GCC from using FP/SIMD registers (also for memcpy-like code and spills).
+pub const GENERAL_REGS_ONLY: &str = "-mgeneral-regs-only";
+
 /// One guest program. Adding a guest is adding one entry to [`GUESTS`].
 #[derive(Debug)]
 pub struct Guest {
@@ -51,8 +55,12 @@ pub struct Guest {
     pub name: &'static str,
     /// Sources besides [`COMMON_SOURCES`], relative to `guests/`.
     pub sources: &'static [&'static str],
-    /// Extra compiler flags (e.g. `-D` defines).
+    /// Extra compiler flags (e.g. `-D` defines), after [`CFLAGS`] so they win
+    /// (`-O3`, `-march=...`).
     pub flags: &'static [&'static str],
+    /// C code may use FP/SIMD registers (GCC's vectoriser): built without
+    /// [`GENERAL_REGS_ONLY`]. start.S enables FP/SIMD for every guest.
+    pub fpsimd: bool,
     /// `--smp` counts the guest is tested with.
     pub smp: &'static [u32],
     /// Expected output differs by CPU count: `expected/<name>.smp<N>.txt`
@@ -83,12 +91,13 @@ macro_rules! sys_sources {
     };
 }
 
-/// The usual values: one CPU, one expected file, tested, not benchmarked, no input,
-/// expected to pass on our emulator, QEMU as a cortex-a57.
+/// The usual values: integer-only C, one CPU, one expected file, tested, not
+/// benchmarked, no input, expected to pass on our emulator, QEMU as a cortex-a57.
 const GUEST: Guest = Guest {
     name: "",
     sources: &[],
     flags: &[],
+    fpsimd: false,
     smp: &[1],
     expected_per_smp: false,
     in_test: true,
@@ -161,6 +170,28 @@ pub const GUESTS: &[Guest] = &[
         ..GUEST
     },
     Guest {
+        name: "vecc",
+        sources: &["vecc.c"],
+        flags: VECC_FLAGS,
+        fpsimd: true,
+        ..GUEST
+    },
+    Guest {
+        name: "vecc-bench",
+        sources: &["vecc.c"],
+        flags: VECC_BENCH_FLAGS,
+        fpsimd: true,
+        in_test: false,
+        bench_smp: Some(1),
+        ..GUEST
+    },
+    Guest {
+        name: "strfn",
+        // The driver is integer-only C; the routines in strfn.S use SIMD.
+        sources: &["strfn.c", "strfn.S"],
+        ..GUEST
+    },
+    Guest {
         name: "smc",
         sources: sys_sources!["smc.c", "smc.S", "common/mmu.c"],
         smp: &[1, 4],
@@ -169,15 +200,37 @@ pub const GUESTS: &[Guest] = &[
     },
 ];
 
+/// The vectorised-C guest: GCC's auto-vectoriser at -O3 with AdvSIMD and the
+/// crypto extension (its AES/SHA/PMULL intrinsics); no errno, so sqrt is one
+/// instruction (there is no libm to call).
+const VECC_FLAGS: &[&str] = &["-O3", "-march=armv8-a+crypto", "-fno-math-errno"];
+/// The same program with its kernels repeated: ~2 s on QEMU, the benchmark.
+const VECC_BENCH_FLAGS: &[&str] = &[
+    "-O3",
+    "-march=armv8-a+crypto",
+    "-fno-math-errno",
+    "-DVECC_REPS=300",
+];
+
 /// What `uart-rx` reads: a line it polls for, a line it takes with
 /// interrupts, and a last polled line.
 const UART_RX_INPUT: &str =
     "Hello, UART!\nThe quick brown fox jumps over the lazy dog 0123456789\nend\n";
 
 /// Order in which `cargo xtask bench` runs the benchmark guests.
-pub const BENCH_ORDER: &[&str] = &["selfcheck-bench", "smp-counter", "hello"];
+pub const BENCH_ORDER: &[&str] = &["selfcheck-bench", "vecc-bench", "smp-counter", "hello"];
 
 impl Guest {
+    /// [`CFLAGS`] (without [`GENERAL_REGS_ONLY`] for FP/SIMD guests), then the
+    /// guest's own flags.
+    pub fn cflags(&self) -> impl Iterator<Item = &'static str> + '_ {
+        CFLAGS
+            .iter()
+            .copied()
+            .filter(move |&f| !(self.fpsimd && f == GENERAL_REGS_ONLY))
+            .chain(self.flags.iter().copied())
+    }
+
     pub fn elf(&self, paths: &Paths) -> PathBuf {
         paths.guest_out().join(format!("{}.elf", self.name))
     }
@@ -275,8 +328,7 @@ fn build_one(paths: &Paths, guest: &Guest, elf: &Path) -> Result<()> {
     let src = paths.guests_src();
     let mut cmd = Command::new(CROSS_CC);
     cmd.current_dir(&src)
-        .args(CFLAGS)
-        .args(guest.flags)
+        .args(guest.cflags())
         .arg("-Icommon")
         .arg("-T")
         .arg(LINKER_SCRIPT)
@@ -299,4 +351,53 @@ fn build_one(paths: &Paths, guest: &Guest, elf: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_bench_guests_exist() {
+        for (i, g) in GUESTS.iter().enumerate() {
+            assert!(
+                GUESTS[i + 1..].iter().all(|h| h.name != g.name),
+                "{}",
+                g.name
+            );
+        }
+        for name in BENCH_ORDER {
+            let g = find(name).unwrap();
+            assert!(g.bench_smp.is_some(), "{name} has no bench_smp");
+        }
+    }
+
+    #[test]
+    fn every_guest_has_its_expected_outputs() {
+        let paths = Paths::new();
+        for g in GUESTS {
+            for &smp in g.smp {
+                assert!(
+                    g.expected_file(&paths, smp).is_file(),
+                    "{}",
+                    g.expected_file(&paths, smp).display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fpsimd_guests_drop_general_regs_only() {
+        let vecc = find("vecc").unwrap();
+        let flags: Vec<_> = vecc.cflags().collect();
+        assert!(!flags.contains(&GENERAL_REGS_ONLY));
+        // The guest's -O3 comes after the common -O2, so it wins.
+        let o2 = flags.iter().position(|&f| f == "-O2").unwrap();
+        let o3 = flags.iter().position(|&f| f == "-O3").unwrap();
+        assert!(o3 > o2);
+        assert!(find("hello")
+            .unwrap()
+            .cflags()
+            .any(|f| f == GENERAL_REGS_ONLY));
+    }
 }

@@ -42,7 +42,7 @@ commands:
         and on QEMU, then the time to Debian's kernel's VFS panic
   build-guests
         only build the guests into target/guests/
-  difftest [--seed S] [--count N] [--backend jit|interp|both] [--case K]
+  difftest [--seed S] [--count N] [--backend jit|interp|both] [--only PART] [--case K]
         random A64 sequences on qemu-aarch64 vs our back ends (difftest/)";
 
 fn main() -> ExitCode {
@@ -552,7 +552,8 @@ fn cmd_bench(args: &[String]) -> Result<()> {
             let mut times = Vec::new();
             let mut problem = None;
             for _ in 0..runs {
-                let cmd = runner.command(&paths.virt(), &guest.elf(&paths), smp);
+                let cmd =
+                    runner.command_cpu(&paths.virt(), &guest.elf(&paths), smp, guest.qemu_cpu);
                 match run::run(cmd, timeout) {
                     Ok(o) => {
                         let bad = match &expected {

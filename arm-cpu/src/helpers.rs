@@ -348,6 +348,35 @@ mod tests {
 extern "C" fn fpsimd(env: *mut u8, word: u64, gpr: u64) -> u64 {
     // SAFETY: generated code passes its own env, which is a CpuEnv.
     let env = unsafe { &mut *(env as *mut CpuEnv) };
-    arm_fpsimd::exec(&mut env.fp, &arm_decode::decode(word as u32), gpr)
+    let insn = decoded(word as u32);
+    arm_fpsimd::exec(&mut env.fp, &insn, gpr)
+}
+
+/// Slots of the per-thread cache of decoded FP/SIMD words (a power of two).
+const DECODE_CACHE: usize = 1024;
+
+/// `decode(word)` through a small per-thread direct-mapped cache: decoding an AdvSIMD
+/// word costs more than executing most of them, and hot loops reuse few words.
+fn decoded(word: u32) -> arm_decode::Insn {
+    use std::cell::RefCell;
+    thread_local! {
+        // Word 0 decodes to Unallocated(0), so the initial entries are valid.
+        static CACHE: RefCell<Vec<(u32, arm_decode::Insn)>> =
+            RefCell::new(vec![(0, arm_decode::Insn::Unallocated(0)); DECODE_CACHE]);
+    }
+    let slot = (word.wrapping_mul(0x9e37_79b1) >> 22) as usize % DECODE_CACHE;
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        match c.get(slot) {
+            Some(&(w, insn)) if w == word => insn,
+            _ => {
+                let insn = arm_decode::decode(word);
+                if let Some(e) = c.get_mut(slot) {
+                    *e = (word, insn);
+                }
+                insn
+            }
+        }
+    })
 }
 env_helper!(FPSIMD, fpsimd, 2, true, ENV_ONLY);

@@ -179,7 +179,7 @@ impl Cpio {
     }
 
     fn pad(&mut self) {
-        while self.out.len() % 4 != 0 {
+        while !self.out.len().is_multiple_of(4) {
             self.out.push(0);
         }
     }
@@ -204,7 +204,7 @@ impl Cpio {
         self.ino = 0;
         self.entry("TRAILER!!!", 0, (0, 0), &[]);
         // The kernel accepts any length; round to 512 like cpio(1) does.
-        while self.out.len() % 512 != 0 {
+        while !self.out.len().is_multiple_of(512) {
             self.out.push(0);
         }
         self.out

@@ -39,7 +39,8 @@ commands:
         --no-linux)
   bench [--runs N] [--guest NAME] [--no-qemu] [--no-linux]
         median wall time of the benchmark guests on every backend x scheduler
-        and on QEMU, then the time to Debian's kernel's VFS panic
+        and on QEMU, then the time to Debian's kernel's VFS panic (1 and 4 CPUs) and to
+        the end of the busybox check script (2 CPUs)
   build-guests
         only build the guests into target/guests/
   difftest [--seed S] [--count N] [--backend jit|interp|both] [--only PART] [--case K]
@@ -376,7 +377,7 @@ fn cmd_test(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Boots Debian's kernel to the VFS panic on every back end x scheduler, with 1 and 4
+/// Boots Debian's kernel to the VFS panic on every back end x scheduler, with 4
 /// CPUs (all reported online).
 fn linux_boots(report: &mut Report, paths: &Paths) {
     let kernel = match linux::kernel(paths) {
@@ -619,16 +620,32 @@ fn print_bench_row(
     );
 }
 
-/// Time from start to Debian's kernel's VFS panic, median of `runs`, per runner.
+/// Time from start to Debian's kernel's VFS panic and to the end of the busybox check
+/// script, median of `runs`, per runner.
 fn bench_linux(paths: &Paths, runners: &[Runner], runs: u64) -> Result<()> {
     let kernel = linux::kernel(paths)?;
-    let mut qemu_time = None;
-    for smp in [1, 4] {
+    let initrd = initramfs::initramfs(paths)?;
+    let check = format!("console=ttyAMA0 {}", initramfs::CHECK_PARAM);
+    // Boot to the VFS panic (kernel only), and boot + the busybox check script.
+    let rows = [
+        ("linux-vfs-panic", 1, None, "console=ttyAMA0", linux::VFS_PANIC),
+        ("linux-vfs-panic", 4, None, "console=ttyAMA0", linux::VFS_PANIC),
+        ("linux-busybox", 2, Some(&initrd), &check, initramfs::CHECK_END),
+    ];
+    for (name, smp, initrd, append, until) in rows {
+        let mut qemu_time = None;
         for &runner in runners {
             let mut times = Vec::new();
             for _ in 0..runs {
-                let cmd = linux::command(runner, &paths.virt(), &kernel, smp);
-                let boot = linux::boot_until(cmd, linux::VFS_PANIC, LINUX_TIMEOUT)?;
+                let cmd = linux::command_with(
+                    runner,
+                    &paths.virt(),
+                    &kernel,
+                    smp,
+                    initrd.map(|p| p.as_path()),
+                    append,
+                );
+                let boot = linux::boot_until(cmd, until, LINUX_TIMEOUT)?;
                 match boot.reached {
                     Some(t) => times.push(t),
                     None => break,
@@ -636,21 +653,11 @@ fn bench_linux(paths: &Paths, runners: &[Runner], runs: u64) -> Result<()> {
             }
             let label = runner.label();
             if times.len() as u64 != runs {
-                println!(
-                    "{:<18} {:>4}  {:<13} {:>10}",
-                    "linux-vfs-panic", smp, label, "FAILED"
-                );
+                println!("{:<18} {:>4}  {:<13} {:>10}", name, smp, label, "FAILED");
                 continue;
             }
-            print_bench_row(
-                "linux-vfs-panic",
-                smp,
-                runner,
-                median(times),
-                &mut qemu_time,
-            );
+            print_bench_row(name, smp, runner, median(times), &mut qemu_time);
         }
-        qemu_time = None;
     }
     Ok(())
 }

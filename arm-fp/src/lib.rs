@@ -34,6 +34,8 @@
 //! unrounded exponent too. This crate follows the pseudocode (and QEMU agrees).
 #![forbid(unsafe_code)]
 
+mod host;
+
 use core::cmp::Ordering;
 
 /// FPCR bit masks and fields.
@@ -635,15 +637,25 @@ fn addsub(fmt: Fmt, a: u64, b: u64, negate_b: bool, st: &mut FpStatus) -> u64 {
 
 /// FADD.
 pub fn add(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
+    if let Some(r) = host::try_op(fmt, &[a, b], st, |v| v[0] + v[1], |v| v[0] + v[1]) {
+        return r;
+    }
     addsub(fmt, a, b, false, st)
 }
 
 /// FSUB (`a - b`).
 pub fn sub(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
+    if let Some(r) = host::try_op(fmt, &[a, b], st, |v| v[0] - v[1], |v| v[0] - v[1]) {
+        return r;
+    }
     addsub(fmt, a, b, true, st)
 }
 
 fn mul_common(fmt: Fmt, a: u64, b: u64, mulx: bool, st: &mut FpStatus) -> u64 {
+    // FMULX differs from FMUL only for infinity times zero, which the fast path excludes.
+    if let Some(r) = host::try_op(fmt, &[a, b], st, |v| v[0] * v[1], |v| v[0] * v[1]) {
+        return r;
+    }
     let ua = unpack(fmt, a, st);
     let ub = unpack(fmt, b, st);
     if let Some(r) = process_nans(fmt, &[(a, ua), (b, ub)], st) {
@@ -681,6 +693,9 @@ pub fn nmul(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
 
 /// FDIV (`a / b`).
 pub fn div(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
+    if let Some(r) = host::try_op(fmt, &[a, b], st, |v| v[0] / v[1], |v| v[0] / v[1]) {
+        return r;
+    }
     let ua = unpack(fmt, a, st);
     let ub = unpack(fmt, b, st);
     if let Some(r) = process_nans(fmt, &[(a, ua), (b, ub)], st) {
@@ -710,6 +725,12 @@ pub fn div(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
 
 /// FSQRT.
 pub fn sqrt(fmt: Fmt, a: u64, st: &mut FpStatus) -> u64 {
+    // Negative operands are invalid: only positive ones take the fast path.
+    if a & fmt.sign_bit() == 0 {
+        if let Some(r) = host::try_op(fmt, &[a], st, |v| v[0].sqrt(), |v| v[0].sqrt()) {
+            return r;
+        }
+    }
     let ua = unpack(fmt, a, st);
     if ua.is_nan() {
         return process_nan(fmt, a, ua.class, st);
@@ -738,6 +759,17 @@ pub fn sqrt(fmt: Fmt, a: u64, st: &mut FpStatus) -> u64 {
 
 /// FPMulAdd: `addend + op1 * op2`, fused, with the Arm NaN and invalid rules.
 pub fn muladd(fmt: Fmt, addend: u64, op1: u64, op2: u64, st: &mut FpStatus) -> u64 {
+    // Fused: one rounding of the exact a + b * c, as the host's fused multiply-add.
+    let fused = host::try_op(
+        fmt,
+        &[addend, op1, op2],
+        st,
+        |v| v[1].mul_add(v[2], v[0]),
+        |v| v[1].mul_add(v[2], v[0]),
+    );
+    if let Some(r) = fused {
+        return r;
+    }
     let ua = unpack(fmt, addend, st);
     let u1 = unpack(fmt, op1, st);
     let u2 = unpack(fmt, op2, st);

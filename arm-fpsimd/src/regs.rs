@@ -79,7 +79,11 @@ impl FpRegs {
         }
         let w = &mut self.v[n as usize & 31][(bit / 64) as usize];
         let sh = bit % 64;
-        let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        let mask = if bits == 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        };
         *w = (*w & !(mask << sh)) | ((val & mask) << sh);
     }
 
@@ -104,10 +108,14 @@ impl FpRegs {
         self.v[n as usize & 31][1] = 0;
     }
 
-    /// An [`FpStatus`] with the current FPCR and no flags; merge it back with
+    /// An [`FpStatus`] with the current FPCR and FPSR flags (arm-fp's host fast path
+    /// needs to know whether IXC is already set); merge it back with
     /// [`FpRegs::merge_status`].
     pub fn status(&self) -> FpStatus {
-        FpStatus::new(self.fpcr as u32)
+        FpStatus {
+            fpcr: self.fpcr as u32,
+            fpsr: self.fpsr as u32,
+        }
     }
 
     /// ORs the flags `st` raised into FPSR.

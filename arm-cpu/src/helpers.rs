@@ -342,41 +342,32 @@ mod tests {
     }
 }
 
-/// Runs one FP/AdvSIMD/crypto data-processing instruction (`word`) on `env.fp` through
-/// `arm_fpsimd` (see there for what `gpr` carries in and the result out). The translator
-/// only emits it for words `arm_fpsimd::supported` accepts.
-extern "C" fn fpsimd(env: *mut u8, word: u64, gpr: u64) -> u64 {
+/// Runs one FP/AdvSIMD/crypto data-processing instruction on `env.fp` through
+/// `arm_fpsimd` (see there for what `gpr` carries in and the result out). `insn` is the
+/// address of the instruction decoded at translation time ([`interned_insn`]); the
+/// translator only emits this for instructions `arm_fpsimd::supported` accepts.
+extern "C" fn fpsimd(env: *mut u8, insn: u64, gpr: u64) -> u64 {
     // SAFETY: generated code passes its own env, which is a CpuEnv.
     let env = unsafe { &mut *(env as *mut CpuEnv) };
-    let insn = decoded(word as u32);
-    arm_fpsimd::exec(&mut env.fp, &insn, gpr)
+    // SAFETY: the translator embeds only addresses from `interned_insn`, which are
+    // leaked (never freed) and never written after creation.
+    let insn = unsafe { &*(insn as usize as *const arm_decode::Insn) };
+    arm_fpsimd::exec(&mut env.fp, insn, gpr)
 }
 
-/// Slots of the per-thread cache of decoded FP/SIMD words (a power of two).
-const DECODE_CACHE: usize = 1024;
-
-/// `decode(word)` through a small per-thread direct-mapped cache: decoding an AdvSIMD
-/// word costs more than executing most of them, and hot loops reuse few words.
-fn decoded(word: u32) -> arm_decode::Insn {
-    use std::cell::RefCell;
-    thread_local! {
-        // Word 0 decodes to Unallocated(0), so the initial entries are valid.
-        static CACHE: RefCell<Vec<(u32, arm_decode::Insn)>> =
-            RefCell::new(vec![(0, arm_decode::Insn::Unallocated(0)); DECODE_CACHE]);
+/// A decoded instruction at a stable address for [`FPSIMD`] calls: decoding an AdvSIMD
+/// word at run time costs more than executing most of them. One leaked copy per
+/// distinct word (a guest uses a few thousand; a random test up to one per word).
+pub fn interned_insn(word: u32, insn: arm_decode::Insn) -> &'static arm_decode::Insn {
+    use std::collections::HashMap;
+    use std::sync::RwLock;
+    static TABLE: LazyLock<RwLock<HashMap<u32, &'static arm_decode::Insn>>> =
+        LazyLock::new(|| RwLock::new(HashMap::new()));
+    // A poisoned lock still holds a consistent map (inserts cannot half-happen).
+    if let Some(&i) = TABLE.read().unwrap_or_else(|e| e.into_inner()).get(&word) {
+        return i;
     }
-    let slot = (word.wrapping_mul(0x9e37_79b1) >> 22) as usize % DECODE_CACHE;
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        match c.get(slot) {
-            Some(&(w, insn)) if w == word => insn,
-            _ => {
-                let insn = arm_decode::decode(word);
-                if let Some(e) = c.get_mut(slot) {
-                    *e = (word, insn);
-                }
-                insn
-            }
-        }
-    })
+    let mut t = TABLE.write().unwrap_or_else(|e| e.into_inner());
+    *t.entry(word).or_insert_with(|| Box::leak(Box::new(insn)))
 }
 env_helper!(FPSIMD, fpsimd, 2, true, ENV_ONLY);

@@ -181,7 +181,8 @@ fn data_processing(cx: &mut Ctx, insn: Insn) -> BlockEnd {
         }
         _ => cx.c(0),
     };
-    let w = cx.c(cx.word as u64);
+    let decoded = helpers::interned_insn(cx.word, insn);
+    let w = cx.c(decoded as *const Insn as usize as u64);
     let ret = cx.tmp();
     cx.b.call(&helpers::FPSIMD, Some(ret), &[w, gpr]);
     match insn {

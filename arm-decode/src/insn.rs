@@ -1358,6 +1358,28 @@ pub enum Insn {
 }
 
 impl Insn {
+    /// The operation of an Advanced SIMD instruction whose shape carries a [`SimdOp`]
+    /// (three-same, two-register misc, shifts, by element, permutes, ...).
+    pub fn simd_op(&self) -> Option<SimdOp> {
+        use Insn::*;
+        match *self {
+            SimdThreeSame { op, .. }
+            | SimdScalarThreeSame { op, .. }
+            | SimdThreeDiff { op, .. }
+            | SimdScalarThreeDiff { op, .. }
+            | SimdTwoReg { op, .. }
+            | SimdScalarTwoReg { op, .. }
+            | SimdAcross { op, .. }
+            | SimdScalarPairwise { op, .. }
+            | SimdShiftImm { op, .. }
+            | SimdScalarShiftImm { op, .. }
+            | SimdByElement { op, .. }
+            | SimdScalarByElement { op, .. }
+            | SimdPermute { op, .. } => Some(op),
+            _ => None,
+        }
+    }
+
     /// For `MsrImm`, the PSTATE field it writes, if it is one we know.
     pub fn pstate_field(&self) -> Option<PstateField> {
         match *self {

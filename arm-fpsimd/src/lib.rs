@@ -17,10 +17,10 @@
 
 pub mod regs;
 
+mod crypto;
 mod fp_scalar;
 mod fp_vector;
 mod int_vector;
-mod crypto;
 
 pub use regs::FpRegs;
 
@@ -34,27 +34,6 @@ pub fn is_fp_op(op: SimdOp) -> bool {
             op,
             SimdOp::Scvtf | SimdOp::Ucvtf | SimdOp::Urecpe | SimdOp::Ursqrte
         )
-}
-
-/// The SimdOp an AdvSIMD instruction carries, if any.
-fn simd_op(insn: &Insn) -> Option<SimdOp> {
-    use Insn::*;
-    match *insn {
-        SimdThreeSame { op, .. }
-        | SimdScalarThreeSame { op, .. }
-        | SimdThreeDiff { op, .. }
-        | SimdScalarThreeDiff { op, .. }
-        | SimdTwoReg { op, .. }
-        | SimdScalarTwoReg { op, .. }
-        | SimdAcross { op, .. }
-        | SimdScalarPairwise { op, .. }
-        | SimdShiftImm { op, .. }
-        | SimdScalarShiftImm { op, .. }
-        | SimdByElement { op, .. }
-        | SimdScalarByElement { op, .. }
-        | SimdPermute { op, .. } => Some(op),
-        _ => None,
-    }
 }
 
 /// Which module implements an instruction.
@@ -90,7 +69,7 @@ fn part(insn: &Insn) -> Part {
         | SimdInsGeneral { .. }
         | SimdInsElement { .. }
         | SimdMovToGeneral { .. } => Part::IntVector,
-        _ => match simd_op(insn) {
+        _ => match insn.simd_op() {
             Some(op) if is_fp_op(op) => Part::FpVector,
             Some(_) => Part::IntVector,
             None => Part::None,

@@ -301,28 +301,6 @@ pub const PARTS: [Part; 6] = [
     Part::LdstSimd,
 ];
 
-/// The AdvSIMD operation a word carries (the split `arm_fpsimd` makes, kept in step with
-/// it through [`arm_fpsimd::is_fp_op`]).
-fn simd_op(insn: &Insn) -> Option<SimdOp> {
-    use Insn::*;
-    match *insn {
-        SimdThreeSame { op, .. }
-        | SimdScalarThreeSame { op, .. }
-        | SimdThreeDiff { op, .. }
-        | SimdScalarThreeDiff { op, .. }
-        | SimdTwoReg { op, .. }
-        | SimdScalarTwoReg { op, .. }
-        | SimdAcross { op, .. }
-        | SimdScalarPairwise { op, .. }
-        | SimdShiftImm { op, .. }
-        | SimdScalarShiftImm { op, .. }
-        | SimdByElement { op, .. }
-        | SimdScalarByElement { op, .. }
-        | SimdPermute { op, .. } => Some(op),
-        _ => None,
-    }
-}
-
 /// FPCR and FPSR (op0 3, op1 3, CRn 4, CRm 4, op2 0 / 1).
 pub const FPCR: SysReg = SysReg::new(3, 3, 4, 4, 0);
 pub const FPSR: SysReg = SysReg::new(3, 3, 4, 4, 1);
@@ -359,7 +337,7 @@ pub fn part_of(insn: &Insn) -> Part {
         | FpCondSelect { .. }
         | FpMovImm { .. } => Part::FpScalar,
         CryptoAes { .. } | CryptoSha3 { .. } | CryptoSha2 { .. } => Part::Crypto,
-        _ => match simd_op(insn) {
+        _ => match insn.simd_op() {
             Some(op) if arm_fpsimd::is_fp_op(op) => Part::FpVector,
             _ => Part::SimdInt,
         },

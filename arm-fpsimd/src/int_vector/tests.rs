@@ -71,22 +71,9 @@ pub(crate) fn check(
 fn is_mine(insn: &Insn) -> bool {
     use Insn::*;
     match *insn {
-        SimdThreeSame { op, .. }
-        | SimdScalarThreeSame { op, .. }
-        | SimdThreeDiff { op, .. }
-        | SimdScalarThreeDiff { op, .. }
-        | SimdTwoReg { op, .. }
-        | SimdScalarTwoReg { op, .. }
-        | SimdAcross { op, .. }
-        | SimdScalarPairwise { op, .. }
-        | SimdShiftImm { op, .. }
-        | SimdScalarShiftImm { op, .. }
-        | SimdByElement { op, .. }
-        | SimdScalarByElement { op, .. }
-        | SimdPermute { op, .. } => !crate::is_fp_op(op),
         SimdDupElement { .. } | SimdDupScalar { .. } | SimdInsElement { .. } => true,
         SimdMovToGeneral { .. } => true,
-        _ => false,
+        _ => insn.simd_op().is_some_and(|op| !crate::is_fp_op(op)),
     }
 }
 

@@ -368,6 +368,6 @@ pub fn interned_insn(word: u32, insn: arm_decode::Insn) -> &'static arm_decode::
         return i;
     }
     let mut t = TABLE.write().unwrap_or_else(|e| e.into_inner());
-    *t.entry(word).or_insert_with(|| Box::leak(Box::new(insn)))
+    t.entry(word).or_insert_with(|| Box::leak(Box::new(insn)))
 }
 env_helper!(FPSIMD, fpsimd, 2, true, ENV_ONLY);

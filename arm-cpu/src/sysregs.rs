@@ -37,7 +37,10 @@ pub enum Kind {
     /// ISR_EL1: the pending IRQ/FIQ inputs.
     Isr,
     /// FPCR/FPSR: a u64 in `CpuEnv::fp` at `offset`; writes are masked by `wmask`.
-    FpCtl { offset: u32, wmask: u64 },
+    FpCtl {
+        offset: u32,
+        wmask: u64,
+    },
 }
 
 /// Which register of a timer.

@@ -381,7 +381,11 @@ fn named_hints_are_nops_and_id_registers_advertise_lse() {
             assert_eq!(m.env.x[30], 0x1234, "{be}: PAC hints leave LR alone");
             assert_eq!(m.env.x[17], 0x5678, "{be}");
             assert_eq!(m.env.x[0] >> 16, 0x21, "{be}: Atomic=2, CRC32=1");
-            assert_eq!(m.env.x[0] & 0xfff0, 0x1120, "{be}: SHA2=1, SHA1=1, AES=2 (PMULL)");
+            assert_eq!(
+                m.env.x[0] & 0xfff0,
+                0x1120,
+                "{be}: SHA2=1, SHA1=1, AES=2 (PMULL)"
+            );
             assert_eq!(m.env.x[1] >> 20 & 0xf, 1, "{be}: LRCPC=1");
             assert_eq!(m.env.x[1] >> 36 & 0xf, 1, "{be}: SB=1");
             // Nothing else of ISAR1 (no PAuth fields).

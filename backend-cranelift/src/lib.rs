@@ -1,8 +1,9 @@
 //! The Cranelift JIT back end: each TB becomes one native function `fn(env) -> exit code`.
 //!
-//! * [`CraneliftBackend::new`] picks the host ISA (`cranelift_native`) with `opt_level=speed`;
-//!   [`JitOptions`] selects the register allocator, the Cranelift verifier and the code
-//!   arena size.
+//! * [`CraneliftBackend::new`] picks the host ISA (`cranelift_native`, with the host's
+//!   extensions such as SSE4.1 and AVX detected) with `opt_level=speed`; [`JitOptions`]
+//!   selects the register allocator, the Cranelift verifier, the code arena size and
+//!   whether to use only the baseline ISA.
 //! * Compilation runs without any lock (one reusable Cranelift context per thread); only
 //!   placing the finished bytes in the shared code arena takes a mutex.
 //! * Code lives in one large arena per generation (see `arena.rs`); each [`JitTb`] holds an
@@ -66,6 +67,9 @@ pub struct JitOptions {
     pub single_pass_regalloc: bool,
     /// Run Cranelift's IR verifier on every function (slow; for debugging).
     pub verifier: bool,
+    /// Ignore the host's optional ISA extensions (x86-64: SSE2 only, no SSE4.1/AVX), so
+    /// tests can check the fallback lowerings of the vector ops on this machine.
+    pub baseline_isa: bool,
 }
 
 impl Default for JitOptions {
@@ -74,6 +78,7 @@ impl Default for JitOptions {
             arena_size: 256 << 20,
             single_pass_regalloc: false,
             verifier: cfg!(debug_assertions),
+            baseline_isa: false,
         }
     }
 }
@@ -92,6 +97,9 @@ struct ArenaState {
 /// The Cranelift back end. Shared by all vCPU threads.
 pub struct CraneliftBackend {
     isa: OwnedTargetIsa,
+    /// The ISA has a byte shuffle Cranelift emits inline (x86-64 needs SSSE3 for
+    /// `pshufb`; without it Cranelift would call a libcall the JIT cannot link).
+    byte_shuffle: bool,
     opts: JitOptions,
     state: Mutex<ArenaState>,
     /// Serialises [`Backend::chain`] and [`Backend::unchain`].
@@ -216,14 +224,22 @@ impl CraneliftBackend {
         // `return_call_indirect`).
         fb.set("preserve_frame_pointers", "true")
             .map_err(|e| err(e.to_string()))?;
-        let isa = cranelift_native::builder()
+        // Host detection enables SSE4.1/4.2, AVX, AVX-512, ... as available: the vector
+        // ops use them.
+        let isa = cranelift_native::builder_with_options(!opts.baseline_isa)
             .map_err(|e| err(e.to_string()))?
             .finish(settings::Flags::new(fb))
             .map_err(|e| err(e.to_string()))?;
         let arena = Arc::new(Arena::new(opts.arena_size).map_err(err)?);
         let state = Self::new_generation(&isa, arena)?;
+        let byte_shuffle = isa.name() != "x64"
+            || isa
+                .isa_flags()
+                .iter()
+                .any(|f| f.name == "has_ssse3" && f.as_bool() == Some(true));
         Ok(CraneliftBackend {
             isa,
+            byte_shuffle,
             opts,
             state: Mutex::new(state),
             chain_lock: Mutex::new(()),
@@ -297,6 +313,7 @@ impl CraneliftBackend {
                     fctx,
                     self.isa.frontend_config(),
                     cell_addr,
+                    self.byte_shuffle,
                 )?;
                 let code = ctx
                     .compile(&*self.isa, &mut ControlPlane::default())

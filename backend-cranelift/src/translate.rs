@@ -17,6 +17,9 @@
 //!   back the globals and tail-calls that address with `env` (the next TB); otherwise it
 //!   falls through to the `exit_tb n` that follows, which returns
 //!   `ExitCode::chainable(cell, n)` so the execution loop can patch the slot.
+//! * Vector ops (operands in env) load 16-byte host vectors of their lane type, compute
+//!   with Cranelift's SIMD instructions and store 16 bytes; globals sharing bytes with an
+//!   operand are synced around them like `ld_env`/`st_env`.
 //! * Invariants the verifier guarantees are not re-checked with panics: a violation gives
 //!   `BackendError::Compile`.
 
@@ -30,6 +33,8 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use softmmu::layout::*;
 use softmmu::slow;
 use std::collections::HashMap;
+use tcg_ir::opcodes::OpFlags;
+use tcg_ir::vector::{self, VecShape, VEC_BYTES};
 use tcg_ir::{
     BackendError, BarrierFlags, Cond, ExitCode, Func, HelperFlags, MemOp, Op, Opc, RmwOp, Temp,
     TempKind, Type,
@@ -108,6 +113,8 @@ struct Tr<'a, 'f> {
     fault_block: Option<Block>,
     pc: u64,
     sigs: HashMap<usize, SigRef>,
+    /// Cranelift's `shuffle` compiles inline on this ISA (else `vshuf` moves bytes).
+    byte_shuffle: bool,
 }
 
 fn flags_env() -> MemFlagsData {
@@ -121,6 +128,7 @@ pub(crate) fn translate(
     fctx: &mut FunctionBuilderContext,
     fcfg: TargetFrontendConfig,
     cell: usize,
+    byte_shuffle: bool,
 ) -> Result<(), BackendError> {
     let cc = fcfg.default_call_conv;
     out.signature = tb_signature(CallConv::Tail);
@@ -159,7 +167,8 @@ pub(crate) fn translate(
                 | AtomicRmw
                 | LdEnv
                 | StEnv
-        ) {
+        ) || op.opc.flags().contains(OpFlags::VECTOR)
+        {
             break;
         }
         for &t in &op.iargs {
@@ -217,6 +226,7 @@ pub(crate) fn translate(
         fault_block: None,
         pc: 0,
         sigs: HashMap::new(),
+        byte_shuffle,
     };
 
     // Exit request check, then the globals.
@@ -753,6 +763,11 @@ impl Tr<'_, '_> {
                     self.set(d, r);
                 }
             }
+            VMov | VNot | VNeg | VAbs | VAdd | VSub | VMul | VAnd | VOr | VXor | VAndc | VOrc
+            | VSmin | VSmax | VUmin | VUmax | VCmp | VShli | VShri | VSari | VBitsel | VDup
+            | VAnds | VOrs | VCmps | VUsadd | VSsadd | VUssub | VSssub | VShuf | VMla | VMls => {
+                self.vec_op(op)
+            }
             InsnStart => self.pc = op.cargs[0],
             GotoTb => self.goto_tb(op.cargs[0]),
             ExitTb => {
@@ -770,6 +785,340 @@ impl Tr<'_, '_> {
                     self.exit(code)
                 }
             }
+        }
+    }
+
+    /// A 128-bit constant of vector type `vty` (little-endian bytes).
+    fn vconst(&mut self, vty: ir::Type, v: u128) -> Value {
+        let c = self
+            .b
+            .func
+            .dfg
+            .constants
+            .insert(ir::ConstantData::from(v.to_le_bytes().to_vec()));
+        self.b.ins().vconst(vty, c)
+    }
+
+    /// The 16 bytes at `env + off` as a vector of `vty`.
+    fn vload(&mut self, vty: ir::Type, off: u32) -> Value {
+        let (base, o) = self.env_addr(off as u64);
+        self.b.ins().load(vty, flags_env(), base, o)
+    }
+
+    /// A vector op (see `tcg_ir::vector`): loads the env operands as host vectors of the
+    /// lane type, one Cranelift vector instruction (a short sequence for the few lane
+    /// sizes x86 lacks), then one 16-byte store; 8-byte shapes clear the upper half first.
+    fn vec_op(&mut self, op: &Op) {
+        use Opc::*;
+        let envs = vector::env_operands(op);
+        let Some(shape) = vector::shape(op).filter(|_| !envs.is_empty()) else {
+            self.fail(format!("{}: bad vector operands", op.opc.name()));
+            return;
+        };
+        // Globals kept in variables that share bytes with an operand: env must hold
+        // their values before the op reads them, and they are reloaded after it writes.
+        for &o in &envs {
+            let (lo, hi) = (o as u64, o as u64 + VEC_BYTES as u64);
+            self.store_globals(|g| overlaps(g, lo, hi));
+        }
+        let vty = match shape.vece {
+            0 => types::I8X16,
+            1 => types::I16X8,
+            2 => types::I32X4,
+            _ => types::I64X2,
+        };
+        let bits = shape.lane_bits() as u64;
+        let src = |tr: &mut Self, k: usize| -> Value {
+            let off = envs.get(k + 1).copied().unwrap_or(0);
+            tr.vload(vty, off)
+        };
+        // The scalar input, replicated to every lane.
+        let splat = |tr: &mut Self| -> Value {
+            let x = match op.iargs.first() {
+                Some(&t) => tr.get(t),
+                None => tr.b.ins().iconst(types::I64, 0),
+            };
+            let x = tr.widen(x, types::I64, false);
+            let x = tr.narrow(x, vty.lane_type());
+            tr.b.ins().splat(vty, x)
+        };
+        // Lanes (all-ones) where a saturating op saturated.
+        let mut sat_lanes = None;
+        let r = match op.opc {
+            VUsadd | VSsadd | VUssub | VSssub => {
+                let a = src(self, 0);
+                let b = src(self, 1);
+                let (r, s) = self.vec_sat(op.opc, vty, a, b);
+                sat_lanes = Some(s);
+                r
+            }
+            VShuf => {
+                let Some(m) = vector::shuffle_mask(op) else {
+                    self.fail("vshuf without a mask".into());
+                    return;
+                };
+                if !self.byte_shuffle {
+                    self.vshuf_bytes(shape, &envs, m);
+                    return;
+                }
+                let a = self.vload(types::I8X16, envs[1]);
+                let b = self.vload(types::I8X16, envs[2]);
+                // Cranelift takes indices 0..32 only: zero bytes are masked off after.
+                let idx = m.to_le_bytes();
+                let sel: Vec<u8> = idx.iter().map(|&k| if k < 32 { k } else { 0 }).collect();
+                let keep = u128::from_le_bytes(idx.map(|k| if k < 32 { 0xff } else { 0 }));
+                let imm = self.b.func.dfg.immediates.push(ir::ConstantData::from(sel));
+                let r = self.b.ins().shuffle(a, b, imm);
+                let r = if keep == u128::MAX {
+                    r
+                } else {
+                    let k = self.vconst(types::I8X16, keep);
+                    self.b.ins().band(r, k)
+                };
+                if vty == types::I8X16 {
+                    r
+                } else {
+                    let le = MemFlagsData::new().with_endianness(ir::Endianness::Little);
+                    self.b.ins().bitcast(vty, le, r)
+                }
+            }
+            VMov => src(self, 0),
+            VNot | VNeg | VAbs => {
+                let a = src(self, 0);
+                let i = self.b.ins();
+                match op.opc {
+                    VNot => i.bnot(a),
+                    VNeg => i.ineg(a),
+                    _ => i.iabs(a),
+                }
+            }
+            VMul => {
+                let (a, b) = (envs[1], envs[2]);
+                self.vmul(vty, a, b)
+            }
+            VMla | VMls => {
+                let p = self.vmul(vty, envs[1], envs[2]);
+                let acc = src(self, 2);
+                if op.opc == VMla {
+                    self.b.ins().iadd(acc, p)
+                } else {
+                    self.b.ins().isub(acc, p)
+                }
+            }
+            VAdd | VSub | VAnd | VOr | VXor | VAndc | VOrc | VSmin | VSmax | VUmin | VUmax => {
+                let a = src(self, 0);
+                let b = src(self, 1);
+                let i = self.b.ins();
+                match op.opc {
+                    VAdd => i.iadd(a, b),
+                    VSub => i.isub(a, b),
+                    VAnd => i.band(a, b),
+                    VOr => i.bor(a, b),
+                    VXor => i.bxor(a, b),
+                    VAndc => i.band_not(a, b),
+                    VOrc => {
+                        let nb = i.bnot(b);
+                        self.b.ins().bor(a, nb)
+                    }
+                    VSmin => i.smin(a, b),
+                    VSmax => i.smax(a, b),
+                    VUmin => i.umin(a, b),
+                    _ => i.umax(a, b),
+                }
+            }
+            VCmp | VCmps => {
+                let c = self.cond_of(op.cargs[1]);
+                let a = src(self, 0);
+                let b = if op.opc == VCmp {
+                    src(self, 1)
+                } else {
+                    splat(self)
+                };
+                self.vcmp(vty, c, a, b)
+            }
+            VShli | VShri if op.cargs[3] >= bits => self.vconst(vty, 0),
+            VShli | VShri | VSari => {
+                let a = src(self, 0);
+                let sh = op.cargs[3].min(bits - 1);
+                let n = self.b.ins().iconst(types::I32, sh as i64);
+                let i = self.b.ins();
+                match op.opc {
+                    VShli => i.ishl(a, n),
+                    VShri => i.ushr(a, n),
+                    _ => i.sshr(a, n),
+                }
+            }
+            VBitsel => {
+                let c = src(self, 0);
+                let t = src(self, 1);
+                let f = src(self, 2);
+                self.b.ins().bitselect(c, t, f)
+            }
+            VDup => splat(self),
+            VAnds | VOrs => {
+                let a = src(self, 0);
+                let x = splat(self);
+                if op.opc == VAnds {
+                    self.b.ins().band(a, x)
+                } else {
+                    self.b.ins().bor(a, x)
+                }
+            }
+            _ => {
+                self.fail(format!("{} is not a vector op", op.opc.name()));
+                return;
+            }
+        };
+        let (r, sat_lanes) = if shape.q {
+            (r, sat_lanes)
+        } else {
+            let m = self.vconst(vty, u64::MAX as u128);
+            let s = sat_lanes.map(|s| self.b.ins().band(s, m));
+            (self.b.ins().band(r, m), s)
+        };
+        let flag = sat_lanes.map(|s| {
+            let any = self.b.ins().vany_true(s);
+            self.b.ins().uextend(types::I64, any)
+        });
+        let d = envs[0];
+        let (base, o) = self.env_addr(d as u64);
+        self.b.ins().store(flags_env(), r, base, o);
+        let (lo, hi) = (d as u64, d as u64 + VEC_BYTES as u64);
+        self.reload_globals(|g| overlaps(g, lo, hi));
+        // The flag output is defined after the destination (it may be a global in it).
+        if let (Some(f), Some(&t)) = (flag, op.oargs.first()) {
+            self.set(t, f);
+        }
+    }
+
+    /// `vshuf` one byte at a time (hosts without a byte shuffle): all 16 bytes are read
+    /// before any is written, as operands may alias.
+    fn vshuf_bytes(&mut self, shape: VecShape, envs: &[u32], m: u128) {
+        let (Some(&d), Some(&a), Some(&b)) = (envs.first(), envs.get(1), envs.get(2)) else {
+            return;
+        };
+        let n = shape.oprsz();
+        let bytes: Vec<Value> = (0..n)
+            .map(|i| {
+                let k = ((m >> (8 * i)) & 0xff) as u32;
+                let off = match k {
+                    0..16 => a + k,
+                    16..32 => b + k - 16,
+                    _ => return self.b.ins().iconst(types::I32, 0),
+                };
+                let (base, o) = self.env_addr(off as u64);
+                self.b.ins().uload8(types::I32, flags_env(), base, o)
+            })
+            .collect();
+        for (i, x) in bytes.into_iter().enumerate() {
+            let (base, o) = self.env_addr(d as u64 + i as u64);
+            self.b.ins().istore8(flags_env(), x, base, o);
+        }
+        if n < VEC_BYTES {
+            let z = self.b.ins().iconst(types::I64, 0);
+            let (base, o) = self.env_addr(d as u64 + 8);
+            self.b.ins().store(flags_env(), z, base, o);
+        }
+        self.reload_globals(|g| overlaps(g, d as u64, d as u64 + VEC_BYTES as u64));
+    }
+
+    /// Lane-wise product of the env operands at `a` and `b`, as `vty`. x86 has no byte
+    /// multiply: for bytes, the even ones come from a 16-bit multiply of the pairs, the
+    /// odd ones from the high bytes of a times the high bytes of b.
+    fn vmul(&mut self, vty: ir::Type, a: u32, b: u32) -> Value {
+        if vty != types::I8X16 {
+            let x = self.vload(vty, a);
+            let y = self.vload(vty, b);
+            return self.b.ins().imul(x, y);
+        }
+        let w = types::I16X8;
+        let a = self.vload(w, a);
+        let b = self.vload(w, b);
+        let lo_mask = self.vconst(w, vector::dup(1, 0x00ff));
+        let hi_mask = self.vconst(w, vector::dup(1, 0xff00));
+        let p = self.b.ins().imul(a, b);
+        let lo = self.b.ins().band(p, lo_mask);
+        let eight = self.b.ins().iconst(types::I32, 8);
+        let ah = self.b.ins().ushr(a, eight);
+        let bh = self.b.ins().band(b, hi_mask);
+        let hi = self.b.ins().imul(ah, bh);
+        let r = self.b.ins().bor(lo, hi);
+        let le = MemFlagsData::new().with_endianness(ir::Endianness::Little);
+        self.b.ins().bitcast(vty, le, r)
+    }
+
+    /// A saturating add/sub: the result and all-ones lanes where it saturated. x86 has
+    /// saturating instructions for 8- and 16-bit lanes only; wider lanes detect the
+    /// overflow from the wrapping result.
+    fn vec_sat(&mut self, opc: Opc, vty: ir::Type, a: Value, b: Value) -> (Value, Value) {
+        use Opc::*;
+        let bits = vty.lane_bits() as i64;
+        let add = matches!(opc, VUsadd | VSsadd);
+        let w = if add {
+            self.b.ins().iadd(a, b)
+        } else {
+            self.b.ins().isub(a, b)
+        };
+        if bits <= 16 {
+            let i = self.b.ins();
+            let r = match opc {
+                VUsadd => i.uadd_sat(a, b),
+                VSsadd => i.sadd_sat(a, b),
+                VUssub => i.usub_sat(a, b),
+                _ => i.ssub_sat(a, b),
+            };
+            let s = self.b.ins().icmp(IntCC::NotEqual, r, w);
+            return (r, s);
+        }
+        match opc {
+            VUsadd => {
+                // Carry out: the sum wrapped below an operand; saturate to all-ones.
+                let c = self.b.ins().icmp(IntCC::UnsignedLessThan, w, a);
+                (self.b.ins().bor(w, c), c)
+            }
+            VUssub => {
+                let c = self.b.ins().icmp(IntCC::UnsignedLessThan, a, b);
+                (self.b.ins().band_not(w, c), c)
+            }
+            _ => {
+                // Signed overflow: the result's sign differs from what the operands
+                // allow; saturate towards a's sign (MIN if a < 0, else MAX).
+                let x = if add {
+                    let p = self.b.ins().bxor(a, w);
+                    let q = self.b.ins().bxor(b, w);
+                    self.b.ins().band(p, q)
+                } else {
+                    let p = self.b.ins().bxor(a, b);
+                    let q = self.b.ins().bxor(a, w);
+                    self.b.ins().band(p, q)
+                };
+                let n = self.b.ins().iconst(types::I32, bits - 1);
+                let m = self.b.ins().sshr(x, n);
+                let sign = self.b.ins().sshr(a, n);
+                let max = self.vconst(
+                    vty,
+                    vector::dup(if bits == 32 { 2 } else { 3 }, (1u64 << (bits - 1)) - 1),
+                );
+                let lim = self.b.ins().bxor(sign, max);
+                (self.b.ins().bitselect(m, lim, w), m)
+            }
+        }
+    }
+
+    /// Lane-wise comparison of two vectors of `vty`: all-ones lanes where it holds.
+    fn vcmp(&mut self, vty: ir::Type, c: Cond, a: Value, b: Value) -> Value {
+        match c {
+            Cond::TstEq | Cond::TstNe => {
+                let x = self.b.ins().band(a, b);
+                let z = self.vconst(vty, 0);
+                let cc = if c == Cond::TstEq {
+                    IntCC::Equal
+                } else {
+                    IntCC::NotEqual
+                };
+                self.b.ins().icmp(cc, x, z)
+            }
+            _ => self.cond(c, a, b),
         }
     }
 

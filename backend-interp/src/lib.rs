@@ -9,7 +9,8 @@
 //! `env` at every use and written at every def; guest memory ops go through
 //! `softmmu::access` with the pc of the last executed `insn_start` and leave with
 //! `ExitCode::FAULT` when the env's fault record is set; the exit-request flag is checked
-//! once on entry.
+//! once on entry. Vector ops read their 16-byte env operands, compute through
+//! `tcg_ir::vector::eval` and write the destination.
 
 use softmmu::layout::{ENV_EXIT_REQUEST, ENV_FAULT};
 use softmmu::EnvHead;
@@ -17,6 +18,7 @@ use std::sync::atomic::{fence, AtomicU32, Ordering};
 use std::sync::Arc;
 use tcg_ir::opcodes::OpFlags;
 use tcg_ir::semantics;
+use tcg_ir::vector::{self, VecShape};
 use tcg_ir::verify::verify;
 use tcg_ir::{
     Backend, BackendError, BarrierFlags, CompiledTb, Cond, ExitCode, Func, Helper, MemOp, Op, Opc,
@@ -50,6 +52,23 @@ struct CallInfo {
     nargs: u8,
     args: [Val; Helper::MAX_ARGS as usize],
     ret: Option<Val>,
+}
+
+/// A vector op's resolved operands (kept out of line like calls).
+#[derive(Clone, Copy, Debug)]
+struct VecInfo {
+    opc: Opc,
+    shape: VecShape,
+    cond: Cond,
+    imm: u64,
+    /// Destination then sources (`nsrc` of them).
+    offs: [u32; 4],
+    nsrc: u8,
+    scalar: Option<Val>,
+    /// The saturation flag of the saturating ops.
+    out: Option<Val>,
+    /// The index bytes of `vshuf`.
+    mask: Option<u128>,
 }
 
 /// One pre-decoded instruction. The frequent arithmetic ops get their own variants; the
@@ -248,6 +267,10 @@ enum Insn {
     Call {
         idx: u32,
     },
+    /// A vector op; its operands are in `InterpTb::vecs`.
+    Vec {
+        idx: u32,
+    },
     SetPc {
         lo: u32,
         hi: u32,
@@ -266,6 +289,7 @@ pub struct InterpTb {
     template: Vec<u64>,
     globals: Vec<Glob>,
     calls: Vec<CallInfo>,
+    vecs: Vec<VecInfo>,
 }
 
 fn invalid(m: impl Into<String>) -> BackendError {
@@ -296,6 +320,7 @@ struct Compiler<'f> {
     vals: Vec<Val>,
     prog: Vec<Insn>,
     calls: Vec<CallInfo>,
+    vecs: Vec<VecInfo>,
     label_pos: Vec<u32>,
 }
 
@@ -349,6 +374,53 @@ impl Compiler<'_> {
             return Err(invalid("bit field outside its type"));
         }
         Ok((pos as u8, len as u8))
+    }
+
+    fn vec_info(&self, op: &Op) -> Result<VecInfo, BackendError> {
+        let shape = vector::shape(op).ok_or_else(|| invalid("bad vector shape"))?;
+        let envs = vector::env_operands(op);
+        if envs.is_empty() || envs.len() > 4 {
+            return Err(invalid("bad vector operands"));
+        }
+        let mut offs = [0u32; 4];
+        offs[..envs.len()].copy_from_slice(&envs);
+        let cond = match op.opc {
+            Opc::VCmp | Opc::VCmps => self.cond(op, 1)?,
+            _ => Cond::Eq,
+        };
+        let imm = match op.opc {
+            Opc::VShli | Opc::VShri | Opc::VSari => self.c(op, 3)?,
+            _ => 0,
+        };
+        let scalar = match op.iargs.first() {
+            Some(&t) => Some(self.val(t)?),
+            None => None,
+        };
+        let out = match op.oargs.first() {
+            Some(&t) => Some(self.val(t)?),
+            None => None,
+        };
+        let mask = vector::shuffle_mask(op);
+        if vector::eval(op.opc, shape, cond, imm, &[], 0).is_none()
+            && vector::eval_sat(op.opc, shape, 0, 0).is_none()
+            && mask.is_none()
+        {
+            return Err(BackendError::Compile(format!(
+                "no semantics for {}",
+                op.opc.name()
+            )));
+        }
+        Ok(VecInfo {
+            opc: op.opc,
+            shape,
+            cond,
+            imm,
+            offs,
+            nsrc: envs.len() as u8 - 1,
+            scalar,
+            out,
+            mask,
+        })
     }
 
     fn op(&mut self, op: &Op) -> Result<(), BackendError> {
@@ -557,6 +629,13 @@ impl Compiler<'_> {
                 let (lo, hi) = split(self.c(op, 0)?);
                 Insn::Exit { lo, hi }
             }
+            opc if opc.flags().contains(OpFlags::VECTOR) => {
+                let v = self.vec_info(op)?;
+                self.vecs.push(v);
+                Insn::Vec {
+                    idx: self.vecs.len() as u32 - 1,
+                }
+            }
             opc if opc.flags().contains(OpFlags::PURE) => {
                 let d = self.o(op, 0)?;
                 let a = self.i(op, 0)?;
@@ -634,6 +713,7 @@ impl Interp {
             vals,
             prog: Vec::with_capacity(func.ops.len()),
             calls: Vec::new(),
+            vecs: Vec::new(),
             label_pos: vec![u32::MAX; func.nb_labels as usize],
         };
         for op in &func.ops {
@@ -659,6 +739,7 @@ impl Interp {
             template,
             globals,
             calls: c.calls,
+            vecs: c.vecs,
         })
     }
 }
@@ -733,6 +814,22 @@ impl Frame<'_> {
         // SAFETY: env starts with an EnvHead (exec's contract).
         unsafe { (self.env.add(ENV_FAULT) as *const u32).read() != 0 }
     }
+}
+
+/// The 16 bytes at `env + off` as a little-endian value.
+///
+/// # Safety
+/// `env + off .. + 16` must be readable.
+unsafe fn read_vec(env: *mut u8, off: u32) -> u128 {
+    // SAFETY: the caller guarantees the range.
+    u128::from_le_bytes(unsafe { (env.add(off as usize) as *const [u8; 16]).read_unaligned() })
+}
+
+/// # Safety
+/// `env + off .. + 16` must be writable.
+unsafe fn write_vec(env: *mut u8, off: u32, v: u128) {
+    // SAFETY: the caller guarantees the range.
+    unsafe { (env.add(off as usize) as *mut [u8; 16]).write_unaligned(v.to_le_bytes()) }
 }
 
 /// Calls a helper through its ABI for `nargs` arguments.
@@ -981,6 +1078,41 @@ impl InterpTb {
                         f.set(d, r)
                     }
                 }
+                Insn::Vec { idx } => {
+                    let Some(v) = self.vecs.get(idx as usize) else {
+                        continue;
+                    };
+                    let mut srcs = [0u128; 3];
+                    for (s, &o) in srcs
+                        .iter_mut()
+                        .zip(v.offs[1..].iter())
+                        .take(v.nsrc as usize)
+                    {
+                        // SAFETY: exec's contract: env covers the offsets the IR names
+                        // (16 bytes at each vector operand).
+                        *s = unsafe { read_vec(env, o) };
+                    }
+                    if let Some(m) = v.mask {
+                        let r = vector::shuffle(v.shape, srcs[0], srcs[1], m);
+                        // SAFETY: as above.
+                        unsafe { write_vec(env, v.offs[0], r) };
+                        continue;
+                    }
+                    if let Some(o) = v.out {
+                        let (r, sat) = vector::eval_sat(v.opc, v.shape, srcs[0], srcs[1])
+                            .unwrap_or((0, false));
+                        // SAFETY: as above.
+                        unsafe { write_vec(env, v.offs[0], r) };
+                        f.set(o, sat as u64);
+                        continue;
+                    }
+                    let x = v.scalar.map_or(0, |t| f.get(t));
+                    let r =
+                        vector::eval(v.opc, v.shape, v.cond, v.imm, &srcs[..v.nsrc as usize], x)
+                            .unwrap_or(0);
+                    // SAFETY: as above.
+                    unsafe { write_vec(env, v.offs[0], r) };
+                }
                 Insn::SetPc { lo, hi } => pc = join(lo, hi),
                 Insn::Exit { lo, hi } => return join(lo, hi),
             }
@@ -1024,6 +1156,7 @@ impl CompiledTb for InterpTb {
             + self.template.len() * 8
             + self.globals.len() * std::mem::size_of::<Glob>()
             + self.calls.len() * std::mem::size_of::<CallInfo>()
+            + self.vecs.len() * std::mem::size_of::<VecInfo>()
     }
 }
 

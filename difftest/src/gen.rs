@@ -48,7 +48,7 @@
 
 use crate::layout::{MAX_WORDS, SCRATCH, SCRATCH_SIZE, SEQ};
 use arm_decode::{
-    decode, patterns, AddrMode, Extend, Insn, InsnClass, PatternInfo, Reg, RegKind, SimdOp, SysReg,
+    decode, patterns, AddrMode, Extend, Insn, InsnClass, PatternInfo, Reg, RegKind, SysReg,
 };
 
 /// splitmix64: small, fast, and good enough for test generation.

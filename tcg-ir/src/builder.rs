@@ -4,6 +4,7 @@ use crate::backend::Helper;
 use crate::func::{Func, Label, Op, Temp, TempData, TempKind};
 use crate::opcodes::Opc;
 use crate::types::{BarrierFlags, Cond, MemOp, MmuIdx, RmwOp, Type};
+use crate::vector::VecShape;
 use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -297,6 +298,86 @@ impl Builder {
         };
         let outs: SmallVec<[Temp; 2]> = ret.into_iter().collect();
         self.emit(Opc::Call, Type::I64, &outs, args, &[idx as u64]);
+    }
+
+    /// A vector op with one source: `vmov vnot vneg vabs` (`d = op(a)`).
+    pub fn vec_unary(&mut self, opc: Opc, shape: VecShape, d: u32, a: u32) {
+        self.emit(
+            opc,
+            Type::I64,
+            &[],
+            &[],
+            &[shape.carg(), d as u64, a as u64],
+        );
+    }
+
+    /// A vector op with two sources: `vadd vsub vmul vand vor vxor vandc vorc vsmin vsmax
+    /// vumin vumax` (`d = a op b`).
+    pub fn vec_binary(&mut self, opc: Opc, shape: VecShape, d: u32, a: u32, b: u32) {
+        let c = [shape.carg(), d as u64, a as u64, b as u64];
+        self.emit(opc, Type::I64, &[], &[], &c);
+    }
+
+    /// `vmla vmls`: `d = acc +/- a * b`.
+    pub fn vec_acc(&mut self, opc: Opc, shape: VecShape, d: u32, a: u32, b: u32, acc: u32) {
+        let c = [shape.carg(), d as u64, a as u64, b as u64, acc as u64];
+        self.emit(opc, Type::I64, &[], &[], &c);
+    }
+
+    /// Lanes of `d` = all-ones where `a cond b`, else zero.
+    pub fn vcmp(&mut self, shape: VecShape, cond: Cond, d: u32, a: u32, b: u32) {
+        let c = [shape.carg(), cond as u64, d as u64, a as u64, b as u64];
+        self.emit(Opc::VCmp, Type::I64, &[], &[], &c);
+    }
+
+    /// Lanes of `d` = all-ones where `a cond x` (`x` replicated), else zero.
+    pub fn vcmps(&mut self, shape: VecShape, cond: Cond, d: u32, a: u32, x: Temp) {
+        let c = [shape.carg(), cond as u64, d as u64, a as u64];
+        self.emit(Opc::VCmps, Type::I64, &[], &[x], &c);
+    }
+
+    /// `vshli vshri vsari`: every lane of `a` shifted by `sh`.
+    pub fn vec_shift(&mut self, opc: Opc, shape: VecShape, d: u32, a: u32, sh: u32) {
+        let c = [shape.carg(), d as u64, a as u64, sh as u64];
+        self.emit(opc, Type::I64, &[], &[], &c);
+    }
+
+    /// `d = (t & c) | (f & !c)`.
+    pub fn vbitsel(&mut self, shape: VecShape, d: u32, c: u32, t: u32, f: u32) {
+        let a = [shape.carg(), d as u64, c as u64, t as u64, f as u64];
+        self.emit(Opc::VBitsel, Type::I64, &[], &[], &a);
+    }
+
+    /// Every lane of `d` = the low lane bits of `x` (an I64).
+    pub fn vdup(&mut self, shape: VecShape, d: u32, x: Temp) {
+        self.emit(Opc::VDup, Type::I64, &[], &[x], &[shape.carg(), d as u64]);
+    }
+
+    /// `vands vors`: `d = a op dup(x)`.
+    pub fn vec_scalar(&mut self, opc: Opc, shape: VecShape, d: u32, a: u32, x: Temp) {
+        let c = [shape.carg(), d as u64, a as u64];
+        self.emit(opc, Type::I64, &[], &[x], &c);
+    }
+
+    /// `vusadd vssadd vussub vsssub`: `d = a op b` saturating; `sat` = 1 when any lane
+    /// saturated, else 0.
+    pub fn vec_sat(&mut self, opc: Opc, shape: VecShape, sat: Temp, d: u32, a: u32, b: u32) {
+        let c = [shape.carg(), d as u64, a as u64, b as u64];
+        self.emit(opc, Type::I64, &[sat], &[], &c);
+    }
+
+    /// Byte `i` of `d` = byte `mask[i]` of `a:b` (zero for `mask[i] >= 32`).
+    pub fn vshuf(&mut self, shape: VecShape, d: u32, a: u32, b: u32, mask: [u8; 16]) {
+        let m = u128::from_le_bytes(mask);
+        let c = [
+            shape.carg(),
+            d as u64,
+            a as u64,
+            b as u64,
+            m as u64,
+            (m >> 64) as u64,
+        ];
+        self.emit(Opc::VShuf, Type::I64, &[], &[], &c);
     }
 
     pub fn insn_start(&mut self, pc: u64) {

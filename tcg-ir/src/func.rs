@@ -1,7 +1,7 @@
 //! A translation block's IR: temps, labels, ops and the helpers its calls name.
 
 use crate::backend::Helper;
-use crate::opcodes::Opc;
+use crate::opcodes::{OpFlags, Opc};
 use crate::types::Type;
 use smallvec::SmallVec;
 use std::borrow::Cow;
@@ -155,6 +155,12 @@ impl Func {
             Call => {
                 outs.extend(op.oargs.iter().map(|_| Type::I64));
                 ins.extend(op.iargs.iter().map(|_| Type::I64));
+            }
+            // The scalar input of a vector op (its lanes come from the low bits).
+            // and the saturation flag of the saturating ones.
+            opc if opc.flags().contains(OpFlags::VECTOR) => {
+                outs.extend((0..opc.def().nb_oargs).map(|_| Type::I64));
+                ins.extend((0..opc.def().nb_iargs).map(|_| Type::I64));
             }
             _ => {
                 let d = op.opc.def();

@@ -12,6 +12,7 @@ pub mod opcodes;
 pub mod semantics;
 pub mod text;
 pub mod types;
+pub mod vector;
 pub mod verify;
 
 pub use backend::{Backend, BackendError, CompiledTb, ExitCode, Helper, HelperFlags};
@@ -19,3 +20,4 @@ pub use builder::Builder;
 pub use func::{Func, Label, Op, Temp, TempData, TempKind};
 pub use opcodes::{OpDef, OpFlags, Opc};
 pub use types::{BarrierFlags, Cond, MemOp, MmuIdx, RmwOp, Type};
+pub use vector::VecShape;

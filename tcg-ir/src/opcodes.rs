@@ -17,6 +17,9 @@ bitflags! {
         const VARIADIC = 16;
         /// Pure arithmetic evaluated by `semantics` (foldable when all inputs are constant).
         const PURE = 32;
+        /// A vector op (see `vector.rs`): reads and writes 16-byte operands in env at the
+        /// offsets of its `Env` constant arguments (destination first).
+        const VECTOR = 64;
     }
 }
 
@@ -31,6 +34,10 @@ pub enum CArg {
     Helper,
     Barrier,
     Rmw,
+    /// A vector op's lane size and operation size ([`crate::vector::VecShape`]).
+    Vec,
+    /// Byte offset of a 16-byte vector operand in env.
+    Env,
 }
 
 /// Static description of an opcode.
@@ -67,6 +74,7 @@ const fn f(a: OpFlags, b: OpFlags) -> OpFlags {
 const CTRL: OpFlags = f(f(OpFlags::SIDE_EFFECTS, OpFlags::BB_END), OpFlags::UNTYPED);
 const MEM: OpFlags = f(OpFlags::SIDE_EFFECTS, OpFlags::GUEST_MEM);
 const UNT: OpFlags = f(OpFlags::SIDE_EFFECTS, OpFlags::UNTYPED);
+const VEC: OpFlags = f(UNT, OpFlags::VECTOR);
 
 // Semantics (see `semantics.rs`): I32 values live zero-extended in 64-bit slots; shift and
 // rotate counts are taken modulo the width; x/0 = 0, x%0 = x, MIN/-1 = MIN, MIN%-1 = 0;
@@ -130,6 +138,50 @@ opcodes! {
     InsnStart = "insn_start", 0, 0, [Int], UNT;
     GotoTb = "goto_tb", 0, 0, [Int], UNT;
     ExitTb = "exit_tb", 0, 0, [Int], CTRL;
+    // Vector ops on env operands (semantics in `vector.rs`): shape, then the destination
+    // and source offsets. The scalar input of vdup/vands/vors/vcmps is an I64 whose low
+    // lane bits are replicated to every lane.
+    VMov = "vmov", 0, 0, [Vec, Env, Env], VEC;
+    VNot = "vnot", 0, 0, [Vec, Env, Env], VEC;
+    VNeg = "vneg", 0, 0, [Vec, Env, Env], VEC;
+    VAbs = "vabs", 0, 0, [Vec, Env, Env], VEC;
+    VAdd = "vadd", 0, 0, [Vec, Env, Env, Env], VEC;
+    VSub = "vsub", 0, 0, [Vec, Env, Env, Env], VEC;
+    VMul = "vmul", 0, 0, [Vec, Env, Env, Env], VEC;
+    VAnd = "vand", 0, 0, [Vec, Env, Env, Env], VEC;
+    VOr = "vor", 0, 0, [Vec, Env, Env, Env], VEC;
+    VXor = "vxor", 0, 0, [Vec, Env, Env, Env], VEC;
+    VAndc = "vandc", 0, 0, [Vec, Env, Env, Env], VEC;
+    VOrc = "vorc", 0, 0, [Vec, Env, Env, Env], VEC;
+    VSmin = "vsmin", 0, 0, [Vec, Env, Env, Env], VEC;
+    VSmax = "vsmax", 0, 0, [Vec, Env, Env, Env], VEC;
+    VUmin = "vumin", 0, 0, [Vec, Env, Env, Env], VEC;
+    VUmax = "vumax", 0, 0, [Vec, Env, Env, Env], VEC;
+    // Multiply-accumulate: d = acc + a * b (vmls: acc - a * b) for operands d, a, b, acc.
+    VMla = "vmla", 0, 0, [Vec, Env, Env, Env, Env], VEC;
+    VMls = "vmls", 0, 0, [Vec, Env, Env, Env, Env], VEC;
+    // Lanes `a cond b` become all-ones, others zero.
+    VCmp = "vcmp", 0, 0, [Vec, Cond, Env, Env, Env], VEC;
+    // Shifts by an immediate; a count of the lane size or more gives 0 (vsari: the sign).
+    VShli = "vshli", 0, 0, [Vec, Env, Env, Int], VEC;
+    VShri = "vshri", 0, 0, [Vec, Env, Env, Int], VEC;
+    VSari = "vsari", 0, 0, [Vec, Env, Env, Int], VEC;
+    // `d = (t & c) | (f & !c)` for operands d, c, t, f.
+    VBitsel = "vbitsel", 0, 0, [Vec, Env, Env, Env, Env], VEC;
+    VDup = "vdup", 0, 1, [Vec, Env], VEC;
+    VAnds = "vands", 0, 1, [Vec, Env, Env], VEC;
+    VOrs = "vors", 0, 1, [Vec, Env, Env], VEC;
+    VCmps = "vcmps", 0, 1, [Vec, Cond, Env, Env], VEC;
+    // Byte permutation: byte i of d = byte m[i] of the 32 bytes a:b (a first), zero for
+    // m[i] >= 32, where m[0..8] are the bytes of the first Int (little-endian) and
+    // m[8..16] of the second.
+    VShuf = "vshuf", 0, 0, [Vec, Env, Env, Env, Int, Int], VEC;
+    // Saturating add/sub (unsigned, signed); the I64 output (written after the
+    // destination) is 1 when any lane of the operation size saturated, else 0.
+    VUsadd = "vusadd", 1, 0, [Vec, Env, Env, Env], VEC;
+    VSsadd = "vssadd", 1, 0, [Vec, Env, Env, Env], VEC;
+    VUssub = "vussub", 1, 0, [Vec, Env, Env, Env], VEC;
+    VSssub = "vsssub", 1, 0, [Vec, Env, Env, Env], VEC;
 }
 
 impl Opc {

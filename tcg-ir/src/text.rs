@@ -14,6 +14,7 @@ use crate::backend::Helper;
 use crate::func::{Func, Label, Op, Temp, TempData, TempKind};
 use crate::opcodes::{CArg, OpFlags, Opc};
 use crate::types::{BarrierFlags, Cond, MemOp, RmwOp, Type};
+use crate::vector::VecShape;
 use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::fmt;
@@ -32,6 +33,8 @@ fn carg_text(func: &Func, kind: CArg, v: u64) -> String {
             .map_or(format!("?helper{v}"), |h| h.name.to_string()),
         CArg::Barrier => BarrierFlags::from_bits_retain(v as u8).text(),
         CArg::Rmw => RmwOp::from_u64(v).map_or(format!("?{v}"), |r| r.name().to_string()),
+        CArg::Vec => VecShape::from_carg(v).map_or(format!("?{v}"), |s| s.name()),
+        CArg::Env => format!("@{v:#x}"),
     }
 }
 
@@ -50,16 +53,25 @@ pub fn op_text(func: &Func, op: &Op) -> String {
     if op.opc == Opc::Call {
         parts.push(carg_text(func, CArg::Helper, op.cargs[0]));
     }
-    parts.extend(
-        op.oargs
-            .iter()
-            .chain(op.iargs.iter())
-            .map(|&t| func.temp_name(t)),
-    );
-    if op.opc != Opc::Call {
-        for (&c, &k) in op.cargs.iter().zip(d.cargs.iter()) {
-            parts.push(carg_text(func, k, c));
-        }
+    let temps = op
+        .oargs
+        .iter()
+        .chain(op.iargs.iter())
+        .map(|&t| func.temp_name(t));
+    let cargs = op
+        .cargs
+        .iter()
+        .zip(d.cargs.iter())
+        .map(|(&c, &k)| carg_text(func, k, c));
+    if op.opc == Opc::Call {
+        parts.extend(temps);
+    } else if d.flags.contains(OpFlags::VECTOR) {
+        // Shape and operands first, like an A64 instruction; the scalar input last.
+        parts.extend(cargs);
+        parts.extend(temps);
+    } else {
+        parts.extend(temps);
+        parts.extend(cargs);
     }
     if !parts.is_empty() {
         s.push(' ');
@@ -237,7 +249,15 @@ pub fn parse(src: &str, helpers: &[&'static Helper]) -> Result<Func, ParseError>
         };
         let (otys, itys) = func.arg_types(&dummy);
         let mut temps: Vec<Temp> = Vec::new();
-        for (k, p) in parts[..nout + nin].iter().enumerate() {
+        // Vector ops print their constant arguments before the temps.
+        let (tparts, cparts) = if d.flags.contains(OpFlags::VECTOR) {
+            let (c, t) = parts.split_at(ncarg);
+            (t, c)
+        } else {
+            let (t, c) = parts.split_at(nout + nin);
+            (t, c)
+        };
+        for (k, p) in tparts.iter().enumerate() {
             let want = if k < nout { otys[k] } else { itys[k - nout] };
             let t = if let Some(c) = p.strip_prefix('$') {
                 let v = parse_int(c).ok_or_else(|| err(format!("bad constant `{p}`")))?;
@@ -249,7 +269,7 @@ pub fn parse(src: &str, helpers: &[&'static Helper]) -> Result<Func, ParseError>
             };
             temps.push(t);
         }
-        for (p, &k) in parts[nout + nin..].iter().zip(d.cargs.iter()) {
+        for (p, &k) in cparts.iter().zip(d.cargs.iter()) {
             let bad = || err(format!("bad {k:?} argument `{p}`"));
             let v = match k {
                 CArg::Int => parse_int(p).ok_or_else(bad)?,
@@ -267,6 +287,8 @@ pub fn parse(src: &str, helpers: &[&'static Helper]) -> Result<Func, ParseError>
                 CArg::Helper => return Err(bad()),
                 CArg::Barrier => BarrierFlags::parse_text(p).ok_or_else(bad)?.bits() as u64,
                 CArg::Rmw => RmwOp::from_name(p).ok_or_else(bad)? as u64,
+                CArg::Vec => VecShape::from_name(p).ok_or_else(bad)?.carg(),
+                CArg::Env => p.strip_prefix('@').and_then(parse_int).ok_or_else(bad)?,
             };
             cargs.push(v);
         }
@@ -321,6 +343,14 @@ local t3:i32
   call test_helper, t2, t2, x0
   brcond.i64 t2, $0x0, tstne, L0
   deposit.i64 x0, x0, t2, 8, 0x10
+  vadd 16b, @0x100, @0x110, @0x120
+  vcmp 2s, gtu, @0x100, @0x100, @0x120
+  vshri 8h, @0x100, @0x110, 0xf
+  vbitsel 1d, @0x100, @0x110, @0x120, @0x130
+  vdup 4s, @0x140, x0
+  vcmps 2d, tstne, @0x140, @0x100, t2
+  vusadd 8h, @0x100, @0x110, @0x120, t2
+  vshuf 8b, @0x100, @0x110, @0x120, 0x1f1e1d1c1b1a1918, 0x7060504
   goto_tb 0
   exit_tb 0
 L0:

@@ -4,6 +4,7 @@ use crate::backend::Helper;
 use crate::func::{Func, TempKind};
 use crate::opcodes::{CArg, OpFlags, Opc};
 use crate::types::{BarrierFlags, Cond, MemOp, RmwOp};
+use crate::vector::{VecShape, VEC_BYTES};
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +118,8 @@ pub fn verify(func: &Func) -> Result<(), VerifyError> {
                 CArg::Helper => true,
                 CArg::Barrier => BarrierFlags::from_bits(c as u8).is_some() && c < 16,
                 CArg::Rmw => RmwOp::from_u64(c).is_some(),
+                CArg::Vec => VecShape::from_carg(c).is_some(),
+                CArg::Env => c.saturating_add(VEC_BYTES as u64) <= u32::MAX as u64,
             };
             if !ok {
                 return Err(e(format!("bad constant argument {c} ({kind:?})")));

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use tcg_ir::opcodes::OpFlags;
 use tcg_ir::semantics;
 use tcg_ir::text::op_label;
+use tcg_ir::vector;
 use tcg_ir::{Cond, Func, HelperFlags, MemOp, Op, Opc, Temp, TempKind, Type};
 
 /// Runs the passes in order: fold, propagate copies, fold again (propagation exposes new
@@ -307,8 +308,8 @@ impl Copies {
 
 /// Replaces uses of temps known to be copies of another temp or of a constant by that
 /// source. Copy knowledge ends when either side is redefined, for globals also at calls
-/// that may write globals and at `st_env` over them, and entirely at every label (control
-/// flow merges there). A `mov` that becomes `mov x, x` is removed.
+/// that may write globals and at `st_env` or vector ops over them, and entirely at every
+/// label (control flow merges there). A `mov` that becomes `mov x, x` is removed.
 pub fn propagate_copies(func: &mut Func) {
     let n = func.temps.len();
     let globals = func
@@ -369,6 +370,12 @@ pub fn propagate_copies(func: &mut Func) {
             Opc::StEnv => {
                 if let (Some(&off), Some(&m)) = (op.cargs.first(), op.cargs.get(1)) {
                     st.forget_globals(off, off.saturating_add(MemOp(m as u8).bytes() as u64));
+                }
+            }
+            // A vector op writes the 16 bytes of its destination operand.
+            opc if opc.flags().contains(OpFlags::VECTOR) => {
+                if let Some(&d) = vector::env_operands(&op).first() {
+                    st.forget_globals(d as u64, d as u64 + vector::VEC_BYTES as u64);
                 }
             }
             _ => {}

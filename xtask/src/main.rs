@@ -628,9 +628,27 @@ fn bench_linux(paths: &Paths, runners: &[Runner], runs: u64) -> Result<()> {
     let check = format!("console=ttyAMA0 {}", initramfs::CHECK_PARAM);
     // Boot to the VFS panic (kernel only), and boot + the busybox check script.
     let rows = [
-        ("linux-vfs-panic", 1, None, "console=ttyAMA0", linux::VFS_PANIC),
-        ("linux-vfs-panic", 4, None, "console=ttyAMA0", linux::VFS_PANIC),
-        ("linux-busybox", 2, Some(&initrd), &check, initramfs::CHECK_END),
+        (
+            "linux-vfs-panic",
+            1,
+            None,
+            "console=ttyAMA0",
+            linux::VFS_PANIC,
+        ),
+        (
+            "linux-vfs-panic",
+            4,
+            None,
+            "console=ttyAMA0",
+            linux::VFS_PANIC,
+        ),
+        (
+            "linux-busybox",
+            2,
+            Some(&initrd),
+            &check,
+            initramfs::CHECK_END,
+        ),
     ];
     for (name, smp, initrd, append, until) in rows {
         let mut qemu_time = None;

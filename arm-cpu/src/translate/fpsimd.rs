@@ -97,7 +97,16 @@ fn post_index(cx: &mut Ctx, rn: Reg, base: Temp, post: SimdPost) {
 
 /// LD1-LD4/ST1-ST4 (multiple structures).
 #[allow(clippy::too_many_arguments)]
-fn multi(cx: &mut Ctx, load: bool, selem: u8, regs: u8, arr: Arrangement, rt: u8, rn: Reg, post: SimdPost) {
+fn multi(
+    cx: &mut Ctx,
+    load: bool,
+    selem: u8,
+    regs: u8,
+    arr: Arrangement,
+    rt: u8,
+    rn: Reg,
+    post: SimdPost,
+) {
     let base = struct_base(cx, rn);
     let rbytes: u32 = if arr.q { 16 } else { 8 };
     let rt = rt as u32;
@@ -163,6 +172,9 @@ fn replicate(cx: &mut Ctx, selem: u8, arr: Arrangement, rt: u8, rn: Reg, post: S
 fn data_processing(cx: &mut Ctx, insn: Insn) -> BlockEnd {
     if !arm_fpsimd::supported(&insn) {
         return cx.undef();
+    }
+    if super::simd_native::emit(cx, &insn) {
+        return BlockEnd::Next;
     }
     let gpr = match insn {
         Insn::IntToFp { rn, .. }

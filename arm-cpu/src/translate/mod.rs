@@ -6,6 +6,7 @@ mod branch;
 mod dp;
 mod fpsimd;
 mod ldst;
+mod simd_native;
 mod system;
 
 use crate::exits;

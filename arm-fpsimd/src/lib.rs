@@ -36,16 +36,24 @@ pub fn is_fp_op(op: SimdOp) -> bool {
         )
 }
 
-/// Which module implements an instruction.
-enum Part {
+/// The part of the FP/SIMD data-processing instructions an instruction belongs to
+/// (the module implementing it; the difftest's `--only` parts follow it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Scalar FP, FP<->general moves and conversions (`fp_scalar`).
     FpScalar,
+    /// AdvSIMD floating-point operations (`fp_vector`).
     FpVector,
+    /// AdvSIMD integer, bitwise, permute, copy and immediate operations (`int_vector`).
     IntVector,
+    /// AES, SHA1, SHA256 (`crypto`).
     Crypto,
+    /// Not an FP/SIMD data-processing instruction (loads and stores, everything else).
     None,
 }
 
-fn part(insn: &Insn) -> Part {
+/// Which [`Part`] `insn` belongs to.
+pub fn part(insn: &Insn) -> Part {
     use Insn::*;
     match insn {
         FpMovGeneral { .. }

@@ -325,21 +325,11 @@ pub fn part_of(insn: &Insn) -> Part {
         | SimdLoadStoreMulti { .. }
         | SimdLoadStoreLane { .. }
         | SimdLoadReplicate { .. } => Part::LdstSimd,
-        FpMovGeneral { .. }
-        | FpToInt { .. }
-        | IntToFp { .. }
-        | FpUnary { .. }
-        | FpConvert { .. }
-        | FpBinary { .. }
-        | FpMulAdd { .. }
-        | FpCompare { .. }
-        | FpCondCompare { .. }
-        | FpCondSelect { .. }
-        | FpMovImm { .. } => Part::FpScalar,
-        CryptoAes { .. } | CryptoSha3 { .. } | CryptoSha2 { .. } => Part::Crypto,
-        _ => match insn.simd_op() {
-            Some(op) if arm_fpsimd::is_fp_op(op) => Part::FpVector,
-            _ => Part::SimdInt,
+        _ => match arm_fpsimd::part(insn) {
+            arm_fpsimd::Part::FpScalar => Part::FpScalar,
+            arm_fpsimd::Part::FpVector => Part::FpVector,
+            arm_fpsimd::Part::Crypto => Part::Crypto,
+            arm_fpsimd::Part::IntVector | arm_fpsimd::Part::None => Part::SimdInt,
         },
     }
 }

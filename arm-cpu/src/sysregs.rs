@@ -73,10 +73,10 @@ stored! {
     MPIDR = 0, SCTLR = 1, CPACR = 2, TTBR0 = 3, TTBR1 = 4, TCR = 5, SPSR = 6, ELR = 7,
     ESR = 8, FAR = 9, PAR = 10, MAIR = 11, AMAIR = 12, VBAR = 13, CONTEXTIDR = 14,
     TPIDR_EL1 = 15, TPIDR_EL0 = 16, TPIDRRO_EL0 = 17, CNTKCTL = 18, CNTV_CTL = 19,
-    CNTV_CVAL = 20, CNTP_CTL = 21, CNTP_CVAL = 22, FPCR = 23, FPSR = 24, MDSCR = 25,
-    CSSELR = 26, AFSR0 = 27, AFSR1 = 28, OSLAR = 29, OSDLR = 30,
+    CNTV_CVAL = 20, CNTP_CTL = 21, CNTP_CVAL = 22, MDSCR = 23, CSSELR = 24, AFSR0 = 25,
+    AFSR1 = 26, OSDLR = 27,
 }
-pub const NUM_STORED: usize = 31;
+pub const NUM_STORED: usize = 28;
 
 const fn rw(slot: usize) -> Kind {
     Kind::Stored {

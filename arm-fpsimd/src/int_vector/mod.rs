@@ -192,22 +192,9 @@ fn un(op: SimdOp, size: u8, a: u64, d: u64, qc: &mut bool) -> u64 {
     }
 }
 
+/// The signed lengthening operations: the S-prefixed ones of [`is_long3`].
 fn is_signed_long(op: SimdOp) -> bool {
-    matches!(
-        op,
-        Saddl
-            | Saddw
-            | Ssubl
-            | Ssubw
-            | Sabal
-            | Sabdl
-            | Smlal
-            | Smlsl
-            | Smull
-            | Sqdmlal
-            | Sqdmlsl
-            | Sqdmull
-    )
+    is_long3(op) && op.name().starts_with('s')
 }
 
 /// The lengthening lane operations (three-different and by-element long forms): `a`

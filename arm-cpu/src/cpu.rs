@@ -233,6 +233,17 @@ impl GuestCpu for ArmCpu {
         Ok(Translation { func, size, insns })
     }
 
+    fn retranslate(phys: &PhysMap, key: &TbKey) -> Option<tcg_ir::Func> {
+        let page = key.phys_pc & PAGE_MASK;
+        let host = phys.ram_ptr(softmmu::PhysAddr(page), softmmu::layout::PAGE_SIZE)?;
+        // SAFETY: `host` is the host view of the whole RAM page holding the TB's code (RAM
+        // is never unmapped while the machine lives); `key` was made by `tb_key`, so its pc
+        // and physical pc are in the same page at the same offset.
+        let (func, _, _) =
+            unsafe { translate::translate_block(host, key.pc, TbFlags::from_bits(key.flags)) };
+        Some(func)
+    }
+
     fn handle_exit(&mut self, code: u64) -> CpuAction {
         let info = self.env.exit_info;
         let pc = self.env.pc;

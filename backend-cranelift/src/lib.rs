@@ -55,6 +55,8 @@ use tcg_ir::{Backend, BackendError, CompiledTb, ExitCode, Func, Opc};
 /// Flag bits of a chain cell's word 3.
 const CELL_HAS_PC: u64 = 1;
 const CELL_DEAD: u64 = 2;
+/// Byte offset of word 3 (the flags) in a chain cell.
+const CELL_FLAGS_OFFSET: i64 = 24;
 /// Guest page size for the same-page chaining rule.
 const GUEST_PAGE_BITS: u32 = softmmu::layout::PAGE_BITS;
 
@@ -457,6 +459,12 @@ impl Backend for CraneliftBackend {
         lock(&t.incoming).push((cell, slot));
         from[slot].store(entry, Ordering::Release);
         true
+    }
+
+    fn direct_entry(&self, tb: &dyn CompiledTb) -> Option<(u64, u64)> {
+        let t = jit_tb(tb)?;
+        (t.cell()[3].load(Ordering::Acquire) & CELL_DEAD == 0)
+            .then_some((t.entry as u64, t.cell as u64))
     }
 
     fn unchain(&self, tb: &dyn CompiledTb) {

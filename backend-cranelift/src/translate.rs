@@ -160,6 +160,7 @@ pub(crate) fn translate(
                 | Br
                 | SetLabel
                 | ExitTb
+                | LookupGoto
                 | Call
                 | QemuLd
                 | QemuSt
@@ -770,6 +771,7 @@ impl Tr<'_, '_> {
             }
             InsnStart => self.pc = op.cargs[0],
             GotoTb => self.goto_tb(op.cargs[0]),
+            LookupGoto => self.lookup_goto(op),
             ExitTb => {
                 let c = op.cargs[0];
                 let code = if c <= ExitCode::GOTO_TB1 && self.goto_seen[c as usize] {
@@ -1142,17 +1144,126 @@ impl Tr<'_, '_> {
         let stay = self.b.create_block();
         self.b.ins().brif(next, chain, &[], stay, &[]);
         self.b.switch_to_block(chain);
-        let sig = match self.tb_sig {
+        let sig = self.tb_sig();
+        let env = self.env;
+        self.b.ins().return_call_indirect(sig, next, &[env]);
+        self.b.switch_to_block(stay);
+    }
+
+    /// `lookup_goto pc, flags, mmu`: probe the vCPU's jump cache (`softmmu::jmp`) and
+    /// tail-call the TB it names if the entry is for `pc`, its physical pc is what the
+    /// code TLB maps `pc` to now, its flags are `flags` and the TB is alive (its chain
+    /// cell not dead); otherwise fall through.
+    fn lookup_goto(&mut self, op: &Op) {
+        use softmmu::jmp::*;
+        let pc = self.get(op.iargs[0]);
+        let flags = op.cargs[0];
+        let mmu = (op.cargs[1] as usize) % NB_MMU_MODES;
+        self.store_globals(|_| true);
+        self.synced = true;
+        let miss = self.b.create_block();
+        let fl = flags_env();
+
+        // e = env + ENV_JMP + jmp_index(pc) * 32
+        let h1 = self.b.ins().ushr_imm_s(pc, 2);
+        let h2 = self.b.ins().ushr_imm_s(pc, 2 + JMP_BITS as i64);
+        let h = self.b.ins().bxor(h1, h2);
+        let h = self.b.ins().band_imm_s(h, (JMP_SIZE - 1) as i64);
+        let eoff = self.b.ins().ishl_imm_s(h, JMPE_SIZE_LOG2 as i64);
+        let e = self.b.ins().iadd(self.env, eoff);
+        let epc = self
+            .b
+            .ins()
+            .load(types::I64, fl, e, (ENV_JMP + JMPE_PC) as i32);
+        let c = self.b.ins().icmp(IntCC::Equal, epc, pc);
+        self.branch_or(c, miss);
+
+        // The code TLB entry of pc must map its page, to the physical page in the key.
+        let (tlb_hit, ppage) = self.code_tlb_phys(pc, mmu);
+        self.branch_or(tlb_hit, miss);
+        let ppage = ppage(self);
+        let off = self.b.ins().band_imm_s(pc, !PAGE_MASK as i64);
+        let key = self.b.ins().bor(ppage, off);
+        let key = self
+            .b
+            .ins()
+            .bor_imm_s(key, (flags << JMP_KEY_FLAGS_SHIFT) as i64);
+        let ekey = self
+            .b
+            .ins()
+            .load(types::I64, fl, e, (ENV_JMP + JMPE_KEY) as i32);
+        let c = self.b.ins().icmp(IntCC::Equal, ekey, key);
+        self.branch_or(c, miss);
+
+        // The TB is alive: its chain cell's flag word has no CELL_DEAD.
+        let cell = self
+            .b
+            .ins()
+            .load(types::I64, fl, e, (ENV_JMP + JMPE_AUX) as i32);
+        let flag_word = self.b.ins().iadd_imm_s(cell, crate::CELL_FLAGS_OFFSET);
+        let cf = self
+            .b
+            .ins()
+            .atomic_load(types::I64, MemFlagsData::trusted(), flag_word);
+        let dead = self.b.ins().band_imm_s(cf, crate::CELL_DEAD as i64);
+        let c = self.b.ins().icmp_imm_s(IntCC::Equal, dead, 0);
+        self.branch_or(c, miss);
+
+        let code = self
+            .b
+            .ins()
+            .load(types::I64, fl, e, (ENV_JMP + JMPE_CODE) as i32);
+        let sig = self.tb_sig();
+        let env = self.env;
+        self.b.ins().return_call_indirect(sig, code, &[env]);
+        self.b.switch_to_block(miss);
+    }
+
+    /// Continues in a new block when `c` holds, else jumps to `miss`.
+    fn branch_or(&mut self, c: Value, miss: Block) {
+        let next = self.b.create_block();
+        self.b.ins().brif(c, next, &[], miss, &[]);
+        self.b.switch_to_block(next);
+    }
+
+    /// Whether the code TLB of `mmu` maps the page of `vaddr` (RAM, executable), and a
+    /// closure loading the physical page of that entry (valid only where it does).
+    fn code_tlb_phys(
+        &mut self,
+        vaddr: Value,
+        mmu: usize,
+    ) -> (Value, impl FnOnce(&mut Self) -> Value) {
+        let fl = flags_env();
+        let i = self.b.ins().ushr_imm_s(vaddr, PAGE_BITS as i64);
+        let i = self.b.ins().band_imm_s(i, (TLB_SIZE - 1) as i64);
+        let toff = self.b.ins().ishl_imm_s(i, TLBE_SIZE_LOG2 as i64);
+        let te = self.b.ins().iadd(self.env, toff);
+        let tlb_base = ENV_TLB + mmu * TLB_SIZE * (1 << TLBE_SIZE_LOG2);
+        let tag = self
+            .b
+            .ins()
+            .load(types::I64, fl, te, (tlb_base + TLBE_ADDR_CODE) as i32);
+        let page = self.b.ins().band_imm_s(vaddr, PAGE_MASK as i64);
+        let hit = self.b.ins().icmp(IntCC::Equal, tag, page);
+        let full = move |tr: &mut Self| {
+            let foff = tr.b.ins().ishl_imm_s(i, TLBF_SIZE_LOG2 as i64);
+            let fe = tr.b.ins().iadd(tr.env, foff);
+            let full_base = ENV_TLB_FULL + mmu * TLB_SIZE * (1 << TLBF_SIZE_LOG2);
+            tr.b.ins()
+                .load(types::I64, fl, fe, (full_base + TLBF_PADDR_PAGE) as i32)
+        };
+        (hit, full)
+    }
+
+    fn tb_sig(&mut self) -> SigRef {
+        match self.tb_sig {
             Some(s) => s,
             None => {
                 let s = self.b.import_signature(tb_signature(CallConv::Tail));
                 self.tb_sig = Some(s);
                 s
             }
-        };
-        let env = self.env;
-        self.b.ins().return_call_indirect(sig, next, &[env]);
-        self.b.switch_to_block(stay);
+        }
     }
 
     /// A host load of `m`'s size, extended to `ty` as `m` says.

@@ -435,7 +435,8 @@ impl Compiler<'_> {
                 }
                 return Ok(());
             }
-            Opc::GotoTb => return Ok(()),
+            // Interpreted TBs always leave through the loop.
+            Opc::GotoTb | Opc::LookupGoto => return Ok(()),
             Opc::Mov => Insn::Mov {
                 d: self.o(op, 0)?,
                 a: self.i(op, 0)?,

@@ -2,90 +2,245 @@
 //! optimising one (the Cranelift JIT) once it has run often enough to repay compilation.
 //!
 //! A Linux boot translates hundreds of thousands of TBs that run only a few times; the JIT
-//! spends ~300 µs on each, the interpreter ~1 µs, while a hot JIT TB runs ~8x faster. The
-//! TB keeps its (optimised) IR until it is promoted, then drops it.
+//! spends ~100-300 µs on each, the interpreter a few µs, while a hot JIT TB runs many times
+//! faster. By default hot TBs are compiled by the [`service`] on worker threads: the vCPU
+//! keeps running the cold code and picks up the hot code when it is installed (a `OnceLock`
+//! read, no lock on the execution path). [`TierOptions::workers`] `= 0` compiles on the
+//! vCPU's thread instead, at the exact run that crosses the threshold (deterministic tests).
+//!
+//! A TB keeps no IR when the caller gives an [`IrSource`] (the execution loop re-translates
+//! from guest memory at promotion); otherwise it keeps a copy of its IR until promoted.
+//!
+//! Invalidation: [`Backend::unchain`] marks the TB dead; a dead TB is never queued, never
+//! compiled and never installed, and hot code installed concurrently with the unchain is
+//! unchained by whichever side comes second (each writes its half, then reads the other's).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use tcg_ir::{Backend, BackendError, CompiledTb, Func};
+pub mod service;
+
+use service::{CompileService, Enqueued, ServiceHandle};
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use tcg_ir::{Backend, BackendError, CompiledTb, Func, IrSource};
 
 /// Executions of a TB in the cold tier before it is compiled by the hot one.
 pub const DEFAULT_THRESHOLD: u32 = 500;
 
+/// How the tiers are used.
+#[derive(Clone, Debug)]
+pub struct TierOptions {
+    /// Runs of a TB in the cold tier before it is promoted.
+    pub threshold: u32,
+    /// Compile threads; 0 compiles synchronously on the vCPU's thread.
+    pub workers: usize,
+    /// Most TBs waiting for a worker; a TB that finds the queue full stays cold and asks
+    /// again after another `threshold` runs.
+    pub queue_cap: usize,
+}
+
+impl TierOptions {
+    /// Synchronous promotion at `threshold` runs.
+    pub fn sync(threshold: u32) -> TierOptions {
+        TierOptions {
+            threshold,
+            workers: 0,
+            queue_cap: 0,
+        }
+    }
+
+    /// Background compilation with the default worker count for this host: one thread per
+    /// host core beyond the first, at least one, at most [`service::MAX_WORKERS`].
+    pub fn background(threshold: u32) -> TierOptions {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        TierOptions {
+            threshold,
+            workers: cores.saturating_sub(1).clamp(1, service::MAX_WORKERS),
+            queue_cap: service::DEFAULT_QUEUE_CAP,
+        }
+    }
+}
+
 /// What every tiered TB of one back end shares.
-struct Shared {
+pub(crate) struct Shared {
     hot: Arc<dyn Backend>,
     threshold: u32,
     /// The hot back end ran out of code memory: the next `compile` reports `CodeFull` so
     /// the scheduler flushes and resets (promotions stop until then).
     hot_full: AtomicBool,
+    service: Option<ServiceHandle>,
 }
 
 /// A back end running TBs in `cold` first and in `hot` once they are hot.
 pub struct Tiered {
     cold: Arc<dyn Backend>,
     shared: Arc<Shared>,
+    _workers: Option<CompileService>,
 }
 
 impl Tiered {
+    /// Synchronous promotion at `threshold` runs (see [`TierOptions::sync`]).
     pub fn new(cold: Arc<dyn Backend>, hot: Arc<dyn Backend>, threshold: u32) -> Tiered {
+        Self::with_options(cold, hot, TierOptions::sync(threshold))
+    }
+
+    pub fn with_options(cold: Arc<dyn Backend>, hot: Arc<dyn Backend>, o: TierOptions) -> Tiered {
+        let workers = (o.workers > 0).then(|| CompileService::start(o.workers, o.queue_cap));
         Tiered {
             cold,
             shared: Arc::new(Shared {
                 hot,
-                threshold: threshold.max(1),
+                threshold: o.threshold.max(1),
                 hot_full: AtomicBool::new(false),
+                service: workers.as_ref().map(|w| w.handle()),
             }),
+            _workers: workers,
+        }
+    }
+
+    /// TBs promoted so far by the workers (0 when synchronous).
+    pub fn background_compiles(&self) -> u64 {
+        self.shared
+            .service
+            .as_ref()
+            .map_or(0, |s| s.compiled.load(Ordering::Relaxed))
+    }
+
+    /// Waits until no promotion is queued or in flight (tests, benchmarks).
+    pub fn wait_idle(&self) {
+        if let Some(s) = &self.shared.service {
+            s.wait_idle();
         }
     }
 }
 
-/// One TB: cold code, the IR to compile later, and the hot code once it exists.
-struct TieredTb {
+/// Where a TB is in its promotion.
+mod state {
+    /// Running cold, counting runs.
+    pub const COLD: u8 = 0;
+    /// Waiting in the compile queue or being compiled.
+    pub const QUEUED: u8 = 1;
+    /// Hot code installed, or promotion abandoned (compile error, no IR).
+    pub const DONE: u8 = 2;
+}
+
+/// How a TB's IR is had again at promotion.
+enum Ir {
+    Kept(Func),
+    Source(Arc<dyn IrSource>),
+    Gone,
+}
+
+/// One TB: cold code, the means to get its IR again, and the hot code once it exists.
+pub(crate) struct TieredTb {
     cold: Arc<dyn CompiledTb>,
     hot: OnceLock<Arc<dyn CompiledTb>>,
-    ir: Mutex<Option<Func>>,
+    ir: Mutex<Ir>,
+    /// Runs in the cold tier (counted without an atomic read-modify-write: a lost update
+    /// between vCPUs only delays the promotion a little).
     runs: AtomicU32,
+    state: AtomicU8,
     /// Unchained (invalidated): never promoted, never a chain target.
     dead: AtomicBool,
     shared: Arc<Shared>,
+    me: Weak<TieredTb>,
 }
 
 impl TieredTb {
-    /// Compiles the hot version (called once, by the thread whose run crossed the
-    /// threshold). On failure the TB simply stays cold.
-    fn promote(&self) {
+    /// Compiles and installs the hot version (synchronously, or on a worker). On failure
+    /// the TB simply stays cold.
+    pub(crate) fn promote(&self) {
         if self.dead.load(Ordering::Acquire) || self.shared.hot_full.load(Ordering::Relaxed) {
+            self.state.store(state::DONE, Ordering::Release);
             return;
         }
-        let Some(func) = self.ir.lock().ok().and_then(|mut g| g.take()) else {
+        let func = {
+            let mut g = self.ir.lock().unwrap_or_else(|p| p.into_inner());
+            match std::mem::replace(&mut *g, Ir::Gone) {
+                Ir::Kept(f) => Some(f),
+                Ir::Source(s) => {
+                    let f = s.ir();
+                    if f.is_none() {
+                        *g = Ir::Source(s);
+                    }
+                    f
+                }
+                Ir::Gone => None,
+            }
+        };
+        let Some(func) = func else {
+            self.state.store(state::DONE, Ordering::Release);
             return;
         };
         match self.shared.hot.compile(&func) {
             Ok(code) => {
-                let _ = self.hot.set(code);
+                if self.hot.set(code).is_ok() {
+                    // Publish, then look for a concurrent unchain (see the module doc).
+                    fence(Ordering::SeqCst);
+                    if self.dead.load(Ordering::Acquire) {
+                        if let Some(h) = self.hot.get() {
+                            self.shared.hot.unchain(&**h);
+                        }
+                    }
+                }
             }
             Err(BackendError::CodeFull) => {
                 self.shared.hot_full.store(true, Ordering::Relaxed);
-                // Keep the IR: after the flush this TB is gone anyway.
+                // After the flush this TB is gone anyway.
             }
             // A hot back end that cannot compile what the cold one could: stay cold.
             Err(_) => {}
         }
+        self.state.store(state::DONE, Ordering::Release);
     }
 
+    /// The code to run now; counts the run and asks for promotion at the threshold.
     #[inline]
     fn current(&self) -> &Arc<dyn CompiledTb> {
         if let Some(h) = self.hot.get() {
             return h;
         }
-        if self.runs.fetch_add(1, Ordering::Relaxed) + 1 == self.shared.threshold {
-            self.promote();
+        let runs = self.runs.load(Ordering::Relaxed).wrapping_add(1);
+        self.runs.store(runs, Ordering::Relaxed);
+        if runs.is_multiple_of(self.shared.threshold)
+            && self.state.load(Ordering::Relaxed) == state::COLD
+        {
+            self.request_promotion();
             if let Some(h) = self.hot.get() {
                 return h;
             }
         }
         &self.cold
+    }
+
+    #[cold]
+    fn request_promotion(&self) {
+        if self
+            .state
+            .compare_exchange(
+                state::COLD,
+                state::QUEUED,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            return;
+        }
+        match &self.shared.service {
+            None => self.promote(),
+            Some(s) => match self.me.upgrade() {
+                Some(me) => {
+                    if s.enqueue(me) == Enqueued::Full {
+                        // Back-pressure: ask again after another `threshold` runs.
+                        self.state.store(state::COLD, Ordering::Release);
+                    }
+                }
+                None => self.state.store(state::DONE, Ordering::Release),
+            },
+        }
+    }
+
+    pub(crate) fn runs(&self) -> u32 {
+        self.runs.load(Ordering::Relaxed)
     }
 }
 
@@ -114,27 +269,53 @@ fn tiered(tb: &dyn CompiledTb) -> Option<&TieredTb> {
     tb.as_any()?.downcast_ref::<TieredTb>()
 }
 
+impl Tiered {
+    fn make(&self, func: &Func, ir: Ir) -> Result<Arc<dyn CompiledTb>, BackendError> {
+        if self.shared.hot_full.load(Ordering::Relaxed) {
+            return Err(BackendError::CodeFull);
+        }
+        let cold = self.cold.compile(func)?;
+        Ok(Arc::new_cyclic(|me| TieredTb {
+            cold,
+            hot: OnceLock::new(),
+            ir: Mutex::new(ir),
+            runs: AtomicU32::new(0),
+            state: AtomicU8::new(state::COLD),
+            dead: AtomicBool::new(false),
+            shared: self.shared.clone(),
+            me: me.clone(),
+        }))
+    }
+}
+
 impl Backend for Tiered {
     fn name(&self) -> &'static str {
         "tiered"
     }
 
+    /// Keeps a copy of `func` until the TB is promoted.
     fn compile(&self, func: &Func) -> Result<Arc<dyn CompiledTb>, BackendError> {
-        if self.shared.hot_full.load(Ordering::Relaxed) {
-            return Err(BackendError::CodeFull);
+        self.make(func, Ir::Kept(func.clone()))
+    }
+
+    /// Keeps only `source`, asked for the IR again at promotion.
+    fn compile_with_source(
+        &self,
+        func: &Func,
+        source: Option<Arc<dyn IrSource>>,
+    ) -> Result<Arc<dyn CompiledTb>, BackendError> {
+        match source {
+            Some(s) => self.make(func, Ir::Source(s)),
+            None => self.compile(func),
         }
-        let cold = self.cold.compile(func)?;
-        Ok(Arc::new(TieredTb {
-            cold,
-            hot: OnceLock::new(),
-            ir: Mutex::new(Some(func.clone())),
-            runs: AtomicU32::new(0),
-            dead: AtomicBool::new(false),
-            shared: self.shared.clone(),
-        }))
     }
 
     fn reset(&self) {
+        if let Some(s) = &self.shared.service {
+            // Queued TBs belong to the flushed generation; one being compiled finishes
+            // into its (unreachable) TB.
+            s.clear();
+        }
         self.cold.reset();
         self.shared.hot.reset();
         self.shared.hot_full.store(false, Ordering::Relaxed);
@@ -151,15 +332,25 @@ impl Backend for Tiered {
         }
     }
 
+    /// Hot code only.
+    fn direct_entry(&self, tb: &dyn CompiledTb) -> Option<(u64, u64)> {
+        let t = tiered(tb)?;
+        if t.dead.load(Ordering::Acquire) {
+            return None;
+        }
+        self.shared.hot.direct_entry(&**t.hot.get()?)
+    }
+
     fn unchain(&self, tb: &dyn CompiledTb) {
         if let Some(t) = tiered(tb) {
             t.dead.store(true, Ordering::Release);
+            // Mark dead, then look for hot code (see the module doc).
+            fence(Ordering::SeqCst);
             if let Some(h) = t.hot.get() {
                 self.shared.hot.unchain(&**h);
             }
-            if let Ok(mut g) = t.ir.lock() {
-                g.take();
-            }
+            let mut g = t.ir.lock().unwrap_or_else(|p| p.into_inner());
+            *g = Ir::Gone;
         }
     }
 }

@@ -134,3 +134,239 @@ fn hot_code_full_asks_for_a_flush() {
     t.reset();
     assert!(t.compile(&Func::default()).is_ok());
 }
+
+// --- background compilation -------------------------------------------------------------
+
+/// A hot back end whose `compile` waits for a permit from the test; it records which
+/// TBs it compiled (by their IR's `nb_labels`, a tag the tests set).
+struct GatedBackend {
+    permits: Mutex<usize>,
+    cv: std::sync::Condvar,
+    started: AtomicUsize,
+    compiles: AtomicUsize,
+    unchains: AtomicUsize,
+    order: Mutex<Vec<u32>>,
+}
+
+impl GatedBackend {
+    fn new() -> Arc<GatedBackend> {
+        Arc::new(GatedBackend {
+            permits: Mutex::new(0),
+            cv: std::sync::Condvar::new(),
+            started: AtomicUsize::new(0),
+            compiles: AtomicUsize::new(0),
+            unchains: AtomicUsize::new(0),
+            order: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Lets every compile through from now on.
+    fn open(&self) {
+        self.permit(usize::MAX / 2);
+    }
+
+    fn permit(&self, n: usize) {
+        *self.permits.lock().unwrap() += n;
+        self.cv.notify_all();
+    }
+
+    fn wait_started(&self, n: usize) {
+        while self.started.load(Ordering::Acquire) < n {
+            std::thread::yield_now();
+        }
+    }
+}
+
+impl Backend for GatedBackend {
+    fn name(&self) -> &'static str {
+        "gated"
+    }
+    fn compile(&self, func: &Func) -> Result<Arc<dyn CompiledTb>, BackendError> {
+        self.started.fetch_add(1, Ordering::AcqRel);
+        let mut g = self.permits.lock().unwrap();
+        while *g == 0 {
+            g = self.cv.wait(g).unwrap();
+        }
+        *g -= 1;
+        drop(g);
+        self.order.lock().unwrap().push(func.nb_labels);
+        self.compiles.fetch_add(1, Ordering::Relaxed);
+        Ok(Arc::new(StubTb { ret: 9, size: 100 }))
+    }
+    fn unchain(&self, _tb: &dyn CompiledTb) {
+        self.unchains.fetch_add(1, Ordering::Relaxed);
+    }
+    fn direct_entry(&self, _tb: &dyn CompiledTb) -> Option<(u64, u64)> {
+        Some((1, 2))
+    }
+}
+
+fn background(threshold: u32, cap: usize, hot: Arc<dyn Backend>) -> Tiered {
+    Tiered::with_options(
+        StubBackend::new(1),
+        hot,
+        TierOptions {
+            threshold,
+            workers: 1,
+            queue_cap: cap,
+        },
+    )
+}
+
+#[test]
+fn background_promotion_keeps_running_cold_until_installed() {
+    let hot = GatedBackend::new();
+    let t = background(2, 16, hot.clone());
+    let tb = t.compile(&Func::default()).unwrap();
+    run(&tb);
+    run(&tb);
+    hot.wait_started(1);
+    for _ in 0..5 {
+        assert_eq!(run(&tb), 7, "cold while the worker compiles");
+    }
+    assert!(t.direct_entry(&*tb).is_none(), "no direct entry while cold");
+    hot.open();
+    t.wait_idle();
+    assert_eq!(run(&tb), 9, "hot once installed");
+    assert_eq!(t.direct_entry(&*tb), Some((1, 2)));
+    assert_eq!(t.background_compiles(), 1);
+    assert_eq!(hot.compiles.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn invalidation_while_compiling_discards_the_hot_code() {
+    let hot = GatedBackend::new();
+    let t = background(1, 16, hot.clone());
+    let tb = t.compile(&Func::default()).unwrap();
+    run(&tb);
+    hot.wait_started(1);
+    // The guest rewrote the code: the TB is unchained while its compile is in flight.
+    t.unchain(&*tb);
+    hot.open();
+    t.wait_idle();
+    assert!(
+        t.direct_entry(&*tb).is_none(),
+        "a dead TB is never entered directly"
+    );
+    assert!(!t.chain(1 << 63, &tb), "nor chained into");
+    assert_eq!(
+        hot.unchains.load(Ordering::Relaxed),
+        1,
+        "the hot code installed after the unchain was unchained by the worker"
+    );
+}
+
+#[test]
+fn dead_tbs_in_the_queue_are_not_compiled() {
+    let hot = GatedBackend::new();
+    let t = background(1, 16, hot.clone());
+    let a = t.compile(&Func::default()).unwrap();
+    let b = t.compile(&Func::default()).unwrap();
+    run(&a);
+    hot.wait_started(1); // the worker holds `a`; `b` waits in the queue
+    run(&b);
+    t.unchain(&*b);
+    hot.open();
+    t.wait_idle();
+    assert_eq!(hot.compiles.load(Ordering::Relaxed), 1, "only `a` compiled");
+    assert_eq!(run(&b), 7);
+}
+
+#[test]
+fn a_flush_drops_queued_work() {
+    let hot = GatedBackend::new();
+    let t = background(1, 16, hot.clone());
+    let a = t.compile(&Func::default()).unwrap();
+    let b = t.compile(&Func::default()).unwrap();
+    run(&a);
+    hot.wait_started(1);
+    run(&b);
+    t.reset();
+    hot.open();
+    t.wait_idle();
+    assert_eq!(hot.compiles.load(Ordering::Relaxed), 1, "`b` was dropped");
+}
+
+#[test]
+fn a_full_queue_pushes_back_and_the_tb_asks_again() {
+    let hot = GatedBackend::new();
+    let t = background(2, 1, hot.clone());
+    let a = t.compile(&Func::default()).unwrap();
+    let b = t.compile(&Func::default()).unwrap();
+    let c = t.compile(&Func::default()).unwrap();
+    run(&a);
+    run(&a);
+    hot.wait_started(1); // `a` compiling, queue empty
+    run(&b);
+    run(&b); // `b` queued: the queue is full
+    run(&c);
+    run(&c); // refused
+    hot.open();
+    t.wait_idle();
+    assert_eq!(hot.compiles.load(Ordering::Relaxed), 2);
+    assert_eq!(run(&c), 7, "still cold");
+    run(&c); // fourth run: asks again
+    t.wait_idle();
+    assert_eq!(run(&c), 9);
+}
+
+#[test]
+fn the_hottest_queued_tb_is_compiled_first() {
+    let hot = GatedBackend::new();
+    let t = background(1, 16, hot.clone());
+    let tagged = |tag: u32| {
+        t.compile(&Func {
+            nb_labels: tag,
+            ..Func::default()
+        })
+        .unwrap()
+    };
+    let (first, cool, warm, hottest) = (tagged(1), tagged(2), tagged(3), tagged(4));
+    run(&first);
+    hot.wait_started(1); // the worker holds `first`; the others queue up behind it
+    run(&cool);
+    for _ in 0..20 {
+        run(&warm);
+    }
+    for _ in 0..50 {
+        run(&hottest);
+    }
+    hot.open();
+    t.wait_idle();
+    assert_eq!(*hot.order.lock().unwrap(), vec![1, 4, 3, 2]);
+    assert_eq!(run(&cool), 9);
+}
+
+/// Gives the IR again at promotion (counting the calls), or nothing.
+struct Source {
+    calls: AtomicUsize,
+    give: bool,
+}
+
+impl IrSource for Source {
+    fn ir(&self) -> Option<Func> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.give.then(Func::default)
+    }
+}
+
+#[test]
+fn with_a_source_the_ir_is_had_again_at_promotion() {
+    for give in [true, false] {
+        let (_, hot, t) = setup(2);
+        let src = Arc::new(Source {
+            calls: AtomicUsize::new(0),
+            give,
+        });
+        let tb = t
+            .compile_with_source(&Func::default(), Some(src.clone()))
+            .unwrap();
+        run(&tb);
+        assert_eq!(src.calls.load(Ordering::Relaxed), 0, "not before promotion");
+        run(&tb);
+        assert_eq!(src.calls.load(Ordering::Relaxed), 1);
+        let promoted = hot.compiles.load(Ordering::Relaxed) == 1;
+        assert_eq!(promoted, give, "promoted only when the IR could be had");
+        assert_eq!(tb.code_size(), if give { 101 } else { 1 });
+    }
+}

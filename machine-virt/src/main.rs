@@ -3,7 +3,7 @@
 use anyhow::Context;
 use backend_cranelift::CraneliftBackend;
 use backend_interp::Interp;
-use backend_tiered::Tiered;
+use backend_tiered::{TierOptions, Tiered};
 use clap::{Parser, ValueEnum};
 use machine_virt::{Board, BoardConfig};
 use std::process::ExitCode;
@@ -45,6 +45,14 @@ struct Args {
     /// With `--backend tiered`: runs of a TB in the interpreter before it is compiled.
     #[arg(long, default_value_t = backend_tiered::DEFAULT_THRESHOLD)]
     tier_threshold: u32,
+    /// With `--backend tiered`: compile hot TBs on the vCPU's own thread when they cross
+    /// the threshold (deterministic) instead of on background compile threads.
+    #[arg(long)]
+    jit_sync: bool,
+    /// With `--backend tiered`: number of background compile threads (default: host cores
+    /// minus one, at least 1, at most 4).
+    #[arg(long, value_name = "N")]
+    jit_workers: Option<usize>,
     /// vCPU scheduler.
     #[arg(long, value_enum, default_value = "mttcg")]
     sched: SchedArg,
@@ -102,14 +110,23 @@ fn build(args: &Args) -> anyhow::Result<Board> {
             CraneliftBackend::new().map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,
         ),
         BackendArg::Interp => Arc::new(Interp::new()),
-        BackendArg::Tiered => Arc::new(Tiered::new(
-            Arc::new(Interp::new()),
-            Arc::new(
-                CraneliftBackend::new()
-                    .map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,
-            ),
-            args.tier_threshold,
-        )),
+        BackendArg::Tiered => {
+            let mut opts = TierOptions::background(args.tier_threshold);
+            if let Some(n) = args.jit_workers {
+                opts.workers = n.min(backend_tiered::service::MAX_WORKERS);
+            }
+            if args.jit_sync {
+                opts.workers = 0;
+            }
+            Arc::new(Tiered::with_options(
+                Arc::new(Interp::new()),
+                Arc::new(
+                    CraneliftBackend::new()
+                        .map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,
+                ),
+                opts,
+            ))
+        }
     };
     let mode = match args.sched {
         SchedArg::Rr => SchedMode::RoundRobin,

@@ -1,5 +1,6 @@
 //! The softmmu part of every guest environment, and the per-vCPU memory context.
 
+use crate::jmp::{JmpEntry, JMP_SIZE};
 use crate::layout::*;
 use crate::phys::PhysMap;
 use crate::tlb::{PageWalker, TlbEntry, TlbFull};
@@ -34,6 +35,8 @@ pub struct EnvHead {
     _pad1: [u64; 2],
     pub tlb: [[TlbEntry; TLB_SIZE]; NB_MMU_MODES],
     pub tlb_full: [[TlbFull; TLB_SIZE]; NB_MMU_MODES],
+    /// The jump cache generated code probes at indirect branches (see `crate::jmp`).
+    pub jmp: [JmpEntry; JMP_SIZE],
 }
 
 impl EnvHead {
@@ -54,6 +57,21 @@ impl EnvHead {
                 paddr_page: 0,
                 attrs: 0,
             }; TLB_SIZE]; NB_MMU_MODES],
+            jmp: [JmpEntry::EMPTY; JMP_SIZE],
+        }
+    }
+
+    /// Empties the jump cache (the TBs it names were flushed).
+    pub fn clear_jmp(&mut self) {
+        self.jmp.fill(JmpEntry::EMPTY);
+    }
+
+    /// Lets generated code continue from an indirect branch to virtual `pc` straight into
+    /// the code at `code` (validity word `aux`, see `crate::jmp`) of the TB with physical
+    /// pc `phys_pc` and key flags `flags`.
+    pub fn fill_jmp(&mut self, pc: u64, phys_pc: u64, flags: u32, code: u64, aux: u64) {
+        if let Some(key) = crate::jmp::key(phys_pc, flags) {
+            self.jmp[crate::jmp::jmp_index(pc)] = JmpEntry { pc, key, code, aux };
         }
     }
 
@@ -97,6 +115,14 @@ mod tests {
         assert_eq!(offset_of!(EnvHead, exit_request), ENV_EXIT_REQUEST);
         assert_eq!(offset_of!(EnvHead, fault), ENV_FAULT);
         assert_eq!(offset_of!(EnvHead, tlb), ENV_TLB);
+        assert_eq!(offset_of!(EnvHead, tlb_full), ENV_TLB_FULL);
+        assert_eq!(std::mem::size_of::<TlbFull>(), 1 << TLBF_SIZE_LOG2);
+        assert_eq!(offset_of!(TlbFull, paddr_page), TLBF_PADDR_PAGE);
+        assert_eq!(offset_of!(EnvHead, jmp), ENV_JMP);
+        assert_eq!(offset_of!(JmpEntry, pc), crate::jmp::JMPE_PC);
+        assert_eq!(offset_of!(JmpEntry, key), crate::jmp::JMPE_KEY);
+        assert_eq!(offset_of!(JmpEntry, code), crate::jmp::JMPE_CODE);
+        assert_eq!(offset_of!(JmpEntry, aux), crate::jmp::JMPE_AUX);
         assert_eq!(std::mem::size_of::<TlbEntry>(), 1 << TLBE_SIZE_LOG2);
         assert_eq!(offset_of!(TlbEntry, addr_read), TLBE_ADDR_READ);
         assert_eq!(offset_of!(TlbEntry, addr_write), TLBE_ADDR_WRITE);

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod env;
+pub mod jmp;
 pub mod phys;
 pub mod slow;
 pub mod tlb;
@@ -30,6 +31,12 @@ pub mod layout {
     pub const ENV_FAULT: usize = 4;
     /// `EnvHead::tlb`: `NB_MMU_MODES` arrays of `TLB_SIZE` entries.
     pub const ENV_TLB: usize = 64;
+    /// `EnvHead::tlb_full`: `NB_MMU_MODES` arrays of `TLB_SIZE` `TlbFull`s (16 bytes).
+    pub const ENV_TLB_FULL: usize = ENV_TLB + NB_MMU_MODES * TLB_SIZE * (1 << TLBE_SIZE_LOG2);
+    pub const TLBF_SIZE_LOG2: u32 = 4;
+    pub const TLBF_PADDR_PAGE: usize = 0;
+    /// `EnvHead::jmp`: the jump cache (`crate::jmp`).
+    pub const ENV_JMP: usize = ENV_TLB_FULL + NB_MMU_MODES * TLB_SIZE * (1 << TLBF_SIZE_LOG2);
     pub const TLBE_SIZE_LOG2: u32 = 5;
     pub const TLBE_ADDR_READ: usize = 0;
     pub const TLBE_ADDR_WRITE: usize = 8;

@@ -172,11 +172,32 @@ impl fmt::Display for BackendError {
 
 impl std::error::Error for BackendError {}
 
+/// Produces a TB's IR again, on any thread, for back ends that compile it later (the
+/// tiered back end promotes on worker threads and keeps no IR meanwhile).
+pub trait IrSource: Send + Sync {
+    /// The TB's (optimised) IR as it was given to [`Backend::compile_with_source`], or
+    /// `None` if it cannot be had any more (the TB then stays as it is). If the guest code
+    /// changed meanwhile, the TB has been (or is being) invalidated and whatever this
+    /// returns is never run.
+    fn ir(&self) -> Option<Func>;
+}
+
 /// A code generator for TBs. Object-safe so it can be picked at run time; shared by all
 /// vCPU threads (compilation may run concurrently).
 pub trait Backend: Send + Sync {
     fn name(&self) -> &'static str;
     fn compile(&self, func: &Func) -> Result<Arc<dyn CompiledTb>, BackendError>;
+
+    /// [`compile`](Self::compile), where `source` (if any) can produce `func` again later,
+    /// so a back end need not keep a copy. Default: `compile`.
+    fn compile_with_source(
+        &self,
+        func: &Func,
+        source: Option<Arc<dyn IrSource>>,
+    ) -> Result<Arc<dyn CompiledTb>, BackendError> {
+        let _ = source;
+        self.compile(func)
+    }
     /// Drops all code (after the TB cache has been flushed and no vCPU runs old code).
     fn reset(&self) {}
 
@@ -195,6 +216,15 @@ pub trait Backend: Send + Sync {
     fn chain(&self, from_exit: u64, target: &Arc<dyn CompiledTb>) -> bool {
         let _ = (from_exit, target);
         false
+    }
+
+    /// For `lookup_goto`: the entry address of `tb`'s code, as generated code of this back
+    /// end may jump to it from another TB, and the back end's validity word for the
+    /// vCPU's jump cache (see `softmmu::jmp`). `None` (the default) when other TBs cannot
+    /// jump into it (the interpreter, a cold tiered TB, a TB that was unchained).
+    fn direct_entry(&self, tb: &dyn CompiledTb) -> Option<(u64, u64)> {
+        let _ = tb;
+        None
     }
 
     /// Invalidation support: cuts every chain *into* `tb` (resets the exit slots pointing

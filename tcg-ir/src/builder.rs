@@ -388,6 +388,18 @@ impl Builder {
         self.emit(Opc::GotoTb, Type::I64, &[], &[], &[slot as u64]);
     }
 
+    /// Jumps to the TB for guest pc `pc` (flags `tb_flags`, code fetched through `mmu`)
+    /// if the vCPU's jump cache has it; falls through otherwise.
+    pub fn lookup_goto(&mut self, pc: Temp, tb_flags: u64, mmu: MmuIdx) {
+        self.emit(
+            Opc::LookupGoto,
+            Type::I64,
+            &[],
+            &[pc],
+            &[tb_flags, mmu.0 as u64],
+        );
+    }
+
     pub fn exit_tb(&mut self, code: u64) {
         self.emit(Opc::ExitTb, Type::I64, &[], &[], &[code]);
     }

@@ -144,6 +144,7 @@ impl Func {
                 ins.push(ty);
                 ins.push(Type::I64);
             }
+            LookupGoto => ins.push(Type::I64),
             AtomicCmpxchg => {
                 outs.push(ty);
                 ins.extend([Type::I64, ty, ty]);

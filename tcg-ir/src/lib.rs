@@ -15,7 +15,7 @@ pub mod types;
 pub mod vector;
 pub mod verify;
 
-pub use backend::{Backend, BackendError, CompiledTb, ExitCode, Helper, HelperFlags};
+pub use backend::{Backend, BackendError, CompiledTb, ExitCode, Helper, HelperFlags, IrSource};
 pub use builder::Builder;
 pub use func::{Func, Label, Op, Temp, TempData, TempKind};
 pub use opcodes::{OpDef, OpFlags, Opc};

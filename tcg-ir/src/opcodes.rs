@@ -137,6 +137,11 @@ opcodes! {
     Call = "call", 0, 0, [Helper], f(SE, OpFlags::VARIADIC);
     InsnStart = "insn_start", 0, 0, [Int], UNT;
     GotoTb = "goto_tb", 0, 0, [Int], UNT;
+    // Indirect TB-to-TB jump: if the vCPU's jump cache holds a TB for guest pc = the
+    // input, TB flags = the Int and the code mapping of that pc under the MMU index, with
+    // the globals written back continue there; otherwise fall through (to the
+    // `exit_tb LOOKUP` that follows). A back end may always fall through.
+    LookupGoto = "lookup_goto", 0, 1, [Int, Mmu], UNT;
     ExitTb = "exit_tb", 0, 0, [Int], CTRL;
     // Vector ops on env operands (semantics in `vector.rs`): shape, then the destination
     // and source offsets. The scalar input of vdup/vands/vors/vcmps is an I64 whose low

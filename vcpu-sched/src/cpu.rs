@@ -55,6 +55,18 @@ pub trait GuestCpu: Send + 'static {
     /// Translates the block at `key` into IR (not yet optimised).
     fn translate(&mut self, key: &TbKey) -> Result<Translation, CpuAction>;
 
+    /// Translates the block at `key` again from guest physical memory `phys`, on any
+    /// thread and without the CPU: the same IR as [`translate`](Self::translate) gave for
+    /// `key` if the guest bytes are unchanged, `None` if it cannot (then back ends keep
+    /// their own copy of the IR). Default: `None`.
+    fn retranslate(phys: &softmmu::PhysMap, key: &TbKey) -> Option<Func>
+    where
+        Self: Sized,
+    {
+        let _ = (phys, key);
+        None
+    }
+
     /// Handles a TB exit code other than GOTO_TB0/GOTO_TB1/LOOKUP/REQUESTED
     /// (i.e. `ExitCode::FAULT` and the guest-defined codes).
     fn handle_exit(&mut self, code: u64) -> CpuAction;

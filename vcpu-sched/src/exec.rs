@@ -7,7 +7,7 @@ use crate::tb_cache::{JumpCache, PendingTranslation, Tb};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tcg_ir::{BackendError, ExitCode};
+use tcg_ir::{BackendError, ExitCode, IrSource};
 
 /// A WFE with no event ends after this long anyway (architecturally allowed: the event
 /// that a store clearing the exclusive monitor generates is not tracked).
@@ -151,6 +151,21 @@ impl Drop for Registered<'_> {
     }
 }
 
+/// A TB's IR, translated again from guest memory (for the tiered back end's promotion).
+struct Retranslate<C> {
+    phys: Arc<softmmu::PhysMap>,
+    key: TbKey,
+    cpu: std::marker::PhantomData<fn() -> C>,
+}
+
+impl<C: GuestCpu> IrSource for Retranslate<C> {
+    fn ir(&self) -> Option<tcg_ir::Func> {
+        let mut f = C::retranslate(&self.phys, &self.key)?;
+        tcg_opt::optimize(&mut f);
+        Some(f)
+    }
+}
+
 /// Finds the TB for `key` in the global cache or translates, optimises, compiles and
 /// inserts it.
 ///
@@ -183,7 +198,14 @@ fn find_or_translate<C: GuestCpu>(
     let mut func = t.func;
     tcg_opt::optimize(&mut func);
     let generation = core.tb_cache.generation();
-    let code = match core.backend.compile(&func) {
+    let source = core.phys.get().map(|phys| {
+        Arc::new(Retranslate::<C> {
+            phys: phys.clone(),
+            key: *key,
+            cpu: std::marker::PhantomData,
+        }) as Arc<dyn IrSource>
+    });
+    let code = match core.backend.compile_with_source(&func, source.clone()) {
         Ok(c) => c,
         Err(BackendError::CodeFull) => {
             // Flush everything and retry once. Another vCPU may have flushed meanwhile:
@@ -194,9 +216,11 @@ fn find_or_translate<C: GuestCpu>(
                     core.backend.reset();
                 }
             });
-            core.backend.compile(&func).map_err(|e| {
-                CpuAction::Fatal(format!("TB at pc {:#x} after a code flush: {e}", key.pc))
-            })?
+            core.backend
+                .compile_with_source(&func, source)
+                .map_err(|e| {
+                    CpuAction::Fatal(format!("TB at pc {:#x} after a code flush: {e}", key.pc))
+                })?
         }
         Err(e) => return Err(CpuAction::Fatal(format!("TB at pc {:#x}: {e}", key.pc))),
     };
@@ -249,6 +273,21 @@ fn try_chain(core: &Core, from: u64, generation: u64, next: &Tb) {
     }
 }
 
+/// After generated code missed the env's jump cache for `tb`: lets it find `tb` there next
+/// time, if the back end can enter `tb` from other TBs.
+#[inline]
+fn fill_jmp(core: &Core, head: *mut softmmu::EnvHead, tb: &Tb) {
+    if tb.is_invalid() {
+        return;
+    }
+    if let Some((code, aux)) = core.backend.direct_entry(&*tb.code) {
+        let k = &tb.key;
+        // SAFETY: `head` is the running vCPU's own env (exec_tbs' contract), not borrowed
+        // elsewhere during this call.
+        unsafe { (*head).fill_jmp(k.pc, k.phys_pc, k.flags, code, aux) };
+    }
+}
+
 /// The hot loop: key -> jump cache -> exec, until something ends the slice.
 ///
 /// TBs run through [`tcg_ir::CompiledTb::exec_chained`]: once the back end has chained a
@@ -263,8 +302,12 @@ fn exec_tbs<C: GuestCpu>(
 ) -> SliceEnd {
     // A chainable exit of the previous TB and the cache generation it was entered at.
     let mut chain_from: Option<(u64, u64)> = None;
+    // The previous TB left through a jump-cache miss (`ExitCode::LOOKUP`).
+    let mut missed = false;
+    let head = env as *mut softmmu::EnvHead;
     loop {
         let pending = chain_from.take();
+        let fill = std::mem::take(&mut missed);
         if exit_request.load(Ordering::Relaxed) != 0 {
             return SliceEnd::Requested;
         }
@@ -275,11 +318,18 @@ fn exec_tbs<C: GuestCpu>(
                 Some(end) => return end,
             },
         };
-        l.jc.sync(&core.tb_cache);
+        if l.jc.sync(&core.tb_cache) {
+            // SAFETY: `env` is this CPU's env (see below), not otherwise referenced here;
+            // the jump cache in it names code of the flushed generation.
+            unsafe { (*head).clear_jmp() };
+        }
         let generation = l.jc.generation();
         let (code, entered_valid) = if let Some(tb) = l.jc.lookup(&key) {
             if let Some((from, g)) = pending {
                 try_chain(core, from, g, tb);
+            }
+            if fill {
+                fill_jmp(core, head, tb);
             }
             // SAFETY: `env` is this CPU's environment (checked against the pointer captured
             // at construction), live for the CPU's life, and this thread holds `&mut` to the
@@ -304,6 +354,9 @@ fn exec_tbs<C: GuestCpu>(
             if let Some((from, g)) = pending {
                 try_chain(core, from, g, &tb);
             }
+            if fill {
+                fill_jmp(core, head, &tb);
+            }
             // SAFETY: as above; `tb` is kept alive by the local `Arc`.
             let code = unsafe { tb.code.exec_chained(env) };
             (code, ExitCode::is_goto_tb(code) && !tb.is_invalid())
@@ -320,7 +373,7 @@ fn exec_tbs<C: GuestCpu>(
             continue;
         }
         match code {
-            ExitCode::LOOKUP => {}
+            ExitCode::LOOKUP => missed = true,
             ExitCode::REQUESTED => return SliceEnd::Requested,
             _ => {
                 if let Some(end) = act(core, l, cpu.handle_exit(code)) {

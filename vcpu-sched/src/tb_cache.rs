@@ -534,7 +534,7 @@ fn ptr_eq(a: &Option<Arc<Node>>, b: &Option<Arc<Node>>) -> bool {
 }
 
 /// Log2 of the number of jump-cache entries.
-pub const JC_BITS: u32 = 12;
+pub const JC_BITS: u32 = 16;
 const JC_SIZE: usize = 1 << JC_BITS;
 
 /// A vCPU's direct-mapped cache virtual PC -> TB in front of the global map. Owned by the
@@ -563,14 +563,17 @@ impl JumpCache {
         ((pc >> 2) ^ (pc >> (2 + JC_BITS))) as usize & (JC_SIZE - 1)
     }
 
-    /// Clears the cache if the global cache was flushed since the last call.
+    /// Clears the cache if the global cache was flushed since the last call; returns
+    /// whether it did.
     #[inline]
-    pub fn sync(&mut self, cache: &TbCache) {
+    pub fn sync(&mut self, cache: &TbCache) -> bool {
         let g = cache.generation();
         if g != self.generation {
             self.clear();
             self.generation = g;
+            return true;
         }
+        false
     }
 
     /// A valid TB for exactly `key`.

@@ -3,7 +3,6 @@
 use super::{BlockEnd, Ctx};
 use arm_decode::{BranchRegKind, Cond as ACond, Insn, Reg};
 use tcg_ir::types::Cond;
-use tcg_ir::ExitCode;
 
 /// Ends the block with a two-way branch: `taken` when `a cond b`, else fall through.
 fn two_way(cx: &mut Ctx, cond: Cond, a: tcg_ir::Temp, b: tcg_ir::Temp, taken: u64) {
@@ -35,7 +34,7 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                 cx.wr(Reg::LR, ret, true);
             }
             cx.b.mov(cx.g.pc, t);
-            cx.b.exit_tb(ExitCode::LOOKUP);
+            cx.lookup_exit(t);
         }
         Insn::BranchCond { cond, offset } => {
             let dest = target(offset, cx.pc);

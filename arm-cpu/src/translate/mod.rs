@@ -160,6 +160,8 @@ pub(crate) enum BlockEnd {
 pub(crate) struct Ctx {
     pub b: Builder,
     pub g: Globals,
+    /// Address of the block's first instruction.
+    pub start_pc: u64,
     /// Address of the instruction being translated.
     pub pc: u64,
     pub word: u32,
@@ -192,6 +194,7 @@ impl Ctx {
         Ctx {
             b,
             g,
+            start_pc: 0,
             pc: 0,
             word: 0,
             flags,
@@ -378,12 +381,27 @@ impl Ctx {
         Test { cond, a, b: zero }
     }
 
-    /// Leaves the block to continue at the constant `target` through `goto_tb` slot.
+    /// Leaves the block to continue at the constant `target`: through `goto_tb` slot
+    /// (chainable) within the block's guest page, through the jump cache otherwise (a
+    /// chain may not cross pages: the other page's mapping can change).
     pub fn goto(&mut self, slot: u32, target: u64) {
         let t = self.c(target);
         self.b.mov(self.g.pc, t);
-        self.b.goto_tb(slot);
-        self.b.exit_tb(slot as u64);
+        if (target ^ self.start_pc) & PAGE_MASK == 0 {
+            self.b.goto_tb(slot);
+            self.b.exit_tb(slot as u64);
+        } else {
+            self.lookup_exit(t);
+        }
+    }
+
+    /// Leaves the block for the pc in `target` (already in the pc global), continuing in
+    /// the next TB straight from generated code when the jump cache has it. Only for exits
+    /// after which the TB flags are unchanged.
+    pub fn lookup_exit(&mut self, target: Temp) {
+        self.b
+            .lookup_goto(target, self.flags.bits() as u64, self.flags.mmu_idx());
+        self.b.exit_tb(ExitCode::LOOKUP);
     }
 
     /// Leaves the block with a guest exit code; `pc` becomes `pc_after`.
@@ -459,6 +477,7 @@ pub struct FetchFault {
 /// `code` must point at the 4 KiB host page that holds `pc` (valid for reads).
 pub unsafe fn translate_block(code: *const u8, pc: u64, flags: TbFlags) -> (Func, u32, u32) {
     let mut cx = Ctx::new(flags);
+    cx.start_pc = pc;
     let page_end = (pc & PAGE_MASK) + PAGE_SIZE;
     let mut cur = pc;
     let mut n = 0u32;

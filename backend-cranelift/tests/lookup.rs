@@ -1,0 +1,112 @@
+//! `lookup_goto`: generated code continues in the TB the vCPU's jump cache names, but only
+//! for the right pc, flags and current code mapping, and never into an unchained TB; the
+//! interpreter always falls through.
+
+mod common;
+
+use backend_cranelift::CraneliftBackend;
+use common::{parse, TestEnv, RAM_BASE, RAM_SIZE};
+use softmmu::tlb::IdentityWalker;
+use softmmu::{EnvHead, MemCtx, PhysAddr, PhysMap};
+use std::sync::Arc;
+use tcg_ir::{Backend, CompiledTb, ExitCode};
+
+const A: u64 = RAM_BASE + 0x1000;
+const B: u64 = RAM_BASE + 0x2040;
+const FLAGS: u64 = 5;
+
+fn env() -> Box<TestEnv> {
+    let mut m = PhysMap::new();
+    m.add_ram("ram", PhysAddr(RAM_BASE), RAM_SIZE).unwrap();
+    let ctx: &'static MemCtx = Box::leak(Box::new(MemCtx {
+        phys: Arc::new(m),
+        walker: Box::new(IdentityWalker),
+    }));
+    Box::new(TestEnv {
+        head: EnvHead::new(ctx),
+        regs: [0; common::NREGS],
+    })
+}
+
+fn exec(tb: &Arc<dyn CompiledTb>, env: &mut TestEnv) -> u64 {
+    // SAFETY: env is a TestEnv with a live MemCtx; used by this thread only.
+    unsafe { tb.exec_chained(env as *mut TestEnv as *mut u8) }
+}
+
+/// `x1 += 1`, then an indirect jump to the pc in x14 (written to x15, the "pc").
+fn tb_a() -> String {
+    format!(
+        "  insn_start {A:#x}\n  add.i64 x1, x1, $0x1\n  mov.i64 x15, x14\n  lookup_goto x14, {FLAGS}, mmu0\n  exit_tb 0x2\n"
+    )
+}
+
+/// `x2 = x1 * 2`, then the guest exit 0x20.
+fn tb_b() -> String {
+    format!("  insn_start {B:#x}\n  mul.i64 x2, x1, $0x2\n  exit_tb 0x20\n")
+}
+
+/// Maps B's code page in the code TLB of MMU index 0 (identity walker).
+fn map_code(e: &mut TestEnv) {
+    let head = &mut e.head as *mut EnvHead;
+    // SAFETY: a live env with a valid MemCtx, used by this thread only.
+    assert!(unsafe { softmmu::slow::code_page(head, B, 0) }.is_some());
+}
+
+#[test]
+fn lookup_goto_enters_only_the_right_live_tb() {
+    let be = CraneliftBackend::new().expect("host JIT");
+    let a = be.compile(&parse(&tb_a())).unwrap();
+    let b = be.compile(&parse(&tb_b())).unwrap();
+    let (code, aux) = be.direct_entry(&*b).expect("JIT TBs have a direct entry");
+    let mut e = env();
+    e.regs[14] = B;
+
+    // Empty jump cache: falls through to the exit.
+    e.regs[1] = 10;
+    assert_eq!(exec(&a, &mut e), ExitCode::LOOKUP);
+    assert_eq!((e.regs[1], e.regs[15]), (11, B), "globals written back");
+
+    // Filled and mapped: A continues into B in the same exec.
+    map_code(&mut e);
+    e.head.fill_jmp(B, B, FLAGS as u32, code, aux);
+    assert_eq!(exec(&a, &mut e), 0x20);
+    assert_eq!((e.regs[1], e.regs[2]), (12, 24));
+
+    // Another target pc, other flags, another physical page, or no code mapping: miss.
+    e.regs[14] = B + 4;
+    assert_eq!(exec(&a, &mut e), ExitCode::LOOKUP);
+    e.regs[14] = B;
+    e.head.fill_jmp(B, B, FLAGS as u32 + 1, code, aux);
+    assert_eq!(exec(&a, &mut e), ExitCode::LOOKUP);
+    e.head.fill_jmp(B, B + 0x1000, FLAGS as u32, code, aux);
+    assert_eq!(exec(&a, &mut e), ExitCode::LOOKUP);
+    e.head.fill_jmp(B, B, FLAGS as u32, code, aux);
+    e.head.flush_tlb();
+    assert_eq!(exec(&a, &mut e), ExitCode::LOOKUP);
+    map_code(&mut e);
+    assert_eq!(exec(&a, &mut e), 0x20);
+
+    // An unchained (invalidated) TB is never entered, even with its entry still cached.
+    be.unchain(&*b);
+    assert!(be.direct_entry(&*b).is_none());
+    assert_eq!(exec(&a, &mut e), ExitCode::LOOKUP);
+
+    // The jump cache is per env and starts empty; clear_jmp empties it.
+    e.head.clear_jmp();
+    assert!(e
+        .head
+        .jmp
+        .iter()
+        .all(|j| j.pc == softmmu::jmp::JmpEntry::EMPTY_PC));
+}
+
+#[test]
+fn the_interpreter_falls_through() {
+    let be = backend_interp::Interp::new();
+    let a = be.compile(&parse(&tb_a())).unwrap();
+    assert!(be.direct_entry(&*a).is_none());
+    let mut e = env();
+    e.regs[14] = B;
+    assert_eq!(exec(&a, &mut e), ExitCode::LOOKUP);
+    assert_eq!(e.regs[15], B);
+}

@@ -1,0 +1,76 @@
+//! The per-vCPU jump cache that generated code probes to continue at an indirect branch
+//! target without returning to the execution loop (QEMU's `lookup_and_goto_ptr` idea).
+//!
+//! It lives in the env ([`crate::EnvHead::jmp`]), is written only by the vCPU's own thread
+//! (the execution loop fills an entry after generated code missed it) and read only by
+//! generated code on that thread, so it needs no synchronisation. An entry names a TB by
+//! everything its key holds: the virtual pc, the physical pc and the TB flags. Generated
+//! code checks the physical pc against its *current* code TLB entry for the pc, so a
+//! remapped page (another process, a TLB flush) misses, and it checks the back end's
+//! validity word (`aux`), so an invalidated TB is never entered. The loop clears the whole
+//! cache when the TB cache is flushed (the code it points to is then reset).
+
+/// Log2 of the number of entries.
+pub const JMP_BITS: u32 = 12;
+pub const JMP_SIZE: usize = 1 << JMP_BITS;
+/// Log2 of the entry size and the field offsets generated code uses.
+pub const JMPE_SIZE_LOG2: u32 = 5;
+pub const JMPE_PC: usize = 0;
+pub const JMPE_KEY: usize = 8;
+pub const JMPE_CODE: usize = 16;
+pub const JMPE_AUX: usize = 24;
+/// Bits of a physical pc kept in [`JmpEntry::key`]; the TB flags sit above them.
+pub const JMP_KEY_FLAGS_SHIFT: u32 = 48;
+
+/// One entry. `pc == EMPTY_PC` (never a valid, 4-aligned pc) marks it free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(32))]
+pub struct JmpEntry {
+    pub pc: u64,
+    /// [`key`] of the TB's physical pc and flags.
+    pub key: u64,
+    /// Entry address of the TB's generated code.
+    pub code: u64,
+    /// The back end's word for its validity check (the JIT: its chain cell).
+    pub aux: u64,
+}
+
+impl JmpEntry {
+    pub const EMPTY_PC: u64 = 1;
+    pub const EMPTY: JmpEntry = JmpEntry {
+        pc: Self::EMPTY_PC,
+        key: 0,
+        code: 0,
+        aux: 0,
+    };
+}
+
+/// The entry index of virtual `pc` (generated code computes the same).
+#[inline]
+pub fn jmp_index(pc: u64) -> usize {
+    ((pc >> 2) ^ (pc >> (2 + JMP_BITS))) as usize & (JMP_SIZE - 1)
+}
+
+/// The key of a TB at physical `phys_pc` with key flags `flags`; `None` when they do not
+/// fit (such TBs are simply never entered through the cache).
+#[inline]
+pub fn key(phys_pc: u64, flags: u32) -> Option<u64> {
+    let f = (flags as u64) << JMP_KEY_FLAGS_SHIFT;
+    (phys_pc >> JMP_KEY_FLAGS_SHIFT == 0 && f >> JMP_KEY_FLAGS_SHIFT == flags as u64)
+        .then_some(phys_pc | f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_indices() {
+        assert_eq!(key(0x4000_1234, 5), Some(0x4000_1234 | 5 << 48));
+        assert_eq!(key(1 << 48, 0), None);
+        assert_eq!(key(0, 0x1_0000), None);
+        assert!(jmp_index(u64::MAX) < JMP_SIZE);
+        assert_ne!(jmp_index(0x1000), jmp_index(0x1004));
+        assert_eq!(std::mem::size_of::<JmpEntry>(), 1 << JMPE_SIZE_LOG2);
+    }
+}

@@ -1,8 +1,10 @@
 //! The Cranelift JIT back end: each TB becomes one native function `fn(env) -> exit code`.
 //!
 //! * [`CraneliftBackend::new`] picks the host ISA (`cranelift_native`, with the host's
-//!   extensions such as SSE4.1 and AVX detected) with `opt_level=speed`; [`JitOptions`]
-//!   selects the register allocator, the Cranelift verifier, the code arena size and
+//!   extensions such as SSE4.1 and AVX detected) with `opt_level=none` (the IR arrives
+//!   optimised by `tcg-opt`; Cranelift's mid-end roughly doubled compile time for no
+//!   measurable gain, see `arm-cpu`'s translate bench); [`JitOptions`] selects the
+//!   register allocator, the mid-end, the Cranelift verifier, the code arena size and
 //!   whether to use only the baseline ISA.
 //! * Compilation runs without any lock (one reusable Cranelift context per thread); only
 //!   placing the finished bytes in the shared code arena takes a mutex.
@@ -67,6 +69,9 @@ pub struct JitOptions {
     pub arena_size: usize,
     /// Use regalloc2's single-pass allocator (faster compiles, somewhat worse code).
     pub single_pass_regalloc: bool,
+    /// Run Cranelift's mid-end optimiser (e-graph rewrites, GVN, LICM). The IR arrives
+    /// already optimised by `tcg-opt`, so this mostly costs compile time.
+    pub optimize: bool,
     /// Run Cranelift's IR verifier on every function (slow; for debugging).
     pub verifier: bool,
     /// Ignore the host's optional ISA extensions (x86-64: SSE2 only, no SSE4.1/AVX), so
@@ -79,6 +84,7 @@ impl Default for JitOptions {
         JitOptions {
             arena_size: 256 << 20,
             single_pass_regalloc: false,
+            optimize: false,
             verifier: cfg!(debug_assertions),
             baseline_isa: false,
         }
@@ -206,7 +212,7 @@ impl CraneliftBackend {
     pub fn with_options(opts: JitOptions) -> Result<CraneliftBackend, BackendError> {
         let err = |e: String| BackendError::Compile(e);
         let mut fb = settings::builder();
-        fb.set("opt_level", "speed")
+        fb.set("opt_level", if opts.optimize { "speed" } else { "none" })
             .map_err(|e| err(e.to_string()))?;
         fb.set(
             "enable_verifier",

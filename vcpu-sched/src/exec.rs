@@ -280,7 +280,7 @@ fn fill_jmp(core: &Core, head: *mut softmmu::EnvHead, tb: &Tb) {
     if tb.is_invalid() {
         return;
     }
-    if let Some((code, aux)) = core.backend.direct_entry(&*tb.code) {
+    if let Some((code, aux)) = tb.direct_entry(&*core.backend) {
         let k = &tb.key;
         // SAFETY: `head` is the running vCPU's own env (exec_tbs' contract), not borrowed
         // elsewhere during this call.

@@ -54,6 +54,8 @@ pub struct Tb {
     /// Guest instructions in the block.
     pub insns: u32,
     invalid: AtomicBool,
+    /// `Backend::direct_entry` once it gave one (code 0: not yet).
+    direct: [AtomicU64; 2],
 }
 
 impl Tb {
@@ -64,7 +66,22 @@ impl Tb {
             size,
             insns,
             invalid: AtomicBool::new(false),
+            direct: [AtomicU64::new(0), AtomicU64::new(0)],
         }
+    }
+
+    /// `backend.direct_entry(&self.code)`, remembered once known (it never changes for a
+    /// TB; the back end's validity word covers a later unchain).
+    #[inline]
+    pub fn direct_entry(&self, backend: &dyn tcg_ir::Backend) -> Option<(u64, u64)> {
+        let code = self.direct[0].load(Ordering::Acquire);
+        if code != 0 {
+            return Some((code, self.direct[1].load(Ordering::Relaxed)));
+        }
+        let (code, aux) = backend.direct_entry(&*self.code)?;
+        self.direct[1].store(aux, Ordering::Relaxed);
+        self.direct[0].store(code, Ordering::Release);
+        Some((code, aux))
     }
 
     /// Marks the TB dead: no lookup returns it again (jump caches check this flag).

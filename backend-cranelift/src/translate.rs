@@ -5,10 +5,13 @@
 //! convention.
 //!
 //! * Globals live in Cranelift variables for the whole TB: loaded once after the
-//!   exit-request check, written back (those the TB writes) before every exit, before a
-//!   helper call that may read them and on the fault exit, and reloaded after a helper that
-//!   may write them. `ld_env`/`st_env` that overlap a global sync that global around the
-//!   access.
+//!   exit-request check, written back before every exit, before a helper call that may read
+//!   them and on the fault exits, and reloaded after a helper that may write them.
+//!   `ld_env`/`st_env` that overlap a global sync that global around the access. Only
+//!   *dirty* globals are written back: those that may differ from env at that point (written
+//!   since the last write-back on some path to it; with a backward branch in the TB, every
+//!   global the TB writes). Each guest memory op has its own cold fault exit storing the
+//!   globals dirty there, so no block parameters carry them to a shared one.
 //! * Locals are variables; constants are `iconst`s (GVN merges repeats).
 //! * Guest memory ops inline the TLB hit path; the miss path calls the softmmu helpers out of
 //!   line (cold blocks) and leaves through one shared fault exit if the helper recorded a
@@ -101,16 +104,21 @@ struct Tr<'a, 'f> {
     tb_sig: Option<SigRef>,
     /// First violated IR invariant.
     err: Option<String>,
-    /// The previous op was `goto_tb`, which wrote every global back: an `exit_tb` right
-    /// after it need not store them again.
-    synced: bool,
     env: Value,
     vars: Vec<Option<Variable>>,
     globals: Vec<GlobalInfo>,
     labels: Vec<Block>,
     /// The current block is a fresh block nothing jumps to (after `br`/`exit_tb`).
     dead: bool,
-    fault_block: Option<Block>,
+    /// Per entry of `globals`: may differ from env here (see the module doc).
+    dirty: Vec<bool>,
+    /// Per label: globals dirty on some branch to it seen so far.
+    label_dirty: Vec<Vec<bool>>,
+    /// The TB branches backwards: dirty state is not tracked (every written global is
+    /// always dirty).
+    back_edges: bool,
+    /// Index in `globals` of each temp (`u32::MAX`: not a used global).
+    gidx: Vec<u32>,
     pc: u64,
     sigs: HashMap<usize, SigRef>,
     /// Cranelift's `shuffle` compiles inline on this ISA (else `vshuf` moves bytes).
@@ -209,6 +217,12 @@ pub(crate) fn translate(
     b.switch_to_block(entry);
     let env = b.block_params(entry)[0];
     let labels = (0..func.nb_labels).map(|_| b.create_block()).collect();
+    let mut gidx = vec![u32::MAX; nt];
+    for (k, g) in globals.iter().enumerate() {
+        gidx[g.temp.index()] = k as u32;
+    }
+    let back_edges = has_back_edges(func);
+    let dirty: Vec<bool> = globals.iter().map(|g| back_edges && g.written).collect();
 
     let mut tr = Tr {
         f: func,
@@ -218,13 +232,15 @@ pub(crate) fn translate(
         goto_seen: [false; 2],
         tb_sig: None,
         err: None,
-        synced: false,
         env,
         vars,
+        label_dirty: vec![vec![false; globals.len()]; func.nb_labels as usize],
         globals,
         labels,
         dead: false,
-        fault_block: None,
+        dirty,
+        back_edges,
+        gidx,
         pc: 0,
         sigs: HashMap::new(),
         byte_shuffle,
@@ -247,13 +263,6 @@ pub(crate) fn translate(
     for op in &func.ops {
         tr.op(op);
     }
-
-    if let Some(fb) = tr.fault_block {
-        tr.b.switch_to_block(fb);
-        tr.store_globals(|_| true);
-        let v = tr.b.ins().iconst(types::I64, ExitCode::FAULT as i64);
-        tr.b.ins().return_(&[v]);
-    }
     tr.b.seal_all_blocks();
     let err = tr.err.take();
     tr.b.finalize(fcfg);
@@ -261,6 +270,29 @@ pub(crate) fn translate(
         Some(e) => Err(BackendError::Compile(e)),
         None => Ok(()),
     }
+}
+
+/// Whether some branch goes to a label set before it (translators only branch forward,
+/// but hand-written IR may loop).
+fn has_back_edges(func: &Func) -> bool {
+    let mut set = vec![false; func.nb_labels as usize];
+    for op in &func.ops {
+        match op.opc {
+            Opc::SetLabel => {
+                if let Some(s) = set.get_mut(op.cargs[0] as usize) {
+                    *s = true;
+                }
+            }
+            Opc::Br | Opc::Brcond => {
+                let l = op.cargs[if op.opc == Opc::Br { 0 } else { 1 }] as usize;
+                if set.get(l).copied().unwrap_or(true) {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 impl Tr<'_, '_> {
@@ -301,6 +333,20 @@ impl Tr<'_, '_> {
     fn set(&mut self, t: Temp, v: Value) {
         if let Some(var) = self.var(t) {
             self.b.def_var(var, v);
+            if let Some(&k) = self.gidx.get(t.index()) {
+                if let Some(d) = self.dirty.get_mut(k as usize) {
+                    *d = true;
+                }
+            }
+        }
+    }
+
+    /// Records a branch to label `l` from here (its dirty globals merge there).
+    fn branch_to(&mut self, l: u64) {
+        if let Some(ld) = self.label_dirty.get_mut(l as usize) {
+            for (a, &d) in ld.iter_mut().zip(self.dirty.iter()) {
+                *a |= d;
+            }
         }
     }
 
@@ -330,11 +376,11 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// Writes back the written globals selected by `sel`.
+    /// Writes back the dirty globals selected by `sel` (they are clean afterwards).
     fn store_globals(&mut self, sel: impl Fn(&GlobalInfo) -> bool) {
         for i in 0..self.globals.len() {
             let g = self.globals[i];
-            if !g.written || !sel(&g) {
+            if !g.written || !self.dirty[i] || !sel(&g) {
                 continue;
             }
             let Some(var) = self.var(g.temp) else {
@@ -343,10 +389,11 @@ impl Tr<'_, '_> {
             let v = self.b.use_var(var);
             let (base, off) = self.env_addr(g.offset as u64);
             self.b.ins().store(flags_env(), v, base, off);
+            self.dirty[i] = self.back_edges;
         }
     }
 
-    /// Reloads the globals selected by `sel` from env.
+    /// Reloads the globals selected by `sel` from env (they are clean afterwards).
     fn reload_globals(&mut self, sel: impl Fn(&GlobalInfo) -> bool) {
         for i in 0..self.globals.len() {
             let g = self.globals[i];
@@ -356,6 +403,7 @@ impl Tr<'_, '_> {
             let (base, off) = self.env_addr(g.offset as u64);
             let v = self.b.ins().load(cty(g.ty), flags_env(), base, off);
             self.set(g.temp, v);
+            self.dirty[i] = self.back_edges && g.written;
         }
     }
 
@@ -440,27 +488,38 @@ impl Tr<'_, '_> {
         }
     }
 
-    fn fault_block(&mut self) -> Block {
-        match self.fault_block {
-            Some(b) => b,
-            None => {
-                let b = self.b.create_block();
-                self.b.set_cold_block(b);
-                self.fault_block = Some(b);
-                b
-            }
-        }
+    /// Leaves the TB with `ExitCode::FAULT` when `fault` (the env's fault word) is set:
+    /// a cold exit of its own that writes back the globals dirty here. Continues in a new
+    /// block otherwise.
+    fn fault_exit(&mut self, fault: Value) {
+        let fb = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.set_cold_block(fb);
+        self.b.ins().brif(fault, fb, &[], ok, &[]);
+        self.b.switch_to_block(fb);
+        let saved = self.dirty.clone();
+        self.store_globals(|_| true);
+        self.dirty = saved;
+        let v = self.b.ins().iconst(types::I64, ExitCode::FAULT as i64);
+        self.b.ins().return_(&[v]);
+        self.b.switch_to_block(ok);
     }
 
     fn op(&mut self, op: &Op) {
         use Opc::*;
         let ty = cty(op.ty);
-        let synced = std::mem::take(&mut self.synced);
         match op.opc {
             SetLabel => {
                 let l = self.label(op.cargs[0]);
-                if !self.dead {
+                if self.dead {
+                    self.dirty.iter_mut().for_each(|d| *d = false);
+                } else {
                     self.b.ins().jump(l, &[]);
+                }
+                if let Some(ld) = self.label_dirty.get(op.cargs[0] as usize) {
+                    for (d, &a) in self.dirty.iter_mut().zip(ld.iter()) {
+                        *d |= a;
+                    }
                 }
                 self.b.switch_to_block(l);
                 self.dead = false;
@@ -690,12 +749,14 @@ impl Tr<'_, '_> {
                 let cc = self.cond_of(op.cargs[0]);
                 let c = self.cond(cc, a, b);
                 let target = self.label(op.cargs[1]);
+                self.branch_to(op.cargs[1]);
                 let next = self.b.create_block();
                 self.b.ins().brif(c, target, &[], next, &[]);
                 self.b.switch_to_block(next);
             }
             Br => {
                 let target = self.label(op.cargs[0]);
+                self.branch_to(op.cargs[0]);
                 self.b.ins().jump(target, &[]);
                 self.start_dead_block();
             }
@@ -779,13 +840,7 @@ impl Tr<'_, '_> {
                 } else {
                     c
                 };
-                if synced {
-                    let v = self.b.ins().iconst(types::I64, code as i64);
-                    self.b.ins().return_(&[v]);
-                    self.start_dead_block();
-                } else {
-                    self.exit(code)
-                }
+                self.exit(code)
             }
         }
     }
@@ -1134,7 +1189,6 @@ impl Tr<'_, '_> {
         // Globals go back to env on both paths (the tail call and the `exit_tb` that
         // follows), so write them once here.
         self.store_globals(|_| true);
-        self.synced = true;
         let addr = self.k(types::I64, (self.cell + 8 * slot as usize) as u64);
         let next = self
             .b
@@ -1160,7 +1214,6 @@ impl Tr<'_, '_> {
         let flags = op.cargs[0];
         let mmu = (op.cargs[1] as usize) % NB_MMU_MODES;
         self.store_globals(|_| true);
-        self.synced = true;
         let miss = self.b.create_block();
         let fl = flags_env();
 
@@ -1447,10 +1500,7 @@ impl Tr<'_, '_> {
             .b
             .ins()
             .load(types::I32, flags_env(), self.env, ENV_FAULT as i32);
-        let fb = self.fault_block();
-        let ok = self.b.create_block();
-        self.b.ins().brif(fault, fb, &[], ok, &[]);
-        self.b.switch_to_block(ok);
+        self.fault_exit(fault);
         let args: Vec<BlockArg> = if has_result {
             vec![BlockArg::Value(self.narrow(r, ty))]
         } else {

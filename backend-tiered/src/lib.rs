@@ -137,6 +137,8 @@ pub(crate) struct TieredTb {
     /// Runs in the cold tier (counted without an atomic read-modify-write: a lost update
     /// between vCPUs only delays the promotion a little).
     runs: AtomicU32,
+    /// The run count at which to ask for promotion (again, after back-pressure).
+    ask_at: AtomicU32,
     state: AtomicU8,
     /// Unchained (invalidated): never promoted, never a chain target.
     dead: AtomicBool,
@@ -198,12 +200,10 @@ impl TieredTb {
         if let Some(h) = self.hot.get() {
             return h;
         }
-        let runs = self.runs.load(Ordering::Relaxed).wrapping_add(1);
+        let runs = self.runs.load(Ordering::Relaxed).saturating_add(1);
         self.runs.store(runs, Ordering::Relaxed);
-        if runs.is_multiple_of(self.shared.threshold)
-            && self.state.load(Ordering::Relaxed) == state::COLD
-        {
-            self.request_promotion();
+        if runs >= self.ask_at.load(Ordering::Relaxed) {
+            self.request_promotion(runs);
             if let Some(h) = self.hot.get() {
                 return h;
             }
@@ -212,7 +212,12 @@ impl TieredTb {
     }
 
     #[cold]
-    fn request_promotion(&self) {
+    fn request_promotion(&self, runs: u32) {
+        // Asked once per `threshold` runs at most.
+        self.ask_at.store(
+            runs.saturating_add(self.shared.threshold),
+            Ordering::Relaxed,
+        );
         if self
             .state
             .compare_exchange(
@@ -280,6 +285,7 @@ impl Tiered {
             hot: OnceLock::new(),
             ir: Mutex::new(ir),
             runs: AtomicU32::new(0),
+            ask_at: AtomicU32::new(self.shared.threshold),
             state: AtomicU8::new(state::COLD),
             dead: AtomicBool::new(false),
             shared: self.shared.clone(),

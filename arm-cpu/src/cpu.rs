@@ -142,13 +142,11 @@ impl ArmCpu {
     /// The exception for the fault the softmmu recorded (data or instruction abort).
     fn take_recorded_fault(&mut self) -> CpuAction {
         let h = &self.env.head;
-        let (kind, info, addr, access, pc) = (
-            h.fault,
-            h.fault_info,
-            h.fault_addr,
-            h.fault_access,
-            h.fault_pc,
-        );
+        // Blocks are translated at their physical address and run wherever they are
+        // mapped; `env.pc` still holds the pc the block was entered at, in the faulting
+        // instruction's page (a block never crosses a page).
+        let pc = (self.env.pc & PAGE_MASK) | (h.fault_pc & !PAGE_MASK);
+        let (kind, info, addr, access) = (h.fault, h.fault_info, h.fault_addr, h.fault_access);
         self.env.head.clear_fault();
         let fsc = match kind {
             fault::ALIGNMENT => except::fsc::ALIGNMENT,
@@ -197,6 +195,9 @@ pub fn mpidr_of(n: usize) -> u64 {
 }
 
 impl GuestCpu for ArmCpu {
+    /// Blocks compute every pc-derived value from `env.pc` (see `translate_block`).
+    const PC_RELATIVE: bool = true;
+
     fn env(&mut self) -> *mut u8 {
         &mut *self.env as *mut CpuEnv as *mut u8
     }
@@ -229,7 +230,7 @@ impl GuestCpu for ArmCpu {
             return Err(self.take_recorded_fault());
         };
         // SAFETY: `host` is the host view of the whole guest page holding `key.pc`.
-        let (func, size, insns) = unsafe { translate::translate_block(host, key.pc, flags) };
+        let (func, size, insns) = unsafe { translate::translate_block(host, key.phys_pc, flags) };
         Ok(Translation { func, size, insns })
     }
 
@@ -237,8 +238,7 @@ impl GuestCpu for ArmCpu {
         let page = key.phys_pc & PAGE_MASK;
         let host = phys.ram_ptr(softmmu::PhysAddr(page), softmmu::layout::PAGE_SIZE)?;
         // SAFETY: `host` is the host view of the whole RAM page holding the TB's code (RAM
-        // is never unmapped while the machine lives); `key` was made by `tb_key`, so its pc
-        // and physical pc are in the same page at the same offset.
+        // is never unmapped while the machine lives).
         let (func, _, _) =
             unsafe { translate::translate_block(host, key.pc, TbFlags::from_bits(key.flags)) };
         Some(func)

@@ -259,7 +259,12 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(mode: SchedMode, envs: Vec<*mut u8>, backend: Arc<dyn Backend>) -> Core {
+    pub(crate) fn new(
+        mode: SchedMode,
+        envs: Vec<*mut u8>,
+        backend: Arc<dyn Backend>,
+        pc_relative: bool,
+    ) -> Core {
         let rr_parker = Arc::new(Parker::new());
         let vcpus = envs
             .into_iter()
@@ -283,7 +288,7 @@ impl Core {
         Core {
             mode,
             vcpus,
-            tb_cache: TbCache::default(),
+            tb_cache: TbCache::with_pc_relative(TbCache::DEFAULT_BITS, pc_relative),
             backend,
             shutdown: AtomicBool::new(false),
             outcome: Mutex::new(None),

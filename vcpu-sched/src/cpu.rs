@@ -5,11 +5,26 @@ use tcg_ir::Func;
 
 /// What selects a translation: guest virtual PC, the physical address of the code, and
 /// CPU-state flags that change how code translates (exception level, MMU on, ...).
+///
+/// For a CPU whose translations are position independent
+/// ([`GuestCpu::PC_RELATIVE`]), a TB is identified by the physical pc and the flags
+/// alone and serves every virtual address mapping that code (shared libraries in many
+/// processes, under address-space randomisation); `pc` then only says where execution is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TbKey {
     pub pc: u64,
     pub phys_pc: u64,
     pub flags: u32,
+}
+
+impl TbKey {
+    /// Whether a TB translated for `self` is the one to run for `other`.
+    #[inline]
+    pub fn same_tb(&self, other: &TbKey, pc_relative: bool) -> bool {
+        self.phys_pc == other.phys_pc
+            && self.flags == other.flags
+            && (pc_relative || self.pc == other.pc)
+    }
 }
 
 /// A translated block before compilation.
@@ -43,6 +58,10 @@ pub enum CpuAction {
 /// A guest CPU the loop can run. The loop owns it (on its vCPU thread) and hands out
 /// `&mut` only there; cross-thread requests arrive as queued work (see `Control`).
 pub trait GuestCpu: Send + 'static {
+    /// Translations do not depend on the virtual pc beyond its offset in the page: the
+    /// code reads the pc it runs at from env (see [`TbKey`]). Default: false.
+    const PC_RELATIVE: bool = false;
+
     /// Pointer to the `#[repr(C)]` environment generated code runs against (starts with
     /// `softmmu::EnvHead`). Stable for the CPU's life.
     fn env(&mut self) -> *mut u8;

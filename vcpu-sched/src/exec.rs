@@ -36,10 +36,10 @@ pub(crate) struct VcpuLocal {
 }
 
 impl VcpuLocal {
-    pub(crate) fn new(idx: usize) -> VcpuLocal {
+    pub(crate) fn new(idx: usize, pcrel: bool) -> VcpuLocal {
         VcpuLocal {
             idx,
-            jc: JumpCache::new(),
+            jc: JumpCache::with_pc_relative(pcrel),
             tbs: 0,
             translations: 0,
             halted_at: Instant::now(),
@@ -273,15 +273,14 @@ fn try_chain(core: &Core, from: u64, generation: u64, next: &Tb) {
     }
 }
 
-/// After generated code missed the env's jump cache for `tb`: lets it find `tb` there next
+/// After generated code missed the env's jump cache for `k`: lets it find `tb` there next
 /// time, if the back end can enter `tb` from other TBs.
 #[inline]
-fn fill_jmp(core: &Core, head: *mut softmmu::EnvHead, tb: &Tb) {
+fn fill_jmp(core: &Core, head: *mut softmmu::EnvHead, k: &TbKey, tb: &Tb) {
     if tb.is_invalid() {
         return;
     }
     if let Some((code, aux)) = tb.direct_entry(&*core.backend) {
-        let k = &tb.key;
         // SAFETY: `head` is the running vCPU's own env (exec_tbs' contract), not borrowed
         // elsewhere during this call.
         unsafe { (*head).fill_jmp(k.pc, k.phys_pc, k.flags, code, aux) };
@@ -329,7 +328,7 @@ fn exec_tbs<C: GuestCpu>(
                 try_chain(core, from, g, tb);
             }
             if fill {
-                fill_jmp(core, head, tb);
+                fill_jmp(core, head, &key, tb);
             }
             // SAFETY: `env` is this CPU's environment (checked against the pointer captured
             // at construction), live for the CPU's life, and this thread holds `&mut` to the
@@ -350,12 +349,12 @@ fn exec_tbs<C: GuestCpu>(
                     Some(end) => return end,
                 },
             };
-            l.jc.insert(tb.clone());
+            l.jc.insert(key.pc, tb.clone());
             if let Some((from, g)) = pending {
                 try_chain(core, from, g, &tb);
             }
             if fill {
-                fill_jmp(core, head, &tb);
+                fill_jmp(core, head, &key, &tb);
             }
             // SAFETY: as above; `tb` is kept alive by the local `Arc`.
             let code = unsafe { tb.code.exec_chained(env) };
@@ -388,7 +387,7 @@ fn exec_tbs<C: GuestCpu>(
 pub(crate) fn mttcg_thread<C: GuestCpu>(shared: &Shared<C>, cpu: &mut C, idx: usize) {
     let core = &*shared.core;
     core.enter_thread(idx);
-    let mut l = VcpuLocal::new(idx);
+    let mut l = VcpuLocal::new(idx, C::PC_RELATIVE);
     let parker = core.vcpus[idx].parker.clone();
     loop {
         if core.is_shutdown() {
@@ -425,7 +424,7 @@ pub(crate) fn rr_thread<C: GuestCpu>(shared: &Shared<C>, cpus: &mut [C]) {
     let core = &*shared.core;
     let n = cpus.len();
     core.enter_thread(0);
-    let mut locals: Vec<VcpuLocal> = (0..n).map(VcpuLocal::new).collect();
+    let mut locals: Vec<VcpuLocal> = (0..n).map(|i| VcpuLocal::new(i, C::PC_RELATIVE)).collect();
     let parker = core.vcpus[0].parker.clone(); // shared by all vCPUs in this mode
     let mut cur = 0;
     'top: loop {

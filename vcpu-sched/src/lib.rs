@@ -44,7 +44,7 @@ impl<C: GuestCpu> Sched<C> {
     /// Each CPU's `env()` is captured now and must stay valid while the CPU lives.
     pub fn new(mut cpus: Vec<C>, backend: Arc<dyn Backend>, mode: SchedMode) -> Sched<C> {
         let envs = cpus.iter_mut().map(|c| c.env()).collect();
-        let core = Arc::new(Core::new(mode, envs, backend));
+        let core = Arc::new(Core::new(mode, envs, backend, C::PC_RELATIVE));
         let queues = cpus
             .iter()
             .map(|_| crossbeam_channel::unbounded())

@@ -140,15 +140,16 @@ impl Table {
     }
 
     #[inline]
-    fn bucket(&self, key: &TbKey) -> &ArcSwapOption<Node> {
-        &self.buckets[hash_key(key) as usize & (self.buckets.len() - 1)]
+    fn bucket(&self, key: &TbKey, pcrel: bool) -> &ArcSwapOption<Node> {
+        &self.buckets[hash_key(key, pcrel) as usize & (self.buckets.len() - 1)]
     }
 }
 
 #[inline]
-fn hash_key(key: &TbKey) -> u64 {
+fn hash_key(key: &TbKey, pcrel: bool) -> u64 {
     // A cheap multiplicative mix; PCs are 4-byte aligned and clustered.
-    let h = key.phys_pc.rotate_left(17) ^ (key.pc >> 2) ^ ((key.flags as u64) << 40);
+    let vpc = if pcrel { 0 } else { key.pc >> 2 };
+    let h = key.phys_pc.rotate_left(17) ^ vpc ^ ((key.flags as u64) << 40);
     let h = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     h ^ (h >> 29)
 }
@@ -209,6 +210,8 @@ type Shard = Mutex<HashMap<u64, PageTbs>>;
 /// The global TB map keyed by [`TbKey`], shared by all vCPUs.
 pub struct TbCache {
     table: ArcSwap<Table>,
+    /// Keys match without their virtual pc (`GuestCpu::PC_RELATIVE`).
+    pcrel: bool,
     bits: u32,
     generation: AtomicU64,
     count: AtomicUsize,
@@ -229,9 +232,16 @@ impl TbCache {
 
     /// A cache with `1 << bits` buckets.
     pub fn new(bits: u32) -> TbCache {
+        Self::with_pc_relative(bits, false)
+    }
+
+    /// A cache with `1 << bits` buckets, for position-independent TBs if `pcrel` (see
+    /// [`TbKey`]).
+    pub fn with_pc_relative(bits: u32, pcrel: bool) -> TbCache {
         let bits = bits.clamp(1, 28);
         TbCache {
             table: ArcSwap::from_pointee(Table::new(bits)),
+            pcrel,
             bits,
             generation: AtomicU64::new(0),
             count: AtomicUsize::new(0),
@@ -266,10 +276,10 @@ impl TbCache {
     /// Lock-free lookup of a valid TB.
     pub fn lookup(&self, key: &TbKey) -> Option<Arc<Tb>> {
         let table = self.table.load();
-        let head = table.bucket(key).load();
+        let head = table.bucket(key, self.pcrel).load();
         let mut node = head.as_deref();
         while let Some(n) = node {
-            if n.tb.key == *key && !n.tb.is_invalid() {
+            if n.tb.key.same_tb(key, self.pcrel) && !n.tb.is_invalid() {
                 return Some(n.tb.clone());
             }
             node = n.next.as_deref();
@@ -296,12 +306,12 @@ impl TbCache {
 
     fn insert_map(&self, tb: Arc<Tb>) -> Inserted {
         let table = self.table.load();
-        let bucket = table.bucket(&tb.key);
+        let bucket = table.bucket(&tb.key, self.pcrel);
         let mut head = bucket.load_full();
         loop {
             let mut node = head.as_deref();
             while let Some(n) = node {
-                if n.tb.key == tb.key && !n.tb.is_invalid() {
+                if n.tb.key.same_tb(&tb.key, self.pcrel) && !n.tb.is_invalid() {
                     return Inserted::Existing(n.tb.clone());
                 }
                 node = n.next.as_deref();
@@ -329,7 +339,7 @@ impl TbCache {
 
     /// Removes and invalidates every TB with `key`; returns them.
     pub fn remove_tbs(&self, key: &TbKey) -> Vec<Arc<Tb>> {
-        let found = self.remove_map(key, |tb| tb.key == *key);
+        let found = self.remove_map(key, |tb| tb.key.same_tb(key, self.pcrel));
         if !found.is_empty() {
             let page = key.phys_pc & PAGE_MASK;
             let mut shard = self.shard(page);
@@ -346,7 +356,7 @@ impl TbCache {
     /// Removes (and invalidates) the TBs of `key`'s bucket that `pick` selects.
     fn remove_map(&self, key: &TbKey, pick: impl Fn(&Arc<Tb>) -> bool) -> Vec<Arc<Tb>> {
         let table = self.table.load();
-        let bucket = table.bucket(key);
+        let bucket = table.bucket(key, self.pcrel);
         loop {
             let head = bucket.load_full();
             let mut kept: Vec<Arc<Tb>> = Vec::new();
@@ -559,6 +569,8 @@ const JC_SIZE: usize = 1 << JC_BITS;
 pub struct JumpCache {
     entries: Box<[Option<Arc<Tb>>]>,
     generation: u64,
+    /// Keys match without their virtual pc (`GuestCpu::PC_RELATIVE`).
+    pcrel: bool,
 }
 
 impl Default for JumpCache {
@@ -569,9 +581,15 @@ impl Default for JumpCache {
 
 impl JumpCache {
     pub fn new() -> JumpCache {
+        Self::with_pc_relative(false)
+    }
+
+    /// For position-independent TBs if `pcrel` (see [`TbKey`]).
+    pub fn with_pc_relative(pcrel: bool) -> JumpCache {
         JumpCache {
             entries: (0..JC_SIZE).map(|_| None).collect(),
             generation: 0,
+            pcrel,
         }
     }
 
@@ -593,19 +611,20 @@ impl JumpCache {
         false
     }
 
-    /// A valid TB for exactly `key`.
+    /// A valid TB for `key`.
     #[inline]
     pub fn lookup(&self, key: &TbKey) -> Option<&Arc<Tb>> {
         match &self.entries[Self::index(key.pc)] {
-            Some(tb) if tb.key == *key && !tb.is_invalid() => Some(tb),
+            Some(tb) if tb.key.same_tb(key, self.pcrel) && !tb.is_invalid() => Some(tb),
             _ => None,
         }
     }
 
+    /// Remembers `tb` for execution at virtual `pc` (its key's pc, unless position
+    /// independent).
     #[inline]
-    pub fn insert(&mut self, tb: Arc<Tb>) {
-        let i = Self::index(tb.key.pc);
-        self.entries[i] = Some(tb);
+    pub fn insert(&mut self, pc: u64, tb: Arc<Tb>) {
+        self.entries[Self::index(pc)] = Some(tb);
     }
 
     /// The TB-cache generation this jump cache was last synced to.
@@ -683,7 +702,7 @@ mod tests {
         let t = c.insert(tb(0x40)).tb();
         let mut jc = JumpCache::new();
         jc.sync(&c);
-        jc.insert(t.clone());
+        jc.insert(0x40, t.clone());
         assert!(jc.lookup(&key(0x40)).is_some());
         assert!(jc
             .lookup(&TbKey {

@@ -19,7 +19,7 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
     match insn {
         Insn::Branch { link, offset } => {
             if link {
-                let ret = cx.c(cx.pc.wrapping_add(4));
+                let ret = cx.vpc(cx.pc.wrapping_add(4));
                 cx.wr(Reg::LR, ret, true);
             }
             cx.goto(0, target(offset, cx.pc));
@@ -30,7 +30,7 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             let v = cx.rx(rn);
             cx.b.mov(t, v);
             if kind == BranchRegKind::Blr {
-                let ret = cx.c(cx.pc.wrapping_add(4));
+                let ret = cx.vpc(cx.pc.wrapping_add(4));
                 cx.wr(Reg::LR, ret, true);
             }
             cx.b.mov(cx.g.pc, t);

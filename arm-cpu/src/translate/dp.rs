@@ -218,9 +218,19 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             }
         }
         Insn::Adr { rd, page, offset } => {
-            let base = if page { cx.pc & !0xfff } else { cx.pc };
-            let c = cx.c(base.wrapping_add(offset as u64));
-            cx.wr(rd, c, true);
+            let v = if page {
+                // The block's page is the instruction's page.
+                let p = cx.tmp();
+                let m = cx.c(!0xfff);
+                cx.b.and(p, cx.g.pc, m);
+                let off = cx.c(offset as u64);
+                let v = cx.tmp();
+                cx.b.add(v, p, off);
+                v
+            } else {
+                cx.vpc(cx.pc.wrapping_add(offset as u64))
+            };
+            cx.wr(rd, v, true);
         }
         Insn::Bitfield {
             is64,

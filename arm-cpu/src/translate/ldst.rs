@@ -89,7 +89,7 @@ pub(super) fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
             }
         }
         AddrMode::Literal { offset } => {
-            let a = cx.c(cx.pc.wrapping_add(offset as u64));
+            let a = cx.vpc(cx.pc.wrapping_add(offset as u64));
             Addr {
                 addr: a,
                 writeback: None,

@@ -385,7 +385,7 @@ impl Ctx {
     /// (chainable) within the block's guest page, through the jump cache otherwise (a
     /// chain may not cross pages: the other page's mapping can change).
     pub fn goto(&mut self, slot: u32, target: u64) {
-        let t = self.c(target);
+        let t = self.vpc(target);
         self.b.mov(self.g.pc, t);
         if (target ^ self.start_pc) & PAGE_MASK == 0 {
             self.b.goto_tb(slot);
@@ -404,9 +404,20 @@ impl Ctx {
         self.b.exit_tb(ExitCode::LOOKUP);
     }
 
+    /// The virtual address the instruction at `addr` (an address of the block as
+    /// translated, in the same page or the next) runs at: blocks are position independent
+    /// within their page, so this is the pc the block was entered at (`env.pc`, written
+    /// only when the block exits) plus the distance.
+    pub fn vpc(&mut self, addr: u64) -> Temp {
+        let d = self.c(addr.wrapping_sub(self.start_pc));
+        let t = self.tmp();
+        self.b.add(t, self.g.pc, d);
+        t
+    }
+
     /// Leaves the block with a guest exit code; `pc` becomes `pc_after`.
     pub fn exit_with(&mut self, code: u64, pc_after: u64, info: u64) {
-        let p = self.c(pc_after);
+        let p = self.vpc(pc_after);
         self.b.mov(self.g.pc, p);
         let i = self.c(info);
         self.b.st_env(i, off::EXIT_INFO, MemOp::UQ);
@@ -473,6 +484,13 @@ pub struct FetchFault {
 /// Translates the block at `pc`, reading instruction words from `code` (the host view of
 /// the guest page holding `pc`). Returns the IR, bytes covered and instruction count.
 ///
+/// The block is position independent within its page: every pc-derived value (branch
+/// targets, link addresses, ADR/ADRP, literal addresses, exit pcs) is computed from the
+/// pc it is entered at (`env.pc`), so one translation serves every virtual address that
+/// maps the code. `pc` is only the address it is translated at: the CPU passes the
+/// physical address; `insn_start`s carry it, and a fault's recorded pc is that address,
+/// whose page offset is the faulting instruction's (the CPU takes the page from `env.pc`).
+///
 /// # Safety
 /// `code` must point at the 4 KiB host page that holds `pc` (valid for reads).
 pub unsafe fn translate_block(code: *const u8, pc: u64, flags: TbFlags) -> (Func, u32, u32) {
@@ -495,7 +513,7 @@ pub unsafe fn translate_block(code: *const u8, pc: u64, flags: TbFlags) -> (Func
         match end {
             BlockEnd::Exited => break,
             BlockEnd::StopAfter => {
-                let p = cx.c(cur);
+                let p = cx.vpc(cur);
                 cx.b.mov(cx.g.pc, p);
                 cx.b.exit_tb(ExitCode::LOOKUP);
                 break;

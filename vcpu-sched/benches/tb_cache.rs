@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
     let mut jc = JumpCache::new();
     for i in 0..1024 {
         if let Some(t) = cache.lookup(&key(i)) {
-            jc.insert(t);
+            jc.insert(key(i).pc, t);
         }
     }
     let mut i = 0u64;

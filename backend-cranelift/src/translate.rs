@@ -1192,6 +1192,29 @@ impl Tr<'_, '_> {
         };
     }
 
+    /// The address of the TLB entry for guest virtual address `addr` in MMU index `mmu`
+    /// (of the vCPU's current ASID): `table + ((addr >> (PAGE_BITS - TLBE_SIZE_LOG2)) &
+    /// mask)`, both loaded from the env's `TlbFast` of `mmu` (they change when the table
+    /// is switched or resized, only in slow paths and helpers). Every inline TLB probe
+    /// (data accesses here, code lookups elsewhere) goes through this one function.
+    pub(crate) fn tlb_entry_addr(&mut self, mmu: usize, addr: Value) -> Value {
+        let fast = (ENV_TLB + ((mmu % NB_MMU_MODES) << TLBF_SIZE_LOG2)) as i32;
+        let mask = self
+            .b
+            .ins()
+            .load(types::I64, flags_env(), self.env, fast + TLBF_MASK as i32);
+        let table = self
+            .b
+            .ins()
+            .load(types::I64, flags_env(), self.env, fast + TLBF_TABLE as i32);
+        let sh = self
+            .b
+            .ins()
+            .ushr_imm_s(addr, (PAGE_BITS - TLBE_SIZE_LOG2) as i64);
+        let off = self.b.ins().band(sh, mask);
+        self.b.ins().iadd(table, off)
+    }
+
     fn guest_mem(&mut self, op: &Op, kind: MemKind) {
         let ty = cty(op.ty);
         let m = MemOp(op.cargs[0] as u8);
@@ -1223,22 +1246,11 @@ impl Tr<'_, '_> {
             MemKind::Load => TLBE_ADDR_READ,
             _ => TLBE_ADDR_WRITE,
         };
-        let tlb_base = (ENV_TLB + mmu * TLB_SIZE * (1 << TLBE_SIZE_LOG2)) as i32;
-
-        // entry = env + ((addr >> PAGE_BITS) & (TLB_SIZE-1)) * 32
-        let sh = self
-            .b
-            .ins()
-            .ushr_imm_s(addr, (PAGE_BITS - TLBE_SIZE_LOG2) as i64);
-        let idx = self
-            .b
-            .ins()
-            .band_imm_s(sh, (((TLB_SIZE - 1) as u64) << TLBE_SIZE_LOG2) as i64);
-        let ent = self.b.ins().iadd(self.env, idx);
+        let ent = self.tlb_entry_addr(mmu, addr);
         let tag = self
             .b
             .ins()
-            .load(types::I64, flags_env(), ent, tlb_base + tag_off as i32);
+            .load(types::I64, flags_env(), ent, tag_off as i32);
         let s_mask = bytes as u64 - 1;
         let a_mask = if aligned { s_mask } else { 0 };
         let last = if s_mask - a_mask != 0 {
@@ -1266,7 +1278,7 @@ impl Tr<'_, '_> {
         let addend = self
             .b
             .ins()
-            .load(types::I64, flags_env(), ent, tlb_base + TLBE_ADDEND as i32);
+            .load(types::I64, flags_env(), ent, TLBE_ADDEND as i32);
         let host = self.b.ins().iadd(addr, addend);
         let gfl = MemFlagsData::new().with_notrap();
         let nt = int_of_bytes(bytes);

@@ -10,7 +10,8 @@
 //!   valid in every slot: a switch leaves them alone, a slot missing one copies it from
 //!   another slot (no walk), and a TLBI naming them drops them from every slot.
 //! * **Slots.** Up to `TLB_ASID_SLOTS` ASIDs are kept; a new one takes a free slot or the
-//!   least recently used one (cleared). A slot whose ASID was invalidated (ASIDE1) while
+//!   least recently used one, whose non-global entries go (its global ones stay: a new
+//!   process finds the kernel's entries). A slot whose ASID was invalidated (ASIDE1) while
 //!   not current goes first.
 //! * **Sizing.** A table starts with `2^TLB_MIN_BITS` entries and doubles (entries moved to
 //!   their new index) when fills keep evicting valid entries (evictions since the last
@@ -222,6 +223,24 @@ impl Table {
         self.probe_log2 = PAGE_BITS;
         self.blocks = Blocks::EMPTY;
         self.publish();
+    }
+
+    /// Invalidates the entries of every ASID but the global ones (nG = 0).
+    fn drop_non_global(&mut self) {
+        let mut left = self.live;
+        for i in 0..self.n() {
+            if left == 0 {
+                break;
+            }
+            let f = *self.full(i);
+            if f.valid {
+                left -= 1;
+                if !f.global {
+                    self.drop_entry(i);
+                }
+            }
+        }
+        self.evictions = 0;
     }
 
     /// Invalidates entry `i`.
@@ -476,17 +495,22 @@ impl Tlb {
             self.make_current(s);
             return;
         }
-        let victim = match self.slots.iter().position(|s| s.asid == NO_ASID) {
-            Some(s) => s,
-            None => {
-                self.stats.slot_evictions += 1;
-                (0..SLOTS)
-                    .filter(|&s| s != self.cur)
-                    .min_by_key(|&s| self.slots[s].last_use)
-                    .unwrap_or(0)
-            }
-        };
-        self.assign(victim, asid);
+        if let Some(s) = self.slots.iter().position(|s| s.asid == NO_ASID) {
+            self.assign(s, asid);
+            return;
+        }
+        // Take the least recently used ASID's slot, keeping its global entries: they are
+        // valid for the new ASID too (a new process starts with the kernel's entries).
+        self.stats.slot_evictions += 1;
+        let s = (0..SLOTS)
+            .filter(|&s| s != self.cur)
+            .min_by_key(|&s| self.slots[s].last_use)
+            .unwrap_or(0);
+        for t in self.tables[s].iter_mut() {
+            t.drop_non_global();
+        }
+        self.slots[s].asid = asid as u32;
+        self.make_current(s);
     }
 
     /// Where the entry for `vaddr` of `mmu` (the current ASID's table) is to be filled,
@@ -602,12 +626,7 @@ impl Tlb {
                 stats.flush_asid += 1;
                 if let Some(s) = self.slots.iter().position(|s| s.asid == asid as u32) {
                     for t in self.tables[s].iter_mut() {
-                        for i in 0..t.n() {
-                            let f = *t.full(i);
-                            if f.valid && !f.global {
-                                t.drop_entry(i);
-                            }
-                        }
+                        t.drop_non_global();
                     }
                     if s != self.cur {
                         // Likely a process that exited: first to be reused.

@@ -327,12 +327,13 @@ fn tables_grow_under_conflicts_keep_their_entries_and_shrink_when_cleared() {
 }
 
 #[test]
-fn the_least_recently_used_asid_gives_up_its_slot() {
+fn the_least_recently_used_asid_gives_up_its_slot_but_not_its_global_entries() {
     let mut f = Fx::new();
     // The env starts with ASID 0; fill the other slots.
-    for asid in 1..TLB_ASID_SLOTS as u16 {
+    for asid in 0..TLB_ASID_SLOTS as u16 {
         f.env.tlb_set_asid(asid);
         f.read(0, NG);
+        f.read(0, GLOBAL + 0x9000);
     }
     // Touch ASIDs 0 and 1 so ASID 2 is the least recently used one.
     f.env.tlb_set_asid(0);
@@ -340,8 +341,18 @@ fn the_least_recently_used_asid_gives_up_its_slot() {
     assert!(!f.walked(0, NG));
     assert_eq!(f.env.tlb_stats().slot_evictions, 0);
     f.env.tlb_set_asid(100);
-    f.read(0, NG);
     assert_eq!(f.env.tlb_stats().slot_evictions, 1);
+    let copies = f.env.tlb_stats().global_copies;
+    assert!(
+        !f.walked(0, GLOBAL + 0x9000),
+        "ASID 2's global entry stayed"
+    );
+    assert_eq!(
+        f.env.tlb_stats().global_copies,
+        copies,
+        "in the slot itself"
+    );
+    assert!(f.walked(0, NG), "ASID 2's nG entry went");
     f.env.tlb_set_asid(1);
     assert!(!f.walked(0, NG), "ASID 1 kept its slot");
     f.env.tlb_set_asid(2);

@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use softmmu::layout::{PAGE_MASK, PAGE_SIZE};
-use softmmu::tlb::{Access, PageWalker, Perms, Translation};
+use softmmu::tlb::{tlb_protect_code_page, Access, PageWalker, Perms, Translation};
 use softmmu::{access, EnvHead, MemCtx, PhysAddr, PhysMap, TlbFlush, WalkFault};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -137,6 +137,16 @@ fn bench(c: &mut Criterion) {
                 cpu.touch(NG + RAM, 64);
             }
         })
+    });
+    // The code-page sweep (another vCPU translating from a new page) over 8 ASIDs' tables
+    // holding 2048 entries each.
+    for asid in 0..8 {
+        cpu.with(|e| e.tlb_set_asid(asid));
+        cpu.touch(RAM, 2048);
+    }
+    c.bench_function("tlb_protect_code_page_8_asids", |b| {
+        // SAFETY: the env is live; the sweep only ORs flags into write tags.
+        b.iter(|| cpu.with(|e| unsafe { tlb_protect_code_page(e, black_box(RAM + 0x1000)) }))
     });
     c.bench_function("tlb_context_switch_64_pages_flushing", |b| {
         b.iter(|| {

@@ -146,24 +146,29 @@ unsafe fn code_write_done(env: *mut EnvHead, vaddr: u64, paddr: u64, len: u32, m
     }
 }
 
-/// Translates an access that stays within one page.
-unsafe fn resolve(
+/// The TLB entry (filled if needed) allowing `access` to the page of `addr`: its tag for
+/// the access and its records, or `None` after a recorded fault.
+unsafe fn lookup(
     env: *mut EnvHead,
     addr: u64,
     access: Access,
     mmu: usize,
     pc: u64,
-) -> Option<Target> {
+) -> Option<(u64, *mut TlbEntry, *mut TlbFull)> {
     let page = addr & PAGE_MASK;
-    // SAFETY: env valid (caller).
-    let mut tag = tag_of(unsafe { &*(*env).tlb_entry(mmu, addr) }, access);
+    // SAFETY: env valid (caller); the records are those of the current table.
+    let (mut e, mut full) = unsafe { (*env).tlb.slot_of(mmu, addr) };
+    // SAFETY: as above.
+    let mut tag = tag_of(unsafe { &*e }, access);
     if tag & (PAGE_MASK | TLB_INVALID) != page {
         // SAFETY: env valid (caller).
         if !unsafe { tlb_fill(env, addr, access, mmu, pc) } {
             return None;
         }
         // SAFETY: env valid (caller); the fill may have resized the table.
-        tag = tag_of(unsafe { &*(*env).tlb_entry(mmu, addr) }, access);
+        (e, full) = unsafe { (*env).tlb.slot_of(mmu, addr) };
+        // SAFETY: as above.
+        tag = tag_of(unsafe { &*e }, access);
         if tag & (PAGE_MASK | TLB_INVALID) != page {
             // The walker allowed the page but not this access: it must report a fault
             // itself; treat a walker that does not as a bus error rather than loop.
@@ -172,8 +177,19 @@ unsafe fn resolve(
             return None;
         }
     }
-    // SAFETY: env valid (caller).
-    let (e, full) = unsafe { (*env).tlb.slot_of(mmu, addr) };
+    Some((tag, e, full))
+}
+
+/// Translates an access that stays within one page.
+unsafe fn resolve(
+    env: *mut EnvHead,
+    addr: u64,
+    access: Access,
+    mmu: usize,
+    pc: u64,
+) -> Option<Target> {
+    // SAFETY: caller contract.
+    let (tag, e, full) = unsafe { lookup(env, addr, access, mmu, pc) }?;
     // SAFETY: records of the current table, initialised.
     let (addend, paddr) = unsafe { ((*e).addend, (*full).paddr_page | (addr & !PAGE_MASK)) };
     if tag & TLB_MMIO != 0 {
@@ -503,18 +519,18 @@ pub unsafe fn rmw_write_done(env: *mut EnvHead, addr: u64, bytes: u32, mmu: usiz
 /// As [`helper_ld`].
 pub unsafe fn code_page(env: *mut EnvHead, vaddr: u64, mmu: usize) -> Option<(*const u8, u64)> {
     let mmu = mmu & (NB_MMU_MODES - 1);
-    // SAFETY: caller contract.
+    let page = vaddr & PAGE_MASK;
+    // SAFETY: caller contract; the records are initialised.
     unsafe {
-        match resolve(env, vaddr & PAGE_MASK, Access::Exec, mmu, vaddr)? {
-            Target::Host(p) | Target::HostCode(p, _) => {
-                let (_, full) = (*env).tlb.slot_of(mmu, vaddr);
-                Some((p as *const u8, (*full).paddr_page))
-            }
-            Target::Mmio(_) => {
-                record_fault(env, crate::fault::BUS, 0, vaddr, Access::Exec, vaddr);
-                None
-            }
+        let (tag, e, full) = lookup(env, page, Access::Exec, mmu, vaddr)?;
+        if tag & TLB_MMIO != 0 {
+            record_fault(env, crate::fault::BUS, 0, vaddr, Access::Exec, vaddr);
+            return None;
         }
+        Some((
+            page.wrapping_add((*e).addend) as *const u8,
+            (*full).paddr_page,
+        ))
     }
 }
 

@@ -14,6 +14,10 @@
  *   - TLBI by VA (several forms) and by ASID: after a changed descriptor,
  *     TLBI, DSB and ISB, the new mapping is used (only what the architecture
  *     guarantees is printed);
+ *   - ASID-tagged TLB entries: two ASIDs with their own tables switched back
+ *     and forth without TLBI each see their own page; a TLBI by VA naming
+ *     another ASID still invalidates a global entry; a TLBI by VA of a page
+ *     inside a block invalidates what was cached from the whole block;
  *   - DC ZVA (DCZID_EL0 block size, zeroed bytes).
  */
 #include "mmu.h"
@@ -48,6 +52,7 @@
 #define VA_HOLE3    VA(15)  /* unmapped, under the same level-3 table */
 #define VA_BLK      0x0000006000000000ul   /* RAM_BASE, level-2 block, read-only */
 #define VA_BLK1     0x0000007000000000ul   /* RAM_BASE, level-1 block (4K), read-only */
+#define VA_BLKW     0x0000002000000000ul   /* RAM_BASE, level-2 block, read/write */
 #define VA_HI       0xffffc00000000000ul   /* TTBR1 -> P0 */
 #define VA_OUTSIDE  0x0000800000000000ul   /* in neither TTBR's range */
 
@@ -58,8 +63,11 @@ extern char user_code_start[], user_code_end[], user_load[], user_store[], user_
 extern char xcode_start[], xcode_end[];
 
 static struct pt pt0, pt1;
+static struct pt pt0b;      /* a second TTBR0 table: VA_NG -> P4 */
 static volatile int fix_af;
 static u64 blk_word = 0x0b10c0b10c0b10c0ul;
+/* Written only through VA_BLKW: its TLB entry is not evicted by the identity map's. */
+static u64 blk_page[512] __attribute__((aligned(4096)));
 
 
 void exception_handler(struct exc_frame *f, u64 vector)
@@ -260,11 +268,18 @@ static void build_tables(u32 gshift)
     /* Read-only block aliases of the start of RAM. */
     u64 l2_block = 1ul << pt_level_shift(&pt0, 2);
     pt_map(&pt0, VA_BLK, RAM_BASE, l2_block, PTE_NORMAL | PTE_AP_EL1_RO | nx, 2);
+    pt_map(&pt0, VA_BLKW, RAM_BASE, l2_block, PTE_NORMAL | nx, 2);
     if (gshift == 12)
         pt_map(&pt0, VA_BLK1, RAM_BASE, GB, PTE_NORMAL | PTE_AP_EL1_RO | nx, 1);
 
     /* TTBR1: one page. */
     pt_map(&pt1, VA_HI, PA_PAGE(0), page, PTE_NORMAL | PTE_AP_EL1_RW | nx, 3);
+
+    /* Another process's TTBR0 table: the same identity map, VA_NG -> P4. */
+    pt_init(&pt0b, gshift, VA_BITS0);
+    pt_map(&pt0b, UART_PA, UART_PA, page, PTE_DEVICE, 0);
+    pt_map(&pt0b, RAM_BASE, RAM_BASE, RAM_SIZE, PTE_NORMAL | PTE_UXN, 0);
+    pt_map(&pt0b, VA_NG, PA_PAGE(4), page, PTE_NORMAL | PTE_NG | nx, 3);
 }
 
 static void fill_pages(void)
@@ -404,6 +419,73 @@ static void asid_tests(void)
     tlb_flush_all();
 }
 
+/*
+ * Context switches without TLB maintenance, as an OS with ASIDs does them, and
+ * what a TLBI by VA must still reach.
+ */
+static void asid_switch_tests(u32 gshift)
+{
+    u64 tcr = read_sysreg(tcr_el1);
+    write_sysreg(tcr_el1, tcr | TCR_AS16);
+    isb();
+    tlb_flush_all();
+    const u64 asid1 = 1ul << 48, asid2 = 2ul << 48;
+
+    /* Each ASID has its own table mapping VA_NG (nG) to its own page. */
+    for (int i = 0; i < 3; i++) {
+        write_sysreg(ttbr0_el1, pt0.root | asid1);
+        isb();
+        u64 v1 = probe_read64(VA_NG);
+        write_sysreg(ttbr0_el1, pt0b.root | asid2);
+        isb();
+        u64 v2 = probe_read64(VA_NG);
+        uart_puts("  switch asid 1 / asid 2 (own tables, no tlbi): ");
+        put_hex(v1);
+        uart_puts(" / ");
+        put_hex(v2);
+        uart_putc('\n');
+    }
+
+    /* A global entry cached under ASID 1 goes with a TLBI VAE1 naming ASID 2. */
+    write_sysreg(ttbr0_el1, pt0.root | asid1);
+    isb();
+    u64 v = probe_read64(VA_SWAP);
+    set_leaf(VA_SWAP, PA_PAGE(4));
+    dsb(ishst);
+    __asm__ volatile("tlbi vae1is, %0" : : "r"(asid2 | ((VA_SWAP >> 12) & 0xffffffffffful)) : "memory");
+    dsb(ish);
+    isb();
+    uart_puts("  global page read as asid 1: ");
+    put_hex(v);
+    uart_puts(", remap to P4, tlbi vae1is (asid 2, va): ");
+    put_hex(probe_read64(VA_SWAP));
+    uart_putc('\n');
+    /* Other pages are still mapped (and the same). */
+    try_read("read P0 after that tlbi", VA_RW);
+    set_leaf(VA_SWAP, PA_PAGE(3));
+    tlb_flush_va(VA_SWAP);
+
+    /* A TLBI by VA of one page of a block drops what was cached from all of it. */
+    u64 blk = 1ul << pt_level_shift(&pt0, 2);
+    u64 word = VA_BLKW + ((u64)&blk_page[8] - RAM_BASE);
+    try_write("write via rw level-2 block", word, 1);
+    u64 *d = pt_leaf(&pt0, VA_BLKW, 0);
+    *d |= PTE_AP_EL1_RO;
+    dsb(ishst);
+    u64 other = VA_BLKW + blk - (1ul << gshift);
+    __asm__ volatile("tlbi vaae1, %0" : : "r"((other >> 12) & 0xffffffffffful) : "memory");
+    dsb(ish);
+    isb();
+    try_write("block made ro, tlbi vaae1 of its last page, write again", word, 2);
+    *d &= ~PTE_AP_EL1_RO;
+    tlb_flush_va(other);
+
+    write_sysreg(ttbr0_el1, pt0.root);
+    write_sysreg(tcr_el1, tcr);
+    isb();
+    tlb_flush_all();
+}
+
 static void dc_zva_test(void)
 {
     u64 dczid = read_sysreg(dczid_el0);
@@ -508,6 +590,7 @@ static void run_granule(u32 gshift)
     /* TLB maintenance */
     tlbi_tests();
     asid_tests();
+    asid_switch_tests(gshift);
     dc_zva_test();
 
     mmu_off();

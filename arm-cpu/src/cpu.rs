@@ -25,11 +25,12 @@ pub trait Platform: Send + Sync {
         let _ = (cpu, timer, regs);
     }
 
-    /// CPU `from` executed an inner-shareable TLBI (its own TLB is already flushed): every
-    /// other vCPU must flush its TLB before `from` executes its next instruction (queue
-    /// synced work). Without a board (single-CPU tests) there is nobody else.
-    fn tlb_flush_others(&self, from: usize) {
-        let _ = from;
+    /// CPU `from` executed the inner-shareable TLBI `word` (see `helpers::tlbi`; done on
+    /// `from` already): every other vCPU must do it ([`ArmCpu::tlbi`]) before `from`
+    /// executes its next instruction (queue synced work). Without a board (single-CPU
+    /// tests) there is nobody else.
+    fn tlbi_others(&self, from: usize, word: u64) {
+        let _ = (from, word);
     }
 }
 
@@ -126,11 +127,23 @@ impl ArmCpu {
         e.sysregs[slot::SCTLR] = sysregs::SCTLR_RESET;
         e.fp = Default::default();
         e.head.flush_tlb();
+        helpers::sync_asid(e);
     }
 
-    /// Flushes this CPU's TLB (TLB maintenance from another vCPU).
+    /// Flushes this CPU's whole TLB.
     pub fn flush_tlb(&mut self) {
         self.env.head.flush_tlb();
+    }
+
+    /// Carries out TLBI `word` (see `helpers::tlbi`) on this CPU: TLB maintenance another
+    /// vCPU broadcast.
+    pub fn tlbi(&mut self, word: u64) {
+        helpers::tlbi_env(&mut self.env, word);
+    }
+
+    /// This CPU's TLB counters.
+    pub fn tlb_stats(&self) -> softmmu::TlbStats {
+        *self.env.head.tlb_stats()
     }
 
     /// Takes a synchronous exception with syndrome `esr` to EL1, returning to `elr`.
@@ -273,7 +286,7 @@ impl GuestCpu for ArmCpu {
                 CpuAction::Continue
             }
             exits::TLBI_BROADCAST => {
-                self.platform.tlb_flush_others(self.index);
+                self.platform.tlbi_others(self.index, info);
                 CpuAction::Continue
             }
             exits::WFI => CpuAction::WaitForInterrupt,

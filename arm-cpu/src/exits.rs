@@ -20,8 +20,8 @@ pub const BRK: u64 = ExitCode::FIRST_GUEST + 6;
 /// A generic-timer register was written: `pc` after it, `exit_info` = timer (0 virtual,
 /// 1 physical). The board recomputes the timer's output.
 pub const TIMER: u64 = ExitCode::FIRST_GUEST + 7;
-/// An inner-shareable TLBI (already done locally): `pc` after it; every other vCPU must
-/// invalidate before this one runs on.
+/// An inner-shareable TLBI (already done locally): `pc` after it, `exit_info` = the
+/// operation (`helpers::tlbi`); every other vCPU must do it before this one runs on.
 pub const TLBI_BROADCAST: u64 = ExitCode::FIRST_GUEST + 8;
 /// A trap the translator decided on (EL0 access controls): `pc` at the instruction,
 /// `exit_info` = the ESR_EL1 value of the synchronous exception to take.

@@ -4,6 +4,7 @@
 use crate::state::CpuEnv;
 use crate::sysregs::slot;
 use crate::timer::{self, Timer, TimerRegs};
+use softmmu::TlbFlush;
 use std::sync::{LazyLock, OnceLock};
 use std::time::Instant;
 use tcg_ir::{Helper, HelperFlags};
@@ -218,24 +219,74 @@ extern "C" fn read_isr(env: *mut u8) -> u64 {
     }
 }
 
-/// Writes an MMU control register (`slot`), flushing the TLB when the value changes.
+/// Writes an MMU control register (`slot`). TLB entries are tagged with the ASID, so a
+/// TTBR0/TTBR1 write flushes nothing (a context switch, or a new table base, which the
+/// architecture requires a TLBI for anyway); it may select another ASID. SCTLR_EL1,
+/// TCR_EL1 and MAIR_EL1 shape the translations TLB entries cache: changing one flushes.
 extern "C" fn write_mmu_reg(env: *mut u8, slot: u64, v: u64) -> u64 {
     // SAFETY: as above.
     let env = unsafe { &mut *(env as *mut CpuEnv) };
     let s = slot as usize;
     if s < env.sysregs.len() && env.sysregs[s] != v {
         env.sysregs[s] = v;
-        env.head.flush_tlb();
+        if s != slot::TTBR0 && s != slot::TTBR1 {
+            env.head.tlb_flush(TlbFlush::All);
+        }
+        sync_asid(env);
     }
     0
 }
 
-/// TLB invalidation on this CPU (every TLBI variant: entries are not tagged with ASIDs
-/// and may come from blocks larger than a page, so all of them go).
-extern "C" fn flush_tlb(env: *mut u8) -> u64 {
+/// Points the TLB at the current ASID's entries (after TTBR0/TTBR1/TCR may have changed).
+pub fn sync_asid(env: &mut CpuEnv) {
+    let asid = crate::mmu::current_asid(&crate::mmu::Regs::from_env(env));
+    env.head.tlb_set_asid(asid);
+}
+
+/// The TLBI operations (op2 of `TLBI <op>{IS}`, i.e. `SYS #0, C8, C3/C7, #op2`). The
+/// translator puts the operation in bits 47:44 of the operand (RES0 there: no FEAT_TTL),
+/// so one value carries a TLBI to this helper and, for the inner-shareable forms, to the
+/// other vCPUs ([`crate::exits::TLBI_BROADCAST`]).
+pub mod tlbi {
+    pub const VMALLE1: u64 = 0;
+    pub const VAE1: u64 = 1;
+    pub const ASIDE1: u64 = 2;
+    pub const VAAE1: u64 = 3;
+    pub const VALE1: u64 = 5;
+    pub const VAALE1: u64 = 7;
+    /// Where the operation sits in the operand word.
+    pub const SHIFT: u32 = 44;
+    pub const MASK: u64 = 0xf << SHIFT;
+}
+
+/// What a TLBI operand word (see [`tlbi`]) invalidates, ASIDs limited to `asid_mask`.
+/// Xt holds the ASID in bits 63:48 and VA[55:12] in bits 43:0; the last-level forms
+/// (VALE1, VAALE1) may keep cached table walks, of which there are none here, so they do
+/// what VAE1 and VAAE1 do.
+pub fn tlbi_op(word: u64, asid_mask: u16) -> TlbFlush {
+    let asid = (word >> 48) as u16 & asid_mask;
+    let vaddr = (word & ((1 << tlbi::SHIFT) - 1)) << 12;
+    match (word & tlbi::MASK) >> tlbi::SHIFT {
+        tlbi::ASIDE1 => TlbFlush::Asid(asid),
+        tlbi::VAE1 | tlbi::VALE1 => TlbFlush::Page {
+            vaddr,
+            asid: Some(asid),
+        },
+        tlbi::VAAE1 | tlbi::VAALE1 => TlbFlush::Page { vaddr, asid: None },
+        // VMALLE1 (the translator emits no other value).
+        _ => TlbFlush::All,
+    }
+}
+
+/// Carries out the TLBI `word` on this CPU.
+pub fn tlbi_env(env: &mut CpuEnv, word: u64) {
+    let op = tlbi_op(word, crate::mmu::asid_mask(env.sysregs[slot::TCR]));
+    env.head.tlb_flush(op);
+}
+
+extern "C" fn tlbi(env: *mut u8, word: u64) -> u64 {
     // SAFETY: as above.
-    let env = unsafe { &mut *(env as *mut CpuEnv) };
-    env.head.flush_tlb();
+    tlbi_env(unsafe { &mut *(env as *mut CpuEnv) }, word);
     0
 }
 
@@ -298,7 +349,7 @@ env_helper!(READ_TIMER, read_timer, 1, true, ENV_ONLY);
 env_helper!(WRITE_TIMER, write_timer, 2, false, ENV_ONLY);
 env_helper!(READ_ISR, read_isr, 0, true, ENV_ONLY);
 env_helper!(WRITE_MMU_REG, write_mmu_reg, 2, false, ENV_ONLY);
-env_helper!(FLUSH_TLB, flush_tlb, 0, false, ENV_ONLY);
+env_helper!(TLBI, tlbi, 1, false, ENV_ONLY);
 env_helper!(CHECK_IRQ, check_irq, 0, false, ENV_ONLY);
 env_helper!(ERET, eret, 0, false, HelperFlags::empty());
 env_helper!(AT, at, 2, false, ENV_ONLY);
@@ -316,7 +367,7 @@ pub fn all() -> Vec<&'static Helper> {
         &*WRITE_TIMER,
         &*READ_ISR,
         &*WRITE_MMU_REG,
-        &*FLUSH_TLB,
+        &*TLBI,
         &*CHECK_IRQ,
         &*ERET,
         &*AT,
@@ -339,6 +390,49 @@ mod tests {
         };
         assert_eq!(run(0), 0xcbf4_3926);
         assert_eq!(run(0x100), 0xe306_9283);
+    }
+
+    #[test]
+    fn tlbi_operands_decode_by_the_architecture() {
+        let word = |op: u64, xt: u64| (xt & !tlbi::MASK) | op << tlbi::SHIFT;
+        // Bits 47:44 (the operation, RES0 in Xt) set too: they must not leak into the VA.
+        let xt = 0x1234 << 48 | 0xffff_ffff_ffff;
+        let va = 0xff_ffff_ffff_f000;
+        for (op, asid) in [(tlbi::VAE1, Some(0x34)), (tlbi::VALE1, Some(0x34))] {
+            assert_eq!(
+                tlbi_op(word(op, xt), 0xff),
+                TlbFlush::Page { vaddr: va, asid }
+            );
+        }
+        for op in [tlbi::VAAE1, tlbi::VAALE1] {
+            let f = TlbFlush::Page {
+                vaddr: va,
+                asid: None,
+            };
+            assert_eq!(tlbi_op(word(op, xt), 0xffff), f);
+        }
+        assert_eq!(
+            tlbi_op(word(tlbi::ASIDE1, xt), 0xffff),
+            TlbFlush::Asid(0x1234)
+        );
+        assert_eq!(tlbi_op(word(tlbi::VMALLE1, 0), 0xffff), TlbFlush::All);
+    }
+
+    #[test]
+    fn the_asid_comes_from_the_ttbr_tcr_a1_selects() {
+        use crate::mmu::{current_asid, Regs};
+        let regs = |tcr: u64| Regs {
+            tcr,
+            ttbr0: 0xabcd << 48 | 0x4000_0000,
+            ttbr1: 0x1234 << 48 | 0x5000_0000,
+            ..Regs::default()
+        };
+        const A1: u64 = 1 << 22;
+        const AS16: u64 = 1 << 36;
+        assert_eq!(current_asid(&regs(0)), 0xcd);
+        assert_eq!(current_asid(&regs(AS16)), 0xabcd);
+        assert_eq!(current_asid(&regs(A1)), 0x34);
+        assert_eq!(current_asid(&regs(A1 | AS16)), 0x1234);
     }
 }
 

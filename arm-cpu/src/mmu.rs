@@ -38,11 +38,13 @@
 //!
 //! `Translation::attrs` carries the MAIR_EL1 attribute byte of the page in bits 0..=7,
 //! [`ATTR_DEVICE`] when that byte is a Device type (`0b0000xxxx`, so Device accesses must
-//! be aligned), and [`ATTR_NOT_GLOBAL`] for a descriptor with nG = 1 (ASID-specific).
+//! be aligned). The softmmu's own part of the attributes says whether the descriptor had
+//! nG = 1 (ASID-specific) and the size of the page or block
+//! ([`Translation::with_mapping`]), so that TLBIs find every entry filled from it.
 
 use crate::state::CpuEnv;
 use crate::sysregs::slot;
-use softmmu::layout::PAGE_MASK;
+use softmmu::layout::{PAGE_BITS, PAGE_MASK};
 use softmmu::{Access, EnvHead, PageWalker, Perms, PhysAddr, PhysMap, Translation, WalkFault};
 
 /// Implemented physical address size in bits (ID_AA64MMFR0_EL1.PARange = 0b0010).
@@ -50,8 +52,6 @@ pub const PA_BITS: u32 = 40;
 
 /// `Translation::attrs` flag: the page is Device memory (MAIR byte `0b0000xxxx`).
 pub const ATTR_DEVICE: u64 = 1 << 8;
-/// `Translation::attrs` flag: the leaf descriptor had nG = 1 (entry tied to the ASID).
-pub const ATTR_NOT_GLOBAL: u64 = 1 << 9;
 /// Mask of the MAIR attribute byte in `Translation::attrs`.
 pub const ATTR_MAIR_MASK: u64 = 0xff;
 
@@ -67,7 +67,9 @@ const SCTLR_I: u64 = 1 << 12;
 const SCTLR_WXN: u64 = 1 << 19;
 
 const TCR_EPD0: u64 = 1 << 7;
+const TCR_A1: u64 = 1 << 22;
 const TCR_EPD1: u64 = 1 << 23;
+const TCR_AS: u64 = 1 << 36;
 const TCR_TBI0: u64 = 1 << 37;
 const TCR_TBI1: u64 = 1 << 38;
 
@@ -147,6 +149,26 @@ impl Regs {
     }
 }
 
+/// The ASID bits TLB entries and TLBI operands compare: 16 with TCR_EL1.AS = 1, else 8.
+pub fn asid_mask(tcr: u64) -> u16 {
+    if tcr & TCR_AS != 0 {
+        0xffff
+    } else {
+        0xff
+    }
+}
+
+/// The current ASID of the EL1&0 regime: TTBR1_EL1's when TCR_EL1.A1 is set, else
+/// TTBR0_EL1's (bits 63:48), limited to the ASID size.
+pub fn current_asid(regs: &Regs) -> u16 {
+    let ttbr = if regs.tcr & TCR_A1 != 0 {
+        regs.ttbr1
+    } else {
+        regs.ttbr0
+    };
+    (ttbr >> 48) as u16 & asid_mask(regs.tcr)
+}
+
 /// Where a walk reads its 8-byte little-endian descriptors (guest physical memory).
 /// `None` means nothing answers at `pa`: a synchronous external abort on the walk.
 pub trait DescReader {
@@ -182,6 +204,8 @@ pub struct Walk {
     pub not_global: bool,
     /// Level of the leaf descriptor (permission faults are reported at it).
     pub level: u8,
+    /// log2 of the size of the page or block the leaf maps (4 KiB with the MMU off).
+    pub size_log2: u32,
     /// SCTLR_EL1.M was 0: flat map, attributes are those of a data access.
     pub mmu_off: bool,
 }
@@ -280,6 +304,7 @@ pub fn walk<R: DescReader + ?Sized>(
             sh: 0b10,
             not_global: false,
             level: 0,
+            size_log2: PAGE_BITS,
             mmu_off: true,
         });
     }
@@ -364,6 +389,7 @@ pub fn walk<R: DescReader + ?Sized>(
                 sh: ((desc >> 8) & 3) as u8,
                 not_global: desc & DESC_NG != 0,
                 level: lvl,
+                size_log2: bottom,
                 mmu_off: false,
             });
         }
@@ -411,14 +437,12 @@ impl Stage1Walker {
         if attr & 0xf0 == 0 {
             attrs |= ATTR_DEVICE;
         }
-        if w.not_global {
-            attrs |= ATTR_NOT_GLOBAL;
-        }
         Ok(Translation {
             paddr_page: w.pa & PAGE_MASK,
             perms: w.perms,
             attrs,
-        })
+        }
+        .with_mapping(w.size_log2, w.not_global))
     }
 }
 
@@ -667,12 +691,13 @@ mod tests {
         let t = f.tr(0x4000_1234, Access::Read, 1).unwrap();
         assert_eq!(t.paddr_page, 0x4000_1000);
         assert_eq!(t.perms, Perms::all());
-        assert_eq!(t.attrs, ATTR_DEVICE);
+        assert_eq!(t.walker_attrs(), ATTR_DEVICE);
+        assert_eq!((t.size_log2(), t.not_global()), (12, false));
         let t = f.tr(0x4000_1234, Access::Write, 0).unwrap();
-        assert_eq!(t.attrs, ATTR_DEVICE);
+        assert_eq!(t.walker_attrs(), ATTR_DEVICE);
         let t = f.tr(0x4000_1234, Access::Exec, 1).unwrap();
         assert_eq!(t.attrs & ATTR_DEVICE, 0);
-        assert_eq!(t.attrs, MAIR_NORMAL_NC as u64);
+        assert_eq!(t.walker_attrs(), MAIR_NORMAL_NC as u64);
         // Highest implemented PA, then the first address beyond it.
         assert_eq!(f.pa(0xff_ffff_ffff, Access::Read, 1), 0xff_ffff_f000);
         assert_eq!(
@@ -718,7 +743,7 @@ mod tests {
         let t = f.tr(va, Access::Read, 1).unwrap();
         assert_eq!(t.paddr_page, 0x8765_4000);
         assert_eq!(t.perms, Perms::READ | Perms::WRITE | Perms::EXEC);
-        assert_eq!(t.attrs, 0xff);
+        assert_eq!(t.walker_attrs(), 0xff);
         let w = walk(&Regs::from_env(&f.env), f.phys(), va, false).unwrap();
         assert_eq!(w.pa, 0x8765_4abc);
         assert_eq!(w.level, 3);
@@ -753,7 +778,12 @@ mod tests {
         assert_eq!(f.pa(0xbfff_ffff, Access::Read, 1), 0x1_ffff_f000);
         assert_eq!(f.pa(0x8123_4567, Access::Read, 1), 0x1_c123_4000);
         assert_eq!(f.pa(0x40_0031_2345, Access::Write, 1), 0x5_0011_2000);
-        assert_eq!(f.tr(0x40_0031_2345, Access::Read, 1).unwrap().attrs, 0x44);
+        assert_eq!(
+            f.tr(0x40_0031_2345, Access::Read, 1)
+                .unwrap()
+                .walker_attrs(),
+            0x44
+        );
         // A block at level 0 is a translation fault there.
         f.wr(root + 2 * 8, block(0, NORMAL));
         assert_eq!(f.fault(2 << 39, Access::Read, 1), fsc::translation(0));
@@ -785,7 +815,9 @@ mod tests {
         // 32 MiB block at level 2, Device.
         let t = f.tr(0x41ff_f123, Access::Read, 1).unwrap();
         assert_eq!(t.paddr_page, 0xa3ff_f000);
-        assert_eq!(t.attrs, ATTR_DEVICE);
+        assert_eq!(t.walker_attrs(), ATTR_DEVICE);
+        assert_eq!(t.size_log2(), 25);
+        assert_eq!(f.tr(va, Access::Read, 1).unwrap().size_log2(), 14);
         // Block at level 1 is not allowed with 16K.
         f.map(root, 14, 48, 0x10_0000_0000, 1, block(0, NORMAL));
         assert_eq!(
@@ -1297,8 +1329,9 @@ mod tests {
         // SAFETY: `env` is the fixture's live environment and its ctx the fixture's.
         let ok = unsafe { softmmu::slow::tlb_fill(env, 0x1008, Access::Read, 1, 0x400) };
         assert!(ok);
-        assert_eq!(f.env.head.tlb_full[1][1].paddr_page, data);
-        assert_eq!(f.env.head.tlb_full[1][1].attrs, 0xff);
+        let full = f.env.head.tlb_full(1, 0x1008);
+        assert_eq!(full.paddr_page, data);
+        assert_eq!(full.attrs, 0xff);
         // SAFETY: as above.
         let ok = unsafe { softmmu::slow::tlb_fill(env, 0x1008, Access::Write, 1, 0x400) };
         assert!(!ok);
@@ -1314,6 +1347,12 @@ mod tests {
         f.map(root, 12, 48, 0x1000, 3, page(0x1000, NORMAL | DESC_NG));
         f.set(SCTLR_ON, tcr(16, TG0_4K, 16, TG1_4K), root, 0);
         let t = f.tr(0x1000, Access::Read, 1).unwrap();
-        assert_eq!(t.attrs, 0xff | ATTR_NOT_GLOBAL);
+        assert_eq!(t.walker_attrs(), 0xff);
+        assert!(t.not_global());
+        assert_eq!(t.size_log2(), 12);
+        f.map(root, 12, 48, 0x4000_0000, 2, block(0x4000_0000, NORMAL));
+        let t = f.tr(0x4000_1000, Access::Read, 1).unwrap();
+        assert!(!t.not_global());
+        assert_eq!(t.size_log2(), 21);
     }
 }

@@ -1205,9 +1205,9 @@ impl Tr<'_, '_> {
     }
 
     /// `lookup_goto pc, flags, mmu`: probe the vCPU's jump cache (`softmmu::jmp`) and
-    /// tail-call the TB it names if the entry is for `pc`, its physical pc is what the
-    /// code TLB maps `pc` to now, its flags are `flags` and the TB is alive (its chain
-    /// cell not dead); otherwise fall through.
+    /// tail-call the TB it names if the entry is for `pc`, its guest code is what the code
+    /// TLB maps `pc` to now, its flags are `flags` and the TB is alive (its chain cell not
+    /// dead); otherwise fall through.
     fn lookup_goto(&mut self, op: &Op) {
         use softmmu::jmp::*;
         let pc = self.get(op.iargs[0]);
@@ -1231,16 +1231,22 @@ impl Tr<'_, '_> {
         let c = self.b.ins().icmp(IntCC::Equal, epc, pc);
         self.branch_or(c, miss);
 
-        // The code TLB entry of pc must map its page, to the physical page in the key.
-        let (tlb_hit, ppage) = self.code_tlb_phys(pc, mmu);
-        self.branch_or(tlb_hit, miss);
-        let ppage = ppage(self);
-        let off = self.b.ins().band_imm_s(pc, !PAGE_MASK as i64);
-        let key = self.b.ins().bor(ppage, off);
+        // The code TLB entry of pc must map its page (RAM, executable), to the guest code
+        // the key names (its host address).
+        let ent = self.tlb_entry_addr(mmu, pc);
+        let tag = self
+            .b
+            .ins()
+            .load(types::I64, fl, ent, TLBE_ADDR_CODE as i32);
+        let page = self.b.ins().band_imm_s(pc, PAGE_MASK as i64);
+        let c = self.b.ins().icmp(IntCC::Equal, tag, page);
+        self.branch_or(c, miss);
+        let addend = self.b.ins().load(types::I64, fl, ent, TLBE_ADDEND as i32);
+        let host = self.b.ins().iadd(pc, addend);
         let key = self
             .b
             .ins()
-            .bor_imm_s(key, (flags << JMP_KEY_FLAGS_SHIFT) as i64);
+            .bor_imm_s(host, (flags << JMP_KEY_FLAGS_SHIFT) as i64);
         let ekey = self
             .b
             .ins()
@@ -1277,35 +1283,6 @@ impl Tr<'_, '_> {
         let next = self.b.create_block();
         self.b.ins().brif(c, next, &[], miss, &[]);
         self.b.switch_to_block(next);
-    }
-
-    /// Whether the code TLB of `mmu` maps the page of `vaddr` (RAM, executable), and a
-    /// closure loading the physical page of that entry (valid only where it does).
-    fn code_tlb_phys(
-        &mut self,
-        vaddr: Value,
-        mmu: usize,
-    ) -> (Value, impl FnOnce(&mut Self) -> Value) {
-        let fl = flags_env();
-        let i = self.b.ins().ushr_imm_s(vaddr, PAGE_BITS as i64);
-        let i = self.b.ins().band_imm_s(i, (TLB_SIZE - 1) as i64);
-        let toff = self.b.ins().ishl_imm_s(i, TLBE_SIZE_LOG2 as i64);
-        let te = self.b.ins().iadd(self.env, toff);
-        let tlb_base = ENV_TLB + mmu * TLB_SIZE * (1 << TLBE_SIZE_LOG2);
-        let tag = self
-            .b
-            .ins()
-            .load(types::I64, fl, te, (tlb_base + TLBE_ADDR_CODE) as i32);
-        let page = self.b.ins().band_imm_s(vaddr, PAGE_MASK as i64);
-        let hit = self.b.ins().icmp(IntCC::Equal, tag, page);
-        let full = move |tr: &mut Self| {
-            let foff = tr.b.ins().ishl_imm_s(i, TLBF_SIZE_LOG2 as i64);
-            let fe = tr.b.ins().iadd(tr.env, foff);
-            let full_base = ENV_TLB_FULL + mmu * TLB_SIZE * (1 << TLBF_SIZE_LOG2);
-            tr.b.ins()
-                .load(types::I64, fl, fe, (full_base + TLBF_PADDR_PAGE) as i32)
-        };
-        (hit, full)
     }
 
     fn tb_sig(&mut self) -> SigRef {
@@ -1356,6 +1333,29 @@ impl Tr<'_, '_> {
         };
     }
 
+    /// The address of the TLB entry for guest virtual address `addr` in MMU index `mmu`
+    /// (of the vCPU's current ASID): `table + ((addr >> (PAGE_BITS - TLBE_SIZE_LOG2)) &
+    /// mask)`, both loaded from the env's `TlbFast` of `mmu` (they change when the table
+    /// is switched or resized, only in slow paths and helpers). Every inline TLB probe
+    /// (data accesses here, code lookups elsewhere) goes through this one function.
+    pub(crate) fn tlb_entry_addr(&mut self, mmu: usize, addr: Value) -> Value {
+        let fast = (ENV_TLB + ((mmu % NB_MMU_MODES) << TLBF_SIZE_LOG2)) as i32;
+        let mask = self
+            .b
+            .ins()
+            .load(types::I64, flags_env(), self.env, fast + TLBF_MASK as i32);
+        let table = self
+            .b
+            .ins()
+            .load(types::I64, flags_env(), self.env, fast + TLBF_TABLE as i32);
+        let sh = self
+            .b
+            .ins()
+            .ushr_imm_s(addr, (PAGE_BITS - TLBE_SIZE_LOG2) as i64);
+        let off = self.b.ins().band(sh, mask);
+        self.b.ins().iadd(table, off)
+    }
+
     fn guest_mem(&mut self, op: &Op, kind: MemKind) {
         let ty = cty(op.ty);
         let m = MemOp(op.cargs[0] as u8);
@@ -1387,22 +1387,11 @@ impl Tr<'_, '_> {
             MemKind::Load => TLBE_ADDR_READ,
             _ => TLBE_ADDR_WRITE,
         };
-        let tlb_base = (ENV_TLB + mmu * TLB_SIZE * (1 << TLBE_SIZE_LOG2)) as i32;
-
-        // entry = env + ((addr >> PAGE_BITS) & (TLB_SIZE-1)) * 32
-        let sh = self
-            .b
-            .ins()
-            .ushr_imm_s(addr, (PAGE_BITS - TLBE_SIZE_LOG2) as i64);
-        let idx = self
-            .b
-            .ins()
-            .band_imm_s(sh, (((TLB_SIZE - 1) as u64) << TLBE_SIZE_LOG2) as i64);
-        let ent = self.b.ins().iadd(self.env, idx);
+        let ent = self.tlb_entry_addr(mmu, addr);
         let tag = self
             .b
             .ins()
-            .load(types::I64, flags_env(), ent, tlb_base + tag_off as i32);
+            .load(types::I64, flags_env(), ent, tag_off as i32);
         let s_mask = bytes as u64 - 1;
         let a_mask = if aligned { s_mask } else { 0 };
         let last = if s_mask - a_mask != 0 {
@@ -1430,7 +1419,7 @@ impl Tr<'_, '_> {
         let addend = self
             .b
             .ins()
-            .load(types::I64, flags_env(), ent, tlb_base + TLBE_ADDEND as i32);
+            .load(types::I64, flags_env(), ent, TLBE_ADDEND as i32);
         let host = self.b.ins().iadd(addr, addend);
         let gfl = MemFlagsData::new().with_notrap();
         let nt = int_of_bytes(bytes);

@@ -60,6 +60,9 @@ fn lookup_goto_enters_only_the_right_live_tb() {
     let (code, aux) = be.direct_entry(&*b).expect("JIT TBs have a direct entry");
     let mut e = env();
     e.regs[14] = B;
+    // SAFETY: the env's MemCtx is leaked (lives for the test).
+    let phys = unsafe { &(*e.head.ctx).phys };
+    let host = phys.ram_ptr(PhysAddr(B), 4).unwrap() as u64;
 
     // Empty jump cache: falls through to the exit.
     e.regs[1] = 10;
@@ -68,19 +71,19 @@ fn lookup_goto_enters_only_the_right_live_tb() {
 
     // Filled and mapped: A continues into B in the same exec.
     map_code(&mut e);
-    e.head.fill_jmp(B, B, FLAGS as u32, code, aux);
+    e.head.fill_jmp(B, host, FLAGS as u32, code, aux);
     assert_eq!(exec(&a, &mut e), 0x20);
     assert_eq!((e.regs[1], e.regs[2]), (12, 24));
 
-    // Another target pc, other flags, another physical page, or no code mapping: miss.
+    // Another target pc, other flags, other guest code, or no code mapping: miss.
     e.regs[14] = B + 4;
     assert_eq!(exec(&a, &mut e), ExitCode::LOOKUP);
     e.regs[14] = B;
-    e.head.fill_jmp(B, B, FLAGS as u32 + 1, code, aux);
+    e.head.fill_jmp(B, host, FLAGS as u32 + 1, code, aux);
     assert_eq!(exec(&a, &mut e), ExitCode::LOOKUP);
-    e.head.fill_jmp(B, B + 0x1000, FLAGS as u32, code, aux);
+    e.head.fill_jmp(B, host + 0x1000, FLAGS as u32, code, aux);
     assert_eq!(exec(&a, &mut e), ExitCode::LOOKUP);
-    e.head.fill_jmp(B, B, FLAGS as u32, code, aux);
+    e.head.fill_jmp(B, host, FLAGS as u32, code, aux);
     e.head.flush_tlb();
     assert_eq!(exec(&a, &mut e), ExitCode::LOOKUP);
     map_code(&mut e);

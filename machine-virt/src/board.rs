@@ -153,11 +153,15 @@ impl Platform for BoardPlatform {
         self.timers.timer_changed(cpu, timer, regs);
     }
 
-    fn tlb_flush_others(&self, _from: usize) {
-        // Synced work: every vCPU flushes before the issuer runs its next TB (the
-        // issuer's own, already flushed, TLB is flushed once more: harmless).
+    fn tlbi_others(&self, from: usize, word: u64) {
+        // Synced work: every other vCPU does the same invalidation before the issuer runs
+        // its next TB.
         if let Some(c) = self.control.get() {
-            let _ = c.run_on_all_sync(|cpu: &mut ArmCpu| cpu.flush_tlb());
+            let _ = c.run_on_all_sync(move |cpu: &mut ArmCpu| {
+                if cpu.index() != from {
+                    cpu.tlbi(word);
+                }
+            });
         }
     }
 }

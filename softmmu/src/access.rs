@@ -4,7 +4,7 @@
 use crate::env::EnvHead;
 use crate::layout::NB_MMU_MODES;
 use crate::slow;
-use crate::tlb::{compare_value, tlb_index};
+use crate::tlb::compare_value;
 use tcg_ir::types::{MemOp, RmwOp};
 
 /// Reads `size` (1, 2, 4, 8) little-endian bytes at a host pointer.
@@ -48,8 +48,8 @@ pub unsafe fn host_write(p: *mut u8, size: u32, v: u64) {
 #[inline]
 pub unsafe fn load(env: *mut EnvHead, addr: u64, memop: MemOp, mmu: u8, pc: u64) -> u64 {
     let mmu = mmu as usize & (NB_MMU_MODES - 1);
-    // SAFETY: caller contract.
-    let e = unsafe { &(*env).tlb[mmu][tlb_index(addr)] };
+    // SAFETY: caller contract; the entry is inside the current table.
+    let e = unsafe { &*(*env).tlb_entry(mmu, addr) };
     if e.addr_read == compare_value(addr, memop.bytes(), memop.aligned()) {
         // SAFETY: a matching tag means the page is RAM at addr + addend.
         return memop
@@ -73,8 +73,8 @@ pub unsafe fn load(env: *mut EnvHead, addr: u64, memop: MemOp, mmu: u8, pc: u64)
 #[inline]
 pub unsafe fn store(env: *mut EnvHead, addr: u64, v: u64, memop: MemOp, mmu: u8, pc: u64) {
     let mmu = mmu as usize & (NB_MMU_MODES - 1);
-    // SAFETY: caller contract.
-    let e = unsafe { &(*env).tlb[mmu][tlb_index(addr)] };
+    // SAFETY: caller contract; the entry is inside the current table.
+    let e = unsafe { &*(*env).tlb_entry(mmu, addr) };
     if e.addr_write == compare_value(addr, memop.bytes(), memop.aligned()) {
         // SAFETY: a matching tag means the page is RAM at addr + addend.
         unsafe { host_write(addr.wrapping_add(e.addend) as *mut u8, memop.bytes(), v) };

@@ -1,9 +1,9 @@
 //! The softmmu part of every guest environment, and the per-vCPU memory context.
 
 use crate::jmp::{JmpEntry, JMP_SIZE};
-use crate::layout::*;
 use crate::phys::PhysMap;
-use crate::tlb::{PageWalker, TlbEntry, TlbFull};
+use crate::tables::{Tlb, TlbStats};
+use crate::tlb::{PageWalker, TlbEntry, TlbFlush, TlbFull};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -33,8 +33,8 @@ pub struct EnvHead {
     /// The memory context; set by the vCPU's owner before running any code.
     pub ctx: *const MemCtx,
     _pad1: [u64; 2],
-    pub tlb: [[TlbEntry; TLB_SIZE]; NB_MMU_MODES],
-    pub tlb_full: [[TlbFull; TLB_SIZE]; NB_MMU_MODES],
+    /// The TLB; its first field, `Tlb::fast`, is what generated code reads.
+    pub tlb: Tlb,
     /// The jump cache generated code probes at indirect branches (see `crate::jmp`).
     pub jmp: [JmpEntry; JMP_SIZE],
 }
@@ -52,11 +52,7 @@ impl EnvHead {
             _pad0: 0,
             ctx,
             _pad1: [0; 2],
-            tlb: [[TlbEntry::EMPTY; TLB_SIZE]; NB_MMU_MODES],
-            tlb_full: [[TlbFull {
-                paddr_page: 0,
-                attrs: 0,
-            }; TLB_SIZE]; NB_MMU_MODES],
+            tlb: Tlb::new(),
             jmp: [JmpEntry::EMPTY; JMP_SIZE],
         }
     }
@@ -67,33 +63,53 @@ impl EnvHead {
     }
 
     /// Lets generated code continue from an indirect branch to virtual `pc` straight into
-    /// the code at `code` (validity word `aux`, see `crate::jmp`) of the TB with physical
-    /// pc `phys_pc` and key flags `flags`.
-    pub fn fill_jmp(&mut self, pc: u64, phys_pc: u64, flags: u32, code: u64, aux: u64) {
-        if let Some(key) = crate::jmp::key(phys_pc, flags) {
+    /// the code at `code` (validity word `aux`, see `crate::jmp`) of the TB whose guest
+    /// code is at host address `host_pc` (its RAM), translated under key flags `flags`.
+    pub fn fill_jmp(&mut self, pc: u64, host_pc: u64, flags: u32, code: u64, aux: u64) {
+        if let Some(key) = crate::jmp::key(host_pc, flags) {
             self.jmp[crate::jmp::jmp_index(pc)] = JmpEntry { pc, key, code, aux };
         }
     }
 
-    pub fn flush_tlb(&mut self) {
-        for t in self.tlb.iter_mut() {
-            t.fill(TlbEntry::EMPTY);
-        }
+    /// The entry the fast path uses for `vaddr` in MMU index `mmu` (masked to the valid
+    /// range).
+    #[inline]
+    pub fn tlb_entry(&self, mmu: usize, vaddr: u64) -> *mut TlbEntry {
+        self.tlb.fast[mmu & (crate::layout::NB_MMU_MODES - 1)].entry(vaddr)
     }
 
-    /// Drops any entry for the page of `vaddr` in every MMU index.
+    /// The slow-path record of the entry for `vaddr` in MMU index `mmu` (whatever page it
+    /// holds now).
+    pub fn tlb_full(&self, mmu: usize, vaddr: u64) -> TlbFull {
+        let (_, full) = self.tlb.slot_of(mmu, vaddr);
+        // SAFETY: a record of the current table, which is initialised; other threads
+        // never write records.
+        unsafe { *full }
+    }
+
+    /// Drops every entry of every ASID.
+    pub fn flush_tlb(&mut self) {
+        self.tlb.flush(TlbFlush::All);
+    }
+
+    /// Drops the entries for the page of `vaddr` (of any ASID) in every MMU index.
     pub fn flush_page(&mut self, vaddr: u64) {
-        let i = crate::tlb::tlb_index(vaddr);
-        let page = vaddr & PAGE_MASK;
-        for t in self.tlb.iter_mut() {
-            let e = &t[i];
-            let hit = [e.addr_read, e.addr_write, e.addr_code]
-                .iter()
-                .any(|&a| a != TLB_EMPTY && a & PAGE_MASK == page);
-            if hit {
-                t[i] = TlbEntry::EMPTY;
-            }
-        }
+        self.tlb.flush(TlbFlush::Page { vaddr, asid: None });
+    }
+
+    /// Carries out a TLB invalidation on this vCPU.
+    pub fn tlb_flush(&mut self, op: TlbFlush) {
+        self.tlb.flush(op);
+    }
+
+    /// The ASID whose non-global entries memory accesses use from now on (the CPU calls
+    /// this whenever the register selecting it may have changed; a no-op if it did not).
+    pub fn tlb_set_asid(&mut self, asid: u16) {
+        self.tlb.set_asid(asid);
+    }
+
+    pub fn tlb_stats(&self) -> &TlbStats {
+        &self.tlb.stats
     }
 
     pub fn request_exit(&self) {
@@ -108,25 +124,27 @@ impl EnvHead {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::mem::offset_of;
+    use crate::layout::*;
+    use crate::tlb::TlbFast;
+    use std::mem::{offset_of, size_of};
 
     #[test]
     fn layout_constants_match_the_struct() {
         assert_eq!(offset_of!(EnvHead, exit_request), ENV_EXIT_REQUEST);
         assert_eq!(offset_of!(EnvHead, fault), ENV_FAULT);
-        assert_eq!(offset_of!(EnvHead, tlb), ENV_TLB);
-        assert_eq!(offset_of!(EnvHead, tlb_full), ENV_TLB_FULL);
-        assert_eq!(std::mem::size_of::<TlbFull>(), 1 << TLBF_SIZE_LOG2);
-        assert_eq!(offset_of!(TlbFull, paddr_page), TLBF_PADDR_PAGE);
-        assert_eq!(offset_of!(EnvHead, jmp), ENV_JMP);
-        assert_eq!(offset_of!(JmpEntry, pc), crate::jmp::JMPE_PC);
-        assert_eq!(offset_of!(JmpEntry, key), crate::jmp::JMPE_KEY);
-        assert_eq!(offset_of!(JmpEntry, code), crate::jmp::JMPE_CODE);
-        assert_eq!(offset_of!(JmpEntry, aux), crate::jmp::JMPE_AUX);
-        assert_eq!(std::mem::size_of::<TlbEntry>(), 1 << TLBE_SIZE_LOG2);
+        assert_eq!(offset_of!(EnvHead, tlb) + offset_of!(Tlb, fast), ENV_TLB);
+        assert_eq!(size_of::<TlbFast>(), 1 << TLBF_SIZE_LOG2);
+        assert_eq!(offset_of!(TlbFast, mask), TLBF_MASK);
+        assert_eq!(offset_of!(TlbFast, table), TLBF_TABLE);
+        assert_eq!(size_of::<TlbEntry>(), 1 << TLBE_SIZE_LOG2);
         assert_eq!(offset_of!(TlbEntry, addr_read), TLBE_ADDR_READ);
         assert_eq!(offset_of!(TlbEntry, addr_write), TLBE_ADDR_WRITE);
         assert_eq!(offset_of!(TlbEntry, addr_code), TLBE_ADDR_CODE);
         assert_eq!(offset_of!(TlbEntry, addend), TLBE_ADDEND);
+        assert_eq!(offset_of!(JmpEntry, pc), crate::jmp::JMPE_PC);
+        assert_eq!(offset_of!(JmpEntry, key), crate::jmp::JMPE_KEY);
+        assert_eq!(offset_of!(JmpEntry, code), crate::jmp::JMPE_CODE);
+        assert_eq!(offset_of!(JmpEntry, aux), crate::jmp::JMPE_AUX);
+        assert_eq!(size_of::<JmpEntry>(), 1 << crate::jmp::JMPE_SIZE_LOG2);
     }
 }

@@ -4,11 +4,12 @@
 //! It lives in the env ([`crate::EnvHead::jmp`]), is written only by the vCPU's own thread
 //! (the execution loop fills an entry after generated code missed it) and read only by
 //! generated code on that thread, so it needs no synchronisation. An entry names a TB by
-//! everything its key holds: the virtual pc, the physical pc and the TB flags. Generated
-//! code checks the physical pc against its *current* code TLB entry for the pc, so a
-//! remapped page (another process, a TLB flush) misses, and it checks the back end's
-//! validity word (`aux`), so an invalidated TB is never entered. The loop clears the whole
-//! cache when the TB cache is flushed (the code it points to is then reset).
+//! the virtual pc, the host address of its guest code (RAM: one-to-one with the physical
+//! address) and the TB flags. Generated code checks the host address against what its
+//! *current* code TLB entry maps the pc to, so a remapped page (another process, a TLB
+//! flush) misses, and it checks the back end's validity word (`aux`), so an invalidated
+//! TB is never entered. The loop clears the whole cache when the TB cache is flushed (the
+//! code it points to is then reset).
 
 /// Log2 of the number of entries.
 pub const JMP_BITS: u32 = 12;
@@ -19,7 +20,7 @@ pub const JMPE_PC: usize = 0;
 pub const JMPE_KEY: usize = 8;
 pub const JMPE_CODE: usize = 16;
 pub const JMPE_AUX: usize = 24;
-/// Bits of a physical pc kept in [`JmpEntry::key`]; the TB flags sit above them.
+/// Bits of a code address kept in [`JmpEntry::key`]; the TB flags sit above them.
 pub const JMP_KEY_FLAGS_SHIFT: u32 = 48;
 
 /// One entry. `pc == EMPTY_PC` (never a valid, 4-aligned pc) marks it free.
@@ -27,7 +28,7 @@ pub const JMP_KEY_FLAGS_SHIFT: u32 = 48;
 #[repr(C, align(32))]
 pub struct JmpEntry {
     pub pc: u64,
-    /// [`key`] of the TB's physical pc and flags.
+    /// [`key`] of the TB's guest code address (host view) and flags.
     pub key: u64,
     /// Entry address of the TB's generated code.
     pub code: u64,
@@ -51,13 +52,14 @@ pub fn jmp_index(pc: u64) -> usize {
     ((pc >> 2) ^ (pc >> (2 + JMP_BITS))) as usize & (JMP_SIZE - 1)
 }
 
-/// The key of a TB at physical `phys_pc` with key flags `flags`; `None` when they do not
-/// fit (such TBs are simply never entered through the cache).
+/// The key of a TB whose guest code is at host address `host_pc`, with key flags
+/// `flags`; `None` when they do not fit (such TBs are simply never entered through the
+/// cache).
 #[inline]
-pub fn key(phys_pc: u64, flags: u32) -> Option<u64> {
+pub fn key(host_pc: u64, flags: u32) -> Option<u64> {
     let f = (flags as u64) << JMP_KEY_FLAGS_SHIFT;
-    (phys_pc >> JMP_KEY_FLAGS_SHIFT == 0 && f >> JMP_KEY_FLAGS_SHIFT == flags as u64)
-        .then_some(phys_pc | f)
+    (host_pc >> JMP_KEY_FLAGS_SHIFT == 0 && f >> JMP_KEY_FLAGS_SHIFT == flags as u64)
+        .then_some(host_pc | f)
 }
 
 #[cfg(test)]

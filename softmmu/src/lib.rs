@@ -1,42 +1,50 @@
 //! Guest memory: the physical map (RAM and MMIO), per-vCPU TLBs and the access slow paths.
 //!
 //! Every guest environment starts with an [`EnvHead`] (`#[repr(C)]`, offsets in
-//! [`layout`]): the exit-request flag, the fault record, and one direct-mapped TLB per MMU
-//! index. Generated code inlines the TLB hit path and calls the `extern "C"` slow paths in
-//! [`slow`] otherwise; the interpreter uses [`access`].
+//! [`layout`]): the exit-request flag, the fault record, and for each MMU index the mask
+//! and address of the TLB table in use ([`tlb::TlbFast`]). The tables themselves
+//! ([`tables::Tlb`]) are kept per ASID and sized by use. Generated code inlines the TLB
+//! hit path and calls the `extern "C"` slow paths in [`slow`] otherwise; the interpreter
+//! uses [`access`].
 
 pub mod access;
 pub mod env;
 pub mod jmp;
 pub mod phys;
 pub mod slow;
+pub mod tables;
 pub mod tlb;
 
 pub use env::{EnvHead, MemCtx};
 pub use phys::{MmioDevice, PhysAddr, PhysMap, PhysMapError};
-pub use tlb::{Access, PageWalker, Perms, TlbEntry, Translation, WalkFault};
+pub use tables::TlbStats;
+pub use tlb::{Access, PageWalker, Perms, TlbEntry, TlbFlush, Translation, WalkFault};
 
-/// Offsets and sizes generated code relies on. Changing `EnvHead` or `TlbEntry` changes
-/// these, and the tests in `env.rs` pin them.
+/// Offsets and sizes generated code relies on, and the TLB's dimensions. Changing
+/// `EnvHead`, `TlbFast` or `TlbEntry` changes these, and the tests in `env.rs` pin them.
 pub mod layout {
     pub const PAGE_BITS: u32 = 12;
     pub const PAGE_SIZE: u64 = 1 << PAGE_BITS;
     pub const PAGE_MASK: u64 = !(PAGE_SIZE - 1);
-    pub const TLB_BITS: u32 = 8;
-    pub const TLB_SIZE: usize = 1 << TLB_BITS;
     pub const NB_MMU_MODES: usize = 4;
+    /// log2 of the fewest and most entries one TLB table (one MMU index of one ASID) has;
+    /// a table grows when it keeps evicting entries and shrinks when cleared while little
+    /// used.
+    pub const TLB_MIN_BITS: u32 = 8;
+    pub const TLB_MAX_BITS: u32 = 14;
+    /// ASIDs whose tables a vCPU keeps at once: switching among them costs no refill.
+    pub const TLB_ASID_SLOTS: usize = 8;
     /// `EnvHead::exit_request` (u32, non-zero = leave generated code).
     pub const ENV_EXIT_REQUEST: usize = 0;
     /// `EnvHead::fault` (u32, non-zero after a slow path recorded a guest fault).
     pub const ENV_FAULT: usize = 4;
-    /// `EnvHead::tlb`: `NB_MMU_MODES` arrays of `TLB_SIZE` entries.
+    /// `EnvHead::tlb_fast`: `NB_MMU_MODES` `TlbFast`s, one per MMU index.
     pub const ENV_TLB: usize = 64;
-    /// `EnvHead::tlb_full`: `NB_MMU_MODES` arrays of `TLB_SIZE` `TlbFull`s (16 bytes).
-    pub const ENV_TLB_FULL: usize = ENV_TLB + NB_MMU_MODES * TLB_SIZE * (1 << TLBE_SIZE_LOG2);
     pub const TLBF_SIZE_LOG2: u32 = 4;
-    pub const TLBF_PADDR_PAGE: usize = 0;
-    /// `EnvHead::jmp`: the jump cache (`crate::jmp`).
-    pub const ENV_JMP: usize = ENV_TLB_FULL + NB_MMU_MODES * TLB_SIZE * (1 << TLBF_SIZE_LOG2);
+    /// `TlbFast::mask`: (entries - 1) << `TLBE_SIZE_LOG2`, the byte offset mask.
+    pub const TLBF_MASK: usize = 0;
+    /// `TlbFast::table`: address of entry 0.
+    pub const TLBF_TABLE: usize = 8;
     pub const TLBE_SIZE_LOG2: u32 = 5;
     pub const TLBE_ADDR_READ: usize = 0;
     pub const TLBE_ADDR_WRITE: usize = 8;
@@ -49,6 +57,8 @@ pub mod layout {
     pub const TLB_NOTDIRTY: u64 = 1 << 9;
     /// An empty TLB tag.
     pub const TLB_EMPTY: u64 = u64::MAX;
+    /// `EnvHead::jmp`: the jump cache (`crate::jmp`).
+    pub const ENV_JMP: usize = std::mem::offset_of!(crate::env::EnvHead, jmp);
 }
 
 /// Kinds of fault the softmmu records itself in `EnvHead::fault`; walkers use

@@ -301,7 +301,7 @@ impl PhysMap {
 
     /// The RAM block holding `paddr`.
     #[inline]
-    fn ram_block(&self, paddr: u64) -> Option<&RamBlock> {
+    pub(crate) fn ram_block(&self, paddr: u64) -> Option<&RamBlock> {
         match self.lookup(PhysAddr(paddr))?.0 {
             Region {
                 kind: RegionKind::Ram(b),

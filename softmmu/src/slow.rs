@@ -16,9 +16,7 @@ use crate::access::{host_read, host_write};
 use crate::env::EnvHead;
 use crate::layout::*;
 use crate::phys::{PhysAddr, RegionKind};
-use crate::tlb::{
-    compare_value, fill_write_tag, tlb_index, tlb_unprotect, Access, Perms, TlbEntry, TlbFull,
-};
+use crate::tlb::{compare_value, fill_write_tag, tlb_unprotect, Access, Perms, TlbEntry, TlbFull};
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use tcg_ir::types::{MemOp, RmwOp};
 
@@ -68,14 +66,20 @@ fn tag_of(e: &TlbEntry, access: Access) -> u64 {
     }
 }
 
-/// Fills the TLB entry for `vaddr` for `access` (walking the page tables), returning false
-/// after recording a fault.
+/// Fills the TLB entry for `vaddr` for `access` (from another ASID's global entry, or by
+/// walking the page tables), returning false after recording a fault.
 ///
 /// # Safety
 /// `env` must be a valid, exclusively used environment whose `ctx` is valid.
 pub unsafe fn tlb_fill(env: *mut EnvHead, vaddr: u64, access: Access, mmu: usize, pc: u64) -> bool {
     // SAFETY: caller guarantees `ctx` points at the live MemCtx of this vCPU.
     let ctx = unsafe { &*(*env).ctx };
+    let page = vaddr & PAGE_MASK;
+    let usable = |e: &TlbEntry| tag_of(e, access) & (PAGE_MASK | TLB_INVALID) == page;
+    // SAFETY: as above; the env is ours.
+    if unsafe { (*env).tlb.copy_global(mmu, vaddr, usable, Some(&ctx.phys)) } {
+        return true;
+    }
     let t = match ctx.walker.translate(env, vaddr, access, mmu) {
         Ok(t) => t,
         Err(f) => {
@@ -84,7 +88,6 @@ pub unsafe fn tlb_fill(env: *mut EnvHead, vaddr: u64, access: Access, mmu: usize
             return false;
         }
     };
-    let page = vaddr & PAGE_MASK;
     let (flags, addend, ram) = match ctx.phys.lookup(PhysAddr(t.paddr_page)) {
         Some((r, _)) => match &r.kind {
             RegionKind::Ram(b) => match ctx.phys.ram_ptr(PhysAddr(t.paddr_page), PAGE_SIZE) {
@@ -106,22 +109,22 @@ pub unsafe fn tlb_fill(env: *mut EnvHead, vaddr: u64, access: Access, mmu: usize
             TLB_INVALID
         }
     };
-    let i = tlb_index(vaddr);
     let write = tag(Perms::WRITE);
-    // SAFETY: as above; `mmu` < NB_MMU_MODES by construction of callers. The write tag
-    // goes in last, through `fill_write_tag` (code-page protocol: it may add NOTDIRTY).
+    // SAFETY: as above; the env is ours. `prepare_fill` returns records inside the
+    // current table of `mmu`. The write tag goes in last, through `fill_write_tag`
+    // (code-page protocol: it may add NOTDIRTY).
     unsafe {
-        (*env).tlb[mmu][i] = TlbEntry {
+        let tlb = &mut (*env).tlb;
+        tlb.stats.fills += 1;
+        let (e, full) = tlb.prepare_fill(mmu, vaddr, t.size_log2(), Some(&ctx.phys));
+        e.write(TlbEntry {
             addr_read: tag(Perms::READ),
             addr_write: TLB_EMPTY,
             addr_code: tag(Perms::EXEC),
             addend,
-        };
-        (*env).tlb_full[mmu][i] = TlbFull {
-            paddr_page: t.paddr_page,
-            attrs: t.attrs,
-        };
-        fill_write_tag(env, mmu, i, t.paddr_page & PAGE_MASK, write, ram);
+        });
+        full.write(TlbFull::new(&t, page));
+        fill_write_tag(e, full, t.paddr_page & PAGE_MASK, write, ram);
     }
     true
 }
@@ -138,8 +141,43 @@ unsafe fn code_write_done(env: *mut EnvHead, vaddr: u64, paddr: u64, len: u32, m
     unsafe {
         let phys = &(*(*env).ctx).phys;
         phys.code_written(paddr, len as u64);
-        tlb_unprotect(env, mmu, tlb_index(vaddr), paddr & PAGE_MASK, phys);
+        let (e, full) = (*env).tlb.slot_of(mmu, vaddr);
+        tlb_unprotect(e, full, paddr & PAGE_MASK, phys);
     }
+}
+
+/// The TLB entry (filled if needed) allowing `access` to the page of `addr`: its tag for
+/// the access and its records, or `None` after a recorded fault.
+unsafe fn lookup(
+    env: *mut EnvHead,
+    addr: u64,
+    access: Access,
+    mmu: usize,
+    pc: u64,
+) -> Option<(u64, *mut TlbEntry, *mut TlbFull)> {
+    let page = addr & PAGE_MASK;
+    // SAFETY: env valid (caller); the records are those of the current table.
+    let (mut e, mut full) = unsafe { (*env).tlb.slot_of(mmu, addr) };
+    // SAFETY: as above.
+    let mut tag = tag_of(unsafe { &*e }, access);
+    if tag & (PAGE_MASK | TLB_INVALID) != page {
+        // SAFETY: env valid (caller).
+        if !unsafe { tlb_fill(env, addr, access, mmu, pc) } {
+            return None;
+        }
+        // SAFETY: env valid (caller); the fill may have resized the table.
+        (e, full) = unsafe { (*env).tlb.slot_of(mmu, addr) };
+        // SAFETY: as above.
+        tag = tag_of(unsafe { &*e }, access);
+        if tag & (PAGE_MASK | TLB_INVALID) != page {
+            // The walker allowed the page but not this access: it must report a fault
+            // itself; treat a walker that does not as a bus error rather than loop.
+            // SAFETY: env valid (caller).
+            unsafe { record_fault(env, crate::fault::BUS, 0, addr, access, pc) };
+            return None;
+        }
+    }
+    Some((tag, e, full))
 }
 
 /// Translates an access that stays within one page.
@@ -150,38 +188,19 @@ unsafe fn resolve(
     mmu: usize,
     pc: u64,
 ) -> Option<Target> {
-    let i = tlb_index(addr);
-    let page = addr & PAGE_MASK;
-    // SAFETY: env valid (caller).
-    let mut tag = tag_of(unsafe { &(*env).tlb[mmu][i] }, access);
-    if tag & (PAGE_MASK | TLB_INVALID) != page {
-        // SAFETY: env valid (caller).
-        if !unsafe { tlb_fill(env, addr, access, mmu, pc) } {
-            return None;
-        }
-        // SAFETY: env valid (caller).
-        tag = tag_of(unsafe { &(*env).tlb[mmu][i] }, access);
-        if tag & (PAGE_MASK | TLB_INVALID) != page {
-            // The walker allowed the page but not this access: it must report a fault
-            // itself; treat a walker that does not as a bus error rather than loop.
-            // SAFETY: env valid (caller).
-            unsafe { record_fault(env, crate::fault::BUS, 0, addr, access, pc) };
-            return None;
-        }
-    }
-    // SAFETY: env valid (caller).
-    let e = unsafe { &(*env).tlb[mmu][i] };
-    // SAFETY: env valid (caller).
-    let paddr = || unsafe { (*env).tlb_full[mmu][i].paddr_page } | (addr & !PAGE_MASK);
+    // SAFETY: caller contract.
+    let (tag, e, full) = unsafe { lookup(env, addr, access, mmu, pc) }?;
+    // SAFETY: records of the current table, initialised.
+    let (addend, paddr) = unsafe { ((*e).addend, (*full).paddr_page | (addr & !PAGE_MASK)) };
     if tag & TLB_MMIO != 0 {
-        Some(Target::Mmio(paddr()))
+        Some(Target::Mmio(paddr))
     } else if tag & TLB_NOTDIRTY != 0 && access == Access::Write {
         Some(Target::HostCode(
-            addr.wrapping_add(e.addend) as *mut u8,
-            paddr(),
+            addr.wrapping_add(addend) as *mut u8,
+            paddr,
         ))
     } else {
-        Some(Target::Host(addr.wrapping_add(e.addend) as *mut u8))
+        Some(Target::Host(addr.wrapping_add(addend) as *mut u8))
     }
 }
 
@@ -483,10 +502,10 @@ pub unsafe fn host_ptr_for_rmw(
 /// As [`helper_ld`].
 pub unsafe fn rmw_write_done(env: *mut EnvHead, addr: u64, bytes: u32, mmu: usize) {
     let mmu = mmu & (NB_MMU_MODES - 1);
-    let i = tlb_index(addr);
-    // SAFETY: caller contract: entry `i` is the one `host_ptr_for_rmw` used.
+    // SAFETY: caller contract: the entry is the one `host_ptr_for_rmw` used.
     unsafe {
-        let paddr = (*env).tlb_full[mmu][i].paddr_page | (addr & !PAGE_MASK);
+        let (_, full) = (*env).tlb.slot_of(mmu, addr);
+        let paddr = (*full).paddr_page | (addr & !PAGE_MASK);
         if (*(*env).ctx).phys.is_code(paddr) {
             code_write_done(env, addr, paddr, bytes, mmu);
         }
@@ -500,18 +519,18 @@ pub unsafe fn rmw_write_done(env: *mut EnvHead, addr: u64, bytes: u32, mmu: usiz
 /// As [`helper_ld`].
 pub unsafe fn code_page(env: *mut EnvHead, vaddr: u64, mmu: usize) -> Option<(*const u8, u64)> {
     let mmu = mmu & (NB_MMU_MODES - 1);
-    // SAFETY: caller contract.
+    let page = vaddr & PAGE_MASK;
+    // SAFETY: caller contract; the records are initialised.
     unsafe {
-        match resolve(env, vaddr & PAGE_MASK, Access::Exec, mmu, vaddr)? {
-            Target::Host(p) | Target::HostCode(p, _) => Some((
-                p as *const u8,
-                (*env).tlb_full[mmu][tlb_index(vaddr)].paddr_page,
-            )),
-            Target::Mmio(_) => {
-                record_fault(env, crate::fault::BUS, 0, vaddr, Access::Exec, vaddr);
-                None
-            }
+        let (tag, e, full) = lookup(env, page, Access::Exec, mmu, vaddr)?;
+        if tag & TLB_MMIO != 0 {
+            record_fault(env, crate::fault::BUS, 0, vaddr, Access::Exec, vaddr);
+            return None;
         }
+        Some((
+            page.wrapping_add((*e).addend) as *const u8,
+            (*full).paddr_page,
+        ))
     }
 }
 

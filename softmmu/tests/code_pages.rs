@@ -3,7 +3,7 @@
 //! of store, and the fill/sweep protocol under concurrency.
 
 use softmmu::layout::*;
-use softmmu::tlb::{tlb_index, tlb_protect_code_page, Access, PageWalker, Perms, Translation};
+use softmmu::tlb::{tlb_protect_code_page, Access, PageWalker, Perms, Translation};
 use softmmu::{access, slow, EnvHead, MemCtx, PhysAddr, PhysMap, WalkFault};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -66,7 +66,8 @@ fn setup(unmark: bool) -> (Arc<PhysMap>, Box<MemCtx>, Box<EnvHead>, Log) {
 }
 
 fn write_tag(env: &EnvHead, mmu: usize, vaddr: u64) -> u64 {
-    env.tlb[mmu][tlb_index(vaddr)].addr_write
+    // SAFETY: the entry is inside the env's current table.
+    unsafe { (*env.tlb_entry(mmu, vaddr)).addr_write }
 }
 
 fn taken(log: &Log) -> Vec<(u64, u64)> {
@@ -101,7 +102,7 @@ fn marking_protects_existing_entries_through_every_alias() {
             "read-only stays so"
         );
         // Reads and fetches are not affected.
-        let ent = &(*e).tlb[0][tlb_index(code)];
+        let ent = &*(*e).tlb_entry(0, code);
         assert_eq!(ent.addr_read, code);
         assert_eq!(ent.addr_code, code);
         assert_eq!(access::load(e, code, MemOp::UL, 0, 0), 1);
@@ -294,7 +295,7 @@ fn fills_racing_with_marking_never_leave_a_clean_entry() {
                 access::load(e, page + 8 * (n % 512), MemOp::UQ, 0, 0);
                 let ph = phase.load(Ordering::SeqCst);
                 let tag = AtomicU64::from_ptr(std::ptr::addr_of_mut!(
-                    (*e).tlb[0][tlb_index(page)].addr_write
+                    (*(*e).tlb_entry(0, page)).addr_write
                 ))
                 .load(Ordering::SeqCst);
                 if ph > 0 && ph.is_multiple_of(2) {

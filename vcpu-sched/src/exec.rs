@@ -225,7 +225,12 @@ fn find_or_translate<C: GuestCpu>(
         Err(e) => return Err(CpuAction::Fatal(format!("TB at pc {:#x}: {e}", key.pc))),
     };
     l.translations += 1;
-    let tb = Arc::new(Tb::new(*key, code, t.size, t.insns));
+    let host_pc = core
+        .phys
+        .get()
+        .and_then(|p| p.ram_ptr(softmmu::PhysAddr(key.phys_pc), 4))
+        .map_or(0, |p| p as u64);
+    let tb = Arc::new(Tb::new(*key, code, t.size, t.insns).with_host_pc(host_pc));
     Ok(match reg {
         Some(r) => r.finish(tb),
         None => core.tb_cache.insert(tb).tb(),
@@ -277,13 +282,13 @@ fn try_chain(core: &Core, from: u64, generation: u64, next: &Tb) {
 /// time, if the back end can enter `tb` from other TBs.
 #[inline]
 fn fill_jmp(core: &Core, head: *mut softmmu::EnvHead, k: &TbKey, tb: &Tb) {
-    if tb.is_invalid() {
+    if tb.is_invalid() || tb.host_pc == 0 {
         return;
     }
     if let Some((code, aux)) = tb.direct_entry(&*core.backend) {
         // SAFETY: `head` is the running vCPU's own env (exec_tbs' contract), not borrowed
         // elsewhere during this call.
-        unsafe { (*head).fill_jmp(k.pc, k.phys_pc, k.flags, code, aux) };
+        unsafe { (*head).fill_jmp(k.pc, tb.host_pc, k.flags, code, aux) };
     }
 }
 

@@ -53,6 +53,9 @@ pub struct Tb {
     pub size: u32,
     /// Guest instructions in the block.
     pub insns: u32,
+    /// Host address of the guest code (its RAM), 0 if unknown: names it in the env's
+    /// jump cache.
+    pub host_pc: u64,
     invalid: AtomicBool,
     /// `Backend::direct_entry` once it gave one (code 0: not yet).
     direct: [AtomicU64; 2],
@@ -65,9 +68,16 @@ impl Tb {
             code,
             size,
             insns,
+            host_pc: 0,
             invalid: AtomicBool::new(false),
             direct: [AtomicU64::new(0), AtomicU64::new(0)],
         }
+    }
+
+    /// The TB with the host address of its guest code set.
+    pub fn with_host_pc(mut self, host_pc: u64) -> Tb {
+        self.host_pc = host_pc;
+        self
     }
 
     /// `backend.direct_entry(&self.code)`, remembered once known (it never changes for a

@@ -162,12 +162,29 @@ fn sys(cx: &mut Ctx, op1: u8, crn: u8, crm: u8, op2: u8, rt: Reg) -> BlockEnd {
             cx.b.call(&helpers::AT, None, &[va, sel]);
             BlockEnd::Next
         }
-        // TLBI: flush this CPU's TLB; the inner-shareable forms (CRm = 3) reach every
-        // vCPU before this one executes its next instruction.
+        // TLBI VMALLE1, VAE1, ASIDE1, VAAE1, VALE1, VAALE1 and their inner-shareable forms
+        // (CRm = 3), which reach every vCPU before this one executes its next
+        // instruction. The operation rides in the operand word (see `helpers::tlbi`). The
+        // range and outer-shareable forms (FEAT_TLBIRANGE, FEAT_TLBIOS) are not
+        // advertised: UNDEF.
         (0, 8, 7 | 3, 0 | 1 | 2 | 3 | 5 | 7) => {
-            cx.b.call(&helpers::FLUSH_TLB, None, &[]);
+            use helpers::tlbi;
+            let word = cx.tmp();
+            let xt = if op2 as u64 == tlbi::VMALLE1 {
+                cx.c(0)
+            } else {
+                cx.rx(rt)
+            };
+            let keep = cx.c(!tlbi::MASK);
+            cx.b.and(word, xt, keep);
+            let op = cx.c((op2 as u64) << tlbi::SHIFT);
+            cx.b.or(word, word, op);
+            cx.b.call(&helpers::TLBI, None, &[word]);
             if crm == 3 {
-                cx.exit_with(exits::TLBI_BROADCAST, next, 0);
+                let p = cx.c(next);
+                cx.b.mov(cx.g.pc, p);
+                cx.b.st_env(word, off::EXIT_INFO, MemOp::UQ);
+                cx.b.exit_tb(exits::TLBI_BROADCAST);
                 BlockEnd::Exited
             } else {
                 BlockEnd::StopAfter

@@ -181,7 +181,7 @@ fn sys(cx: &mut Ctx, op1: u8, crn: u8, crm: u8, op2: u8, rt: Reg) -> BlockEnd {
             cx.b.or(word, word, op);
             cx.b.call(&helpers::TLBI, None, &[word]);
             if crm == 3 {
-                let p = cx.c(next);
+                let p = cx.vpc(next);
                 cx.b.mov(cx.g.pc, p);
                 cx.b.st_env(word, off::EXIT_INFO, MemOp::UQ);
                 cx.b.exit_tb(exits::TLBI_BROADCAST);

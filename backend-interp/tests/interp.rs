@@ -518,3 +518,58 @@ fn many_temps_use_a_heap_frame() {
     let (_, r) = run(&src, &[1]);
     assert_eq!(r[1], 600);
 }
+
+#[test]
+fn dead_moves_and_unread_locals_compile_and_run() {
+    // Moves whose outputs nobody reads (unoptimised IR), into locals and globals.
+    let (r, regs) = run(
+        "local t0:i64
+local t1:i64
+  insn_start 0x1000
+  mov.i64 t0, x1
+  add.i64 t1, x1, $0x1
+  mov.i64 x2, t1
+  exit_tb 0x10
+",
+        &[0, 41],
+    );
+    assert_eq!((r, regs[2]), (0x10, 42));
+}
+
+#[test]
+fn copies_of_globals_survive_env_writes_that_reload_them() {
+    // `t = x4` must keep the old value across an st_env that rewrites x4's bytes.
+    let off = reg_off(4);
+    let (r, regs) = run(
+        &format!(
+            "local t0:i64
+  insn_start 0x1000
+  mov.i64 t0, x4
+  st_env.i64 x0, {off:#x}, ub
+  mov.i64 x6, t0
+  exit_tb 0x10
+"
+        ),
+        &[0xff, 0, 0, 0, 0x1234],
+    );
+    assert_eq!((r, regs[4], regs[6]), (0x10, 0x12ff, 0x1234));
+}
+
+#[test]
+fn a_local_read_before_its_def_stays_zero_when_coalesced() {
+    // `u2` is read undefined (zero) before it is defined and moved to w9: coalescing it
+    // into w9 must not make that first read see w9.
+    let (r, regs) = run(
+        "local u0:i32
+local u2:i32
+  insn_start 0x1000
+  mov.i32 u0, u2
+  setcond.i32 u2, w8, $0x5, geu
+  mov.i32 w9, u2
+  mov.i32 w10, u0
+  exit_tb 0x10
+",
+        &[0, 0, 0, 0, 0, 0, 0, 0, 7, 0x1234, 0x5678],
+    );
+    assert_eq!((r, regs[9], regs[10]), (0x10, 1, 0));
+}

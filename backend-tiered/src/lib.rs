@@ -61,6 +61,7 @@ impl TierOptions {
 
 /// What every tiered TB of one back end shares.
 pub(crate) struct Shared {
+    cold: Arc<dyn Backend>,
     hot: Arc<dyn Backend>,
     threshold: u32,
     /// The hot back end ran out of code memory: the next `compile` reports `CodeFull` so
@@ -71,7 +72,6 @@ pub(crate) struct Shared {
 
 /// A back end running TBs in `cold` first and in `hot` once they are hot.
 pub struct Tiered {
-    cold: Arc<dyn Backend>,
     shared: Arc<Shared>,
     _workers: Option<CompileService>,
 }
@@ -85,8 +85,8 @@ impl Tiered {
     pub fn with_options(cold: Arc<dyn Backend>, hot: Arc<dyn Backend>, o: TierOptions) -> Tiered {
         let workers = (o.workers > 0).then(|| CompileService::start(o.workers, o.queue_cap));
         Tiered {
-            cold,
             shared: Arc::new(Shared {
+                cold,
                 hot,
                 threshold: o.threshold.max(1),
                 hot_full: AtomicBool::new(false),
@@ -175,6 +175,8 @@ impl TieredTb {
         match self.shared.hot.compile(&func) {
             Ok(code) => {
                 if self.hot.set(code).is_ok() {
+                    // Cold code chained to this TB's cold code would keep running it.
+                    self.shared.cold.unchain(&*self.cold);
                     // Publish, then look for a concurrent unchain (see the module doc).
                     fence(Ordering::SeqCst);
                     if self.dead.load(Ordering::Acquire) {
@@ -200,8 +202,15 @@ impl TieredTb {
         if let Some(h) = self.hot.get() {
             return h;
         }
-        let runs = self.runs.load(Ordering::Relaxed).saturating_add(1);
-        self.runs.store(runs, Ordering::Relaxed);
+        // A cold back end that counts sees the runs through its own chains too.
+        let runs = match self.cold.runs() {
+            Some(r) => r.saturating_add(1),
+            None => {
+                let r = self.runs.load(Ordering::Relaxed).saturating_add(1);
+                self.runs.store(r, Ordering::Relaxed);
+                r
+            }
+        };
         if runs >= self.ask_at.load(Ordering::Relaxed) {
             self.request_promotion(runs);
             if let Some(h) = self.hot.get() {
@@ -245,7 +254,9 @@ impl TieredTb {
     }
 
     pub(crate) fn runs(&self) -> u32 {
-        self.runs.load(Ordering::Relaxed)
+        self.cold
+            .runs()
+            .unwrap_or_else(|| self.runs.load(Ordering::Relaxed))
     }
 }
 
@@ -279,7 +290,7 @@ impl Tiered {
         if self.shared.hot_full.load(Ordering::Relaxed) {
             return Err(BackendError::CodeFull);
         }
-        let cold = self.cold.compile(func)?;
+        let cold = self.shared.cold.compile(func)?;
         Ok(Arc::new_cyclic(|me| TieredTb {
             cold,
             hot: OnceLock::new(),
@@ -322,17 +333,18 @@ impl Backend for Tiered {
             // into its (unreachable) TB.
             s.clear();
         }
-        self.cold.reset();
+        self.shared.cold.reset();
         self.shared.hot.reset();
         self.shared.hot_full.store(false, Ordering::Relaxed);
     }
 
-    /// Only hot code chains (the exit value comes from it); the target must be hot too.
+    /// Hot code chains to hot code, cold to cold (each back end recognises its own exit
+    /// values and refuses the other's); a promoted TB's cold code is no chain target.
     fn chain(&self, from_exit: u64, target: &Arc<dyn CompiledTb>) -> bool {
         match tiered(&**target) {
             Some(t) if !t.dead.load(Ordering::Acquire) => match t.hot.get() {
                 Some(h) => self.shared.hot.chain(from_exit, h),
-                None => false,
+                None => self.shared.cold.chain(from_exit, &t.cold),
             },
             _ => false,
         }
@@ -350,6 +362,7 @@ impl Backend for Tiered {
     fn unchain(&self, tb: &dyn CompiledTb) {
         if let Some(t) = tiered(tb) {
             t.dead.store(true, Ordering::Release);
+            self.shared.cold.unchain(&*t.cold);
             // Mark dead, then look for hot code (see the module doc).
             fence(Ordering::SeqCst);
             if let Some(h) = t.hot.get() {

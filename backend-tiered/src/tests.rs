@@ -1,5 +1,6 @@
 //! Unit tests with stub back ends (no code generation): promotion at the threshold, no
-//! promotion after unchain, chaining only between hot TBs, CodeFull propagation.
+//! promotion after unchain, chaining within each tier, CodeFull propagation, background
+//! promotion (ordering, back-pressure, invalidation and flushes while compiling).
 
 use super::*;
 use std::sync::atomic::AtomicUsize;
@@ -91,14 +92,26 @@ fn promotes_exactly_at_the_threshold() {
 }
 
 #[test]
-fn chains_only_into_hot_tbs() {
-    let (_, hot, t) = setup(2);
+fn cold_targets_chain_in_the_cold_back_end_hot_ones_in_the_hot() {
+    let (cold, hot, t) = setup(2);
     let a = t.compile(&Func::default()).unwrap();
-    assert!(!t.chain(1 << 63, &a), "cold target");
+    assert!(t.chain(1 << 63, &a), "cold target");
+    assert_eq!(
+        (cold.chains.load(Ordering::Relaxed), hot.chains.load(Ordering::Relaxed)),
+        (1, 0)
+    );
     run(&a);
     run(&a);
+    assert_eq!(
+        cold.unchains.load(Ordering::Relaxed),
+        1,
+        "chains into the promoted TB's cold code were cut"
+    );
     assert!(t.chain(1 << 63, &a), "hot target");
-    assert_eq!(hot.chains.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        (cold.chains.load(Ordering::Relaxed), hot.chains.load(Ordering::Relaxed)),
+        (1, 1)
+    );
 }
 
 #[test]

@@ -119,7 +119,9 @@ fn build(args: &Args) -> anyhow::Result<Board> {
                 opts.workers = 0;
             }
             Arc::new(Tiered::with_options(
-                Arc::new(Interp::new()),
+                // Chains into a cold TB stop at the threshold, so the loop sees it again
+                // and promotes it.
+                Arc::new(Interp::with_chain_limit(args.tier_threshold)),
                 Arc::new(
                     CraneliftBackend::new()
                         .map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,

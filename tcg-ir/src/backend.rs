@@ -148,6 +148,12 @@ pub trait CompiledTb: Send + Sync {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
     }
+
+    /// How many times the TB was entered, from the execution loop or through a chain, if
+    /// the back end counts (the interpreter does; the tiered back end promotes by it).
+    fn runs(&self) -> Option<u32> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,6 +26,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 if grep -q 'xtask.check=1' /proc/cmdline; then
+    # Only emergencies on the console: a kernel warning (say `hrtimer: interrupt took
+    # ... ns` on a loaded host) must not land among the script's lines.
+    echo 1 > /proc/sys/kernel/printk
     sh /check.sh
     poweroff -f
 fi
@@ -129,7 +132,9 @@ pub fn initramfs(paths: &Paths) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// The lines between the check markers (trimmed), or `None` if the script did not finish.
+/// The script's lines between the check markers (trimmed), or `None` if the script did
+/// not finish. Kernel log lines (`[    1.234567] ...`) that got there before `/init`
+/// lowered the console log level are not the script's and are left out.
 pub fn check_output(log: &str) -> Option<Vec<String>> {
     let lines: Vec<&str> = log.lines().map(|l| l.trim_end_matches('\r')).collect();
     let start = lines.iter().position(|l| l.trim() == CHECK_BEGIN)?;
@@ -137,9 +142,31 @@ pub fn check_output(log: &str) -> Option<Vec<String>> {
     Some(
         lines[start + 1..end]
             .iter()
-            .map(|l| l.trim().to_string())
+            .map(|l| l.trim())
+            .filter(|l| !is_kernel_line(l))
+            .map(str::to_string)
             .collect(),
     )
+}
+
+/// Whether `line` is a kernel console message: `[` seconds `.` micro-seconds `]`.
+fn is_kernel_line(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix('[') else {
+        return false;
+    };
+    let Some((stamp, _)) = rest.split_once(']') else {
+        return false;
+    };
+    let stamp = stamp.trim_start();
+    match stamp.split_once('.') {
+        Some((s, us)) => {
+            !s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_digit())
+                && us.len() == 6
+                && us.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
 }
 
 /// A `newc` cpio archive writer (the format the kernel unpacks into its rootfs).
@@ -236,5 +263,13 @@ mod tests {
         let log = format!("boot\n{CHECK_BEGIN}\r\na 1\r\n b\n{CHECK_END}\nrest\n");
         assert_eq!(check_output(&log), Some(vec!["a 1".into(), "b".into()]));
         assert_eq!(check_output("no markers"), None);
+    }
+
+    #[test]
+    fn kernel_lines_among_the_scripts_are_not_its_output() {
+        let log = format!(
+            "{CHECK_BEGIN}\na 1\n[   12.345678] hrtimer: interrupt took 123 ns\n[x] y\n{CHECK_END}\n"
+        );
+        assert_eq!(check_output(&log), Some(vec!["a 1".into(), "[x] y".into()]));
     }
 }

@@ -15,8 +15,10 @@ use crate::tools::QEMU;
 pub enum Backend {
     Jit,
     Interp,
-    /// Interpreter first, JIT for hot TBs.
+    /// Interpreter first, JIT for hot TBs (compiled on background threads).
     Tiered,
+    /// Tiered with hot TBs compiled on the vCPU's own thread (`--jit-sync`).
+    TieredSync,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,15 +27,32 @@ pub enum Sched {
     Mttcg,
 }
 
-pub const BACKENDS: [Backend; 3] = [Backend::Jit, Backend::Interp, Backend::Tiered];
+pub const BACKENDS: [Backend; 4] = [
+    Backend::Jit,
+    Backend::Interp,
+    Backend::Tiered,
+    Backend::TieredSync,
+];
 pub const SCHEDS: [Sched; 2] = [Sched::Rr, Sched::Mttcg];
 
 impl Backend {
-    pub fn arg(self) -> &'static str {
+    /// The name in labels.
+    pub fn name(self) -> &'static str {
         match self {
             Backend::Jit => "jit",
             Backend::Interp => "interp",
             Backend::Tiered => "tiered",
+            Backend::TieredSync => "tiered-sync",
+        }
+    }
+
+    /// The emulator's arguments selecting this back end.
+    pub fn args(self) -> &'static [&'static str] {
+        match self {
+            Backend::Jit => &["--backend", "jit"],
+            Backend::Interp => &["--backend", "interp"],
+            Backend::Tiered => &["--backend", "tiered"],
+            Backend::TieredSync => &["--backend", "tiered", "--jit-sync"],
         }
     }
 }
@@ -67,7 +86,7 @@ impl Runner {
 
     pub fn label(self) -> String {
         match self {
-            Runner::Virt(b, s) => format!("{}/{}", b.arg(), s.arg()),
+            Runner::Virt(b, s) => format!("{}/{}", b.name(), s.arg()),
             Runner::Qemu => "qemu".to_string(),
         }
     }
@@ -86,8 +105,7 @@ impl Runner {
                     .arg(kernel)
                     .arg("--smp")
                     .arg(smp.to_string())
-                    .arg("--backend")
-                    .arg(b.arg())
+                    .args(b.args())
                     .arg("--sched")
                     .arg(s.arg());
                 cmd

@@ -37,6 +37,9 @@ pub struct CpuEnv {
     pub sysregs: [u64; crate::sysregs::NUM_STORED],
     /// V0..V31, FPCR and FPSR (16-byte aligned: the JIT loads whole Q registers).
     pub fp: FpRegs,
+    /// Two scratch vectors for native AdvSIMD sequences that need intermediates (the
+    /// pairwise ops); never guest-visible.
+    pub vtmp: [u128; 2],
 }
 
 impl CpuEnv {
@@ -61,6 +64,7 @@ impl CpuEnv {
             lines: std::ptr::null(),
             sysregs: [0; crate::sysregs::NUM_STORED],
             fp: FpRegs::default(),
+            vtmp: [0; 2],
         }
     }
 
@@ -106,5 +110,9 @@ pub mod off {
         v(n) + byte as u32
     }
     pub const FPCR: u32 = offset_of!(CpuEnv, fp) as u32 + arm_fpsimd::regs::off::FPCR;
+    /// Scratch vector `n` (0 or 1), 16-byte aligned.
+    pub const fn vtmp(n: usize) -> u32 {
+        offset_of!(CpuEnv, vtmp) as u32 + 16 * n as u32
+    }
     pub const FPSR: u32 = offset_of!(CpuEnv, fp) as u32 + arm_fpsimd::regs::off::FPSR;
 }

@@ -256,6 +256,40 @@ fn xtn(cx: &mut Ctx, arr: Arrangement, rd: u8, rn: u8) {
     }
 }
 
+/// ADDP/UMAXP/UMINP/SMAXP/SMINP (vector): lane `i` of the result is `op` of lanes `2i`
+/// and `2i + 1` of the lane-concatenation n:m. The even and odd lanes are gathered into the
+/// scratch vectors first (Vd may alias Vn or Vm), then combined lane-wise.
+fn pairwise(cx: &mut Ctx, op: SimdOp, arr: Arrangement, rd: u8, rn: u8, rm: u8) -> bool {
+    let opc = match op {
+        SimdOp::Addp => Opc::VAdd,
+        SimdOp::Umaxp if arr.size < 3 => Opc::VUmax,
+        SimdOp::Uminp if arr.size < 3 => Opc::VUmin,
+        SimdOp::Smaxp if arr.size < 3 => Opc::VSmax,
+        SimdOp::Sminp if arr.size < 3 => Opc::VSmin,
+        _ => return false,
+    };
+    let e = 1u32 << arr.size;
+    let l = arr.lanes() as u32;
+    // Byte `k` of lane `j` of n:m, as a vshuf index into n (0..16) and m (16..32).
+    let cat = |j: u32, k: u32| {
+        if j < l {
+            j * e + k
+        } else {
+            16 + (j - l) * e + k
+        }
+    };
+    let bytes = VecShape::new(0, arr.q);
+    for (t, odd) in [(0, 0), (1, 1)] {
+        let mask: [u8; 16] = std::array::from_fn(|p| {
+            let (i, k) = (p as u32 / e, p as u32 % e);
+            (cat(2 * i + odd, k) & 31) as u8
+        });
+        cx.b.vshuf(bytes, off::vtmp(t), v(rn), v(rm), mask);
+    }
+    cx.b.vec_binary(opc, shape(arr), v(rd), off::vtmp(0), off::vtmp(1));
+    true
+}
+
 /// SSHLL/USHLL (SXTL/UXTL) and SHLL: each narrow lane of the low or (`2` forms) high half
 /// of Vn, extended and shifted left by `sh` (< the narrow lane bits, or equal for SHLL).
 /// The lanes are first moved to the top of the double-width lanes (zero below), then
@@ -285,6 +319,13 @@ fn permute_z(cx: &mut Ctx, rd: u8, a: u8, src: impl Fn(u32) -> Option<u32>) {
 /// (the caller has checked `arm_fpsimd::supported`); false leaves it to the helper.
 pub(super) fn emit(cx: &mut Ctx, insn: &Insn) -> bool {
     match *insn {
+        Insn::SimdThreeSame {
+            op: op @ (SimdOp::Addp | SimdOp::Umaxp | SimdOp::Uminp | SimdOp::Smaxp | SimdOp::Sminp),
+            arr,
+            rd,
+            rn,
+            rm,
+        } if arr.size < 3 || arr.q => pairwise(cx, op, arr, rd, rn, rm),
         Insn::SimdThreeSame {
             op,
             arr,
@@ -336,6 +377,21 @@ pub(super) fn emit(cx: &mut Ctx, insn: &Insn) -> bool {
             rn,
         } if arr.size < 3 => {
             xtn(cx, arr, rd, rn);
+            true
+        }
+        // SHRN (the lower-half form; glibc's NEON string functions narrow their compare
+        // masks with `shrn v.8b, v.8h, #4`): the wide lanes shifted right in place in Vd,
+        // then narrowed like XTN. SHRN2 keeps Vd's low half, so it stays on the helper.
+        Insn::SimdShiftImm {
+            op: SimdOp::Shrn,
+            arr,
+            rd,
+            rn,
+            shift,
+        } if arr.size < 3 && !arr.q && (shift as u32) <= 8 << arr.size => {
+            let wide = VecShape::new(arr.size + 1, true);
+            cx.b.vec_shift(Opc::VShri, wide, v(rd), v(rn), shift as u32);
+            xtn(cx, arr, rd, rd);
             true
         }
         Insn::SimdTwoReg { op, arr, rd, rn } if arr.size < 3 || arr.q => {

@@ -98,8 +98,10 @@ struct ArenaState {
     arena: Arc<Arena>,
     used: usize,
     tramp: Trampoline,
-    /// Bytes the trampoline occupies at the start of the arena.
+    /// Bytes the trampoline and the slow-path stubs occupy at the start of the arena.
     tramp_end: usize,
+    /// This arena's slow-path stubs (see [`translate::SlowPaths`]).
+    slow: translate::SlowPaths,
 }
 
 /// The Cranelift back end. Shared by all vCPU threads.
@@ -254,10 +256,18 @@ impl CraneliftBackend {
         })
     }
 
-    /// Compiles the trampoline into the start of a fresh (or emptied) arena.
+    /// Compiles the trampoline and the slow-path stubs into the start of a fresh (or
+    /// emptied) arena.
     fn new_generation(isa: &OwnedTargetIsa, arena: Arc<Arena>) -> Result<ArenaState, BackendError> {
         let bytes = compile_trampoline(isa)?;
-        if bytes.len() > arena.size() {
+        let stubs = translate::slow_helpers()
+            .into_iter()
+            .map(|(addr, nargs)| compile_preserving_stub(isa, addr, nargs))
+            .collect::<Result<Vec<_>, _>>()?;
+        let total = stubs
+            .iter()
+            .fold(bytes.len(), |n, s| n.next_multiple_of(16) + s.len());
+        if total > arena.size() {
             return Err(BackendError::CodeFull);
         }
         arena.reset_cells();
@@ -266,11 +276,20 @@ impl CraneliftBackend {
         let p = unsafe { arena.place(0, &bytes) };
         // SAFETY: `p` is a finished function with the SystemV signature `Trampoline`.
         let tramp = unsafe { std::mem::transmute::<*const u8, Trampoline>(p) };
+        let mut used = bytes.len();
+        let mut slow = [0usize; 4];
+        for (i, s) in stubs.iter().enumerate() {
+            let off = used.next_multiple_of(16);
+            // SAFETY: inside the bounds checked above, after the trampoline, not yet used.
+            slow[i] = unsafe { arena.place(off, s) } as usize;
+            used = off + s.len();
+        }
         Ok(ArenaState {
             arena,
-            used: bytes.len(),
+            used,
             tramp,
-            tramp_end: bytes.len(),
+            tramp_end: used,
+            slow: translate::SlowPaths(slow),
         })
     }
 
@@ -299,10 +318,10 @@ impl CraneliftBackend {
         // The cell must exist before translation (its address is a constant in the code)
         // and the code must land in the cell's arena: retry if a reset came in between.
         for _ in 0..3 {
-            let (arena, cell_addr) = {
+            let (arena, cell_addr, slow) = {
                 let st = self.lock();
                 let a = st.arena.alloc_cell(st.used).ok_or(BackendError::CodeFull)?;
-                (st.arena.clone(), a)
+                (st.arena.clone(), a, st.slow)
             };
             if let Some(c) = arena.cell(cell_addr) {
                 if let Some(pc) = pc {
@@ -321,6 +340,7 @@ impl CraneliftBackend {
                     fctx,
                     self.isa.frontend_config(),
                     cell_addr,
+                    &slow,
                     self.byte_shuffle,
                 )?;
                 let code = ctx
@@ -335,6 +355,9 @@ impl CraneliftBackend {
                 Ok(code.code_buffer().to_vec())
             })?;
             if let Some(tb) = self.place(&arena, &bytes, cell_addr)? {
+                if let Some(map) = perf_map() {
+                    map.record(tb.entry as u64, bytes.len(), pc);
+                }
                 return Ok(tb);
             }
         }
@@ -371,6 +394,33 @@ impl CraneliftBackend {
     }
 }
 
+/// `TCG_PERF_MAP=1`: every placed TB is written to `/tmp/perf-<pid>.map` (perf's JIT map
+/// format, `addr size name`, the name being the TB's guest pc) so profiles of generated
+/// code can be attributed to guest code. perf itself shows the arena as a file mapping
+/// (`memfd:tcg-jit`), so match `perf script -F ip` addresses against the map.
+struct PerfMap(Mutex<std::fs::File>);
+
+impl PerfMap {
+    fn record(&self, addr: u64, len: usize, pc: Option<u64>) {
+        use std::io::Write;
+        let pc = pc.map_or_else(|| "tb".to_string(), |pc| format!("tb_{pc:x}"));
+        // A profiling aid: a failed write loses a line, nothing else.
+        let _ = writeln!(lock(&self.0), "{addr:x} {len:x} {pc}");
+    }
+}
+
+fn perf_map() -> Option<&'static PerfMap> {
+    static MAP: std::sync::OnceLock<Option<PerfMap>> = std::sync::OnceLock::new();
+    MAP.get_or_init(|| {
+        std::env::var_os("TCG_PERF_MAP")?;
+        let path = format!("/tmp/perf-{}.map", std::process::id());
+        std::fs::File::create(path)
+            .ok()
+            .map(|f| PerfMap(Mutex::new(f)))
+    })
+    .as_ref()
+}
+
 /// `extern "C" fn(env, entry) -> u64 { entry(env) }` with `entry` in the tail convention.
 fn compile_trampoline(isa: &OwnedTargetIsa) -> Result<Vec<u8>, BackendError> {
     let mut sig = Signature::new(isa.default_call_conv());
@@ -394,6 +444,50 @@ fn compile_trampoline(isa: &OwnedTargetIsa) -> Result<Vec<u8>, BackendError> {
     let code = ctx
         .compile(&**isa, &mut ControlPlane::default())
         .map_err(|e| BackendError::Compile(format!("trampoline: {:?}", e.inner)))?;
+    Ok(code.code_buffer().to_vec())
+}
+
+/// A `preserve_all` stub calling the SystemV function at `addr` with `nargs` I64
+/// arguments (the first being env) and storing its I64 result at the pointer passed as
+/// one more, last argument (`preserve_all` functions return nothing). TB code calls the
+/// memory slow paths through these stubs: a call that clobbers no register lets TBs keep
+/// their values in caller-saved registers, so most TBs save and restore no callee-saved
+/// register on entry and on every chained exit; the stub saves what the C function may
+/// clobber, on the slow path only.
+fn compile_preserving_stub(
+    isa: &OwnedTargetIsa,
+    addr: usize,
+    nargs: usize,
+) -> Result<Vec<u8>, BackendError> {
+    let mut sig = Signature::new(CallConv::PreserveAll);
+    for _ in 0..=nargs {
+        sig.params.push(AbiParam::new(types::I64));
+    }
+    let mut csig = Signature::new(isa.default_call_conv());
+    for _ in 0..nargs {
+        csig.params.push(AbiParam::new(types::I64));
+    }
+    csig.returns.push(AbiParam::new(types::I64));
+    let mut func = ir::Function::with_name_signature(UserFuncName::default(), sig);
+    let mut fctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+    let blk = b.create_block();
+    b.append_block_params_for_function_params(blk);
+    b.switch_to_block(blk);
+    let params = b.block_params(blk).to_vec();
+    let (args, out) = params.split_at(nargs);
+    let csig = b.import_signature(csig);
+    let callee = b.ins().iconst(types::I64, addr as i64);
+    let call = b.ins().call_indirect(csig, callee, args);
+    let r = b.inst_results(call)[0];
+    b.ins().store(ir::MemFlagsData::trusted(), r, out[0], 0);
+    b.ins().return_(&[]);
+    b.seal_all_blocks();
+    b.finalize(isa.frontend_config());
+    let mut ctx = Context::for_function(func);
+    let code = ctx
+        .compile(&**isa, &mut ControlPlane::default())
+        .map_err(|e| BackendError::Compile(format!("slow-path stub: {:?}", e.inner)))?;
     Ok(code.code_buffer().to_vec())
 }
 

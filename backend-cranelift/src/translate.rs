@@ -68,6 +68,22 @@ fn mask_of(t: ir::Type) -> u64 {
 }
 
 /// The signature of a TB: `fn(env) -> exit code`.
+/// The memory slow-path helpers TB code calls through `preserve_all` stubs, with their
+/// argument counts (env included), in [`SlowPaths`] order.
+pub(crate) fn slow_helpers() -> [(usize, usize); 4] {
+    [
+        (slow::helper_ld as *const () as usize, 4),
+        (slow::helper_st as *const () as usize, 5),
+        (slow::helper_cmpxchg as *const () as usize, 6),
+        (slow::helper_rmw as *const () as usize, 5),
+    ]
+}
+
+/// Addresses of the `preserve_all` stubs of [`slow_helpers`] in one arena: load, store,
+/// cmpxchg, rmw.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SlowPaths(pub [usize; 4]);
+
 pub(crate) fn tb_signature(cc: CallConv) -> Signature {
     let mut s = Signature::new(cc);
     s.params.push(AbiParam::new(types::I64));
@@ -121,6 +137,11 @@ struct Tr<'a, 'f> {
     gidx: Vec<u32>,
     pc: u64,
     sigs: HashMap<usize, SigRef>,
+    /// The slow-path stubs of this TB's arena, and their signatures by argument count.
+    slow_paths: SlowPaths,
+    preserving_sigs: HashMap<usize, SigRef>,
+    /// The stack slot the slow-path stubs return their result in.
+    slow_ret: Option<ir::StackSlot>,
     /// Cranelift's `shuffle` compiles inline on this ISA (else `vshuf` moves bytes).
     byte_shuffle: bool,
 }
@@ -136,6 +157,7 @@ pub(crate) fn translate(
     fctx: &mut FunctionBuilderContext,
     fcfg: TargetFrontendConfig,
     cell: usize,
+    slow_paths: &SlowPaths,
     byte_shuffle: bool,
 ) -> Result<(), BackendError> {
     let cc = fcfg.default_call_conv;
@@ -243,6 +265,9 @@ pub(crate) fn translate(
         gidx,
         pc: 0,
         sigs: HashMap::new(),
+        slow_paths: *slow_paths,
+        preserving_sigs: HashMap::new(),
+        slow_ret: None,
         byte_shuffle,
     };
 
@@ -443,6 +468,44 @@ impl Tr<'_, '_> {
         all.extend_from_slice(args);
         let inst = self.b.ins().call_indirect(sig, callee, &all);
         self.b.inst_results(inst)[0]
+    }
+
+    /// Calls slow-path helper `which` (index into [`slow_helpers`]) through its
+    /// `preserve_all` stub, as `fn(env, args..) -> u64`; the stub stores the result in a
+    /// stack slot of this TB's frame.
+    fn call_slow(&mut self, which: usize, args: &[Value]) -> Value {
+        let n = args.len() + 1;
+        debug_assert_eq!(slow_helpers()[which].1, n);
+        let sig = match self.preserving_sigs.get(&n) {
+            Some(&s) => s,
+            None => {
+                let mut s = Signature::new(CallConv::PreserveAll);
+                for _ in 0..=n {
+                    s.params.push(AbiParam::new(types::I64));
+                }
+                let r = self.b.import_signature(s);
+                self.preserving_sigs.insert(n, r);
+                r
+            }
+        };
+        let slot = *self.slow_ret.get_or_insert_with(|| {
+            self.b.create_sized_stack_slot(ir::StackSlotData::new(
+                ir::StackSlotKind::ExplicitSlot,
+                8,
+                3,
+            ))
+        });
+        let out = self.b.ins().stack_addr(types::I64, slot, 0);
+        let callee = self
+            .b
+            .ins()
+            .iconst(types::I64, self.slow_paths.0[which] as i64);
+        let mut all = Vec::with_capacity(n + 1);
+        all.push(self.env);
+        all.extend_from_slice(args);
+        all.push(out);
+        self.b.ins().call_indirect(sig, callee, &all);
+        self.b.ins().stack_load(types::I64, types::I64, slot, 0)
     }
 
     fn cond(&mut self, c: Cond, a: Value, b: Value) -> Value {
@@ -1471,19 +1534,10 @@ impl Tr<'_, '_> {
             .map(|&v| self.widen(v, types::I64, false))
             .collect();
         let r = match kind {
-            MemKind::Load => self.call(slow::helper_ld as *const () as usize, &[addr, oi, pc]),
-            MemKind::Store => self.call(
-                slow::helper_st as *const () as usize,
-                &[addr, vals64[0], oi, pc],
-            ),
-            MemKind::Cmpxchg => self.call(
-                slow::helper_cmpxchg as *const () as usize,
-                &[addr, vals64[0], vals64[1], oi, pc],
-            ),
-            MemKind::Rmw(_) => self.call(
-                slow::helper_rmw as *const () as usize,
-                &[addr, vals64[0], oi, pc],
-            ),
+            MemKind::Load => self.call_slow(0, &[addr, oi, pc]),
+            MemKind::Store => self.call_slow(1, &[addr, vals64[0], oi, pc]),
+            MemKind::Cmpxchg => self.call_slow(2, &[addr, vals64[0], vals64[1], oi, pc]),
+            MemKind::Rmw(_) => self.call_slow(3, &[addr, vals64[0], oi, pc]),
         };
         let fault = self
             .b

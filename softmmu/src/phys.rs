@@ -414,12 +414,10 @@ impl PhysMap {
     /// *after* the bytes are in memory: a translation that read the old bytes before is
     /// then caught by the hook, and one that starts after reads the new ones.
     pub fn code_written(&self, paddr: u64, len: u64) {
-        let hook = self
-            .code_hook
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match hook {
+        // Called under the read lock (no Arc clone: vCPUs storing to code pages would
+        // all bounce its count); the hook must not set a hook.
+        let hook = self.code_hook.read().unwrap_or_else(|e| e.into_inner());
+        match hook.as_deref() {
             Some(h) => h(self, paddr, len),
             None => {
                 self.clear_code(paddr);

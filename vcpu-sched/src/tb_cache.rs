@@ -41,6 +41,7 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use softmmu::layout::{PAGE_MASK, PAGE_SIZE};
 use softmmu::PhysMap;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tcg_ir::CompiledTb;
@@ -204,18 +205,72 @@ struct InFlight {
 struct PageTbs {
     tbs: Vec<Arc<Tb>>,
     in_flight: Vec<InFlight>,
+    /// Bit `g`: some TB in `tbs` may hold bytes of the page's 64-byte granule `g` (a
+    /// superset: bits of removed TBs go only when the list is filtered). A write outside
+    /// these granules, with no translation in flight, invalidates nothing, which keeps
+    /// data stores next to code (literal pools, a bare-metal program's variables) cheap.
+    granules: u64,
 }
 
 impl PageTbs {
     fn is_empty(&self) -> bool {
         self.tbs.is_empty() && self.in_flight.is_empty()
     }
+
+    fn push(&mut self, tb: Arc<Tb>) {
+        self.granules |= granules_of(tb.key.phys_pc, tb.size.max(1) as u64);
+        self.tbs.push(tb);
+    }
+
+    fn recompute_granules(&mut self) {
+        self.granules = self.tbs.iter().fold(0, |m, t| {
+            m | granules_of(t.key.phys_pc, t.size.max(1) as u64)
+        });
+    }
+}
+
+/// The 64-byte granules of its page that `[start, start + len)` touches (clipped to the
+/// page of `start`).
+fn granules_of(start: u64, len: u64) -> u64 {
+    let first = (start & !PAGE_MASK) >> 6;
+    let last = ((start & !PAGE_MASK) + len.max(1) - 1).min(PAGE_SIZE - 1) >> 6;
+    let upto = if last == 63 {
+        u64::MAX
+    } else {
+        (1u64 << (last + 1)) - 1
+    };
+    upto & !((1u64 << first) - 1)
 }
 
 /// Log2 of the number of page-index shards (each its own lock).
 const PAGE_SHARD_BITS: u32 = 6;
 
-type Shard = Mutex<HashMap<u64, PageTbs>>;
+/// Page index maps, keyed by physical page address with a multiplicative hash (SipHash
+/// showed up in profiles of stores to code pages).
+type PageMap = HashMap<u64, PageTbs, BuildHasherDefault<PageHasher>>;
+
+type Shard = Mutex<PageMap>;
+
+/// Hashes one u64 (a page address) by a multiply and a fold of the high bits down.
+#[derive(Default)]
+struct PageHasher(u64);
+
+impl Hasher for PageHasher {
+    fn finish(&self) -> u64 {
+        let h = self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | self.0 >> 56) ^ b as u64;
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 ^= v;
+    }
+}
 
 /// The global TB map keyed by [`TbKey`], shared by all vCPUs.
 pub struct TbCache {
@@ -256,14 +311,14 @@ impl TbCache {
             generation: AtomicU64::new(0),
             count: AtomicUsize::new(0),
             pages: (0..1 << PAGE_SHARD_BITS)
-                .map(|_| Mutex::new(HashMap::new()))
+                .map(|_| Mutex::new(PageMap::default()))
                 .collect(),
             next_id: AtomicU64::new(0),
         }
     }
 
     /// The locked page-index shard of physical page `page`.
-    fn shard(&self, page: u64) -> MutexGuard<'_, HashMap<u64, PageTbs>> {
+    fn shard(&self, page: u64) -> MutexGuard<'_, PageMap> {
         let i = ((page >> softmmu::layout::PAGE_BITS) as usize) & ((1 << PAGE_SHARD_BITS) - 1);
         self.pages[i].lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -306,10 +361,10 @@ impl TbCache {
 
     /// `insert` with the page's shard locked (so an invalidation of the page cannot run
     /// between the map insertion and the indexing).
-    fn insert_indexed(&self, shard: &mut HashMap<u64, PageTbs>, tb: Arc<Tb>) -> Inserted {
+    fn insert_indexed(&self, shard: &mut PageMap, tb: Arc<Tb>) -> Inserted {
         let r = self.insert_map(tb);
         if let Inserted::New(t) = &r {
-            shard.entry(t.phys_page()).or_default().tbs.push(t.clone());
+            shard.entry(t.phys_page()).or_default().push(t.clone());
         }
         r
     }
@@ -355,6 +410,7 @@ impl TbCache {
             let mut shard = self.shard(page);
             if let Some(p) = shard.get_mut(&page) {
                 p.tbs.retain(|t| !found.iter().any(|f| Arc::ptr_eq(f, t)));
+                p.recompute_granules();
                 if p.is_empty() {
                     shard.remove(&page);
                 }
@@ -423,6 +479,7 @@ impl TbCache {
             let mut s = s.lock().unwrap_or_else(|e| e.into_inner());
             s.retain(|_, p| {
                 p.tbs.clear();
+                p.granules = 0;
                 !p.in_flight.is_empty()
             });
         }
@@ -449,7 +506,7 @@ impl TbCache {
 
     /// Removes the registration `t` from its page; whether a write hit it (also when it is
     /// unknown: assume the worst).
-    fn take_in_flight(shard: &mut HashMap<u64, PageTbs>, t: &PendingTranslation) -> bool {
+    fn take_in_flight(shard: &mut PageMap, t: &PendingTranslation) -> bool {
         let Some(p) = shard.get_mut(&(t.phys_pc & PAGE_MASK)) else {
             return true;
         };
@@ -460,7 +517,7 @@ impl TbCache {
     }
 
     /// Forgets `page` if it has neither TBs nor translations, and unmarks it in `phys`.
-    fn drop_if_empty(shard: &mut HashMap<u64, PageTbs>, page: u64, phys: Option<&PhysMap>) {
+    fn drop_if_empty(shard: &mut PageMap, page: u64, phys: Option<&PhysMap>) {
         if shard.get(&page).is_some_and(|p| p.is_empty()) {
             shard.remove(&page);
             if let Some(phys) = phys {
@@ -523,6 +580,12 @@ impl TbCache {
                         phys.clear_code(page);
                     }
                 }
+                Some(p)
+                    if p.in_flight.is_empty()
+                        && p.granules & granules_of(paddr, end - paddr) == 0 =>
+                {
+                    // No TB bytes there and nothing being translated: nothing to do.
+                }
                 Some(p) => {
                     for f in p.in_flight.iter_mut() {
                         // A translation may read from its start to the end of the page.
@@ -541,6 +604,7 @@ impl TbCache {
                             true
                         }
                     });
+                    p.recompute_granules();
                     Self::drop_if_empty(&mut shard, page, phys);
                 }
             }
@@ -788,6 +852,39 @@ mod tests {
             .invalidate_phys_range(page + 0x2000, 4, Some(&phys))
             .is_empty());
         assert!(!phys.is_code(page + 0x2000));
+    }
+
+    #[test]
+    fn granules_cover_exactly_the_touched_64_byte_blocks() {
+        assert_eq!(granules_of(0x4000_3000, 1), 1);
+        assert_eq!(granules_of(0x4000_303f, 2), 0b11);
+        assert_eq!(granules_of(0x4000_3040, 0x40), 0b10);
+        assert_eq!(granules_of(0x4000_3fc0, 0x40), 1 << 63);
+        assert_eq!(granules_of(0x4000_3000, 0x1000), u64::MAX);
+        // Clipped to the page.
+        assert_eq!(granules_of(0x4000_3ff0, 0x100), 1 << 63);
+    }
+
+    #[test]
+    fn writes_to_other_granules_leave_tbs_and_the_code_mark() {
+        let phys = ram();
+        let c = TbCache::new(4);
+        let page = 0x4000_7000;
+        phys.mark_code(page, |_| {});
+        let a = c.insert(tb_at(0x1000, page + 0x100, 0x20)).tb();
+        assert!(c
+            .invalidate_phys_range(page + 0x800, 8, Some(&phys))
+            .is_empty());
+        assert!(!a.is_invalid() && phys.is_code(page));
+        // The granule of the TB, bytes just after it: nothing either.
+        assert!(c
+            .invalidate_phys_range(page + 0x120, 8, Some(&phys))
+            .is_empty());
+        assert_eq!(
+            c.invalidate_phys_range(page + 0x11f, 1, Some(&phys)).len(),
+            1
+        );
+        assert!(a.is_invalid() && !phys.is_code(page));
     }
 
     #[test]

@@ -35,6 +35,11 @@ pub struct TierOptions {
     /// Most TBs waiting for a worker; a TB that finds the queue full stays cold and asks
     /// again after another `threshold` runs.
     pub queue_cap: usize,
+    /// A queued TB that has run `steal_after` times the threshold while waiting for a
+    /// worker is compiled by the vCPU running it (0: never). When vCPUs outnumber host
+    /// cores the low-priority workers fall behind, and a hot TB left in the interpreter
+    /// runs at a tenth of the JIT's speed.
+    pub steal_after: u32,
 }
 
 impl TierOptions {
@@ -44,6 +49,7 @@ impl TierOptions {
             threshold,
             workers: 0,
             queue_cap: 0,
+            steal_after: 0,
         }
     }
 
@@ -55,6 +61,7 @@ impl TierOptions {
             threshold,
             workers: cores.saturating_sub(1).clamp(1, service::MAX_WORKERS),
             queue_cap: service::DEFAULT_QUEUE_CAP,
+            steal_after: DEFAULT_STEAL_AFTER,
         }
     }
 }
@@ -64,6 +71,8 @@ pub(crate) struct Shared {
     cold: Arc<dyn Backend>,
     hot: Arc<dyn Backend>,
     threshold: u32,
+    /// Runs at which a queued TB is compiled by its vCPU (0: never).
+    steal_at: u32,
     /// The hot back end ran out of code memory: the next `compile` reports `CodeFull` so
     /// the scheduler flushes and resets (promotions stop until then).
     hot_full: AtomicBool,
@@ -89,6 +98,7 @@ impl Tiered {
                 cold,
                 hot,
                 threshold: o.threshold.max(1),
+                steal_at: o.threshold.max(1).saturating_mul(o.steal_after),
                 hot_full: AtomicBool::new(false),
                 service: workers.as_ref().map(|w| w.handle()),
             }),
@@ -116,11 +126,16 @@ impl Tiered {
 mod state {
     /// Running cold, counting runs.
     pub const COLD: u8 = 0;
-    /// Waiting in the compile queue or being compiled.
+    /// Waiting in the compile queue.
     pub const QUEUED: u8 = 1;
     /// Hot code installed, or promotion abandoned (compile error, no IR).
     pub const DONE: u8 = 2;
+    /// Being compiled (by a worker, or by the vCPU that stole it from the queue).
+    pub const COMPILING: u8 = 3;
 }
+
+/// Default [`TierOptions::steal_after`].
+pub const DEFAULT_STEAL_AFTER: u32 = 8;
 
 /// How a TB's IR is had again at promotion.
 enum Ir {
@@ -196,6 +211,18 @@ impl TieredTb {
         self.state.store(state::DONE, Ordering::Release);
     }
 
+    /// Takes a queued TB for compilation; false if someone else did (or it was dropped).
+    pub(crate) fn claim(&self) -> bool {
+        self.state
+            .compare_exchange(
+                state::QUEUED,
+                state::COMPILING,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
     /// The code to run now; counts the run and asks for promotion at the threshold.
     #[inline]
     fn current(&self) -> &Arc<dyn CompiledTb> {
@@ -227,16 +254,22 @@ impl TieredTb {
             runs.saturating_add(self.shared.threshold),
             Ordering::Relaxed,
         );
-        if self
-            .state
-            .compare_exchange(
-                state::COLD,
-                state::QUEUED,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            )
-            .is_err()
-        {
+        if let Err(now) = self.state.compare_exchange(
+            state::COLD,
+            state::QUEUED,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        ) {
+            // Still waiting for a worker after `steal_after` thresholds of runs: the
+            // workers are behind (see `TierOptions::steal_after`): compile it here. The
+            // worker that dequeues it later skips it.
+            if now == state::QUEUED
+                && self.shared.steal_at != 0
+                && runs >= self.shared.steal_at
+                && self.claim()
+            {
+                self.promote();
+            }
             return;
         }
         match &self.shared.service {

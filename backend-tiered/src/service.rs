@@ -167,7 +167,10 @@ fn worker(inner: &Inner, compiled: &AtomicU64) {
                 q = inner.work.wait(q).unwrap_or_else(|p| p.into_inner());
             }
         };
-        tb.promote();
+        // A vCPU may have stolen it meanwhile (see `TieredTb::request_promotion`).
+        if tb.claim() {
+            tb.promote();
+        }
         if tb.hot.get().is_some() {
             compiled.fetch_add(1, Ordering::Relaxed);
         }

@@ -97,7 +97,10 @@ fn cold_targets_chain_in_the_cold_back_end_hot_ones_in_the_hot() {
     let a = t.compile(&Func::default()).unwrap();
     assert!(t.chain(1 << 63, &a), "cold target");
     assert_eq!(
-        (cold.chains.load(Ordering::Relaxed), hot.chains.load(Ordering::Relaxed)),
+        (
+            cold.chains.load(Ordering::Relaxed),
+            hot.chains.load(Ordering::Relaxed)
+        ),
         (1, 0)
     );
     run(&a);
@@ -109,7 +112,10 @@ fn cold_targets_chain_in_the_cold_back_end_hot_ones_in_the_hot() {
     );
     assert!(t.chain(1 << 63, &a), "hot target");
     assert_eq!(
-        (cold.chains.load(Ordering::Relaxed), hot.chains.load(Ordering::Relaxed)),
+        (
+            cold.chains.load(Ordering::Relaxed),
+            hot.chains.load(Ordering::Relaxed)
+        ),
         (1, 1)
     );
 }
@@ -159,11 +165,14 @@ struct GatedBackend {
     compiles: AtomicUsize,
     unchains: AtomicUsize,
     order: Mutex<Vec<u32>>,
+    /// Only compiles of IR with this tag (`nb_labels`) wait for permits (0: all do).
+    gate_tag: AtomicUsize,
 }
 
 impl GatedBackend {
     fn new() -> Arc<GatedBackend> {
         Arc::new(GatedBackend {
+            gate_tag: AtomicUsize::new(0),
             permits: Mutex::new(0),
             cv: std::sync::Condvar::new(),
             started: AtomicUsize::new(0),
@@ -196,12 +205,14 @@ impl Backend for GatedBackend {
     }
     fn compile(&self, func: &Func) -> Result<Arc<dyn CompiledTb>, BackendError> {
         self.started.fetch_add(1, Ordering::AcqRel);
-        let mut g = self.permits.lock().unwrap();
-        while *g == 0 {
-            g = self.cv.wait(g).unwrap();
+        let tag = self.gate_tag.load(Ordering::Relaxed);
+        if tag == 0 || tag == func.nb_labels as usize {
+            let mut g = self.permits.lock().unwrap();
+            while *g == 0 {
+                g = self.cv.wait(g).unwrap();
+            }
+            *g -= 1;
         }
-        *g -= 1;
-        drop(g);
         self.order.lock().unwrap().push(func.nb_labels);
         self.compiles.fetch_add(1, Ordering::Relaxed);
         Ok(Arc::new(StubTb { ret: 9, size: 100 }))
@@ -222,6 +233,7 @@ fn background(threshold: u32, cap: usize, hot: Arc<dyn Backend>) -> Tiered {
             threshold,
             workers: 1,
             queue_cap: cap,
+            steal_after: 0,
         },
     )
 }
@@ -382,4 +394,42 @@ fn with_a_source_the_ir_is_had_again_at_promotion() {
         assert_eq!(promoted, give, "promoted only when the IR could be had");
         assert_eq!(tb.code_size(), if give { 101 } else { 1 });
     }
+}
+
+#[test]
+fn a_tb_left_waiting_in_the_queue_is_compiled_by_its_vcpu() {
+    let hot = GatedBackend::new();
+    let t = Tiered::with_options(
+        StubBackend::new(1),
+        hot.clone(),
+        TierOptions {
+            threshold: 2,
+            workers: 1,
+            queue_cap: 16,
+            steal_after: 4,
+        },
+    );
+    hot.gate_tag.store(1, Ordering::Relaxed); // only `busy` waits
+    let tagged = |tag: u32| {
+        t.compile(&Func {
+            nb_labels: tag,
+            ..Func::default()
+        })
+        .unwrap()
+    };
+    let (busy, waiting) = (tagged(1), tagged(2));
+    run(&busy);
+    run(&busy);
+    hot.wait_started(1); // the worker is stuck on `busy`
+    for _ in 0..7 {
+        assert_eq!(run(&waiting), 7, "queued, cold");
+    }
+    // The 8th run (4 thresholds) compiles it on this thread and runs the hot code.
+    assert_eq!(run(&waiting), 9, "stolen and compiled by the running thread");
+    let stolen = hot.compiles.load(Ordering::Relaxed);
+    hot.open();
+    assert_eq!(stolen, 1, "only the stolen one so far");
+    t.wait_idle();
+    assert_eq!(run(&busy), 9);
+    assert_eq!(hot.compiles.load(Ordering::Relaxed), 2, "the worker skipped `waiting`");
 }

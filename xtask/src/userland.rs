@@ -191,6 +191,7 @@ w_shell() {
     echo "$s"
 }
 
+echo "userland $1: $(nproc) CPUs, $(grep MemTotal /proc/meminfo)"
 echo "=== userland begin ==="
 bench xz w_xz
 bench bzip2 w_bzip2
@@ -199,7 +200,7 @@ bench aes w_enc aes-128-cbc 1 $KEY
 bench chacha20 w_enc chacha20 1 $KEY$KEY
 bench py-sieve python3 /bench/sieve.py $((S * 300000))
 bench py-nbody python3 /bench/nbody.py $((S * 8000))
-bench py-json python3 /bench/json_rt.py $((S * 5000))
+bench py-json python3 /bench/json_rt.py $((S * 1500))
 bench py-bigint python3 /bench/bigint.py $((S * 8000))
 bench pl-regex perl /bench/regex.pl /tmp/pl.in 1
 bench pl-hash perl /bench/hash.pl /tmp/pl.in $S
@@ -1182,6 +1183,8 @@ pub struct Run {
     pub samples: Vec<Sample>,
     pub finished: bool,
     pub wall: Duration,
+    /// What the guest saw (`N CPUs, MemTotal: ...`), from the line before [`BEGIN`].
+    pub info: String,
     /// The last lines of the console when the run did not finish.
     pub tail: String,
 }
@@ -1228,10 +1231,22 @@ pub fn run_one(
     let log = dir(paths).join(format!("{}.log", runner.label().replace('/', "-")));
     std::fs::write(&log, &boot.log).with_context(|| format!("writing {}", log.display()))?;
     let lines: Vec<&str> = boot.log.lines().collect();
+    let info = boot
+        .log
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("userland ")?
+                .split_once(": ")
+                .map(|x| x.1)
+        })
+        .map(|i| i.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
     Ok(Run {
         runner,
         samples,
         finished,
+        info,
         wall: boot.elapsed,
         tail: lines[lines.len().saturating_sub(20)..].join("\n"),
     })
@@ -1344,10 +1359,11 @@ pub fn bench(paths: &Paths, runners: &[Runner], mode: Mode, only: Option<&str>) 
     for runner in order {
         let run = run_one(paths, &kernel, &initrd, runner, mode, only)?;
         println!(
-            "  {:<13} {:>7.1} s wall, {} workloads{}",
+            "  {:<13} {:>7.1} s wall, {} workloads ({}){}",
             runner.label(),
             run.wall.as_secs_f64(),
             run.samples.len(),
+            run.info,
             if run.finished { "" } else { ", DID NOT FINISH" }
         );
         if !run.finished {

@@ -1322,7 +1322,7 @@ pub fn table(runs: &[(String, Vec<Sample>)]) -> String {
         }
     }
     out.push('\n');
-    if reference.is_some() {
+    if reference.is_some() && runs.len() > 1 {
         out.push_str(&format!("{:<10} {:>8}", "geomean", ""));
         for i in 0..runs.len() {
             if Some(i) == reference {

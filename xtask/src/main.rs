@@ -7,6 +7,7 @@ mod linux;
 mod paths;
 mod run;
 mod tools;
+mod userland;
 
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -37,10 +38,16 @@ commands:
         on every backend x scheduler with 4 CPUs, and with 2 CPUs and a busybox
         initramfs runs a check script whose output must equal QEMU's (unless
         --no-linux)
-  bench [--runs N] [--guest NAME] [--no-qemu] [--no-linux]
+  bench [--runs N] [--guest NAME] [--no-qemu] [--no-linux] [--no-userland]
+        [--userland short|full]
         median wall time of the benchmark guests on every backend x scheduler
         and on QEMU, then the time to Debian's kernel's VFS panic (1 and 4 CPUs) and to
-        the end of the busybox check script (2 CPUs)
+        the end of the busybox check script (2 CPUs), then the Debian userland
+        workloads (xz, bzip2, gzip, openssl, python3, perl, gcc, a shell loop; packages
+        fetched into target/userland/) on QEMU and every backend x scheduler with 2 CPUs
+        and 1 GiB: guest seconds, ratio to QEMU, geometric mean (default short)
+  userland [--userland short|full] [--runner qemu,BACKEND/SCHED,...] [--only W1,W2]
+        the userland workloads on the given runners (default qemu,tiered/mttcg)
   build-guests
         only build the guests into target/guests/
   difftest [--seed S] [--count N] [--backend jit|interp|both] [--only PART] [--case K]
@@ -52,6 +59,7 @@ fn main() -> ExitCode {
         Some("run") => cmd_run(&args[1..]),
         Some("test") => cmd_test(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("bench") => cmd_bench(&args[1..]).map(|()| ExitCode::SUCCESS),
+        Some("userland") => cmd_userland(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("difftest") => difftest::cmd(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("build-guests") => guests::build_all(&Paths::new()).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") => {
@@ -511,6 +519,8 @@ fn cmd_bench(args: &[String]) -> Result<()> {
     let filter = opts.value("--guest")?;
     let no_qemu = opts.flag("--no-qemu");
     let no_linux = opts.flag("--no-linux");
+    let no_userland = opts.flag("--no-userland");
+    let mode = userland::Mode::parse(opts.value("--userland")?.as_deref().unwrap_or("short"))?;
     opts.finish()?;
 
     guests::build_all(&paths)?;
@@ -591,7 +601,30 @@ fn cmd_bench(args: &[String]) -> Result<()> {
     if !no_linux && filter.is_none() {
         bench_linux(&paths, &runners, runs)?;
     }
+    if !no_userland && filter.is_none() {
+        userland::bench(&paths, &runners, mode, None)?;
+    }
     Ok(())
+}
+
+/// `cargo xtask userland`: the userland workloads on the given runners.
+fn cmd_userland(args: &[String]) -> Result<()> {
+    let paths = Paths::new();
+    let mut opts = Opts::new(args);
+    let mode = userland::Mode::parse(opts.value("--userland")?.as_deref().unwrap_or("short"))?;
+    let runners = opts
+        .value("--runner")?
+        .unwrap_or_else(|| "qemu,tiered/mttcg".to_string());
+    let only = opts.value("--only")?;
+    opts.finish()?;
+    let runners: Vec<Runner> = runners
+        .split(',')
+        .map(userland::runner_from_label)
+        .collect::<Result<_>>()?;
+    if runners.iter().any(|r| *r != Runner::Qemu) {
+        build_virt(&paths)?;
+    }
+    userland::bench(&paths, &runners, mode, only.as_deref())
 }
 
 /// One line of the bench table; QEMU's time (the first runner) is what later rows of

@@ -425,11 +425,19 @@ fn a_tb_left_waiting_in_the_queue_is_compiled_by_its_vcpu() {
         assert_eq!(run(&waiting), 7, "queued, cold");
     }
     // The 8th run (4 thresholds) compiles it on this thread and runs the hot code.
-    assert_eq!(run(&waiting), 9, "stolen and compiled by the running thread");
+    assert_eq!(
+        run(&waiting),
+        9,
+        "stolen and compiled by the running thread"
+    );
     let stolen = hot.compiles.load(Ordering::Relaxed);
     hot.open();
     assert_eq!(stolen, 1, "only the stolen one so far");
     t.wait_idle();
     assert_eq!(run(&busy), 9);
-    assert_eq!(hot.compiles.load(Ordering::Relaxed), 2, "the worker skipped `waiting`");
+    assert_eq!(
+        hot.compiles.load(Ordering::Relaxed),
+        2,
+        "the worker skipped `waiting`"
+    );
 }

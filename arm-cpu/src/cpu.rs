@@ -300,6 +300,11 @@ impl GuestCpu for ArmCpu {
         self.lines.irq() || self.lines.fiq()
     }
 
+    /// A broadcast TLBI (operand word, see `helpers::tlbi`) from another vCPU.
+    fn apply_deferred(&mut self, word: u64) {
+        self.tlbi(word);
+    }
+
     fn service_interrupts(&mut self) {
         if let Some(kind) = self.lines.deliverable(self.env.daif) {
             let pc = self.env.pc;

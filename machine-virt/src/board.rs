@@ -154,14 +154,10 @@ impl Platform for BoardPlatform {
     }
 
     fn tlbi_others(&self, from: usize, word: u64) {
-        // Synced work: every other vCPU does the same invalidation before the issuer runs
-        // its next TB.
+        // Every other vCPU does the same invalidation before the issuer runs its next TB;
+        // the ones outside generated code do it before they execute again.
         if let Some(c) = self.control.get() {
-            let _ = c.run_on_all_sync(move |cpu: &mut ArmCpu| {
-                if cpu.index() != from {
-                    cpu.tlbi(word);
-                }
-            });
+            let _ = c.sync_others_deferrable(from, word);
         }
     }
 }

@@ -227,6 +227,10 @@ pub(crate) struct VcpuState {
     pub(crate) event: AtomicBool,
     /// Inside the execution region (exclusive-section protocol).
     running: AtomicBool,
+    /// Requests of [`Control::sync_others_deferrable`] to apply before executing again,
+    /// and whether there are any (checked on every entry to the execution region).
+    deferred: Mutex<Vec<u64>>,
+    has_deferred: AtomicBool,
     /// Counted by the exclusive section being started (protected by `Core::excl`).
     has_waiter: AtomicBool,
     pub(crate) parker: Arc<Parker>,
@@ -276,6 +280,8 @@ impl Core {
                 wake: AtomicBool::new(false),
                 event: AtomicBool::new(false),
                 running: AtomicBool::new(false),
+                deferred: Mutex::new(Vec::new()),
+                has_deferred: AtomicBool::new(false),
                 has_waiter: AtomicBool::new(false),
                 parker: match mode {
                     SchedMode::RoundRobin => rr_parker.clone(),
@@ -546,6 +552,19 @@ impl Core {
     }
 
     /// Leaves vCPU `i`'s execution region.
+    /// Requests other vCPUs deferred to vCPU `i` while it was outside the execution
+    /// region (call right after [`exec_start`](Self::exec_start): its SeqCst store of
+    /// `running` orders against the requester's SeqCst load).
+    pub(crate) fn take_deferred(&self, i: usize) -> Vec<u64> {
+        let v = &self.vcpus[i];
+        if !v.has_deferred.load(Ordering::SeqCst) {
+            return Vec::new();
+        }
+        let mut d = lock(&v.deferred);
+        v.has_deferred.store(false, Ordering::SeqCst);
+        std::mem::take(&mut *d)
+    }
+
     pub(crate) fn exec_end(&self, i: usize) {
         IN_REGION.with(|c| c.set(false));
         let v = &self.vcpus[i];
@@ -768,6 +787,48 @@ impl<C: GuestCpu> Control<C> {
                 i,
                 Box::new(move |c: &mut C| {
                     f(c);
+                    drop(share);
+                }),
+            )?;
+        }
+        self.finish_sync(me, done)
+    }
+
+    /// Has every vCPU but `from` carry out `word` ([`GuestCpu::apply_deferred`]) before
+    /// `from` runs its next TB, like [`run_on_all_sync`](Self::run_on_all_sync), without
+    /// waking the ones outside generated code (halted in WFI, off, between slices): those
+    /// apply it before they execute again. Only the vCPUs inside the execution region are
+    /// waited for. On a host with fewer cores than vCPUs, waking every idle vCPU for each
+    /// broadcast TLBI of a booting kernel cost context switches on every one.
+    pub fn sync_others_deferrable(&self, from: usize, word: u64) -> Result<(), SchedError> {
+        let core = self.core();
+        let mut waiting = Vec::new();
+        for (i, v) in core.vcpus.iter().enumerate() {
+            if i == from {
+                continue;
+            }
+            {
+                let mut d = lock(&v.deferred);
+                d.push(word);
+                v.has_deferred.store(true, Ordering::SeqCst);
+            }
+            // Pairs with exec_start's SeqCst store of `running` followed by
+            // take_deferred's load: either it is running now (we wait for it below) or it
+            // will see the request before it executes.
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if v.running.load(Ordering::SeqCst) {
+                waiting.push(i);
+            }
+        }
+        let me = core.current();
+        let waiter = me.map(|i| core.vcpus[i].parker.clone());
+        let done = Completion::new(waiting.len(), waiter);
+        for i in waiting {
+            let share = Share(done.clone());
+            self.enqueue(
+                i,
+                Box::new(move |c: &mut C| {
+                    c.apply_deferred(word);
                     drop(share);
                 }),
             )?;

@@ -98,4 +98,10 @@ pub trait GuestCpu: Send + 'static {
     /// Deliver pending interrupts before the next TB (called when the loop sees an exit
     /// request). Default: nothing.
     fn service_interrupts(&mut self) {}
+
+    /// Carries out `word`, a request another vCPU made with
+    /// [`crate::Control::sync_others_deferrable`] while this one was outside generated
+    /// code; called before this vCPU executes again. Requests must be idempotent (one may
+    /// arrive both ways). Default: nothing.
+    fn apply_deferred(&mut self, _word: u64) {}
 }

@@ -256,6 +256,9 @@ pub(crate) fn run_slice<C: GuestCpu>(core: &Core, cpu: &mut C, l: &mut VcpuLocal
     let exit_request: &AtomicU32 =
         unsafe { &*std::ptr::addr_of!((*(env as *const softmmu::EnvHead)).exit_request) };
     core.exec_start(l.idx);
+    for word in core.take_deferred(l.idx) {
+        cpu.apply_deferred(word);
+    }
     cpu.service_interrupts();
     let end = exec_tbs(core, cpu, l, env, exit_request);
     core.exec_end(l.idx);

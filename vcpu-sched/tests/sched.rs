@@ -279,6 +279,76 @@ fn run_on_all_sync_from_outside_completes_everywhere() {
     }
 }
 
+/// `sync_others_deferrable`: every other vCPU has the request before it runs another TB
+/// (checked at each TB lookup against the requests that had returned), the issuer is
+/// skipped, and a vCPU that is off is not woken: it gets the requests when it runs.
+#[test]
+fn deferrable_requests_reach_every_other_vcpu_before_its_next_tb() {
+    for mode in BOTH {
+        let phys = new_phys();
+        let n = 4;
+        let returned = Arc::new(AtomicU64::new(0));
+        let bad = Arc::new(AtomicUsize::new(0));
+        let mut applied = Vec::new();
+        let cpus: Vec<Toy> = (0..n)
+            .map(|id| {
+                let list: Arc<std::sync::Mutex<Vec<u64>>> = Arc::default();
+                let (l, r, b) = (list.clone(), returned.clone(), bad.clone());
+                let script: Script = Box::new(move |c: &mut Ctx| {
+                    if c.exit == KEY_HOOK && c.id != 1 {
+                        let upto = r.load(Ordering::SeqCst);
+                        let got = l.lock().unwrap();
+                        if !(1..=upto).all(|w| got.contains(&w)) {
+                            b.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    CpuAction::Continue
+                });
+                let mut t = Toy::new(id, &phys, PC_SPIN, script);
+                t.applied = list.clone();
+                applied.push(list);
+                t
+            })
+            .collect();
+        let mut s = sched(cpus, mode);
+        s.set_powered(1, true);
+        s.set_powered(2, true); // vCPU 3 stays off until the end
+        let control = s.control();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(s.run());
+        });
+        for round in 1..=50u64 {
+            control
+                .sync_others_deferrable(1, round)
+                .expect("deferrable sync");
+            returned.store(round, Ordering::SeqCst);
+        }
+        assert!(
+            applied[1].lock().unwrap().is_empty(),
+            "{mode:?}: the issuer"
+        );
+        assert!(
+            applied[3].lock().unwrap().is_empty(),
+            "{mode:?}: an off vCPU is not woken"
+        );
+        control.power_on(3, |_| {}).expect("power on vCPU 3");
+        let t0 = std::time::Instant::now();
+        while applied[3].lock().unwrap().len() < 50 {
+            assert!(t0.elapsed() < WATCHDOG, "{mode:?}: vCPU 3 never ran");
+            std::thread::yield_now();
+        }
+        control.shutdown(0);
+        let out = rx.recv_timeout(WATCHDOG).expect("machine stops");
+        assert_eq!(out.status, 0);
+        assert_eq!(
+            bad.load(Ordering::SeqCst),
+            0,
+            "{mode:?}: a TB ran without a request"
+        );
+    }
+}
+
 /// Every vCPU issues a synced request to all at once (from inside `handle_exit`); each must
 /// see its request completed everywhere before its next TB, and nobody deadlocks.
 #[test]

@@ -60,6 +60,8 @@ pub struct Toy {
     pub pc: u64,
     pub script: Script,
     pub irq: Arc<AtomicBool>,
+    /// Words received through `GuestCpu::apply_deferred`, in order.
+    pub applied: Arc<std::sync::Mutex<Vec<u64>>>,
 }
 
 impl Toy {
@@ -79,6 +81,7 @@ impl Toy {
             pc,
             script,
             irq: Arc::new(AtomicBool::new(false)),
+            applied: Arc::default(),
         }
     }
 
@@ -159,6 +162,10 @@ impl GuestCpu for Toy {
 
     fn has_interrupt(&self) -> bool {
         self.irq.load(Ordering::Acquire)
+    }
+
+    fn apply_deferred(&mut self, word: u64) {
+        self.applied.lock().unwrap().push(word);
     }
 }
 

@@ -211,7 +211,8 @@ pub(crate) unsafe fn run(
                 if exit_requested(env) {
                     return ExitCode::REQUESTED;
                 }
-                if n.limit != 0 && n.runs() >= n.limit {
+                let limit = n.limit.load(Ordering::Relaxed);
+                if limit != 0 && n.runs() >= limit {
                     return exit;
                 }
                 n.count();

@@ -65,7 +65,7 @@ pub(crate) struct TbCore {
     pub nochain: [AtomicBool; 2],
     runs: AtomicU32,
     /// No chained entry once `runs` reached this (0: no limit).
-    pub limit: u32,
+    pub limit: AtomicU32,
     /// Unchained: never chained to or from again.
     dead: AtomicBool,
     /// In its generation's pin list.
@@ -180,7 +180,7 @@ impl Interp {
             chain: [AtomicPtr::default(), AtomicPtr::default()],
             nochain: [AtomicBool::new(false), AtomicBool::new(false)],
             runs: AtomicU32::new(0),
-            limit: self.chain_limit,
+            limit: AtomicU32::new(self.chain_limit),
             dead: AtomicBool::new(false),
             pinned: AtomicBool::new(false),
             incoming: Mutex::new(Vec::new()),
@@ -306,6 +306,10 @@ impl CompiledTb for InterpTb {
 
     fn runs(&self) -> Option<u32> {
         Some(self.core.runs())
+    }
+
+    fn set_run_limit(&self, limit: u32) {
+        self.core.limit.store(limit, Ordering::Relaxed);
     }
 }
 

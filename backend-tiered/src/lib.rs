@@ -249,11 +249,12 @@ impl TieredTb {
 
     #[cold]
     fn request_promotion(&self, runs: u32) {
-        // Asked once per `threshold` runs at most.
-        self.ask_at.store(
-            runs.saturating_add(self.shared.threshold),
-            Ordering::Relaxed,
-        );
+        // Asked once per `threshold` runs at most. Chains into the cold code stop at the
+        // same count (the cold back end's run limit), not at every run from now on, so
+        // a TB waiting for a worker keeps running chained until the next ask.
+        let next = runs.saturating_add(self.shared.threshold);
+        self.ask_at.store(next, Ordering::Relaxed);
+        self.cold.set_run_limit(next);
         if let Err(now) = self.state.compare_exchange(
             state::COLD,
             state::QUEUED,

@@ -9,6 +9,18 @@ use std::sync::atomic::AtomicUsize;
 struct StubTb {
     ret: u64,
     size: usize,
+    /// The last `set_run_limit` (0: never set).
+    limit: AtomicU32,
+}
+
+impl StubTb {
+    fn new(ret: u64, size: usize) -> StubTb {
+        StubTb {
+            ret,
+            size,
+            limit: AtomicU32::new(0),
+        }
+    }
 }
 
 impl CompiledTb for StubTb {
@@ -17,6 +29,12 @@ impl CompiledTb for StubTb {
     }
     fn code_size(&self) -> usize {
         self.size
+    }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+    fn set_run_limit(&self, limit: u32) {
+        self.limit.store(limit, Ordering::Relaxed);
     }
 }
 
@@ -49,10 +67,7 @@ impl Backend for StubBackend {
             return Err(BackendError::CodeFull);
         }
         self.compiles.fetch_add(1, Ordering::Relaxed);
-        Ok(Arc::new(StubTb {
-            ret: 7,
-            size: self.size,
-        }))
+        Ok(Arc::new(StubTb::new(7, self.size)))
     }
     fn chain(&self, _from: u64, _target: &Arc<dyn CompiledTb>) -> bool {
         self.chains.fetch_add(1, Ordering::Relaxed);
@@ -215,7 +230,7 @@ impl Backend for GatedBackend {
         }
         self.order.lock().unwrap().push(func.nb_labels);
         self.compiles.fetch_add(1, Ordering::Relaxed);
-        Ok(Arc::new(StubTb { ret: 9, size: 100 }))
+        Ok(Arc::new(StubTb::new(9, 100)))
     }
     fn unchain(&self, _tb: &dyn CompiledTb) {
         self.unchains.fetch_add(1, Ordering::Relaxed);
@@ -440,4 +455,40 @@ fn a_tb_left_waiting_in_the_queue_is_compiled_by_its_vcpu() {
         2,
         "the worker skipped `waiting`"
     );
+}
+
+/// The cold TB's run limit (where chains into it stop and the loop sees it again).
+fn cold_limit(tb: &Arc<dyn CompiledTb>) -> u32 {
+    let t = tiered(&**tb).expect("a tiered TB");
+    let stub = t.cold.as_any().and_then(|a| a.downcast_ref::<StubTb>());
+    stub.expect("a stub cold TB").limit.load(Ordering::Relaxed)
+}
+
+#[test]
+fn a_queued_tb_runs_chained_until_the_next_ask() {
+    let hot = GatedBackend::new();
+    let t = background(3, 16, hot.clone());
+    let tb = t.compile(&Func::default()).unwrap();
+    run(&tb);
+    run(&tb);
+    let before = cold_limit(&tb);
+    run(&tb);
+    hot.wait_started(1);
+    let queued = cold_limit(&tb);
+    let cold_runs: Vec<u64> = (0..3).map(|_| run(&tb)).collect();
+    let asked_again = cold_limit(&tb);
+    // Let the worker finish before asserting: a failure must not leave it blocked.
+    hot.open();
+    t.wait_idle();
+    assert_eq!(
+        before, 0,
+        "the cold back end's own limit until the first ask"
+    );
+    assert_eq!(
+        queued, 6,
+        "queued at run 3: chains continue until run 6, not back to the loop every run"
+    );
+    assert_eq!(cold_runs, [7, 7, 7], "cold while the worker compiles");
+    assert_eq!(asked_again, 9, "asked again at run 6");
+    assert_eq!(run(&tb), 9);
 }

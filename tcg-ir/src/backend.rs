@@ -154,6 +154,11 @@ pub trait CompiledTb: Send + Sync {
     fn runs(&self) -> Option<u32> {
         None
     }
+
+    /// Moves the run count at which chained entries into this TB stop (so the execution
+    /// loop sees it again), for back ends that have such a limit; 0: no limit. The
+    /// tiered back end raises it while the TB waits for its hot code.
+    fn set_run_limit(&self, _limit: u32) {}
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

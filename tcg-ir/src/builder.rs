@@ -5,9 +5,9 @@ use crate::func::{Func, Label, Op, Temp, TempData, TempKind};
 use crate::opcodes::Opc;
 use crate::types::{BarrierFlags, Cond, MemOp, MmuIdx, RmwOp, Type};
 use crate::vector::VecShape;
+use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// Builds a [`Func`]. Op methods take the destination first; the op's type is the
 /// destination's (or the first input's for ops without outputs). The untyped conversion
@@ -15,7 +15,7 @@ use std::collections::HashMap;
 #[derive(Default)]
 pub struct Builder {
     func: Func,
-    consts: HashMap<(Type, u64), Temp>,
+    consts: FxHashMap<(Type, u64), Temp>,
 }
 
 macro_rules! binops {
@@ -38,7 +38,16 @@ macro_rules! unops {
 
 impl Builder {
     pub fn new() -> Builder {
-        Builder::default()
+        // Sized for a typical TB (the A64 translator declares ~45 globals up front), so
+        // building one does not regrow the vectors several times.
+        Builder {
+            func: Func {
+                temps: Vec::with_capacity(128),
+                ops: Vec::with_capacity(128),
+                ..Func::default()
+            },
+            consts: FxHashMap::default(),
+        }
     }
 
     /// Declares a global living at `env + offset`.

@@ -3,13 +3,13 @@
 //! Every pass keeps the function valid for `tcg_ir::verify::verify` and evaluates through
 //! `tcg_ir::semantics`, the same code the interpreter runs, so folding cannot change results.
 
+use rustc_hash::FxHashMap;
 use smallvec::{smallvec, SmallVec};
-use std::collections::HashMap;
 use tcg_ir::opcodes::OpFlags;
 use tcg_ir::semantics;
 use tcg_ir::text::op_label;
 use tcg_ir::vector;
-use tcg_ir::{Cond, Func, HelperFlags, MemOp, Op, Opc, Temp, TempKind, Type};
+use tcg_ir::{Cond, Func, HelperFlags, Label, MemOp, Op, Opc, Temp, TempKind, Type};
 
 /// Runs the passes in order: fold, propagate copies, fold again (propagation exposes new
 /// constants), then remove dead code.
@@ -31,11 +31,11 @@ fn unary_eval_type(op: &Op) -> Type {
 }
 
 /// Finds or creates constant temps without `Func::constant`'s linear search.
-struct Consts(HashMap<(Type, u64), Temp>);
+struct Consts(FxHashMap<(Type, u64), Temp>);
 
 impl Consts {
     fn new(func: &Func) -> Consts {
-        let mut m = HashMap::new();
+        let mut m = FxHashMap::default();
         for (i, t) in func.temps.iter().enumerate() {
             if let TempKind::Const(v) = t.kind {
                 m.entry((t.ty, v)).or_insert(Temp(i as u32));
@@ -70,7 +70,9 @@ fn mov(ty: Type, d: Temp, s: Temp) -> Op {
 enum Fold {
     Keep,
     Remove,
-    Replace(Vec<Op>),
+    Replace(Op),
+    /// Two ops in place of one (a folded double-output op).
+    Replace2(Op, Op),
 }
 
 /// `a cond a` when it does not depend on the value.
@@ -100,7 +102,7 @@ fn fold_op(func: &mut Func, consts: &mut Consts, op: &Op) -> Fold {
             Some(d) => {
                 let ty = func.ty(d);
                 let c = consts.get(func, ty, v);
-                Fold::Replace(vec![mov(ty, d, c)])
+                Fold::Replace(mov(ty, d, c))
             }
             None => Fold::Keep,
         }
@@ -108,7 +110,7 @@ fn fold_op(func: &mut Func, consts: &mut Consts, op: &Op) -> Fold {
     let to_copy = |func: &Func, s: Temp| -> Fold {
         match d {
             Some(d) if d == s => Fold::Remove,
-            Some(d) => Fold::Replace(vec![mov(func.ty(d), d, s)]),
+            Some(d) => Fold::Replace(mov(func.ty(d), d, s)),
             None => Fold::Keep,
         }
     };
@@ -133,13 +135,13 @@ fn fold_op(func: &mut Func, consts: &mut Consts, op: &Op) -> Fold {
                     None => Fold::Keep,
                 },
                 Opc::Brcond => match (known, op.cargs.get(1)) {
-                    (Some(true), Some(&l)) => Fold::Replace(vec![Op {
+                    (Some(true), Some(&l)) => Fold::Replace(Op {
                         opc: Opc::Br,
                         ty: Type::I64,
                         oargs: SmallVec::new(),
                         iargs: SmallVec::new(),
                         cargs: smallvec![l],
-                    }]),
+                    }),
                     (Some(false), _) => Fold::Remove,
                     _ => Fold::Keep,
                 },
@@ -183,7 +185,7 @@ fn fold_op(func: &mut Func, consts: &mut Consts, op: &Op) -> Fold {
                 let (l, h) = semantics::mul2(op.ty, a, b, op.opc == Opc::Muls2);
                 let (cl, ch) = (consts.get(func, op.ty, l), consts.get(func, op.ty, h));
                 // Same order as execution: low first, then high.
-                Fold::Replace(vec![mov(op.ty, lo, cl), mov(op.ty, hi, ch)])
+                Fold::Replace2(mov(op.ty, lo, cl), mov(op.ty, hi, ch))
             }
             _ => Fold::Keep,
         },
@@ -248,16 +250,51 @@ fn fold_binary(
 /// known comparisons (a brcond becomes `br` or disappears) and drops `mov x, x`.
 pub fn fold_constants(func: &mut Func) {
     let mut consts = Consts::new(func);
-    let ops = std::mem::take(&mut func.ops);
-    let mut out = Vec::with_capacity(ops.len());
-    for op in ops {
-        match fold_op(func, &mut consts, &op) {
-            Fold::Keep => out.push(op),
-            Fold::Remove => {}
-            Fold::Replace(r) => out.extend(r),
+    let mut ops = std::mem::take(&mut func.ops);
+    // Ops are rewritten in place; removals are compacted once at the end and the rare
+    // one-to-two replacements are spliced in then.
+    let mut removed = Vec::new();
+    let mut inserted = Vec::new();
+    for (i, op) in ops.iter_mut().enumerate() {
+        match fold_op(func, &mut consts, op) {
+            Fold::Keep => {}
+            Fold::Remove => removed.push(i),
+            Fold::Replace(r) => *op = r,
+            Fold::Replace2(a, b) => {
+                *op = a;
+                inserted.push((i, b));
+            }
         }
     }
-    func.ops = out;
+    if !inserted.is_empty() {
+        let mut out = Vec::with_capacity(ops.len() + inserted.len());
+        let mut next = inserted.into_iter().peekable();
+        let mut gone = removed.iter().peekable();
+        for (i, op) in ops.into_iter().enumerate() {
+            if gone.next_if(|&&r| r == i).is_none() {
+                out.push(op);
+            }
+            if let Some((_, b)) = next.next_if(|(j, _)| *j == i) {
+                out.push(b);
+            }
+        }
+        ops = out;
+    } else if !removed.is_empty() {
+        remove_indices(&mut ops, &removed);
+    }
+    func.ops = ops;
+}
+
+/// Removes the ops at `sorted` (ascending, distinct) positions, keeping the order.
+fn remove_indices(ops: &mut Vec<Op>, sorted: &[usize]) {
+    let mut k = 0;
+    let mut i = 0;
+    ops.retain(|_| {
+        let drop = sorted.get(k) == Some(&i);
+        k += drop as usize;
+        i += 1;
+        !drop
+    });
 }
 
 /// Known copies during a forward walk: `copy[d] = Some(s)` means `d` currently holds the
@@ -326,12 +363,11 @@ pub fn propagate_copies(func: &mut Func) {
         sources: vec![Vec::new(); n],
         globals,
     };
-    let ops = std::mem::take(&mut func.ops);
-    let mut out = Vec::with_capacity(ops.len());
-    for mut op in ops {
+    let mut ops = std::mem::take(&mut func.ops);
+    let mut removed = Vec::new();
+    for (i, op) in ops.iter_mut().enumerate() {
         if op.opc == Opc::SetLabel {
             st.forget_all();
-            out.push(op);
             continue;
         }
         for t in op.iargs.iter_mut() {
@@ -340,7 +376,8 @@ pub fn propagate_copies(func: &mut Func) {
         if op.opc == Opc::Mov {
             if let (Some(&d), Some(&s)) = (op.oargs.first(), op.iargs.first()) {
                 if d == s {
-                    continue; // value unchanged: drop the op and keep what we know
+                    removed.push(i); // value unchanged: drop the op and keep what we know
+                    continue;
                 }
                 st.forget(d);
                 if func.ty(d) == func.ty(s) {
@@ -350,7 +387,6 @@ pub fn propagate_copies(func: &mut Func) {
                     }
                 }
             }
-            out.push(op);
             continue;
         }
         for &o in op.oargs.iter() {
@@ -374,15 +410,15 @@ pub fn propagate_copies(func: &mut Func) {
             }
             // A vector op writes the 16 bytes of its destination operand.
             opc if opc.flags().contains(OpFlags::VECTOR) => {
-                if let Some(&d) = vector::env_operands(&op).first() {
+                if let Some(&d) = vector::env_operands(op).first() {
                     st.forget_globals(d as u64, d as u64 + vector::VEC_BYTES as u64);
                 }
             }
             _ => {}
         }
-        out.push(op);
     }
-    func.ops = out;
+    remove_indices(&mut ops, &removed);
+    func.ops = ops;
 }
 
 /// Can this op be dropped when none of its outputs is needed?
@@ -401,67 +437,119 @@ fn removable(func: &Func, op: &Op) -> bool {
     }
 }
 
+/// The label a `br`/`brcond`/`set_label` names (the only ops that carry one).
+fn label_of(op: &Op) -> Option<Label> {
+    match op.opc {
+        Opc::Br | Opc::Brcond | Opc::SetLabel => op_label(op),
+        _ => None,
+    }
+}
+
 /// Control-flow clean-up: drops code after `br`/`exit_tb` up to the next label, `br` to
 /// the label that immediately follows, and labels nothing branches to. Returns whether
-/// anything changed.
-fn simplify_control_flow(func: &mut Func) -> bool {
+/// anything changed. Works on a keep-mask and compacts in place: most TBs have nothing to
+/// clean up and then no op moves.
+fn simplify_control_flow(func: &mut Func, scratch: &mut Scratch) -> bool {
     let mut changed = false;
     loop {
-        let mut used = vec![false; func.nb_labels as usize];
+        let used = &mut scratch.labels;
+        used.clear();
+        used.resize(func.nb_labels as usize, false);
         for op in &func.ops {
             if op.opc != Opc::SetLabel {
-                if let Some(u) = op_label(op).and_then(|l| used.get_mut(l.0 as usize)) {
+                if let Some(u) = label_of(op).and_then(|l| used.get_mut(l.0 as usize)) {
                     *u = true;
                 }
             }
         }
-        let n = func.ops.len();
-        let mut out: Vec<Op> = Vec::with_capacity(n);
+        let keep = &mut scratch.keep;
+        keep.clear();
+        keep.resize(func.ops.len(), true);
+        // Indices of the ops kept so far, so `br L; L:` can drop the `br` as a rebuilt
+        // list would (the op before a dropped `br` is then "last" again).
+        let kept = &mut scratch.stack;
+        kept.clear();
         let mut reachable = true;
-        for op in std::mem::take(&mut func.ops) {
+        let mut progress = false;
+        for (i, op) in func.ops.iter().enumerate() {
             if op.opc == Opc::SetLabel {
-                let l = op_label(&op).map(|l| l.0 as usize);
-                if !l.and_then(|l| used.get(l)).copied().unwrap_or(true) {
+                let l = label_of(op);
+                if !l
+                    .and_then(|l| used.get(l.0 as usize))
+                    .copied()
+                    .unwrap_or(true)
+                {
+                    keep[i] = false;
+                    progress = true;
                     continue;
                 }
                 // `br L; L:` -> `L:`
-                if out
-                    .last()
-                    .is_some_and(|p| p.opc == Opc::Br && op_label(p) == op_label(&op))
-                {
-                    out.pop();
+                if let Some(&p) = kept.last() {
+                    let prev: &Op = &func.ops[p];
+                    if prev.opc == Opc::Br && label_of(prev) == l {
+                        keep[p] = false;
+                        kept.pop();
+                        progress = true;
+                    }
                 }
                 reachable = true;
             }
             if !reachable {
+                keep[i] = false;
+                progress = true;
                 continue;
             }
             if matches!(op.opc, Opc::Br | Opc::ExitTb) {
                 reachable = false;
             }
-            out.push(op);
+            kept.push(i);
         }
-        let progress = out.len() != n;
-        func.ops = out;
         if !progress {
             return changed;
         }
+        compact(&mut func.ops, keep);
         changed = true;
     }
+}
+
+/// Keeps the ops whose `keep` entry is set, in order.
+fn compact(ops: &mut Vec<Op>, keep: &[bool]) {
+    let mut i = 0;
+    ops.retain(|_| {
+        let k = keep.get(i).copied().unwrap_or(true);
+        i += 1;
+        k
+    });
+}
+
+/// Buffers reused by the dead-code passes (one allocation each per `optimize`).
+#[derive(Default)]
+struct Scratch {
+    labels: Vec<bool>,
+    keep: Vec<bool>,
+    stack: Vec<usize>,
+    is_local: Vec<bool>,
+    read_anywhere: Vec<bool>,
+    live: Vec<bool>,
 }
 
 /// Backward liveness of TB-locals; drops side-effect-free ops whose outputs are all dead
 /// locals. Globals are never removed (they are live at every exit and wherever the TB may
 /// be left). Liveness across branches is conservative: at a `br`/`brcond` every local read
 /// anywhere in the function counts as live. Returns whether anything changed.
-fn remove_dead_ops(func: &mut Func) -> bool {
+fn remove_dead_ops(func: &mut Func, scratch: &mut Scratch) -> bool {
     let n = func.temps.len();
-    let is_local: Vec<bool> = func
-        .temps
-        .iter()
-        .map(|t| t.kind == TempKind::Local)
-        .collect();
-    let mut read_anywhere = vec![false; n];
+    let Scratch {
+        keep,
+        is_local,
+        read_anywhere,
+        live,
+        ..
+    } = scratch;
+    is_local.clear();
+    is_local.extend(func.temps.iter().map(|t| t.kind == TempKind::Local));
+    read_anywhere.clear();
+    read_anywhere.resize(n, false);
     for op in &func.ops {
         for &t in &op.iargs {
             if is_local.get(t.index()).copied().unwrap_or(false) {
@@ -469,13 +557,15 @@ fn remove_dead_ops(func: &mut Func) -> bool {
             }
         }
     }
-    let mut live = vec![false; n];
-    let ops = std::mem::take(&mut func.ops);
-    let mut keep = vec![true; ops.len()];
-    for (i, op) in ops.iter().enumerate().rev() {
+    live.clear();
+    live.resize(n, false);
+    keep.clear();
+    keep.resize(func.ops.len(), true);
+    let mut any = false;
+    for (i, op) in func.ops.iter().enumerate().rev() {
         match op.opc {
             Opc::ExitTb => live.iter_mut().for_each(|l| *l = false),
-            Opc::Br => live.copy_from_slice(&read_anywhere),
+            Opc::Br => live.copy_from_slice(read_anywhere),
             Opc::Brcond => {
                 for (l, &r) in live.iter_mut().zip(read_anywhere.iter()) {
                     *l |= r;
@@ -487,6 +577,7 @@ fn remove_dead_ops(func: &mut Func) -> bool {
         let all_dead = op.oargs.iter().all(|t| local_out(t) && !live[t.index()]);
         if all_dead && removable(func, op) {
             keep[i] = false;
+            any = true;
             continue;
         }
         for &o in &op.oargs {
@@ -500,22 +591,20 @@ fn remove_dead_ops(func: &mut Func) -> bool {
             }
         }
     }
-    let before = ops.len();
-    func.ops = ops
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(op, k)| k.then_some(op))
-        .collect();
-    func.ops.len() != before
+    if any {
+        compact(&mut func.ops, keep);
+    }
+    any
 }
 
 /// Dead-code elimination: control-flow clean-up (unreachable code, jumps to the next op,
 /// unused labels) and removal of side-effect-free ops whose results are never read,
 /// repeated while it makes progress.
 pub fn eliminate_dead_code(func: &mut Func) {
+    let mut scratch = Scratch::default();
     for _ in 0..4 {
-        let a = simplify_control_flow(func);
-        let b = remove_dead_ops(func);
+        let a = simplify_control_flow(func, &mut scratch);
+        let b = remove_dead_ops(func, &mut scratch);
         if !a && !b {
             break;
         }

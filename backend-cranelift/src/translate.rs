@@ -142,6 +142,8 @@ struct Tr<'a, 'f> {
     preserving_sigs: HashMap<usize, SigRef>,
     /// The stack slot the slow-path stubs return their result in.
     slow_ret: Option<ir::StackSlot>,
+    /// The TB's shared `return FAULT` block (filled at the end).
+    fault_ret: Option<Block>,
     /// Cranelift's `shuffle` compiles inline on this ISA (else `vshuf` moves bytes).
     byte_shuffle: bool,
 }
@@ -237,6 +239,10 @@ pub(crate) fn translate(
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
+    // Blocks are sealed as soon as all their predecessors exist (here: none), so the SSA
+    // builder resolves variables directly instead of adding block parameters that
+    // register allocation then has to carry (it dominates compile time).
+    b.seal_block(entry);
     let env = b.block_params(entry)[0];
     let labels = (0..func.nb_labels).map(|_| b.create_block()).collect();
     let mut gidx = vec![u32::MAX; nt];
@@ -268,6 +274,7 @@ pub(crate) fn translate(
         slow_paths: *slow_paths,
         preserving_sigs: HashMap::new(),
         slow_ret: None,
+        fault_ret: None,
         byte_shuffle,
     };
 
@@ -279,6 +286,8 @@ pub(crate) fn translate(
     let body = tr.b.create_block();
     tr.b.set_cold_block(req_block);
     tr.b.ins().brif(req, req_block, &[], body, &[]);
+    tr.b.seal_block(req_block);
+    tr.b.seal_block(body);
     tr.b.switch_to_block(req_block);
     let v = tr.b.ins().iconst(types::I64, ExitCode::REQUESTED as i64);
     tr.b.ins().return_(&[v]);
@@ -287,6 +296,11 @@ pub(crate) fn translate(
 
     for op in &func.ops {
         tr.op(op);
+    }
+    if let Some(fb) = tr.fault_ret {
+        tr.b.switch_to_block(fb);
+        let v = tr.b.ins().iconst(types::I64, ExitCode::FAULT as i64);
+        tr.b.ins().return_(&[v]);
     }
     tr.b.seal_all_blocks();
     let err = tr.err.take();
@@ -434,6 +448,8 @@ impl Tr<'_, '_> {
 
     fn start_dead_block(&mut self) {
         let nb = self.b.create_block();
+        // Unreachable: nothing will branch here.
+        self.b.seal_block(nb);
         self.b.switch_to_block(nb);
         self.dead = true;
     }
@@ -554,20 +570,6 @@ impl Tr<'_, '_> {
     /// Leaves the TB with `ExitCode::FAULT` when `fault` (the env's fault word) is set:
     /// a cold exit of its own that writes back the globals dirty here. Continues in a new
     /// block otherwise.
-    fn fault_exit(&mut self, fault: Value) {
-        let fb = self.b.create_block();
-        let ok = self.b.create_block();
-        self.b.set_cold_block(fb);
-        self.b.ins().brif(fault, fb, &[], ok, &[]);
-        self.b.switch_to_block(fb);
-        let saved = self.dirty.clone();
-        self.store_globals(|_| true);
-        self.dirty = saved;
-        let v = self.b.ins().iconst(types::I64, ExitCode::FAULT as i64);
-        self.b.ins().return_(&[v]);
-        self.b.switch_to_block(ok);
-    }
-
     fn op(&mut self, op: &Op) {
         use Opc::*;
         let ty = cty(op.ty);
@@ -815,6 +817,7 @@ impl Tr<'_, '_> {
                 self.branch_to(op.cargs[1]);
                 let next = self.b.create_block();
                 self.b.ins().brif(c, target, &[], next, &[]);
+                self.b.seal_block(next);
                 self.b.switch_to_block(next);
             }
             Br => {
@@ -1260,6 +1263,8 @@ impl Tr<'_, '_> {
         let chain = self.b.create_block();
         let stay = self.b.create_block();
         self.b.ins().brif(next, chain, &[], stay, &[]);
+        self.b.seal_block(chain);
+        self.b.seal_block(stay);
         self.b.switch_to_block(chain);
         let sig = self.tb_sig();
         let env = self.env;
@@ -1338,6 +1343,7 @@ impl Tr<'_, '_> {
         let sig = self.tb_sig();
         let env = self.env;
         self.b.ins().return_call_indirect(sig, code, &[env]);
+        self.b.seal_block(miss);
         self.b.switch_to_block(miss);
     }
 
@@ -1345,6 +1351,7 @@ impl Tr<'_, '_> {
     fn branch_or(&mut self, c: Value, miss: Block) {
         let next = self.b.create_block();
         self.b.ins().brif(c, next, &[], miss, &[]);
+        self.b.seal_block(next);
         self.b.switch_to_block(next);
     }
 
@@ -1476,6 +1483,8 @@ impl Tr<'_, '_> {
             None
         };
         self.b.ins().brif(hit_c, hit, &[], slow_b, &[]);
+        self.b.seal_block(hit);
+        self.b.seal_block(slow_b);
 
         // Hit path.
         self.b.switch_to_block(hit);
@@ -1533,6 +1542,14 @@ impl Tr<'_, '_> {
             .iter()
             .map(|&v| self.widen(v, types::I64, false))
             .collect();
+        // The dirty globals go to env before the call (on this cold path only), so a
+        // fault leaves through one shared block with nothing to store: a store block per
+        // access would keep every dirty global alive into it, which made register
+        // allocation a third of the compile time. They stay dirty (the registers still
+        // hold them; storing again at an exit is harmless).
+        let saved = self.dirty.clone();
+        self.store_globals(|_| true);
+        self.dirty = saved;
         let r = match kind {
             MemKind::Load => self.call_slow(0, &[addr, oi, pc]),
             MemKind::Store => self.call_slow(1, &[addr, vals64[0], oi, pc]),
@@ -1543,14 +1560,19 @@ impl Tr<'_, '_> {
             .b
             .ins()
             .load(types::I32, flags_env(), self.env, ENV_FAULT as i32);
-        self.fault_exit(fault);
         let args: Vec<BlockArg> = if has_result {
             vec![BlockArg::Value(self.narrow(r, ty))]
         } else {
             vec![]
         };
-        self.b.ins().jump(join, &args);
+        let fb = *self.fault_ret.get_or_insert_with(|| {
+            let b = self.b.create_block();
+            self.b.set_cold_block(b);
+            b
+        });
+        self.b.ins().brif(fault, fb, &[], join, &args);
 
+        self.b.seal_block(join);
         self.b.switch_to_block(join);
         if let (Some(v), Some(&d)) = (result, op.oargs.first()) {
             self.set(d, v);

@@ -11,7 +11,8 @@
 
 use crate::pl011::Pl011;
 use std::io::{IsTerminal, Read};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 const CTRL_A: u8 = 0x01;
 const HELP: &str = "\r\nC-a x    stop the machine\r\nC-a C-a  send C-a\r\nC-a h    this help\r\n";
@@ -87,29 +88,68 @@ impl<R: Read> Read for Escapes<R> {
     }
 }
 
-/// Standard input attached to a UART for one run; dropping it restores the terminal and
-/// stops feeding the UART.
+/// Standard input feeding the UART of whichever board is running: one reader thread for
+/// the whole process (a reboot builds a new board and UART; the thread and the terminal
+/// mode stay). Dropping the last handle restores the terminal.
 pub struct Console {
-    uart: Arc<Pl011>,
+    shared: Arc<Shared>,
     _raw: Option<RawMode>,
 }
 
-impl Drop for Console {
-    fn drop(&mut self) {
-        self.uart.close_input();
+/// The running board's side: its UART and how to stop it (for `Ctrl-A x`).
+struct Target {
+    uart: Arc<Pl011>,
+    stop: Box<dyn Fn() + Send>,
+}
+
+#[derive(Default)]
+struct Shared {
+    target: Mutex<Option<Target>>,
+    connected: Condvar,
+    quit: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Option<Target>> {
+        self.target.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits for a connected UART; `None` once the user quit.
+    fn uart(&self) -> Option<Arc<Pl011>> {
+        let mut t = self.lock();
+        loop {
+            if self.quit.load(Ordering::Acquire) {
+                return None;
+            }
+            if let Some(t) = t.as_ref() {
+                return Some(t.uart.clone());
+            }
+            t = self.connected.wait(t).unwrap_or_else(|e| e.into_inner());
+        }
     }
 }
 
 impl Console {
-    /// Starts feeding `uart` from standard input; `quit` is called for `Ctrl-A x`.
-    /// `None` if standard input is a background terminal or the thread cannot start.
-    pub fn attach(uart: &Arc<Pl011>, quit: Box<dyn Fn() + Send>) -> Option<Console> {
+    /// Starts reading standard input (on a terminal: raw mode and escapes). `None` if
+    /// standard input is a background terminal or the thread cannot start.
+    pub fn start() -> Option<Console> {
+        let shared = Arc::new(Shared::default());
         let stdin = std::io::stdin();
         let src: Box<dyn Read + Send> = if stdin.is_terminal() {
             if !raw::in_foreground() {
                 return None;
             }
-            Box::new(Escapes::new(stdin, quit))
+            let sh = shared.clone();
+            Box::new(Escapes::new(
+                stdin,
+                Box::new(move || {
+                    sh.quit.store(true, Ordering::Release);
+                    if let Some(t) = sh.lock().as_ref() {
+                        (t.stop)();
+                    }
+                    sh.connected.notify_all();
+                }),
+            ))
         } else {
             Box::new(stdin)
         };
@@ -118,12 +158,50 @@ impl Console {
         } else {
             None
         };
+        let sh = shared.clone();
         // The thread is detached: it may stay blocked reading until the process exits.
-        uart.spawn_reader(src).ok()?;
-        Some(Console {
+        std::thread::Builder::new()
+            .name("stdin".into())
+            .spawn(move || feed(src, &sh))
+            .ok()?;
+        Some(Console { shared, _raw: raw })
+    }
+
+    /// Feeds `uart` from now on; `stop` ends its run (`Ctrl-A x`).
+    pub fn connect(&self, uart: &Arc<Pl011>, stop: Box<dyn Fn() + Send>) {
+        *self.shared.lock() = Some(Target {
             uart: uart.clone(),
-            _raw: raw,
-        })
+            stop,
+        });
+        self.shared.connected.notify_all();
+    }
+
+    /// Stops feeding the connected UART (its run ended); input waits for the next one.
+    pub fn disconnect(&self) {
+        if let Some(t) = self.shared.lock().take() {
+            t.uart.close_input();
+        }
+    }
+
+    /// Whether the user stopped the machine (`Ctrl-A x`): no reboot then.
+    pub fn quit_requested(&self) -> bool {
+        self.shared.quit.load(Ordering::Acquire)
+    }
+}
+
+/// The reader thread: each chunk goes to the UART connected at the time; a chunk cut
+/// short by the end of a run (a reset) is dropped, as a real UART loses its FIFO.
+fn feed(mut src: Box<dyn Read + Send>, shared: &Shared) {
+    let mut buf = [0u8; 256];
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        let Some(uart) = shared.uart() else { return };
+        uart.push_rx_blocking(&buf[..n]);
     }
 }
 
@@ -200,7 +278,6 @@ mod raw {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
 
     fn read_all(mut r: impl Read) -> Vec<u8> {
         let mut v = Vec::new();

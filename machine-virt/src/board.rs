@@ -187,8 +187,10 @@ fn place_kernel(cfg: &BoardConfig, phys: &PhysMap) -> Result<Boot, BoardError> {
                     },
                 )
                 .map_err(bad)?;
-                // QEMU loads a user tree with room to grow: twice (file + 10000 bytes).
-                Ok(tree.to_blob((user.len() + 10_000) * 2))
+                // QEMU loads a user tree with room to grow: twice (file + 10000 bytes);
+                // capped at the boot protocol's 2 MiB, which QEMU does not enforce but
+                // Linux does (a re-used 1 MiB QEMU tree would grow past it).
+                Ok(tree.to_blob(((user.len() + 10_000) * 2).min(DTB_MAX as usize)))
             }
             None => crate::fdt::build(&crate::fdt::FdtConfig {
                 ram_size: cfg.ram_size,

@@ -304,6 +304,71 @@ mod tests {
         assert!(quit.load(Ordering::SeqCst));
     }
 
+    /// Reads the UART's receive FIFO through its registers (DR at 0, FR.RXFE = bit 4).
+    fn drain(u: &Pl011) -> Vec<u8> {
+        use softmmu::MmioDevice;
+        let mut v = Vec::new();
+        while u.read(0x18, 4) & 0x10 == 0 {
+            v.push(u.read(0, 4) as u8);
+        }
+        v
+    }
+
+    /// One reader feeds whichever UART is connected: input waits across a reboot.
+    #[test]
+    fn input_goes_to_the_uart_connected_at_the_time() {
+        let shared = Arc::new(Shared::default());
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        struct Chan(std::sync::mpsc::Receiver<Vec<u8>>);
+        impl Read for Chan {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                match self.0.recv() {
+                    Ok(v) => {
+                        buf[..v.len()].copy_from_slice(&v);
+                        Ok(v.len())
+                    }
+                    Err(_) => Ok(0),
+                }
+            }
+        }
+        let sh = shared.clone();
+        let t = std::thread::spawn(move || feed(Box::new(Chan(rx)), &sh));
+        let console = Console {
+            shared: shared.clone(),
+            _raw: None,
+        };
+        let uart = || {
+            use softmmu::MmioDevice;
+            let u = Arc::new(Pl011::new(Box::new(std::io::sink())));
+            u.write(0x30, 4, 0x301); // CR: UARTEN | TXE | RXE
+            u
+        };
+        let first = uart();
+        console.connect(&first, Box::new(|| {}));
+        tx.send(b"ab".to_vec()).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut got = Vec::new();
+        while got.len() < 2 && std::time::Instant::now() < deadline {
+            got.extend(drain(&first));
+        }
+        assert_eq!(got, b"ab");
+        console.disconnect();
+        // Sent between two boots: delivered to the next UART.
+        tx.send(b"cd".to_vec()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let second = uart();
+        console.connect(&second, Box::new(|| {}));
+        let mut got = Vec::new();
+        while got.len() < 2 && std::time::Instant::now() < deadline {
+            got.extend(drain(&second));
+        }
+        assert_eq!(got, b"cd");
+        assert!(drain(&first).is_empty());
+        assert!(!console.quit_requested());
+        drop(tx);
+        t.join().unwrap();
+    }
+
     #[test]
     fn plain_input_passes_through() {
         let input: &[u8] = b"echo hi\r";

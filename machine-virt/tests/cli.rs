@@ -298,3 +298,22 @@ fn system_reset_reboots_unless_no_reboot() {
         String::from_utf8_lossy(&seen)
     );
 }
+
+/// `-d unimp -D FILE`: the log goes to FILE, not to standard error.
+#[test]
+fn qemu_log_options_write_the_log_file() {
+    let k = write_temp("undef-log.elf", &elf(&with_vectors(UNDEF)));
+    let log = std::env::temp_dir().join(format!("virt-cli-log-{}.txt", std::process::id()));
+    let out = virt(&[
+        "-kernel",
+        k.to_str().unwrap(),
+        "-d",
+        "unimp",
+        "-D",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("UNDEF 0x00000000"), "{text}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("UNDEF"));
+}

@@ -124,6 +124,18 @@ pub fn checks(report: &mut Report, paths: &Paths) {
         a.extend(s(&["-append", "console=ttyAMA0 xtask=1"]));
         cases.push((format!("bootinfo raw -cpu {cpu}"), a));
     }
+    // No seeds in /chosen.
+    let mut a = s(&[
+        "-M",
+        "virt,dtb-randomness=off",
+        "-cpu",
+        "cortex-a57",
+        "-m",
+        "256M",
+    ]);
+    a.extend(s(CONSOLE));
+    a.extend(["-kernel".into(), path(&info_bin)]);
+    cases.push(("bootinfo raw dtb-randomness=off".into(), a));
     // An ELF: no tree (QEMU's 1 MiB tree does not fit below it), the initrd ignored.
     let mut a = s(&[
         "-machine",

@@ -62,6 +62,7 @@ impl ArmCpu {
         });
         let mut env = Box::new(CpuEnv::new(&*mem));
         env.sysregs[slot::MPIDR] = mpidr_of(cfg.index);
+        env.sysregs[slot::MIDR] = sysregs::MIDR;
         env.sysregs[slot::SCTLR] = sysregs::SCTLR_RESET;
         let lines = Arc::new(IrqLines::default());
         env.lines = Arc::as_ptr(&lines);
@@ -82,6 +83,15 @@ impl ArmCpu {
     /// The IRQ/FIQ inputs the interrupt controller drives (set them, then kick the vCPU).
     pub fn irq_lines(&self) -> Arc<IrqLines> {
         self.lines.clone()
+    }
+
+    /// Sets MIDR_EL1 (the CPU model the guest sees); before the CPU first runs.
+    pub fn set_midr(&mut self, midr: u64) {
+        self.env.sysregs[slot::MIDR] = midr;
+    }
+
+    pub fn midr(&self) -> u64 {
+        self.env.sysregs[slot::MIDR]
     }
 
     pub fn mpidr(&self) -> u64 {

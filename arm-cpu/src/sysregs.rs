@@ -59,7 +59,7 @@ pub struct Def {
 
 /// The generic timer frequency (the value QEMU's virt board reports).
 pub const CNTFRQ_HZ: u64 = 62_500_000;
-/// QEMU's cortex-a57 MIDR.
+/// QEMU's cortex-a57 MIDR (the reset value of every CPU).
 pub const MIDR: u64 = 0x411f_d070;
 
 macro_rules! stored {
@@ -74,9 +74,9 @@ stored! {
     ESR = 8, FAR = 9, PAR = 10, MAIR = 11, AMAIR = 12, VBAR = 13, CONTEXTIDR = 14,
     TPIDR_EL1 = 15, TPIDR_EL0 = 16, TPIDRRO_EL0 = 17, CNTKCTL = 18, CNTV_CTL = 19,
     CNTV_CVAL = 20, CNTP_CTL = 21, CNTP_CVAL = 22, MDSCR = 23, CSSELR = 24, AFSR0 = 25,
-    AFSR1 = 26, OSDLR = 27,
+    AFSR1 = 26, OSDLR = 27, MIDR = 28,
 }
-pub const NUM_STORED: usize = 28;
+pub const NUM_STORED: usize = 29;
 
 const fn rw(slot: usize) -> Kind {
     Kind::Stored {
@@ -93,7 +93,12 @@ pub static TABLE: &[Def] = &[
     Def {
         reg: SysReg::MIDR_EL1,
         name: "MIDR_EL1",
-        kind: Kind::Const(MIDR),
+        // Per CPU (the board picks the model, `ArmCpu::set_midr`); [`MIDR`] by default.
+        kind: Kind::Stored {
+            slot: slot::MIDR,
+            wmask: 0,
+            readonly: true,
+        },
     },
     Def {
         reg: SysReg::MPIDR_EL1,

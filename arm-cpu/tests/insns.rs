@@ -88,3 +88,16 @@ fn unmapped_access_is_a_fault_exit() {
         assert_eq!(m.env.head.fault_addr, 0x1000);
     }
 }
+
+/// MIDR_EL1 reads the CPU's own value (the board sets it per `-cpu` model), not a
+/// constant baked into the translation.
+#[test]
+fn midr_reads_the_per_cpu_value() {
+    for midr in [0x411f_d070u64, 0x410f_d034] {
+        common::on_all(
+            &[0xd538_0000], // mrs x0, midr_el1
+            |m| m.env.sysregs[arm_cpu::sysregs::slot::MIDR] = midr,
+            |m, be| assert_eq!(m.env.x[0], midr, "{be}"),
+        );
+    }
+}

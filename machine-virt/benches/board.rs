@@ -20,7 +20,11 @@ fn bench(c: &mut Criterion) {
                 mode: SchedMode::Mttcg,
                 backend: Arc::new(backend_interp::Interp::new()),
                 log_unimp: false,
-                stdin: false,
+                stdin: None,
+                cpu: Default::default(),
+                dtb: None,
+                dtb_randomness: true,
+                serial: machine_virt::board::Serial::Null,
             })
         })
     });

@@ -1,5 +1,6 @@
 //! Building the board (memory map, devices, CPUs) and running it.
 
+use crate::cpu_model::CpuModel;
 use crate::fdt;
 use crate::gic::{Gic, GicCpu, GicDist, IrqSink};
 use crate::loader::{self, LoadError};
@@ -12,7 +13,7 @@ use arm_cpu::{ArmCpu, CpuConfig, IrqLines, Platform, Timer, TimerRegs};
 use softmmu::{PhysAddr, PhysMap};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 use tcg_ir::Backend;
 use vcpu_sched::{Control, CpuAction, RunOutcome, Sched, SchedMode};
@@ -41,8 +42,38 @@ pub struct BoardConfig {
     pub mode: SchedMode,
     pub backend: Arc<dyn Backend>,
     pub log_unimp: bool,
-    /// Feed the host's standard input to the UART during `run` (see [`crate::stdin`]).
-    pub stdin: bool,
+    /// Feeds the host's standard input to the UART during `run` (see [`crate::stdin`]);
+    /// it outlives the board, so a rebooted board gets the same one.
+    pub stdin: Option<Arc<Console>>,
+    pub cpu: CpuModel,
+    /// A device tree blob to use instead of the board's own (`-dtb`), patched as QEMU
+    /// does (see [`crate::fdt_edit`]).
+    pub dtb: Option<Vec<u8>>,
+    /// Random `rng-seed` / `kaslr-seed` in the tree (QEMU's `dtb-randomness`).
+    pub dtb_randomness: bool,
+    /// Where the UART's output goes.
+    pub serial: Serial,
+}
+
+/// The UART's output (`-serial`).
+#[derive(Debug)]
+pub enum Serial {
+    Stdout,
+    Null,
+    /// A file, opened by the caller (a reboot keeps appending to the same one).
+    File(std::fs::File),
+}
+
+impl Serial {
+    fn sink(&self) -> Result<crate::pl011::Sink, BoardError> {
+        Ok(match self {
+            Serial::Stdout => Box::new(std::io::stdout()),
+            Serial::Null => Box::new(std::io::sink()),
+            Serial::File(f) => Box::new(f.try_clone().map_err(|e| {
+                BoardError::BadConfig(format!("cannot share the serial output file: {e}"))
+            })?),
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -67,10 +98,22 @@ impl std::error::Error for BoardError {}
 pub struct Board {
     sched: Sched<ArmCpu>,
     control: Control<ArmCpu>,
+    late: LateControl,
     uart: Arc<Pl011>,
     timers: Arc<TimerService>,
-    stdin: bool,
+    psci: Arc<Psci>,
+    stdin: Option<Arc<Console>>,
     dtb: Vec<u8>,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Exit {
+    /// Powered off, stopped, or failed: the emulator exits with this.
+    Stopped(RunOutcome),
+    /// The guest asked for PSCI SYSTEM_RESET: build a fresh board and run it again
+    /// (unless `-no-reboot`).
+    Reset,
 }
 
 /// How CPU 0 starts.
@@ -78,61 +121,133 @@ struct Boot {
     entry: u64,
     x0: u64,
     dtb: Vec<u8>,
+    /// An initrd was given for an ELF kernel: not loaded (as QEMU).
+    initrd_ignored: bool,
 }
 
-/// The device tree's place: the start of RAM (kernels are loaded 2 MiB above it).
-const DTB_ADDR: u64 = map::RAM;
-const DTB_MAX: usize = 2 << 20;
+/// The boot protocol's limit on the tree's size.
+const DTB_MAX: u64 = 2 << 20;
 
-/// Loads the kernel (ELF, or arm64 Image per the Linux boot protocol), the initrd and the
-/// device tree.
+/// Loads the kernel, the initrd and the device tree where QEMU puts them:
+/// - an ELF: segments at their physical addresses, entered with x0 = 0; the tree at the
+///   start of RAM if it fits below the ELF (else nowhere); no initrd (QEMU ignores it);
+/// - an arm64 Image (plain or gzip) or a raw image (anything else, at RAM + 512 KiB):
+///   entered like Linux with x0 = the tree, which goes after the kernel's memory and
+///   the initrd (see [`loader::boot_layout`]).
 fn place_kernel(cfg: &BoardConfig, phys: &PhysMap) -> Result<Boot, BoardError> {
     let unzipped;
     let mut kernel: &[u8] = &cfg.kernel;
-    if loader::is_gzip(kernel) {
+    let elf = loader::is_elf(kernel);
+    if !elf && loader::is_gzip(kernel) {
         unzipped = loader::gunzip(kernel, cfg.ram_size).map_err(BoardError::Kernel)?;
         kernel = &unzipped;
     }
-    let (entry, end, linux) = if loader::is_elf(kernel) {
+    let (entry, linux_end, elf_loaded) = if elf {
         let l = loader::load_elf(kernel, phys).map_err(BoardError::Kernel)?;
-        (l.entry, l.end, false)
-    } else {
+        (l.entry, None, Some(l))
+    } else if loader::parse_image_header(kernel).is_some() {
         let l =
             loader::load_image(kernel, phys, map::RAM, cfg.ram_size).map_err(BoardError::Kernel)?;
-        (l.entry, l.end, true)
+        (l.entry, Some(l.end), None)
+    } else {
+        let l =
+            loader::load_raw(kernel, phys, map::RAM, cfg.ram_size).map_err(BoardError::Kernel)?;
+        (l.entry, Some(l.end), None)
     };
-    let mut initrd_range = None;
-    if let Some(initrd) = &cfg.initrd {
-        let at = end.next_multiple_of(2 << 20);
-        phys.write_bytes(PhysAddr(at), initrd).map_err(|_| {
-            BoardError::BadConfig(format!(
-                "initrd of {} bytes does not fit in RAM",
-                initrd.len()
-            ))
-        })?;
-        initrd_range = Some((at, at + initrd.len() as u64));
-    }
-    let dtb = crate::fdt::build(&crate::fdt::FdtConfig {
-        ram_size: cfg.ram_size,
-        ncpus: cfg.smp,
-        bootargs: cfg.append.as_deref(),
-        initrd: initrd_range,
-    })
-    .map_err(|e| BoardError::BadConfig(format!("device tree: {e}")))?;
-    if dtb.len() > DTB_MAX {
+    let seeds = if cfg.dtb_randomness {
+        Some(crate::fdt::random_seeds().map_err(|e| {
+            BoardError::BadConfig(format!("cannot read the host's random source: {e}"))
+        })?)
+    } else {
+        None
+    };
+    let initrd = cfg.initrd.as_deref().filter(|_| linux_end.is_some());
+    // The tree's size decides the layout and the layout goes into the tree: build it
+    // once to learn the size (the initrd properties do not change it).
+    let build = |initrd_range: Option<(u64, u64)>| -> Result<Vec<u8>, BoardError> {
+        let bad = |e: String| BoardError::BadConfig(format!("device tree: {e}"));
+        match &cfg.dtb {
+            Some(user) => {
+                let mut tree =
+                    crate::fdt_edit::parse(user).map_err(|e| bad(format!("-dtb: {e}")))?;
+                let mut fill = |b: &mut [u8]| {
+                    // A failing random source leaves the given bytes (QEMU cannot fail here).
+                    let _ = crate::fdt::host_random(b);
+                };
+                crate::fdt_edit::patch(
+                    &mut tree,
+                    crate::fdt_edit::Patch {
+                        ram_base: map::RAM,
+                        ram_size: cfg.ram_size,
+                        bootargs: cfg.append.as_deref(),
+                        initrd: initrd_range,
+                        random: cfg
+                            .dtb_randomness
+                            .then_some(&mut fill as &mut dyn FnMut(&mut [u8])),
+                    },
+                )
+                .map_err(bad)?;
+                // QEMU loads a user tree with room to grow: twice (file + 10000 bytes);
+                // capped at the boot protocol's 2 MiB, which QEMU does not enforce but
+                // Linux does (a re-used 1 MiB QEMU tree would grow past it).
+                Ok(tree.to_blob(((user.len() + 10_000) * 2).min(DTB_MAX as usize)))
+            }
+            None => crate::fdt::build(&crate::fdt::FdtConfig {
+                ram_size: cfg.ram_size,
+                ncpus: cfg.smp,
+                bootargs: cfg.append.as_deref(),
+                initrd: initrd_range,
+                cpu_compatible: cfg.cpu.dtb_compatible(),
+                seeds,
+            })
+            .map_err(|e| bad(e.to_string())),
+        }
+    };
+    let placeholder = initrd.map(|i| (map::RAM, map::RAM + i.len() as u64));
+    let dtb_len = build(placeholder)?.len() as u64;
+    if dtb_len > DTB_MAX {
         return Err(BoardError::BadConfig(
             "device tree larger than 2 MiB".into(),
         ));
     }
-    // ELF images at the start of RAM own it; only Linux gets the tree in RAM and in x0.
-    if linux {
-        phys.write_bytes(PhysAddr(DTB_ADDR), &dtb)
+    let (dtb_addr, initrd_range) = match (linux_end, &elf_loaded) {
+        (Some(image_end), _) => {
+            let initrd_len = initrd.map_or(0, |i| i.len() as u64);
+            let layout =
+                loader::boot_layout(map::RAM, cfg.ram_size, image_end, initrd_len, dtb_len)
+                    .map_err(|e| {
+                        BoardError::BadConfig(format!(
+                            "kernel, initrd and device tree do not fit in RAM: {e}"
+                        ))
+                    })?;
+            let range = initrd.map(|i| (layout.initrd, layout.initrd + i.len() as u64));
+            (Some(layout.dtb), range)
+        }
+        (None, Some(l)) => (loader::elf_dtb_addr(map::RAM, l, dtb_len), None),
+        (None, None) => (None, None),
+    };
+    if let (Some(data), Some((at, _))) = (initrd, initrd_range) {
+        phys.write_bytes(PhysAddr(at), data).map_err(|_| {
+            BoardError::BadConfig(format!(
+                "initrd of {} bytes does not fit in RAM",
+                data.len()
+            ))
+        })?;
+    }
+    let dtb = build(initrd_range)?;
+    if let Some(at) = dtb_addr {
+        phys.write_bytes(PhysAddr(at), &dtb)
             .map_err(|e| BoardError::Memory(e.to_string()))?;
     }
     Ok(Boot {
         entry,
-        x0: if linux { DTB_ADDR } else { 0 },
+        x0: if linux_end.is_some() {
+            dtb_addr.unwrap_or(0)
+        } else {
+            0
+        },
         dtb,
+        initrd_ignored: cfg.initrd.is_some() && initrd.is_none(),
     })
 }
 
@@ -156,14 +271,39 @@ impl Platform for BoardPlatform {
     fn tlbi_others(&self, from: usize, word: u64) {
         // Every other vCPU does the same invalidation before the issuer runs its next TB;
         // the ones outside generated code do it before they execute again.
-        if let Some(c) = self.control.get() {
+        self.control.with(|c| {
             let _ = c.sync_others_deferrable(from, word);
-        }
+        });
     }
 }
 
-/// The scheduler's control handle, which exists only once the CPUs do.
-type LateControl = Arc<OnceLock<Control<ArmCpu>>>;
+/// The scheduler's control handle for the devices: set once the CPUs exist, cleared
+/// when the run ends. The scheduler reaches the devices (through the memory map), so a
+/// handle left in them would keep the whole machine alive after the run (a reboot
+/// would leak a machine each time).
+#[derive(Default)]
+struct LateControlInner(RwLock<Option<Control<ArmCpu>>>);
+type LateControl = Arc<LateControlInner>;
+
+impl LateControlInner {
+    /// `f` on the handle, if set. Uncontended (one atomic): the writer runs only before
+    /// and after the vCPUs do.
+    fn with<R>(&self, f: impl FnOnce(&Control<ArmCpu>) -> R) -> Option<R> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(f)
+    }
+
+    fn set(&self, c: Control<ArmCpu>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(c);
+    }
+
+    fn clear(&self) {
+        self.0.write().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
 
 /// The GIC's outputs: each CPU's IRQ input. Raising one kicks the vCPU so it leaves
 /// generated code (or its WFI) and takes the interrupt.
@@ -178,9 +318,7 @@ impl IrqSink for CpuIrqs {
             l.set_irq(level);
         }
         if level {
-            if let Some(c) = self.control.get() {
-                c.kick(cpu);
-            }
+            self.control.with(|c| c.kick(cpu));
         }
     }
 }
@@ -190,7 +328,7 @@ const UART_FLUSH_DELAY: Duration = Duration::from_millis(5);
 
 /// The PL011 on SPI 1, writing to standard output, flushed by an alarm after output
 /// without a newline.
-fn make_uart(gic: &Arc<Gic>, timers: &TimerService) -> Arc<Pl011> {
+fn make_uart(gic: &Arc<Gic>, timers: &TimerService, out: crate::pl011::Sink) -> Arc<Pl011> {
     Arc::new_cyclic(|me: &Weak<Pl011>| {
         let me = me.clone();
         let armed = Arc::new(AtomicBool::new(false));
@@ -202,7 +340,7 @@ fn make_uart(gic: &Arc<Gic>, timers: &TimerService) -> Arc<Pl011> {
             }
         });
         let gic = gic.clone();
-        Pl011::new(Box::new(std::io::stdout()))
+        Pl011::new(out)
             .with_irq(Box::new(move |level| {
                 gic.set_spi(fdt::UART_SPI as usize, level)
             }))
@@ -244,17 +382,17 @@ impl Board {
                 "-m must be between 1 MiB and 255 GiB".into(),
             ));
         }
-        let control: LateControl = Arc::new(OnceLock::new());
+        let control: LateControl = Arc::default();
 
         // Devices.
         let gic = Arc::new(Gic::new(cfg.smp));
         let timers = Arc::new(TimerService::new(cfg.smp, gic.clone()));
-        let uart = make_uart(&gic, &timers);
+        let uart = make_uart(&gic, &timers, cfg.serial.sink()?);
         let rtc = make_rtc(&gic, &timers);
         // The banked GIC registers need the accessing CPU: the scheduler knows it.
         let c = control.clone();
         let current_cpu: Arc<dyn Fn() -> usize + Send + Sync> =
-            Arc::new(move || c.get().and_then(|c| c.current_cpu()).unwrap_or(0));
+            Arc::new(move || c.with(|c| c.current_cpu()).flatten().unwrap_or(0));
 
         // The memory map.
         let mut phys = PhysMap::new();
@@ -288,6 +426,9 @@ impl Board {
         phys.add_mmio("pl031", PhysAddr(map::RTC), map::RTC_SIZE, rtc)
             .map_err(mem_err)?;
         let boot = place_kernel(&cfg, &phys)?;
+        if boot.initrd_ignored {
+            eprintln!("virt: warning: the initrd is not loaded for an ELF kernel (as QEMU)");
+        }
         let phys = Arc::new(phys);
 
         // CPUs, wired to PSCI, the timer service and the GIC.
@@ -313,6 +454,9 @@ impl Board {
             lines: cpus.iter().map(|c| c.irq_lines()).collect(),
             control: control.clone(),
         }));
+        for c in &mut cpus {
+            c.set_midr(cfg.cpu.midr());
+        }
         cpus[0].reset_to(boot.entry, boot.x0);
 
         // The scheduler; from here on devices can kick and power vCPUs.
@@ -320,13 +464,15 @@ impl Board {
         // Stores to RAM holding translated code invalidate it (self-modifying code).
         sched.attach_phys(phys.clone());
         let ctl = sched.control();
-        let _ = control.set(ctl.clone());
+        control.set(ctl.clone());
         psci.attach(ctl.clone());
         Ok(Board {
             sched,
             control: ctl,
+            late: control,
             uart,
             timers,
+            psci,
             stdin: cfg.stdin,
             dtb: boot.dtb,
         })
@@ -342,36 +488,44 @@ impl Board {
         self.control.clone()
     }
 
-    /// Runs until the guest powers off or stops with an error. The board's host threads
-    /// (timer service, standard-input reader) live only for the run.
-    pub fn run(self) -> RunOutcome {
+    /// Runs until the guest powers off, resets, or stops with an error. The board's host
+    /// threads (timer service, vCPUs) live only for the run; standard input is connected
+    /// to this board's UART for the run.
+    pub fn run(self) -> Exit {
         let Board {
             sched,
             control,
             uart,
             timers,
+            psci,
             stdin,
+            late,
             ..
         } = self;
         let timer_thread = match timers.start() {
             Ok(t) => t,
             Err(e) => {
-                return RunOutcome {
+                return Exit::Stopped(RunOutcome {
                     status: 1,
                     message: Some(format!("cannot start the timer thread: {e}")),
-                }
+                })
             }
         };
-        let console = if stdin {
+        if let Some(console) = &stdin {
             let c = control.clone();
-            Console::attach(&uart, Box::new(move || c.shutdown(0)))
-        } else {
-            None
-        };
+            console.connect(&uart, Box::new(move || c.shutdown(0)));
+        }
         let out = sched.run();
-        drop(console);
+        if let Some(console) = &stdin {
+            console.disconnect();
+        }
         drop(timer_thread);
+        late.clear();
         uart.flush();
-        out
+        if psci.reset_requested() && out.message.is_none() {
+            Exit::Reset
+        } else {
+            Exit::Stopped(out)
+        }
     }
 }

@@ -26,6 +26,29 @@ pub struct FdtConfig<'a> {
     pub bootargs: Option<&'a str>,
     /// Physical start and end of the initial ramdisk.
     pub initrd: Option<(u64, u64)>,
+    /// The CPU nodes' `compatible` (the `-cpu` model).
+    pub cpu_compatible: &'a str,
+    /// `/chosen/rng-seed` and `kaslr-seed` (QEMU's `dtb-randomness`; None when off).
+    pub seeds: Option<([u8; 32], [u8; 8])>,
+}
+
+/// QEMU's virt tree is a 1 MiB blob (mostly free space); its size decides whether it
+/// fits below a bare-metal ELF, so ours has the same.
+pub const TREE_SIZE: usize = 1 << 20;
+
+/// Fills `buf` from the host's random source.
+pub fn host_random(buf: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(buf)
+}
+
+/// Fresh seeds for `/chosen` from the host's random source.
+pub fn random_seeds() -> std::io::Result<([u8; 32], [u8; 8])> {
+    let mut rng = [0u8; 32];
+    let mut kaslr = [0u8; 8];
+    host_random(&mut rng)?;
+    host_random(&mut kaslr)?;
+    Ok((rng, kaslr))
 }
 
 fn cells64(v: &[u64]) -> Vec<u32> {
@@ -106,7 +129,7 @@ pub fn build(cfg: &FdtConfig<'_>) -> Result<Vec<u8>, Error> {
     for i in 0..cfg.ncpus {
         let cpu = f.begin_node(&format!("cpu@{i}"))?;
         f.property_string("device_type", "cpu")?;
-        f.property_string("compatible", "arm,cortex-a57")?;
+        f.property_string("compatible", cfg.cpu_compatible)?;
         f.property_string("enable-method", "psci")?;
         f.property_u32("reg", i as u32)?;
         f.end_node(cpu)?;
@@ -136,19 +159,25 @@ pub fn build(cfg: &FdtConfig<'_>) -> Result<Vec<u8>, Error> {
     f.property_phandle(PHANDLE_CLK)?;
     f.end_node(clk)?;
 
+    // QEMU's order: it adds the boot properties first in the node, one by one, after
+    // building the rest (guests that walk the tree see this order).
     let chosen = f.begin_node("chosen")?;
-    if let Some(args) = cfg.bootargs {
+    if let Some((start, end)) = cfg.initrd {
+        f.property_u64("linux,initrd-end", end)?;
+        f.property_u64("linux,initrd-start", start)?;
+    }
+    if let Some(args) = cfg.bootargs.filter(|a| !a.is_empty()) {
         f.property_string("bootargs", args)?;
     }
     f.property_string("stdout-path", &format!("/pl011@{:x}", map::UART))?;
-    if let Some((start, end)) = cfg.initrd {
-        f.property_u64("linux,initrd-start", start)?;
-        f.property_u64("linux,initrd-end", end)?;
+    if let Some((rng, kaslr)) = &cfg.seeds {
+        f.property("rng-seed", rng)?;
+        f.property("kaslr-seed", kaslr)?;
     }
     f.end_node(chosen)?;
 
     f.end_node(root)?;
-    f.finish()
+    Ok(crate::fdt_edit::pad(f.finish()?, TREE_SIZE))
 }
 
 #[cfg(test)]
@@ -169,9 +198,33 @@ mod tests {
             ncpus: 2,
             bootargs: Some("console=ttyAMA0"),
             initrd: Some((0x4800_0000, 0x4810_0000)),
+            cpu_compatible: "arm,cortex-a53",
+            seeds: Some(([7; 32], [9; 8])),
         };
         let blob = build(&cfg).unwrap();
         assert_eq!(&blob[..4], &[0xd0, 0x0d, 0xfe, 0xed], "FDT magic");
+        assert_eq!(blob.len(), TREE_SIZE, "padded like QEMU's");
+        let tree = crate::fdt_edit::parse(&blob).unwrap();
+        let chosen = tree
+            .root
+            .children
+            .iter()
+            .find(|c| c.name == "chosen")
+            .unwrap();
+        let names: Vec<&str> = chosen.props.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "linux,initrd-end",
+                "linux,initrd-start",
+                "bootargs",
+                "stdout-path",
+                "rng-seed",
+                "kaslr-seed"
+            ]
+        );
+        assert_eq!(chosen.prop("rng-seed"), Some(&[7u8; 32][..]));
+        assert_eq!(chosen.prop("kaslr-seed"), Some(&[9u8; 8][..]));
         if !dtc_available() {
             eprintln!("skipping the dtc check: dtc (device-tree-compiler) is not installed");
             return;
@@ -201,6 +254,7 @@ mod tests {
             "bootargs = \"console=ttyAMA0\";",
             "stdout-path = \"/pl011@9000000\";",
             "linux,initrd-start = <0x00 0x48000000>;",
+            "compatible = \"arm,cortex-a53\";",
         ] {
             assert!(dts.contains(needle), "missing `{needle}` in\n{dts}");
         }

@@ -2,12 +2,15 @@
 //! kernel loading, and wiring of CPUs, back end and scheduler into a runnable machine.
 
 pub mod board;
+pub mod cpu_model;
 pub mod fdt;
+pub mod fdt_edit;
 pub mod gic;
 pub mod loader;
 pub mod pl011;
 pub mod pl031;
 pub mod psci;
+pub mod qemu_args;
 pub mod stdin;
 pub mod timer;
 

@@ -17,6 +17,8 @@ pub enum LoadError {
     /// Not an ELF and not an arm64 Image (nor gzip of one).
     UnknownFormat,
     BadImage(String),
+    /// A zero-byte kernel file.
+    Empty,
 }
 
 impl fmt::Display for LoadError {
@@ -35,6 +37,7 @@ impl fmt::Display for LoadError {
                 "neither an AArch64 ELF executable nor an arm64 Linux Image (plain or gzip)",
             ),
             LoadError::BadImage(m) => write!(f, "bad arm64 Image: {m}"),
+            LoadError::Empty => f.write_str("the kernel file is empty"),
         }
     }
 }
@@ -59,6 +62,8 @@ pub fn is_elf(data: &[u8]) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
     pub entry: u64,
+    /// Lowest physical address used (start of the first segment).
+    pub start: u64,
     /// Highest physical address used (end of the last segment).
     pub end: u64,
 }
@@ -90,6 +95,7 @@ pub fn load_elf(data: &[u8], mem: &PhysMap) -> Result<Loaded, LoadError> {
         return Err(t("program header entry size"));
     }
     let mut end = 0u64;
+    let mut start = u64::MAX;
     let mut loaded_any = false;
     for i in 0..phnum {
         let ph = phoff
@@ -128,12 +134,13 @@ pub fn load_elf(data: &[u8], mem: &PhysMap) -> Result<Loaded, LoadError> {
                 .map_err(|_| outside.clone())?;
         }
         end = end.max(paddr.saturating_add(memsz));
+        start = start.min(paddr);
         loaded_any = true;
     }
     if !loaded_any {
         return Err(LoadError::Unsupported("no loadable segments".into()));
     }
-    Ok(Loaded { entry, end })
+    Ok(Loaded { entry, start, end })
 }
 
 /// The arm64 Image header magic, "ARM\x64", at offset 56.
@@ -183,7 +190,7 @@ pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>, LoadError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadedImage {
     pub entry: u64,
-    /// First byte after the kernel's memory footprint (image_size), 2 MiB aligned.
+    /// First byte after the kernel's memory footprint (image_size: bss included).
     pub end: u64,
 }
 
@@ -214,7 +221,7 @@ pub fn load_image(
     } else {
         h.image_size.max(data.len() as u64)
     };
-    let end = (entry + footprint).next_multiple_of(TWO_MIB);
+    let end = entry + footprint;
     if end > ram_base + ram_size {
         return Err(LoadError::OutsideRam {
             addr: entry,
@@ -227,6 +234,80 @@ pub fn load_image(
             len: footprint,
         })?;
     Ok(LoadedImage { entry, end })
+}
+
+/// Where QEMU loads a raw image (neither ELF nor arm64 Image): RAM base + 512 KiB, the
+/// arm64 Image's historical text_offset.
+pub const RAW_LOAD_OFFSET: u64 = 0x8_0000;
+
+/// Loads a raw image: the file's bytes at `ram_base` + [`RAW_LOAD_OFFSET`], entered at
+/// its first byte; its footprint is the file (nothing says how much bss follows).
+pub fn load_raw(
+    data: &[u8],
+    mem: &PhysMap,
+    ram_base: u64,
+    ram_size: u64,
+) -> Result<LoadedImage, LoadError> {
+    if data.is_empty() {
+        return Err(LoadError::Empty);
+    }
+    let entry = ram_base + RAW_LOAD_OFFSET;
+    let len = data.len() as u64;
+    let outside = LoadError::OutsideRam { addr: entry, len };
+    if entry + len > ram_base + ram_size {
+        return Err(outside);
+    }
+    mem.write_bytes(PhysAddr(entry), data)
+        .map_err(|_| outside)?;
+    Ok(LoadedImage {
+        entry,
+        end: entry + len,
+    })
+}
+
+/// Where the initrd and the device tree of a Linux-style boot (Image or raw image) go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootLayout {
+    pub initrd: u64,
+    pub dtb: u64,
+}
+
+/// QEMU's layout: the initrd at 128 MiB into RAM (half of RAM if that is smaller), but
+/// never below the end of the kernel's memory (`image_end`, bss included), page
+/// aligned; the device tree after the initrd, 2 MiB aligned (Linux maps the 2 MiB
+/// block around it early). Errors if either does not fit in RAM.
+pub fn boot_layout(
+    ram_base: u64,
+    ram_size: u64,
+    image_end: u64,
+    initrd_len: u64,
+    dtb_len: u64,
+) -> Result<BootLayout, LoadError> {
+    let initrd = (ram_base + (ram_size / 2).min(128 << 20))
+        .max(image_end)
+        .next_multiple_of(4096);
+    let dtb = (initrd + initrd_len).next_multiple_of(TWO_MIB);
+    let ram_end = ram_base + ram_size;
+    if initrd + initrd_len > ram_end {
+        return Err(LoadError::OutsideRam {
+            addr: initrd,
+            len: initrd_len,
+        });
+    }
+    if dtb + dtb_len > ram_end {
+        return Err(LoadError::OutsideRam {
+            addr: dtb,
+            len: dtb_len,
+        });
+    }
+    Ok(BootLayout { initrd, dtb })
+}
+
+/// Where a bare-metal ELF's device tree goes: the start of RAM, if the tree fits below
+/// the ELF's lowest segment or the ELF lies wholly below RAM (QEMU's rule; else none).
+pub fn elf_dtb_addr(ram_base: u64, elf: &Loaded, dtb_len: u64) -> Option<u64> {
+    let fits_below = elf.start >= ram_base && elf.start - ram_base >= dtb_len;
+    (fits_below || elf.end <= ram_base).then_some(ram_base)
 }
 
 /// A minimal AArch64 ELF64 executable: one PT_LOAD segment of `payload` at physical (and
@@ -294,7 +375,7 @@ mod tests {
         big.add_ram("ram", PhysAddr(0x4000_0000), 8 << 20).unwrap();
         let l = load_image(&img, &big, 0x4000_0000, 8 << 20).unwrap();
         assert_eq!(l.entry, 0x4020_1000);
-        assert_eq!(l.end, 0x4040_0000);
+        assert_eq!(l.end, 0x4020_9000, "entry + image_size");
         let mut b = [0u8; 1];
         big.read_bytes(PhysAddr(0x4020_1000 + 100), &mut b).unwrap();
         assert_eq!(b[0], 0x5a);
@@ -306,6 +387,105 @@ mod tests {
         assert_eq!(gunzip(&z, 1 << 20).unwrap(), img);
         assert!(gunzip(&z, 100).is_err(), "size limit");
         assert!(gunzip(&z[..20], 1 << 20).is_err(), "truncated");
+    }
+
+    #[test]
+    fn raw_image_goes_to_512k_into_ram() {
+        let m = ram();
+        let mut big = PhysMap::new();
+        big.add_ram("ram", PhysAddr(0x4000_0000), 8 << 20).unwrap();
+        let l = load_raw(&[1, 2, 3], &big, 0x4000_0000, 8 << 20).unwrap();
+        assert_eq!(l.entry, 0x4008_0000);
+        assert_eq!(l.end, 0x4008_0003);
+        let mut b = [0u8; 3];
+        big.read_bytes(PhysAddr(0x4008_0000), &mut b).unwrap();
+        assert_eq!(b, [1, 2, 3]);
+        assert_eq!(
+            load_raw(&[], &m, 0x4000_0000, 0x10_0000),
+            Err(LoadError::Empty)
+        );
+        assert!(matches!(
+            load_raw(&vec![0; 0x8_0001], &m, 0x4000_0000, 0x10_0000),
+            Err(LoadError::OutsideRam { .. })
+        ));
+    }
+
+    /// Neither range may overlap the kernel's memory or each other.
+    fn assert_disjoint(l: BootLayout, image: (u64, u64), initrd_len: u64, dtb_len: u64) {
+        let ranges = [
+            image,
+            (l.initrd, l.initrd + initrd_len),
+            (l.dtb, l.dtb + dtb_len),
+        ];
+        for (i, a) in ranges.iter().enumerate() {
+            for b in &ranges[i + 1..] {
+                assert!(a.1 <= b.0 || b.1 <= a.0, "{a:x?} overlaps {b:x?} in {l:x?}");
+            }
+        }
+    }
+
+    #[test]
+    fn boot_layout_is_qemus_and_never_overlaps_the_image() {
+        const RAM: u64 = 0x4000_0000;
+        // QEMU with 512 MiB, no initrd: the tree at RAM + 128 MiB.
+        let l = boot_layout(RAM, 512 << 20, RAM + 0x80000 + 3489, 0, 1 << 20).unwrap();
+        assert_eq!(
+            l,
+            BootLayout {
+                initrd: 0x4800_0000,
+                dtb: 0x4800_0000
+            }
+        );
+        // 128 MiB: half of RAM; the tree after the initrd, 2 MiB aligned.
+        let l = boot_layout(RAM, 128 << 20, RAM + 0x10_0000, 0x2590, 1 << 20).unwrap();
+        assert_eq!(
+            l,
+            BootLayout {
+                initrd: 0x4400_0000,
+                dtb: 0x4420_0000
+            }
+        );
+        // A kernel whose image_size (bss) reaches past 128 MiB pushes both up.
+        let image = (RAM + 0x20_0000, RAM + 0x20_0000 + (200 << 20) + 5);
+        let l = boot_layout(RAM, 1 << 30, image.1, 12345, 1 << 20).unwrap();
+        assert_eq!(l.initrd, (image.1).next_multiple_of(4096));
+        assert_eq!(l.dtb % (2 << 20), 0);
+        assert_disjoint(l, image, 12345, 1 << 20);
+        // A big initrd: the tree goes after it.
+        let l = boot_layout(RAM, 1 << 30, RAM + (34 << 20), 210 << 20, 1 << 20).unwrap();
+        assert_disjoint(l, (RAM + (2 << 20), RAM + (34 << 20)), 210 << 20, 1 << 20);
+        // Too little RAM is an error, not an overlap.
+        assert!(boot_layout(RAM, 64 << 20, RAM + (60 << 20), 8 << 20, 1 << 20).is_err());
+        assert!(boot_layout(RAM, 64 << 20, RAM + (63 << 20), 0, 1 << 20).is_err());
+    }
+
+    #[test]
+    fn elf_dtb_goes_to_ram_base_only_when_it_fits_below_the_elf() {
+        let elf = |start, end| Loaded {
+            entry: start,
+            start,
+            end,
+        };
+        const RAM: u64 = 0x4000_0000;
+        // QEMU's 1 MiB tree does not fit below an ELF at RAM + 512 KiB.
+        assert_eq!(
+            elf_dtb_addr(RAM, &elf(RAM + 0x8_0000, RAM + 0x9_0000), 1 << 20),
+            None
+        );
+        assert_eq!(
+            elf_dtb_addr(RAM, &elf(RAM + 0x8_0000, RAM + 0x9_0000), 0x8_0000),
+            Some(RAM)
+        );
+        assert_eq!(
+            elf_dtb_addr(RAM, &elf(RAM + (2 << 20), RAM + (3 << 20)), 1 << 20),
+            Some(RAM)
+        );
+        assert_eq!(elf_dtb_addr(RAM, &elf(RAM, RAM + 0x1000), 16), None);
+        assert_eq!(
+            elf_dtb_addr(RAM, &elf(0x1000, 0x2000), 1 << 20),
+            Some(RAM),
+            "below RAM"
+        );
     }
 
     #[test]

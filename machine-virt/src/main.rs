@@ -5,7 +5,12 @@ use backend_cranelift::CraneliftBackend;
 use backend_interp::Interp;
 use backend_tiered::{TierOptions, Tiered};
 use clap::{Parser, ValueEnum};
+use machine_virt::board::{Exit, Serial};
+use machine_virt::cpu_model::CpuModel;
+use machine_virt::qemu_args;
+use machine_virt::stdin::Console;
 use machine_virt::{Board, BoardConfig};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tcg_ir::Backend;
@@ -30,12 +35,14 @@ enum SchedArg {
 }
 
 /// Run an AArch64 guest on an emulated "virt" board (like `qemu-system-aarch64 -M virt`).
+/// QEMU's own command line for this board is accepted too (see below).
 #[derive(Parser, Debug)]
-#[command(name = "virt", version)]
+#[command(name = "virt", version, args_override_self = true, after_help = qemu_args::HELP)]
 struct Args {
-    /// Guest kernel: an AArch64 ELF executable or an arm64 Linux Image (plain or gzip).
+    /// Guest kernel: an AArch64 ELF executable, an arm64 Linux Image (plain or gzip), or
+    /// a raw binary (loaded at RAM + 512 KiB and entered like an Image).
     #[arg(long)]
-    kernel: std::path::PathBuf,
+    kernel: PathBuf,
     /// Number of vCPUs.
     #[arg(long, default_value_t = 1)]
     smp: usize,
@@ -74,7 +81,90 @@ struct Args {
     no_stdin: bool,
     /// Write the board's device tree blob to FILE and exit (like QEMU's dumpdtb).
     #[arg(long, value_name = "FILE")]
-    dump_dtb: Option<std::path::PathBuf>,
+    dump_dtb: Option<PathBuf>,
+    /// CPU model the guest sees (MIDR_EL1, device tree).
+    #[arg(long, default_value = "cortex-a57", value_parser = parse_cpu)]
+    cpu: CpuModel,
+    /// Use this device tree blob instead of the board's own (QEMU's changes: /memory,
+    /// /chosen bootargs and initrd, fresh random seeds).
+    #[arg(long, value_name = "FILE")]
+    dtb: Option<PathBuf>,
+    /// On PSCI SYSTEM_RESET, exit (status 0) instead of rebooting the machine.
+    #[arg(long)]
+    no_reboot: bool,
+    /// Where the UART's output goes: stdio, null, or file:FILE.
+    #[arg(long, default_value = "stdio", value_parser = parse_serial)]
+    serial: SerialArg,
+    /// No rng-seed / kaslr-seed in the device tree (QEMU's dtb-randomness=off).
+    #[arg(long)]
+    no_dtb_randomness: bool,
+    /// Write the log (--log-unimp) to FILE instead of standard error.
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug)]
+enum SerialArg {
+    Stdio,
+    Null,
+    File(PathBuf),
+}
+
+fn parse_serial(s: &str) -> Result<SerialArg, String> {
+    match s {
+        "stdio" => Ok(SerialArg::Stdio),
+        "null" => Ok(SerialArg::Null),
+        _ => match s.strip_prefix("file:") {
+            Some(f) if !f.is_empty() => Ok(SerialArg::File(f.into())),
+            _ => Err(format!("`{s}`: expected stdio, null or file:FILE")),
+        },
+    }
+}
+
+fn parse_cpu(s: &str) -> Result<CpuModel, String> {
+    CpuModel::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown CPU `{s}` (known: {})",
+            CpuModel::ALL.map(|m| m.name()).join(", ")
+        )
+    })
+}
+
+/// What is read once and reused by every boot (a reboot reloads these images).
+struct Files {
+    kernel: Vec<u8>,
+    initrd: Option<Vec<u8>>,
+    dtb: Option<Vec<u8>>,
+    serial: SerialArg,
+    serial_file: Option<std::fs::File>,
+}
+
+fn read_files(args: &Args) -> anyhow::Result<Files> {
+    let read = |what: &str, p: &PathBuf| {
+        std::fs::read(p).with_context(|| format!("cannot read {what} {}", p.display()))
+    };
+    let serial_file = match &args.serial {
+        SerialArg::File(p) => Some(
+            std::fs::File::create(p)
+                .with_context(|| format!("cannot create the serial output {}", p.display()))?,
+        ),
+        _ => None,
+    };
+    Ok(Files {
+        kernel: read("kernel", &args.kernel)?,
+        initrd: args
+            .initrd
+            .as_ref()
+            .map(|p| read("initrd", p))
+            .transpose()?,
+        dtb: args
+            .dtb
+            .as_ref()
+            .map(|p| read("device tree", p))
+            .transpose()?,
+        serial: args.serial.clone(),
+        serial_file,
+    })
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -96,15 +186,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size `{s}` is too large"))
 }
 
-fn build(args: &Args) -> anyhow::Result<Board> {
-    let kernel = std::fs::read(&args.kernel)
-        .with_context(|| format!("cannot read kernel {}", args.kernel.display()))?;
-    let initrd = match &args.initrd {
-        Some(p) => {
-            Some(std::fs::read(p).with_context(|| format!("cannot read initrd {}", p.display()))?)
-        }
-        None => None,
-    };
+fn build(args: &Args, files: &Files, stdin: Option<Arc<Console>>) -> anyhow::Result<Board> {
     let backend: Arc<dyn Backend> = match args.backend {
         BackendArg::Jit => Arc::new(
             CraneliftBackend::new().map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,
@@ -134,16 +216,28 @@ fn build(args: &Args) -> anyhow::Result<Board> {
         SchedArg::Rr => SchedMode::RoundRobin,
         SchedArg::Mttcg => SchedMode::Mttcg,
     };
+    let serial = match (&files.serial, &files.serial_file) {
+        (SerialArg::File(_), Some(f)) => Serial::File(
+            f.try_clone()
+                .context("cannot share the serial output file")?,
+        ),
+        (SerialArg::Null, _) | (SerialArg::File(_), None) => Serial::Null,
+        (SerialArg::Stdio, _) => Serial::Stdout,
+    };
     let board = Board::new(BoardConfig {
-        kernel,
-        initrd,
+        kernel: files.kernel.clone(),
+        initrd: files.initrd.clone(),
         append: args.append.clone(),
         ram_size: args.m,
         smp: args.smp,
         mode,
         backend,
         log_unimp: args.log_unimp,
-        stdin: !args.no_stdin && args.dump_dtb.is_none(),
+        stdin,
+        cpu: args.cpu,
+        dtb: files.dtb.clone(),
+        dtb_randomness: !args.no_dtb_randomness,
+        serial,
     })
     .with_context(|| {
         format!(
@@ -154,32 +248,156 @@ fn build(args: &Args) -> anyhow::Result<Board> {
     Ok(board)
 }
 
+/// Whether `virt`'s flag `--long` takes a value (for the QEMU-syntax pre-parser).
+fn takes_value(long: &str) -> bool {
+    use clap::CommandFactory;
+    Args::command()
+        .get_arguments()
+        .any(|a| a.get_long() == Some(long) && a.get_action().takes_values())
+}
+
+/// The command line, QEMU syntax translated into `virt`'s flags.
+fn parse_args() -> Result<Args, String> {
+    let mut argv = Vec::new();
+    for a in std::env::args_os().skip(1) {
+        argv.push(
+            a.into_string()
+                .map_err(|a| format!("argument {a:?} is not valid UTF-8"))?,
+        );
+    }
+    let translated = qemu_args::translate(&argv, &takes_value)?;
+    Ok(Args::parse_from(
+        std::iter::once("virt".to_string()).chain(translated),
+    ))
+}
+
+/// Standard error redirected to a log file (`-D`) while the machine runs; the
+/// emulator's own messages after the run go to the real standard error again.
+struct LogRedirect {
+    saved: libc::c_int,
+}
+
+impl LogRedirect {
+    fn start(file: &std::fs::File) -> std::io::Result<LogRedirect> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: dup/dup2 on valid descriptors; no memory is passed.
+        unsafe {
+            let saved = libc::dup(2);
+            if saved < 0 || libc::dup2(file.as_raw_fd(), 2) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(LogRedirect { saved })
+        }
+    }
+}
+
+impl Drop for LogRedirect {
+    fn drop(&mut self) {
+        // SAFETY: `saved` is the descriptor dup returned; restoring and closing it.
+        unsafe {
+            libc::dup2(self.saved, 2);
+            libc::close(self.saved);
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let board = match build(&args) {
-        Ok(b) => b,
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("virt: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let files = match read_files(&args) {
+        Ok(f) => f,
         Err(e) => {
             eprintln!("virt: {e:#}");
             return ExitCode::from(2);
         }
     };
-    if let Some(path) = &args.dump_dtb {
-        if let Err(e) = std::fs::write(path, board.dtb()) {
-            eprintln!("virt: cannot write {}: {e}", path.display());
-            return ExitCode::from(2);
+    let log = match &args.log_file {
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("virt: cannot create the log file {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let use_stdin =
+        !args.no_stdin && args.dump_dtb.is_none() && matches!(args.serial, SerialArg::Stdio);
+    // One reader of standard input for every boot (a reboot must not add threads).
+    let console = use_stdin.then(Console::start).flatten().map(Arc::new);
+    let status = loop {
+        let board = match build(&args, &files, console.clone()) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("virt: {e:#}");
+                break 2;
+            }
+        };
+        if let Some(path) = &args.dump_dtb {
+            if let Err(e) = std::fs::write(path, board.dtb()) {
+                eprintln!("virt: cannot write {}: {e}", path.display());
+                break 2;
+            }
+            break 0;
         }
-        return ExitCode::SUCCESS;
-    }
-    let out = board.run();
-    if let Some(m) = &out.message {
-        eprintln!("virt: {m}");
-    }
-    ExitCode::from(out.status.clamp(0, 255) as u8)
+        let redirect = match log.as_ref().map(LogRedirect::start).transpose() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("virt: cannot log to the -D file: {e}");
+                break 2;
+            }
+        };
+        let exit = board.run();
+        drop(redirect);
+        match exit {
+            Exit::Reset
+                if !args.no_reboot && !console.as_ref().is_some_and(|c| c.quit_requested()) =>
+            {
+                continue
+            }
+            Exit::Reset => break machine_virt::psci::RESET_EXIT_STATUS,
+            Exit::Stopped(out) => {
+                if let Some(m) = &out.message {
+                    eprintln!("virt: {m}");
+                }
+                break out.status;
+            }
+        }
+    };
+    drop(console);
+    ExitCode::from(status.clamp(0, 255) as u8)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::*;
+
+    #[test]
+    fn serial_and_cpu_values() {
+        assert!(matches!(parse_serial("stdio"), Ok(SerialArg::Stdio)));
+        assert!(matches!(parse_serial("null"), Ok(SerialArg::Null)));
+        assert!(
+            matches!(parse_serial("file:x"), Ok(SerialArg::File(p)) if p == std::path::Path::new("x"))
+        );
+        assert!(parse_serial("file:").is_err());
+        assert!(parse_serial("pty").is_err());
+        assert_eq!(parse_cpu("cortex-a72"), Ok(CpuModel::CortexA72));
+        assert!(parse_cpu("cortex-a15")
+            .unwrap_err()
+            .contains("known: cortex-a57"));
+    }
+
+    #[test]
+    fn takes_value_knows_the_flags() {
+        assert!(takes_value("kernel") && takes_value("append") && takes_value("serial"));
+        assert!(!takes_value("no-reboot") && !takes_value("jit-sync"));
+        assert!(!takes_value("no-such-flag"));
+    }
 
     #[test]
     fn sizes_parse_like_qemu() {

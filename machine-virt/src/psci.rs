@@ -1,6 +1,7 @@
 //! PSCI 1.0 over HVC (SMC Calling Convention function IDs in W0, results in X0).
 
 use arm_cpu::{ArmCpu, Platform};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use vcpu_sched::{Control, CpuAction, PowerState};
 
@@ -30,12 +31,15 @@ pub mod ret {
 
 /// PSCI 1.0.
 pub const VERSION_1_0: u64 = 0x0001_0000;
-/// Exit status of the emulator when the guest asks for SYSTEM_RESET (we do not reboot).
+/// The run's status when the guest asks for SYSTEM_RESET: the board then reports a
+/// reset ([`Psci::reset_requested`]) and the emulator reboots, or with `-no-reboot`
+/// exits with this status (0, as QEMU).
 pub const RESET_EXIT_STATUS: i32 = 0;
 
 pub struct Psci {
     ncpus: usize,
     control: OnceLock<Control<ArmCpu>>,
+    reset: AtomicBool,
 }
 
 impl Psci {
@@ -43,7 +47,13 @@ impl Psci {
         Psci {
             ncpus,
             control: OnceLock::new(),
+            reset: AtomicBool::new(false),
         }
+    }
+
+    /// Whether a vCPU called SYSTEM_RESET (the machine then stopped).
+    pub fn reset_requested(&self) -> bool {
+        self.reset.load(Ordering::Acquire)
     }
 
     /// Connects PSCI to the scheduler (after the CPUs exist).
@@ -101,7 +111,10 @@ impl Psci {
             }
             func::MIGRATE_INFO_TYPE => 2,
             func::SYSTEM_OFF => return Err(CpuAction::Shutdown(0)),
-            func::SYSTEM_RESET => return Err(CpuAction::Shutdown(RESET_EXIT_STATUS)),
+            func::SYSTEM_RESET => {
+                self.reset.store(true, Ordering::Release);
+                return Err(CpuAction::Shutdown(RESET_EXIT_STATUS));
+            }
             func::FEATURES => match cpu.reg(1) as u32 {
                 func::VERSION
                 | func::CPU_OFF

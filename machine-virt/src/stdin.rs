@@ -11,7 +11,8 @@
 
 use crate::pl011::Pl011;
 use std::io::{IsTerminal, Read};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 const CTRL_A: u8 = 0x01;
 const HELP: &str = "\r\nC-a x    stop the machine\r\nC-a C-a  send C-a\r\nC-a h    this help\r\n";
@@ -87,29 +88,68 @@ impl<R: Read> Read for Escapes<R> {
     }
 }
 
-/// Standard input attached to a UART for one run; dropping it restores the terminal and
-/// stops feeding the UART.
+/// Standard input feeding the UART of whichever board is running: one reader thread for
+/// the whole process (a reboot builds a new board and UART; the thread and the terminal
+/// mode stay). Dropping the last handle restores the terminal.
 pub struct Console {
-    uart: Arc<Pl011>,
+    shared: Arc<Shared>,
     _raw: Option<RawMode>,
 }
 
-impl Drop for Console {
-    fn drop(&mut self) {
-        self.uart.close_input();
+/// The running board's side: its UART and how to stop it (for `Ctrl-A x`).
+struct Target {
+    uart: Arc<Pl011>,
+    stop: Box<dyn Fn() + Send>,
+}
+
+#[derive(Default)]
+struct Shared {
+    target: Mutex<Option<Target>>,
+    connected: Condvar,
+    quit: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Option<Target>> {
+        self.target.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits for a connected UART; `None` once the user quit.
+    fn uart(&self) -> Option<Arc<Pl011>> {
+        let mut t = self.lock();
+        loop {
+            if self.quit.load(Ordering::Acquire) {
+                return None;
+            }
+            if let Some(t) = t.as_ref() {
+                return Some(t.uart.clone());
+            }
+            t = self.connected.wait(t).unwrap_or_else(|e| e.into_inner());
+        }
     }
 }
 
 impl Console {
-    /// Starts feeding `uart` from standard input; `quit` is called for `Ctrl-A x`.
-    /// `None` if standard input is a background terminal or the thread cannot start.
-    pub fn attach(uart: &Arc<Pl011>, quit: Box<dyn Fn() + Send>) -> Option<Console> {
+    /// Starts reading standard input (on a terminal: raw mode and escapes). `None` if
+    /// standard input is a background terminal or the thread cannot start.
+    pub fn start() -> Option<Console> {
+        let shared = Arc::new(Shared::default());
         let stdin = std::io::stdin();
         let src: Box<dyn Read + Send> = if stdin.is_terminal() {
             if !raw::in_foreground() {
                 return None;
             }
-            Box::new(Escapes::new(stdin, quit))
+            let sh = shared.clone();
+            Box::new(Escapes::new(
+                stdin,
+                Box::new(move || {
+                    sh.quit.store(true, Ordering::Release);
+                    if let Some(t) = sh.lock().as_ref() {
+                        (t.stop)();
+                    }
+                    sh.connected.notify_all();
+                }),
+            ))
         } else {
             Box::new(stdin)
         };
@@ -118,12 +158,50 @@ impl Console {
         } else {
             None
         };
+        let sh = shared.clone();
         // The thread is detached: it may stay blocked reading until the process exits.
-        uart.spawn_reader(src).ok()?;
-        Some(Console {
+        std::thread::Builder::new()
+            .name("stdin".into())
+            .spawn(move || feed(src, &sh))
+            .ok()?;
+        Some(Console { shared, _raw: raw })
+    }
+
+    /// Feeds `uart` from now on; `stop` ends its run (`Ctrl-A x`).
+    pub fn connect(&self, uart: &Arc<Pl011>, stop: Box<dyn Fn() + Send>) {
+        *self.shared.lock() = Some(Target {
             uart: uart.clone(),
-            _raw: raw,
-        })
+            stop,
+        });
+        self.shared.connected.notify_all();
+    }
+
+    /// Stops feeding the connected UART (its run ended); input waits for the next one.
+    pub fn disconnect(&self) {
+        if let Some(t) = self.shared.lock().take() {
+            t.uart.close_input();
+        }
+    }
+
+    /// Whether the user stopped the machine (`Ctrl-A x`): no reboot then.
+    pub fn quit_requested(&self) -> bool {
+        self.shared.quit.load(Ordering::Acquire)
+    }
+}
+
+/// The reader thread: each chunk goes to the UART connected at the time; a chunk cut
+/// short by the end of a run (a reset) is dropped, as a real UART loses its FIFO.
+fn feed(mut src: Box<dyn Read + Send>, shared: &Shared) {
+    let mut buf = [0u8; 256];
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        let Some(uart) = shared.uart() else { return };
+        uart.push_rx_blocking(&buf[..n]);
     }
 }
 
@@ -200,7 +278,6 @@ mod raw {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
 
     fn read_all(mut r: impl Read) -> Vec<u8> {
         let mut v = Vec::new();
@@ -225,6 +302,71 @@ mod tests {
         ));
         assert_eq!(got, b"ab\x01c\x01zd");
         assert!(quit.load(Ordering::SeqCst));
+    }
+
+    /// Reads the UART's receive FIFO through its registers (DR at 0, FR.RXFE = bit 4).
+    fn drain(u: &Pl011) -> Vec<u8> {
+        use softmmu::MmioDevice;
+        let mut v = Vec::new();
+        while u.read(0x18, 4) & 0x10 == 0 {
+            v.push(u.read(0, 4) as u8);
+        }
+        v
+    }
+
+    /// One reader feeds whichever UART is connected: input waits across a reboot.
+    #[test]
+    fn input_goes_to_the_uart_connected_at_the_time() {
+        let shared = Arc::new(Shared::default());
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        struct Chan(std::sync::mpsc::Receiver<Vec<u8>>);
+        impl Read for Chan {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                match self.0.recv() {
+                    Ok(v) => {
+                        buf[..v.len()].copy_from_slice(&v);
+                        Ok(v.len())
+                    }
+                    Err(_) => Ok(0),
+                }
+            }
+        }
+        let sh = shared.clone();
+        let t = std::thread::spawn(move || feed(Box::new(Chan(rx)), &sh));
+        let console = Console {
+            shared: shared.clone(),
+            _raw: None,
+        };
+        let uart = || {
+            use softmmu::MmioDevice;
+            let u = Arc::new(Pl011::new(Box::new(std::io::sink())));
+            u.write(0x30, 4, 0x301); // CR: UARTEN | TXE | RXE
+            u
+        };
+        let first = uart();
+        console.connect(&first, Box::new(|| {}));
+        tx.send(b"ab".to_vec()).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut got = Vec::new();
+        while got.len() < 2 && std::time::Instant::now() < deadline {
+            got.extend(drain(&first));
+        }
+        assert_eq!(got, b"ab");
+        console.disconnect();
+        // Sent between two boots: delivered to the next UART.
+        tx.send(b"cd".to_vec()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let second = uart();
+        console.connect(&second, Box::new(|| {}));
+        let mut got = Vec::new();
+        while got.len() < 2 && std::time::Instant::now() < deadline {
+            got.extend(drain(&second));
+        }
+        assert_eq!(got, b"cd");
+        assert!(drain(&first).is_empty());
+        assert!(!console.quit_requested());
+        drop(tx);
+        t.join().unwrap();
     }
 
     #[test]

@@ -143,10 +143,11 @@ fn bad_input_is_a_clear_error_with_status_2() {
     let missing = virt(&["--kernel", "/nonexistent/kernel.elf"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read kernel"));
-    let garbage = write_temp("garbage.bin", b"definitely not an ELF");
-    let out = virt(&["--kernel", garbage.to_str().unwrap()]);
+    // Anything that is not an ELF or an Image is a raw image, but an empty one is an error.
+    let empty = write_temp("empty.bin", b"");
+    let out = virt(&["--kernel", empty.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("neither an AArch64 ELF"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the kernel file is empty"));
     let mut truncated = elf(HI);
     truncated.truncate(90);
     let t = write_temp("truncated.elf", &truncated);
@@ -162,4 +163,157 @@ fn bad_input_is_a_clear_error_with_status_2() {
         Some(2)
     );
     assert_eq!(virt(&["--kernel", ks, "-m", "1T2"]).status.code(), Some(2));
+}
+
+/// The instructions of `code` as a raw binary.
+fn raw(code: &[u32]) -> Vec<u8> {
+    code.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// A raw image (not ELF, not an Image) is loaded at RAM + 512 KiB and run.
+#[test]
+fn raw_image_runs_at_512k_into_ram() {
+    let k = write_temp("hi.bin", &raw(HI));
+    for (combo, out) in run_all(&k, &[]) {
+        assert_eq!(out.status.code(), Some(0), "{combo}");
+        assert_eq!(out.stdout, b"Hi\n", "{combo}");
+    }
+}
+
+/// QEMU's syntax runs the same machine; QEMU options virt lacks are errors naming them.
+#[test]
+fn qemu_command_line_is_accepted_and_unsupported_options_are_named() {
+    let k = write_temp("hi-q.elf", &elf(HI));
+    let ks = k.to_str().unwrap();
+    let out = virt(&[
+        "-M",
+        "virt,gic-version=2",
+        "-cpu",
+        "cortex-a53",
+        "-m",
+        "size=256M",
+        "-nographic",
+        "-monitor",
+        "none",
+        "-serial",
+        "mon:stdio",
+        "-smp",
+        "2",
+        "-accel",
+        "tcg,thread=single",
+        "-kernel",
+        ks,
+        "--backend",
+        "interp",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"Hi\n");
+    let serial = std::env::temp_dir().join(format!("virt-cli-serial-{}.txt", std::process::id()));
+    let file = format!("file:{}", serial.display());
+    let out = virt(&["-kernel", ks, "-serial", &file]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, b"");
+    assert_eq!(std::fs::read(&serial).unwrap(), b"Hi\n");
+    let out = virt(&["-kernel", ks, "-serial", "null"]);
+    assert_eq!(
+        (out.status.code(), out.stdout.as_slice()),
+        (Some(0), &b""[..])
+    );
+    for (args, needle) in [
+        (
+            &["-M", "virt,gic-version=3"][..],
+            "gic-version=3 is not supported yet",
+        ),
+        (&["-M", "virt,its=off"], "unsupported -machine property its"),
+        (&["-cpu", "cortex-a15"], "-cpu cortex-a15 is not supported"),
+        (&["-d", "in_asm"], "-d in_asm is not supported yet"),
+        (&["-gdb", "tcp::1234"], "-gdb is not supported yet"),
+        (&["-s"], "-s is not supported yet"),
+        (&["-S"], "-S is not supported yet"),
+        (&["-enable-kvm"], "-enable-kvm"),
+        (&["-serial", "pty"], "-serial pty"),
+    ] {
+        let mut a = vec!["-kernel", ks];
+        a.extend_from_slice(args);
+        let out = virt(&a);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+/// "R\n", then PSCI SYSTEM_RESET.
+const RESET: &[u32] = &[
+    0xd2a1_2001, // mov x1, #0x9000000
+    0x5280_0a42, // mov w2, #'R'
+    0xb900_0022, // str w2, [x1]
+    0x5280_0142, // mov w2, #'\n'
+    0xb900_0022, // str w2, [x1]
+    0x5280_0120, // mov w0, #0x9
+    0x72b0_8000, // movk w0, #0x8400, lsl #16   (SYSTEM_RESET)
+    0xd400_0002, // hvc #0
+];
+
+/// SYSTEM_RESET reboots the machine (the guest runs again from scratch); with
+/// `-no-reboot` it ends the run with status 0, as QEMU.
+#[test]
+fn system_reset_reboots_unless_no_reboot() {
+    use std::io::Read;
+    let k = write_temp("reset.bin", &raw(RESET));
+    let ks = k.to_str().unwrap();
+    let out = virt(&["-kernel", ks, "-no-reboot"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, b"R\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_virt"))
+        .args(["-kernel", ks, "-smp", "2"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut b = [0u8; 64];
+        while !seen.starts_with(b"R\nR\nR\n") {
+            match stdout.read(&mut b) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&b[..n]),
+            }
+        }
+        let _ = tx.send(seen);
+    });
+    let seen = rx.recv_timeout(std::time::Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
+    let seen = seen.expect("three boots within 60 s");
+    assert!(
+        seen.starts_with(b"R\nR\nR\n"),
+        "{:?}",
+        String::from_utf8_lossy(&seen)
+    );
+}
+
+/// `-d unimp -D FILE`: the log goes to FILE, not to standard error.
+#[test]
+fn qemu_log_options_write_the_log_file() {
+    let k = write_temp("undef-log.elf", &elf(&with_vectors(UNDEF)));
+    let log = std::env::temp_dir().join(format!("virt-cli-log-{}.txt", std::process::id()));
+    let out = virt(&[
+        "-kernel",
+        k.to_str().unwrap(),
+        "-d",
+        "unimp",
+        "-D",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("UNDEF 0x00000000"), "{text}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("UNDEF"));
 }

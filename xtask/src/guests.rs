@@ -13,6 +13,9 @@ use crate::paths::Paths;
 pub const CROSS_CC: &str = "aarch64-linux-gnu-gcc";
 /// Used (best effort) to write a disassembly next to each ELF.
 pub const CROSS_OBJDUMP: &str = "aarch64-linux-gnu-objdump";
+/// Writes each guest's raw binary (`<name>.bin`, the image from 0x4008_0000 on: what
+/// QEMU and `virt` load as a raw image at RAM + 512 KiB).
+pub const CROSS_OBJCOPY: &str = "aarch64-linux-gnu-objcopy";
 
 /// Start-up code and library linked into every guest (paths relative to `guests/`).
 pub const COMMON_SOURCES: &[&str] = &["common/start.S", "common/lib.c"];
@@ -81,6 +84,8 @@ pub struct Guest {
     /// output: cortex-a57 (our CPU model) unless the guest exercises something that
     /// model lacks but ours implements (the 16 KiB granule: `max`).
     pub qemu_cpu: &'static str,
+    /// Extra options in QEMU syntax, given to QEMU and to `virt` alike.
+    pub args: &'static [&'static str],
 }
 
 /// Sources of the exception vectors, EL0 runner, probes and fix-ups
@@ -105,6 +110,7 @@ const GUEST: Guest = Guest {
     stdin: None,
     ours: true,
     qemu_cpu: "cortex-a57",
+    args: &[],
 };
 
 pub const GUESTS: &[Guest] = &[
@@ -198,6 +204,23 @@ pub const GUESTS: &[Guest] = &[
         expected_per_smp: true,
         ..GUEST
     },
+    // What the board hands the guest: as an ELF here (no tree: QEMU's 1 MiB tree does
+    // not fit below 0x4008_0000); as a raw binary in the QEMU-syntax checks.
+    Guest {
+        name: "bootinfo",
+        sources: &["bootinfo.c"],
+        ..GUEST
+    },
+    // Prints a line, starts CPU 1 and asks for SYSTEM_RESET: with -no-reboot the run
+    // ends there (the QEMU-syntax checks also compare reboots without it).
+    Guest {
+        name: "reset",
+        sources: &["bootinfo.c"],
+        flags: &["-DRESET_TEST"],
+        smp: &[2],
+        args: &["-no-reboot"],
+        ..GUEST
+    },
 ];
 
 /// The vectorised-C guest: GCC's auto-vectoriser at -O3 with AdvSIMD and the
@@ -233,6 +256,11 @@ impl Guest {
 
     pub fn elf(&self, paths: &Paths) -> PathBuf {
         paths.guest_out().join(format!("{}.elf", self.name))
+    }
+
+    /// The raw binary (see [`CROSS_OBJCOPY`]).
+    pub fn bin(&self, paths: &Paths) -> PathBuf {
+        paths.guest_out().join(format!("{}.bin", self.name))
     }
 
     pub fn expected_file(&self, paths: &Paths, smp: u32) -> PathBuf {
@@ -343,6 +371,20 @@ fn build_one(paths: &Paths, guest: &Guest, elf: &Path) -> Result<()> {
     if !status.success() {
         let _ = std::fs::remove_file(elf);
         bail!("building guest `{}` failed ({status})", guest.name);
+    }
+    let bin = elf.with_extension("bin");
+    let status = Command::new(CROSS_OBJCOPY)
+        .args(["-O", "binary"])
+        .arg(elf)
+        .arg(&bin)
+        .status()
+        .with_context(|| format!("running {CROSS_OBJCOPY}"))?;
+    if !status.success() {
+        let _ = std::fs::remove_file(elf);
+        bail!(
+            "{CROSS_OBJCOPY} -O binary of guest `{}` failed ({status})",
+            guest.name
+        );
     }
     // A disassembly for whoever debugs the emulator (best effort).
     if let Ok(out) = Command::new(CROSS_OBJDUMP).arg("-d").arg(elf).output() {

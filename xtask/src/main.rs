@@ -5,6 +5,7 @@ mod guests;
 mod initramfs;
 mod linux;
 mod paths;
+mod qemu_syntax;
 mod run;
 mod tools;
 mod userland;
@@ -224,18 +225,18 @@ fn exit_code(status: std::process::ExitStatus) -> ExitCode {
 
 /// Pass/fail bookkeeping, one printed line per check.
 #[derive(Default)]
-struct Report {
+pub(crate) struct Report {
     passed: usize,
     failed: usize,
 }
 
 impl Report {
-    fn pass(&mut self, what: &str, elapsed: Duration) {
+    pub(crate) fn pass(&mut self, what: &str, elapsed: Duration) {
         self.passed += 1;
         println!("ok   {what} ({:.2} s)", elapsed.as_secs_f64());
     }
 
-    fn fail(&mut self, what: &str, why: &str) {
+    pub(crate) fn fail(&mut self, what: &str, why: &str) {
         self.failed += 1;
         println!("FAIL {what}");
         for line in why.lines() {
@@ -279,11 +280,9 @@ fn run_and_check(
     timeout: Duration,
 ) -> Result<(Duration, Option<String>)> {
     let expected = guest.expected(paths, smp)?;
-    let outcome = run::run_input(
-        runner.command_cpu(&paths.virt(), &guest.elf(paths), smp, guest.qemu_cpu),
-        timeout,
-        guest.stdin.map(str::as_bytes),
-    )?;
+    let mut cmd = runner.command_cpu(&paths.virt(), &guest.elf(paths), smp, guest.qemu_cpu);
+    cmd.args(guest.args);
+    let outcome = run::run_input(cmd, timeout, guest.stdin.map(str::as_bytes))?;
     Ok((outcome.elapsed, run::check(&outcome, &expected, timeout)))
 }
 
@@ -354,6 +353,10 @@ fn cmd_test(args: &[String]) -> Result<()> {
                         check_run(&mut report, &paths, guest, runner, smp, timeout);
                     }
                 }
+            }
+            let syntax_guests = ["hello", "bootinfo", "reset"];
+            if filter.as_deref().is_none_or(|f| syntax_guests.contains(&f)) {
+                qemu_syntax::checks(&mut report, &paths);
             }
             let stress = guests::find("smp-counter")?;
             let run_stress = !no_stress && selected.iter().any(|g| g.name == stress.name);
@@ -449,6 +452,45 @@ fn linux_shell_checks(report: &mut Report, paths: &Paths) {
             return;
         }
     };
+    // QEMU's own command line, unchanged, on virt (its default back end; -accel absent:
+    // multi-threaded, as QEMU).
+    let what = format!("linux busybox check script qemu-syntax smp{smp}");
+    let qemu = linux::command_with(
+        Runner::Qemu,
+        &paths.virt(),
+        &kernel,
+        smp,
+        Some(&initrd),
+        &append,
+    );
+    let mut cmd = Command::new(paths.virt());
+    cmd.args(qemu.get_args());
+    let result = linux::boot_until(cmd, initramfs::CHECK_END, LINUX_TIMEOUT)
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|boot| {
+            let t = boot.reached.unwrap_or(boot.elapsed);
+            initramfs::check_output(&boot.log)
+                .map(|lines| (lines, t))
+                .ok_or_else(|| {
+                    let lines: Vec<&str> = boot.log.lines().collect();
+                    format!(
+                        "the check script did not finish; last lines:\n{}",
+                        lines[lines.len().saturating_sub(25)..].join("\n")
+                    )
+                })
+        });
+    match result {
+        Ok((lines, t)) if lines == expected => report.pass(&what, t),
+        Ok((lines, _)) => report.fail(
+            &what,
+            &format!(
+                "output differs from QEMU's:\n--- qemu\n{}\n--- ours\n{}",
+                expected.join("\n"),
+                lines.join("\n")
+            ),
+        ),
+        Err(why) => report.fail(&what, &why),
+    }
     for runner in Runner::all_virt() {
         let what = format!("linux busybox check script {} smp{smp}", runner.label());
         match run(runner) {
@@ -563,8 +605,9 @@ fn cmd_bench(args: &[String]) -> Result<()> {
             let mut times = Vec::new();
             let mut problem = None;
             for _ in 0..runs {
-                let cmd =
+                let mut cmd =
                     runner.command_cpu(&paths.virt(), &guest.elf(&paths), smp, guest.qemu_cpu);
+                cmd.args(guest.args);
                 match run::run(cmd, timeout) {
                     Ok(o) => {
                         let bad = match &expected {

@@ -1,0 +1,494 @@
+//! QEMU's command-line syntax for the virt board, translated into `virt`'s own
+//! `--long` flags before those are parsed, so that
+//! `qemu-system-aarch64 -M virt -cpu cortex-a57 -kernel Image ...` runs unchanged as
+//! `virt -M virt -cpu cortex-a57 -kernel Image ...`, mixed freely with `--long` flags.
+//!
+//! Every QEMU option is either translated, accepted because it asks for what `virt`
+//! does anyway (`-nographic`, `-monitor none`, ...), or refused with an error naming it;
+//! none is silently ignored.
+
+/// The QEMU options this module knows, for `--help`.
+pub const HELP: &str = "\
+QEMU syntax (accepted unchanged, alongside the --long flags):
+  -M|-machine virt[,gic-version=2][,dtb-randomness=on|off][,dumpdtb=FILE]
+  -cpu cortex-a57|cortex-a53|cortex-a72|max   -smp N[,cpus=N,maxcpus=N,sockets=..,cores=..,threads=..]
+  -m SIZE|size=SIZE   -kernel FILE   -initrd FILE   -append CMDLINE   -dtb FILE
+  -nographic   -display none   -monitor none   -serial stdio|mon:stdio|null|none|file:FILE
+  -no-reboot   -accel tcg[,thread=single|multi]   -d unimp,guest_errors   -D LOGFILE
+With QEMU syntax (any single-dash option but -m) the RAM default is QEMU's 128 MiB.";
+
+/// QEMU's default RAM size for the virt board.
+const QEMU_DEFAULT_RAM: &str = "128M";
+
+/// Translates `args` (without the program name). `takes_value(long)` says whether the
+/// `--long` flag of `virt` named `long` takes a value (its value is then passed through
+/// untouched even if it starts with a dash).
+pub fn translate(
+    args: &[String],
+    takes_value: &dyn Fn(&str) -> bool,
+) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut qemu_style = false;
+    let mut ram_given = false;
+    let mut serial_given = false;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if let Some(long) = arg.strip_prefix("--") {
+            out.push(arg.clone());
+            if long.is_empty() {
+                // `--`: everything after it is positional for clap.
+                out.extend(it.by_ref().cloned());
+                break;
+            }
+            if long == "m" || long.starts_with("m=") {
+                ram_given = true;
+            }
+            if !long.contains('=') && takes_value(long) {
+                if let Some(v) = it.next() {
+                    out.push(v.clone());
+                }
+            }
+            continue;
+        }
+        let Some(opt) = arg.strip_prefix('-').filter(|o| !o.is_empty()) else {
+            out.push(arg.clone());
+            continue;
+        };
+        // clap's own short flags.
+        if opt == "h" || opt == "V" {
+            out.push(arg.clone());
+            continue;
+        }
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("option -{opt} needs a value"))
+        };
+        if opt != "m" {
+            qemu_style = true;
+        }
+        match opt {
+            "M" | "machine" => out.extend(machine(&value()?)?),
+            "cpu" => out.extend(["--cpu".into(), cpu(&value()?)?]),
+            "smp" => out.extend(["--smp".into(), smp(&value()?)?.to_string()]),
+            "m" => {
+                ram_given = true;
+                out.extend(["-m".into(), memory(&value()?)?]);
+            }
+            "kernel" | "initrd" | "append" | "dtb" => {
+                out.extend([format!("--{opt}"), value()?]);
+            }
+            "nographic" => {}
+            "display" => match value()?.as_str() {
+                "none" => {}
+                v => {
+                    return Err(format!(
+                        "-display {v} is not supported (only -display none)"
+                    ))
+                }
+            },
+            "monitor" => match value()?.as_str() {
+                "none" => {}
+                v => {
+                    return Err(format!(
+                        "-monitor {v} is not supported (there is no monitor; use -monitor none)"
+                    ))
+                }
+            },
+            "serial" => {
+                if serial_given {
+                    return Err("-serial given twice: the virt board has one UART".into());
+                }
+                serial_given = true;
+                out.extend(serial(&value()?)?);
+            }
+            "no-reboot" => out.push("--no-reboot".into()),
+            "accel" => out.extend(["--sched".into(), accel(&value()?)?.into()]),
+            "d" => out.extend(log_items(&value()?)?),
+            "D" => out.extend(["--log-file".into(), value()?]),
+            "s" | "S" | "gdb" => {
+                return Err(format!(
+                    "-{opt} is not supported yet: the GDB stub is separate work"
+                ))
+            }
+            "help" => out.push("--help".into()),
+            "version" => out.push("--version".into()),
+            _ => {
+                return Err(format!(
+                    "unknown or unsupported option -{opt} (see `virt --help` for the QEMU \
+                     options virt accepts)"
+                ))
+            }
+        }
+    }
+    if qemu_style && !ram_given {
+        out.extend(["-m".into(), QEMU_DEFAULT_RAM.into()]);
+    }
+    Ok(out)
+}
+
+/// QEMU's boolean property values.
+fn boolean(prop: &str, v: &str) -> Result<bool, String> {
+    match v {
+        "on" | "yes" | "true" => Ok(true),
+        "off" | "no" | "false" => Ok(false),
+        _ => Err(format!("-machine {prop}={v}: expected on or off")),
+    }
+}
+
+/// `-M virt[,prop=value...]`.
+fn machine(spec: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut parts = spec.split(',');
+    let first = parts.next().unwrap_or_default();
+    let ty = first.strip_prefix("type=").unwrap_or(first);
+    if ty != "virt" {
+        return Err(format!(
+            "-machine {ty}: only the `virt` machine is emulated"
+        ));
+    }
+    let mut unknown = Vec::new();
+    for p in parts {
+        let (k, v) = p.split_once('=').unwrap_or((p, "on"));
+        match k {
+            "gic-version" => match v {
+                "2" => {}
+                "3" | "4" | "host" | "max" => {
+                    return Err(format!(
+                        "-machine gic-version={v} is not supported yet (only gic-version=2)"
+                    ))
+                }
+                _ => return Err(format!("-machine gic-version={v}: unknown GIC version")),
+            },
+            "dtb-randomness" | "dtb-kaslr-seed" => {
+                if !boolean(k, v)? {
+                    out.push("--no-dtb-randomness".into());
+                }
+            }
+            "dumpdtb" => out.extend(["--dump-dtb".into(), v.into()]),
+            "accel" => {
+                accel(v)?;
+            }
+            // Off is what the board is: no EL3, no EL2.
+            "secure" | "virtualization" => {
+                if boolean(k, v)? {
+                    return Err(format!("-machine {k}=on is not supported yet (EL1 only)"));
+                }
+            }
+            _ => unknown.push(k),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(format!(
+            "unsupported -machine propert{} {} (supported: gic-version=2, dtb-randomness, \
+             dumpdtb, secure=off, virtualization=off)",
+            if unknown.len() == 1 { "y" } else { "ies" },
+            unknown.join(", ")
+        ));
+    }
+    Ok(out)
+}
+
+fn cpu(spec: &str) -> Result<String, String> {
+    let (name, props) = spec.split_once(',').unwrap_or((spec, ""));
+    if !props.is_empty() {
+        return Err(format!("-cpu {spec}: CPU properties are not supported"));
+    }
+    match crate::cpu_model::CpuModel::from_name(name) {
+        Some(m) => Ok(m.name().into()),
+        None => Err(format!(
+            "-cpu {name} is not supported (supported: {})",
+            crate::cpu_model::CpuModel::ALL.map(|m| m.name()).join(", ")
+        )),
+    }
+}
+
+/// `-smp N[,cpus=N][,maxcpus=N][,sockets=S][,dies=D][,clusters=C][,cores=C][,threads=T]`:
+/// the number of CPUs (without `cpus`, the product of the topology, as QEMU).
+fn smp(spec: &str) -> Result<usize, String> {
+    let num = |k: &str, v: &str| {
+        v.parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("-smp {k}={v}: not a positive number"))
+    };
+    let mut cpus = None;
+    let mut maxcpus = None;
+    let mut topology = 1usize;
+    let mut any_topology = false;
+    for (i, p) in spec.split(',').enumerate() {
+        match p.split_once('=') {
+            None if i == 0 => cpus = Some(num("cpus", p)?),
+            None => return Err(format!("-smp {spec}: `{p}` is not key=value")),
+            Some(("cpus", v)) => cpus = Some(num("cpus", v)?),
+            Some(("maxcpus", v)) => maxcpus = Some(num("maxcpus", v)?),
+            Some((k @ ("sockets" | "dies" | "clusters" | "cores" | "threads"), v)) => {
+                topology = topology.saturating_mul(num(k, v)?);
+                any_topology = true;
+            }
+            Some((k, _)) => return Err(format!("-smp: unknown property {k}")),
+        }
+    }
+    let n = cpus
+        .or(maxcpus)
+        .or(any_topology.then_some(topology))
+        .unwrap_or(1);
+    if maxcpus.is_some_and(|m| m != n) {
+        return Err("-smp maxcpus different from cpus (CPU hotplug) is not supported".into());
+    }
+    if any_topology && topology != n {
+        return Err(format!(
+            "-smp {spec}: the topology gives {topology} CPUs, not {n}"
+        ));
+    }
+    Ok(n)
+}
+
+/// `-m SIZE` or `-m size=SIZE` (no memory hotplug).
+fn memory(spec: &str) -> Result<String, String> {
+    let mut size = None;
+    for (i, p) in spec.split(',').enumerate() {
+        match p.split_once('=') {
+            None if i == 0 => size = Some(p),
+            Some(("size", v)) => size = Some(v),
+            Some((k @ ("slots" | "maxmem"), _)) => {
+                return Err(format!("-m {k}=...: memory hotplug is not supported"))
+            }
+            _ => return Err(format!("-m {spec}: unknown property `{p}`")),
+        }
+    }
+    size.map(str::to_string)
+        .ok_or_else(|| format!("-m {spec}: no size"))
+}
+
+fn serial(spec: &str) -> Result<Vec<String>, String> {
+    match spec {
+        "stdio" | "mon:stdio" => Ok(vec![]),
+        "null" | "none" => Ok(vec!["--serial".into(), "null".into()]),
+        _ => match spec.strip_prefix("file:") {
+            Some(f) if !f.is_empty() => Ok(vec!["--serial".into(), spec.into()]),
+            _ => Err(format!(
+                "-serial {spec} is not supported (supported: stdio, mon:stdio, null, none, file:FILE)"
+            )),
+        },
+    }
+}
+
+/// `-accel tcg[,thread=single|multi]` as a scheduler.
+fn accel(spec: &str) -> Result<&'static str, String> {
+    let mut parts = spec.split(',');
+    let name = parts.next().unwrap_or_default();
+    if name != "tcg" {
+        return Err(format!("-accel {name} is not supported (only tcg)"));
+    }
+    // QEMU's default for an AArch64 guest on a 64-bit host is multi-threaded TCG.
+    let mut sched = "mttcg";
+    for p in parts {
+        sched = match p {
+            "thread=single" => "rr",
+            "thread=multi" => "mttcg",
+            _ => return Err(format!("-accel tcg: unsupported property `{p}`")),
+        };
+    }
+    Ok(sched)
+}
+
+/// `-d item,item`.
+fn log_items(spec: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for item in spec.split(',') {
+        match item {
+            // Our log of UNDEFs and external aborts covers both.
+            "unimp" | "guest_errors" => {
+                if out.is_empty() {
+                    out.push("--log-unimp".to_string());
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "-d {item} is not supported yet (supported: unimp, guest_errors)"
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tr(args: &str) -> Result<Vec<String>, String> {
+        let v: Vec<String> = args.split_whitespace().map(String::from).collect();
+        translate(&v, &|l| {
+            matches!(l, "kernel" | "append" | "smp" | "backend")
+        })
+    }
+
+    fn ok(args: &str) -> String {
+        tr(args).unwrap_or_else(|e| panic!("{args}: {e}")).join(" ")
+    }
+
+    fn err(args: &str) -> String {
+        tr(args).expect_err(args)
+    }
+
+    #[test]
+    fn long_flags_pass_through_untouched() {
+        assert_eq!(
+            ok("--kernel k.elf --smp 2 -m 1G"),
+            "--kernel k.elf --smp 2 -m 1G"
+        );
+        // A long flag's value is not parsed as a QEMU option.
+        assert_eq!(
+            ok("--append -kernel --kernel k"),
+            "--append -kernel --kernel k"
+        );
+        assert_eq!(ok("--append=-x --kernel k"), "--append=-x --kernel k");
+        assert_eq!(ok("-h"), "-h");
+        assert_eq!(ok("--help"), "--help");
+        assert_eq!(ok("-help"), "--help -m 128M");
+    }
+
+    #[test]
+    fn the_xtask_qemu_command_line_translates() {
+        assert_eq!(
+            ok(
+                "-M virt -cpu cortex-a57 -m 512M -nographic -monitor none -serial stdio -smp 2 \
+                -accel tcg,thread=multi -kernel hello.elf"
+            ),
+            "--cpu cortex-a57 -m 512M --smp 2 --sched mttcg --kernel hello.elf"
+        );
+    }
+
+    #[test]
+    fn machine() {
+        assert_eq!(ok("-M virt -kernel k"), "--kernel k -m 128M");
+        assert_eq!(ok("-machine virt,gic-version=2 -m 1G"), "-m 1G");
+        assert_eq!(ok("-machine type=virt -m 1G"), "-m 1G");
+        assert_eq!(
+            ok("-M virt,dtb-randomness=off,dumpdtb=x.dtb -m 1"),
+            "--no-dtb-randomness --dump-dtb x.dtb -m 1"
+        );
+        assert_eq!(
+            ok("-M virt,dtb-kaslr-seed=on,secure=off,virtualization=off -m 1"),
+            "-m 1"
+        );
+        assert!(err("-M virt,gic-version=3").contains("gic-version=3 is not supported yet"));
+        assert!(err("-M virt,gic-version=7").contains("unknown GIC version"));
+        let e = err("-M virt,highmem=off,its=on");
+        assert!(e.contains("highmem, its"), "{e}");
+        assert!(err("-M virt,foo").contains("foo"));
+        assert!(err("-M sbsa-ref").contains("only the `virt` machine"));
+        assert!(err("-M virt,secure=on").contains("secure=on"));
+        assert!(err("-M virt,dtb-randomness=maybe").contains("expected on or off"));
+        assert!(err("-M").contains("-M needs a value"));
+    }
+
+    #[test]
+    fn cpu() {
+        for c in ["cortex-a57", "cortex-a53", "cortex-a72", "max"] {
+            assert_eq!(ok(&format!("-cpu {c} -m 1")), format!("--cpu {c} -m 1"));
+        }
+        assert!(err("-cpu cortex-a15").contains("-cpu cortex-a15 is not supported"));
+        assert!(err("-cpu max,sve=off").contains("CPU properties"));
+    }
+
+    #[test]
+    fn smp() {
+        assert_eq!(ok("-smp 4 -m 1"), "--smp 4 -m 1");
+        assert_eq!(ok("-smp cpus=2,maxcpus=2 -m 1"), "--smp 2 -m 1");
+        assert_eq!(
+            ok("-smp 4,sockets=1,cores=2,threads=2 -m 1"),
+            "--smp 4 -m 1"
+        );
+        assert_eq!(ok("-smp sockets=2,cores=2 -m 1"), "--smp 4 -m 1");
+        assert_eq!(ok("-smp maxcpus=3 -m 1"), "--smp 3 -m 1");
+        assert!(err("-smp 2,maxcpus=4").contains("hotplug"));
+        assert!(err("-smp 4,cores=3").contains("topology gives 3"));
+        assert!(err("-smp two").contains("not a positive number"));
+        assert!(err("-smp 0").contains("not a positive number"));
+        assert!(err("-smp 2,books=1").contains("unknown property books"));
+        assert!(err("-smp 2,3").contains("not key=value"));
+    }
+
+    #[test]
+    fn memory() {
+        assert_eq!(ok("-m 512"), "-m 512");
+        assert_eq!(ok("-m 512M"), "-m 512M");
+        assert_eq!(ok("-m size=1G"), "-m 1G");
+        assert!(err("-m 1G,maxmem=2G").contains("hotplug"));
+        assert!(err("-m 1G,foo=1").contains("unknown property"));
+        assert!(err("-m slots=2").contains("hotplug"));
+        // With QEMU syntax and no -m, QEMU's default RAM; --m counts as given.
+        assert_eq!(ok("-kernel k"), "--kernel k -m 128M");
+        assert_eq!(ok("--kernel k"), "--kernel k");
+    }
+
+    #[test]
+    fn files_and_command_line() {
+        assert_eq!(
+            ok("-kernel Image -initrd rd.cpio -append console=ttyAMA0 -dtb t.dtb -m 1"),
+            "--kernel Image --initrd rd.cpio --append console=ttyAMA0 --dtb t.dtb -m 1"
+        );
+        // The value of -append is never an option, even when it starts with a dash.
+        let v: Vec<String> = ["-append", "-x --y", "-kernel", "k"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            translate(&v, &|_| false).unwrap(),
+            ["--append", "-x --y", "--kernel", "k", "-m", "128M"]
+        );
+        assert!(err("-kernel").contains("-kernel needs a value"));
+    }
+
+    #[test]
+    fn display_monitor_serial() {
+        assert_eq!(ok("-nographic -display none -monitor none -m 1"), "-m 1");
+        assert_eq!(ok("-serial mon:stdio -m 1"), "-m 1");
+        assert_eq!(ok("-serial null -m 1"), "--serial null -m 1");
+        assert_eq!(ok("-serial none -m 1"), "--serial null -m 1");
+        assert_eq!(
+            ok("-serial file:out.txt -m 1"),
+            "--serial file:out.txt -m 1"
+        );
+        assert!(err("-serial pty").contains("-serial pty is not supported"));
+        assert!(err("-serial file:").contains("not supported"));
+        assert!(err("-serial stdio -serial null").contains("one UART"));
+        assert!(err("-display gtk").contains("-display gtk"));
+        assert!(err("-monitor stdio").contains("-monitor stdio"));
+    }
+
+    #[test]
+    fn reboot_accel_and_logging() {
+        assert_eq!(ok("-no-reboot -m 1"), "--no-reboot -m 1");
+        assert_eq!(ok("-accel tcg -m 1"), "--sched mttcg -m 1");
+        assert_eq!(ok("-accel tcg,thread=single -m 1"), "--sched rr -m 1");
+        assert!(err("-accel kvm").contains("-accel kvm is not supported"));
+        assert!(err("-accel tcg,tb-size=64").contains("tb-size"));
+        assert_eq!(
+            ok("-d unimp -D log.txt -m 1"),
+            "--log-unimp --log-file log.txt -m 1"
+        );
+        assert_eq!(ok("-d guest_errors,unimp -m 1"), "--log-unimp -m 1");
+        assert_eq!(
+            err("-d in_asm"),
+            "-d in_asm is not supported yet (supported: unimp, guest_errors)"
+        );
+        assert!(err("-d unimp,int").contains("-d int"));
+    }
+
+    #[test]
+    fn gdb_and_unknown_options_are_errors_naming_them() {
+        for o in ["-s", "-S", "-gdb tcp::1234"] {
+            let e = err(o);
+            assert!(
+                e.contains("GDB stub") && e.contains(o.split(' ').next().unwrap()),
+                "{e}"
+            );
+        }
+        let e = err("-enable-kvm");
+        assert!(e.contains("-enable-kvm"), "{e}");
+        assert!(err("-x").contains("-x"));
+    }
+}

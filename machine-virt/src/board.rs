@@ -13,7 +13,8 @@ use arm_cpu::{ArmCpu, CpuConfig, IrqLines, Platform, Timer, TimerRegs};
 use softmmu::{PhysAddr, PhysMap};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use arc_swap::ArcSwapOption;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tcg_ir::Backend;
 use vcpu_sched::{Control, CpuAction, RunOutcome, Sched, SchedMode};
@@ -282,26 +283,22 @@ impl Platform for BoardPlatform {
 /// handle left in them would keep the whole machine alive after the run (a reboot
 /// would leak a machine each time).
 #[derive(Default)]
-struct LateControlInner(RwLock<Option<Control<ArmCpu>>>);
+struct LateControlInner(ArcSwapOption<Control<ArmCpu>>);
 type LateControl = Arc<LateControlInner>;
 
 impl LateControlInner {
-    /// `f` on the handle, if set. Uncontended (one atomic): the writer runs only before
-    /// and after the vCPUs do.
+    /// `f` on the handle, if set: a lock-free read (the vCPUs raise IRQs and broadcast
+    /// TLBIs through it concurrently).
     fn with<R>(&self, f: impl FnOnce(&Control<ArmCpu>) -> R) -> Option<R> {
-        self.0
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(f)
+        self.0.load().as_deref().map(f)
     }
 
     fn set(&self, c: Control<ArmCpu>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(c);
+        self.0.store(Some(Arc::new(c)));
     }
 
     fn clear(&self) {
-        self.0.write().unwrap_or_else(|e| e.into_inner()).take();
+        self.0.store(None);
     }
 }
 

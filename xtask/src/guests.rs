@@ -134,6 +134,59 @@ pub const GUESTS: &[Guest] = &[
         ..GUEST
     },
     Guest {
+        name: "kernels",
+        sources: &["kernels.c"],
+        ..GUEST
+    },
+    Guest {
+        name: "kernels-switch",
+        sources: &["kernels.c"],
+        flags: &["-DBENCH", "-DONLY=1"],
+        in_test: false,
+        bench_smp: Some(1),
+        ..GUEST
+    },
+    Guest {
+        name: "kernels-recursion",
+        sources: &["kernels.c"],
+        flags: &["-DBENCH", "-DONLY=2"],
+        in_test: false,
+        bench_smp: Some(1),
+        ..GUEST
+    },
+    Guest {
+        name: "kernels-sort",
+        sources: &["kernels.c"],
+        flags: &["-DBENCH", "-DONLY=3"],
+        in_test: false,
+        bench_smp: Some(1),
+        ..GUEST
+    },
+    Guest {
+        name: "kernels-chase",
+        sources: &["kernels.c"],
+        flags: &["-DBENCH", "-DONLY=4"],
+        in_test: false,
+        bench_smp: Some(1),
+        ..GUEST
+    },
+    Guest {
+        name: "kernels-memory",
+        sources: &["kernels.c"],
+        flags: &["-DBENCH", "-DONLY=5"],
+        in_test: false,
+        bench_smp: Some(1),
+        ..GUEST
+    },
+    Guest {
+        name: "kernels-hash",
+        sources: &["kernels.c"],
+        flags: &["-DBENCH", "-DONLY=6"],
+        in_test: false,
+        bench_smp: Some(1),
+        ..GUEST
+    },
+    Guest {
         name: "smp-counter",
         sources: &["smp-counter.c"],
         smp: &[1, 4],
@@ -241,7 +294,18 @@ const UART_RX_INPUT: &str =
     "Hello, UART!\nThe quick brown fox jumps over the lazy dog 0123456789\nend\n";
 
 /// Order in which `cargo xtask bench` runs the benchmark guests.
-pub const BENCH_ORDER: &[&str] = &["selfcheck-bench", "vecc-bench", "smp-counter", "hello"];
+pub const BENCH_ORDER: &[&str] = &[
+    "selfcheck-bench",
+    "kernels-switch",
+    "kernels-recursion",
+    "kernels-sort",
+    "kernels-chase",
+    "kernels-memory",
+    "kernels-hash",
+    "vecc-bench",
+    "smp-counter",
+    "hello",
+];
 
 impl Guest {
     /// [`CFLAGS`] (without [`GENERAL_REGS_ONLY`] for FP/SIMD guests), then the

@@ -479,32 +479,23 @@ fn linux_shell_checks(report: &mut Report, paths: &Paths) {
                     )
                 })
         });
-    match result {
-        Ok((lines, t)) if lines == expected => report.pass(&what, t),
+    // Each run's script output must equal QEMU's.
+    let mut judge = |what: &str, result: Result<(Vec<String>, Duration), String>| match result {
+        Ok((lines, t)) if lines == expected => report.pass(what, t),
         Ok((lines, _)) => report.fail(
-            &what,
+            what,
             &format!(
                 "output differs from QEMU's:\n--- qemu\n{}\n--- ours\n{}",
                 expected.join("\n"),
                 lines.join("\n")
             ),
         ),
-        Err(why) => report.fail(&what, &why),
-    }
+        Err(why) => report.fail(what, &why),
+    };
+    judge(&what, result);
     for runner in Runner::all_virt() {
         let what = format!("linux busybox check script {} smp{smp}", runner.label());
-        match run(runner) {
-            Ok((lines, t)) if lines == expected => report.pass(&what, t),
-            Ok((lines, _)) => report.fail(
-                &what,
-                &format!(
-                    "output differs from QEMU's:\n--- qemu\n{}\n--- ours\n{}",
-                    expected.join("\n"),
-                    lines.join("\n")
-                ),
-            ),
-            Err(why) => report.fail(&what, &why),
-        }
+        judge(&what, run(runner));
     }
 }
 

@@ -12,6 +12,7 @@ use softmmu::layout::PAGE_MASK;
 use softmmu::{fault, Access, MemCtx, PhysMap};
 use std::sync::Arc;
 use tcg_ir::ExitCode;
+use vcpu_sched::trace::Items;
 use vcpu_sched::{CpuAction, GuestCpu, TbKey, Translation};
 
 /// What the CPU hands to the board: hypervisor calls (PSCI).
@@ -158,8 +159,26 @@ impl ArmCpu {
 
     /// Takes a synchronous exception with syndrome `esr` to EL1, returning to `elr`.
     fn sync_exception(&mut self, esr: u64, far: Option<u64>, elr: u64) -> CpuAction {
-        except::take(&mut self.env, except::Kind::Sync, Some(esr), far, elr);
+        self.take_exception(except::Kind::Sync, Some(esr), far, elr);
         CpuAction::Continue
+    }
+
+    /// Exception entry, logged with `-d int`.
+    fn take_exception(&mut self, kind: except::Kind, esr: Option<u64>, far: Option<u64>, elr: u64) {
+        let from_el = self.env.el;
+        except::take(&mut self.env, kind, esr, far, elr);
+        if let Some(t) = vcpu_sched::trace::enabled(Items::INT) {
+            let taken = crate::trace::Taken {
+                cpu: self.index,
+                kind,
+                from_el,
+                esr,
+                far,
+            };
+            let mut s = String::new();
+            crate::trace::exception_record(&mut s, &taken, &self.env);
+            t.write(&s);
+        }
     }
 
     /// The exception for the fault the softmmu recorded (data or instruction abort).
@@ -198,10 +217,10 @@ impl ArmCpu {
             except::esr(ec, fsc | wnr)
         };
         if self.log_unimp && kind == fault::BUS {
-            eprintln!(
+            vcpu_sched::trace::guest_message(&format!(
                 "cpu {}: external abort at address {addr:#x}, pc {pc:#x}",
                 self.index
-            );
+            ));
         }
         self.sync_exception(esr, Some(addr), pc)
     }
@@ -274,11 +293,11 @@ impl GuestCpu for ArmCpu {
             ExitCode::FAULT => self.take_recorded_fault(),
             exits::UNDEF => {
                 if self.log_unimp {
-                    eprintln!(
+                    vcpu_sched::trace::guest_message(&format!(
                         "cpu {}: UNDEF {info:#010x} ({}) at pc {pc:#x}",
                         self.index,
                         arm_decode::decode(info as u32)
-                    );
+                    ));
                 }
                 self.sync_exception(except::esr(ec::UNKNOWN, 0), None, pc)
             }
@@ -318,7 +337,28 @@ impl GuestCpu for ArmCpu {
     fn service_interrupts(&mut self) {
         if let Some(kind) = self.lines.deliverable(self.env.daif) {
             let pc = self.env.pc;
-            except::take(&mut self.env, kind, None, None, pc);
+            self.take_exception(kind, None, None, pc);
         }
+    }
+
+    fn disas(&self, key: &TbKey, size: u32, out: &mut String) {
+        // The block's code never crosses its page, and translation just read it from RAM.
+        let Some(host) = self
+            ._mem
+            .phys
+            .ram_ptr(softmmu::PhysAddr(key.phys_pc), size.into())
+        else {
+            return;
+        };
+        let mut code = vec![0u8; size as usize];
+        // SAFETY: `ram_ptr` returned a host view of `size` bytes of guest RAM, which lives
+        // as long as the machine; copied out as the translator reads it (a racing guest
+        // store only changes the words logged).
+        unsafe { std::ptr::copy_nonoverlapping(host, code.as_mut_ptr(), code.len()) };
+        crate::trace::disas_block(out, key.pc, &code);
+    }
+
+    fn dump_state(&self, out: &mut String) {
+        crate::trace::dump_state(out, &self.env);
     }
 }

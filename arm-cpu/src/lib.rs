@@ -10,6 +10,7 @@ pub mod mmu;
 pub mod state;
 pub mod sysregs;
 pub mod timer;
+pub mod trace;
 pub mod translate;
 
 pub use cpu::{ArmCpu, CpuConfig, Platform};

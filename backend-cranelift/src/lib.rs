@@ -160,6 +160,12 @@ impl CompiledTb for JitTb {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
     }
+
+    fn host_code(&self) -> Option<&[u8]> {
+        // SAFETY: `entry..entry + size` is this TB's finished code in `arena`, which we
+        // keep alive; the executable view is mapped readable and never written again.
+        Some(unsafe { std::slice::from_raw_parts(self.entry, self.size) })
+    }
 }
 
 impl JitTb {

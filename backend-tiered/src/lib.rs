@@ -77,7 +77,12 @@ pub(crate) struct Shared {
     /// the scheduler flushes and resets (promotions stop until then).
     hot_full: AtomicBool,
     service: Option<ServiceHandle>,
+    /// Told about each hot TB as it is installed (`-d out_asm`); set once, read lock-free.
+    on_install: OnceLock<InstallHook>,
 }
+
+/// See [`Tiered::on_install`].
+pub type InstallHook = Box<dyn Fn(&dyn CompiledTb) + Send + Sync>;
 
 /// A back end running TBs in `cold` first and in `hot` once they are hot.
 pub struct Tiered {
@@ -101,9 +106,17 @@ impl Tiered {
                 steal_at: o.threshold.max(1).saturating_mul(o.steal_after),
                 hot_full: AtomicBool::new(false),
                 service: workers.as_ref().map(|w| w.handle()),
+                on_install: OnceLock::new(),
             }),
             _workers: workers,
         }
+    }
+
+    /// Calls `hook` with the hot code of every TB promoted from now on, on the thread that
+    /// compiled it, once it is installed. Only the first hook set is kept (returns false
+    /// for later ones).
+    pub fn on_install(&self, hook: InstallHook) -> bool {
+        self.shared.on_install.set(hook).is_ok()
     }
 
     /// TBs promoted so far by the workers (0 when synchronous).
@@ -190,6 +203,9 @@ impl TieredTb {
         match self.shared.hot.compile(&func) {
             Ok(code) => {
                 if self.hot.set(code).is_ok() {
+                    if let (Some(hook), Some(h)) = (self.shared.on_install.get(), self.hot.get()) {
+                        hook(&**h);
+                    }
                     // Cold code chained to this TB's cold code would keep running it.
                     self.shared.cold.unchain(&*self.cold);
                     // Publish, then look for a concurrent unchain (see the module doc).
@@ -308,6 +324,10 @@ impl CompiledTb for TieredTb {
 
     fn code_size(&self) -> usize {
         self.cold.code_size() + self.hot.get().map_or(0, |h| h.code_size())
+    }
+
+    fn host_code(&self) -> Option<&[u8]> {
+        self.hot.get()?.host_code()
     }
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {

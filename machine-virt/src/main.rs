@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tcg_ir::Backend;
+use vcpu_sched::trace::{self, Items, Tracer};
 use vcpu_sched::SchedMode;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -72,9 +73,14 @@ struct Args {
     /// Initial ramdisk, loaded into RAM after the kernel and named in the device tree.
     #[arg(long)]
     initrd: Option<std::path::PathBuf>,
-    /// Log unimplemented instructions to standard error.
+    /// Log unimplemented instructions and guest errors (same as `--trace unimp,guest_errors`).
     #[arg(long)]
     log_unimp: bool,
+    /// QEMU's `-d`: log ITEMS (comma separated: in_asm, op, op_opt, out_asm, exec, cpu,
+    /// nochain, int, unimp, guest_errors) to standard error or `--log-file`;
+    /// `--trace help` lists them.
+    #[arg(long, value_name = "ITEMS", value_parser = parse_trace)]
+    trace: Option<Items>,
     /// Do not read standard input (by default it feeds the UART; on a terminal, in raw
     /// mode, with Ctrl-A x to stop the machine).
     #[arg(long)]
@@ -98,7 +104,7 @@ struct Args {
     /// No rng-seed / kaslr-seed in the device tree (QEMU's dtb-randomness=off).
     #[arg(long)]
     no_dtb_randomness: bool,
-    /// Write the log (--log-unimp) to FILE instead of standard error.
+    /// Write the log (--trace, --log-unimp) to FILE instead of standard error (QEMU's `-D`).
     #[arg(long, value_name = "FILE")]
     log_file: Option<PathBuf>,
 }
@@ -119,6 +125,10 @@ fn parse_serial(s: &str) -> Result<SerialArg, String> {
             _ => Err(format!("`{s}`: expected stdio, null or file:FILE")),
         },
     }
+}
+
+fn parse_trace(s: &str) -> Result<Items, String> {
+    trace::parse_items(s)
 }
 
 fn parse_cpu(s: &str) -> Result<CpuModel, String> {
@@ -200,7 +210,7 @@ fn build(args: &Args, files: &Files, stdin: Option<Arc<Console>>) -> anyhow::Res
             if args.jit_sync {
                 opts.workers = 0;
             }
-            Arc::new(Tiered::with_options(
+            let tiered = Tiered::with_options(
                 // Chains into a cold TB stop at the threshold, so the loop sees it again
                 // and promotes it.
                 Arc::new(Interp::with_chain_limit(args.tier_threshold)),
@@ -209,7 +219,11 @@ fn build(args: &Args, files: &Files, stdin: Option<Arc<Console>>) -> anyhow::Res
                         .map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,
                 ),
                 opts,
-            ))
+            );
+            if let Some(t) = trace::enabled(Items::OUT_ASM) {
+                tiered.on_install(Box::new(move |hot| log_hot_code(t, hot)));
+            }
+            Arc::new(tiered)
         }
     };
     let mode = match args.sched {
@@ -232,7 +246,7 @@ fn build(args: &Args, files: &Files, stdin: Option<Arc<Console>>) -> anyhow::Res
         smp: args.smp,
         mode,
         backend,
-        log_unimp: args.log_unimp,
+        log_unimp: log_items(args).intersects(Items::UNIMP | Items::GUEST_ERRORS),
         stdin,
         cpu: args.cpu,
         dtb: files.dtb.clone(),
@@ -248,6 +262,20 @@ fn build(args: &Args, files: &Files, stdin: Option<Arc<Console>>) -> anyhow::Res
     Ok(board)
 }
 
+/// `-d out_asm` with the tiered back end: a TB's hot code was installed.
+fn log_hot_code(t: &Tracer, hot: &dyn tcg_ir::CompiledTb) {
+    let Some(code) = hot.host_code() else {
+        return;
+    };
+    let pc = hot
+        .as_any()
+        .and_then(|a| a.downcast_ref::<backend_cranelift::JitTb>())
+        .and_then(|j| j.guest_pc());
+    let mut s = String::new();
+    trace::out_asm_block(&mut s, pc, " (tiered: hot code installed)", code);
+    t.write(&s);
+}
+
 /// Whether `virt`'s flag `--long` takes a value (for the QEMU-syntax pre-parser).
 fn takes_value(long: &str) -> bool {
     use clap::CommandFactory;
@@ -256,8 +284,41 @@ fn takes_value(long: &str) -> bool {
         .any(|a| a.get_long() == Some(long) && a.get_action().takes_values())
 }
 
-/// The command line, QEMU syntax translated into `virt`'s flags.
-fn parse_args() -> Result<Args, String> {
+/// The log items asked for (`--log-unimp` is `unimp,guest_errors`).
+fn log_items(args: &Args) -> Items {
+    let mut items = args.trace.unwrap_or(Items::empty());
+    if args.log_unimp {
+        items |= Items::UNIMP | Items::GUEST_ERRORS;
+    }
+    items
+}
+
+/// Whether the (translated) command line asks for `--trace help` (QEMU's `-d help`),
+/// which needs no other flag.
+fn wants_trace_help(args: &[String]) -> bool {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        let v = match a.strip_prefix("--trace") {
+            Some("") => it.next().map(String::as_str),
+            Some(v) => v.strip_prefix('='),
+            None => continue,
+        };
+        if v.is_some_and(trace::wants_help) {
+            return true;
+        }
+        if takes_value(a.trim_start_matches('-')) {
+            it.next();
+        }
+    }
+    false
+}
+
+/// The command line, QEMU syntax translated into `virt`'s flags; `Ok(None)` after
+/// printing the log items for `-d help`.
+fn parse_args() -> Result<Option<Args>, String> {
     let mut argv = Vec::new();
     for a in std::env::args_os().skip(1) {
         argv.push(
@@ -266,9 +327,13 @@ fn parse_args() -> Result<Args, String> {
         );
     }
     let translated = qemu_args::translate(&argv, &takes_value)?;
-    Ok(Args::parse_from(
+    if wants_trace_help(&translated) {
+        print!("{}", trace::help_text());
+        return Ok(None);
+    }
+    Ok(Some(Args::parse_from(
         std::iter::once("virt".to_string()).chain(translated),
-    ))
+    )))
 }
 
 /// Standard error redirected to a log file (`-D`) while the machine runs; the
@@ -303,7 +368,8 @@ impl Drop for LogRedirect {
 
 fn main() -> ExitCode {
     let args = match parse_args() {
-        Ok(a) => a,
+        Ok(Some(a)) => a,
+        Ok(None) => return ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("virt: {e}");
             return ExitCode::from(2);
@@ -326,6 +392,21 @@ fn main() -> ExitCode {
         },
         None => None,
     };
+    let items = log_items(&args);
+    if !items.is_empty() {
+        let sink: Box<dyn std::io::Write + Send> = match log.as_ref().map(|f| f.try_clone()) {
+            Some(Ok(f)) => Box::new(std::io::BufWriter::with_capacity(1 << 16, f)),
+            Some(Err(e)) => {
+                eprintln!("virt: cannot share the log file: {e}");
+                return ExitCode::from(2);
+            }
+            None => Box::new(std::io::BufWriter::with_capacity(
+                1 << 16,
+                std::io::stderr(),
+            )),
+        };
+        trace::install(Tracer::new(items, sink));
+    }
     let use_stdin =
         !args.no_stdin && args.dump_dtb.is_none() && matches!(args.serial, SerialArg::Stdio);
     // One reader of standard input for every boot (a reboot must not add threads).
@@ -353,6 +434,7 @@ fn main() -> ExitCode {
             }
         };
         let exit = board.run();
+        trace::flush();
         drop(redirect);
         match exit {
             Exit::Reset

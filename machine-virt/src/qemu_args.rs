@@ -14,7 +14,7 @@ QEMU syntax (accepted unchanged, alongside the --long flags):
   -cpu cortex-a57|cortex-a53|cortex-a72|max   -smp N[,cpus=N,maxcpus=N,sockets=..,cores=..,threads=..]
   -m SIZE|size=SIZE   -kernel FILE   -initrd FILE   -append CMDLINE   -dtb FILE
   -nographic   -display none   -monitor none   -serial stdio|mon:stdio|null|none|file:FILE
-  -no-reboot   -accel tcg[,thread=single|multi]   -d unimp,guest_errors   -D LOGFILE
+  -no-reboot   -accel tcg[,thread=single|multi]   -d ITEM,...|help   -D LOGFILE
 With QEMU syntax (any single-dash option but -m) the RAM default is QEMU's 128 MiB.";
 
 /// QEMU's default RAM size for the virt board.
@@ -293,25 +293,12 @@ fn accel(spec: &str) -> Result<&'static str, String> {
     Ok(sched)
 }
 
-/// `-d item,item`.
+/// `-d item,item` (`-d help` is passed on for `virt` to print the list).
 fn log_items(spec: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    for item in spec.split(',') {
-        match item {
-            // Our log of UNDEFs and external aborts covers both.
-            "unimp" | "guest_errors" => {
-                if out.is_empty() {
-                    out.push("--log-unimp".to_string());
-                }
-            }
-            _ => {
-                return Err(format!(
-                    "-d {item} is not supported yet (supported: unimp, guest_errors)"
-                ))
-            }
-        }
+    if !vcpu_sched::trace::wants_help(spec) {
+        vcpu_sched::trace::parse_items(spec)?;
     }
-    Ok(out)
+    Ok(vec!["--trace".into(), spec.into()])
 }
 
 #[cfg(test)]
@@ -468,14 +455,16 @@ mod tests {
         assert!(err("-accel tcg,tb-size=64").contains("tb-size"));
         assert_eq!(
             ok("-d unimp -D log.txt -m 1"),
-            "--log-unimp --log-file log.txt -m 1"
+            "--trace unimp --log-file log.txt -m 1"
         );
-        assert_eq!(ok("-d guest_errors,unimp -m 1"), "--log-unimp -m 1");
         assert_eq!(
-            err("-d in_asm"),
-            "-d in_asm is not supported yet (supported: unimp, guest_errors)"
+            ok("-d in_asm,op,op_opt,out_asm,exec,cpu,nochain,int -m 1"),
+            "--trace in_asm,op,op_opt,out_asm,exec,cpu,nochain,int -m 1"
         );
-        assert!(err("-d unimp,int").contains("-d int"));
+        assert_eq!(ok("-d help"), "--trace help -m 128M");
+        let e = err("-d unimp,page");
+        assert!(e.contains("-d page: unknown log item"), "{e}");
+        assert!(err("-d").contains("-d needs a value"));
     }
 
     #[test]

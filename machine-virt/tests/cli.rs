@@ -231,7 +231,7 @@ fn qemu_command_line_is_accepted_and_unsupported_options_are_named() {
         ),
         (&["-M", "virt,its=off"], "unsupported -machine property its"),
         (&["-cpu", "cortex-a15"], "-cpu cortex-a15 is not supported"),
-        (&["-d", "in_asm"], "-d in_asm is not supported yet"),
+        (&["-d", "in_asm,page"], "-d page: unknown log item"),
         (&["-gdb", "tcp::1234"], "-gdb is not supported yet"),
         (&["-s"], "-s is not supported yet"),
         (&["-S"], "-S is not supported yet"),
@@ -316,4 +316,175 @@ fn qemu_log_options_write_the_log_file() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("UNDEF 0x00000000"), "{text}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("UNDEF"));
+}
+
+/// A log file for `name` in this test process's temporary directory.
+fn log_path(name: &str) -> PathBuf {
+    let p = std::env::temp_dir()
+        .join(format!("virt-cli-{}", std::process::id()))
+        .join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    p
+}
+
+/// Runs `virt` on `kernel` with `args` and returns its `-D` log.
+fn traced(kernel: &std::path::Path, name: &str, args: &[&str]) -> String {
+    let log = log_path(name);
+    let mut all = vec![
+        "-kernel",
+        kernel.to_str().unwrap(),
+        "-D",
+        log.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let out = virt(&all);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{name}: {err}");
+    // The log goes to the file only.
+    assert!(err.is_empty(), "{name}: {err}");
+    std::fs::read_to_string(&log).unwrap()
+}
+
+/// `-d in_asm,op,op_opt,exec,nochain,int -D FILE` on every back end: the guest code of the
+/// first TB disassembled as objdump shows it, its IR before and after optimisation, an
+/// exec line per TB entered, and the UNDEF exception taken to the vector.
+#[test]
+fn qemu_d_items_log_translation_execution_and_exceptions() {
+    let k = write_temp("trace-undef.elf", &elf(&with_vectors(UNDEF)));
+    for backend in ["jit", "interp", "tiered"] {
+        let name = format!("trace-{backend}.log");
+        let text = traced(
+            &k,
+            &name,
+            &[
+                "-d",
+                "in_asm,op,op_opt,exec,nochain,int",
+                "--backend",
+                backend,
+            ],
+        );
+        let has = |s: &str| assert!(text.contains(s), "{backend}: no `{s}` in:\n{text}");
+        has("----------------\nIN: cpu 0 pc 0x0000000040080000 (phys 0x40080000, flags ");
+        // objdump: `40080000:	d2a80100 	mov	x0, #0x40080000`.
+        has("\n0x0000000040080000:  d2a80100      mov x0, #0x40080000\n");
+        has("\n0x0000000040080014:  00000000      udf #0\n");
+        // The IR before and after tcg-opt (which folds `add x0, x0, #0x800` of a known x0).
+        let op = text.find("\nOP:\n").expect("an OP block");
+        let opt = text
+            .find("\nOP after optimization:\n")
+            .expect("an op_opt block");
+        assert!(op < opt, "{backend}");
+        assert!(text[op..opt].contains("  insn_start 0x40080000\n  mov.i64 x0, $0x40080000\n"));
+        assert!(text[op..opt].contains(", x0, $0x800\n"), "{backend}");
+        assert!(text[opt..].contains(", $0x40080800\n"), "{backend}");
+        has("Trace 0: ");
+        has("/0000000040080000/");
+        // The exception vector ran, after the exception was logged.
+        has("Taking exception [UNDEF] on CPU 0\n...from EL1 to EL1\n...with ESR 0x0/0x02000000\n");
+        has("...with ELR 0x40080014\n...to EL1 PC 0x40080a00 PSTATE 0x3c5\n");
+        let int_at = text.find("Taking exception").unwrap();
+        let vector_at = text
+            .find("/0000000040080a00/")
+            .expect("an exec line for the vector");
+        assert!(int_at < vector_at, "{backend}");
+        // Without out_asm no host code is logged; without cpu no registers.
+        assert!(
+            !text.contains("OUT:") && !text.contains("PSTATE="),
+            "{backend}"
+        );
+    }
+}
+
+/// mov x2, #10; loop: subs x2, x2, #1; b.ne loop; then SYSTEM_OFF.
+const LOOP: &[u32] = &[
+    0xd280_0142, // mov x2, #10
+    0xf100_0442, // subs x2, x2, #1
+    0x54ff_ffe1, // b.ne 0x40080004
+    0x5280_0100, // mov w0, #0x8
+    0x72b0_8000, // movk w0, #0x8400, lsl #16
+    0xd400_0002, // hvc #0
+];
+
+/// `exec` logs TBs entered from the execution loop: a chained loop is logged only until it
+/// is chained, with `nochain` every iteration (9 re-entries of the loop's TB).
+#[test]
+fn nochain_logs_every_tb_and_cpu_dumps_registers() {
+    let k = write_temp("trace-loop.elf", &elf(LOOP));
+    let loop_entries = |t: &str| t.matches("/0000000040080004/").count();
+    for backend in ["jit", "interp", "tiered"] {
+        let all = traced(
+            &k,
+            &format!("loop-nochain-{backend}.log"),
+            &["-d", "exec,nochain,cpu", "--backend", backend],
+        );
+        assert_eq!(loop_entries(&all), 9, "{backend}:\n{all}");
+        // Before the last entry of the loop x2 is 1; the dump follows its exec line.
+        assert!(all.contains("X00=0000000000000000 X01=0000000000000000 X02=0000000000000001"));
+        assert!(
+            all.contains("PSTATE=200003c5 --C- EL1h"),
+            "{backend}:\n{all}"
+        );
+        let chained = traced(
+            &k,
+            &format!("loop-chained-{backend}.log"),
+            &["-d", "exec", "--backend", backend],
+        );
+        let n = loop_entries(&chained);
+        assert!((1..9).contains(&n), "{backend}: {n} entries:\n{chained}");
+        assert!(!chained.contains("PSTATE"), "{backend}");
+    }
+}
+
+/// `out_asm`: the JIT's host code at translation; with the tiered back end, when a TB's hot
+/// code is installed. No `-d`: nothing is logged.
+#[test]
+fn out_asm_and_no_log_without_d() {
+    let k = write_temp("trace-hi.elf", &elf(HI));
+    let jit = traced(&k, "out-jit.log", &["-d", "out_asm", "--backend", "jit"]);
+    assert!(
+        jit.starts_with("OUT: [size=") && jit.contains("pc 0x0000000040080000\n0x"),
+        "{jit}"
+    );
+    let interp = traced(
+        &k,
+        "out-interp.log",
+        &["-d", "out_asm", "--backend", "interp"],
+    );
+    assert_eq!(interp, "", "the interpreter has no host code");
+    let tiered = traced(
+        &k,
+        "out-tiered.log",
+        &[
+            "-d",
+            "out_asm",
+            "--backend",
+            "tiered",
+            "--tier-threshold",
+            "1",
+            "--jit-sync",
+        ],
+    );
+    assert!(
+        tiered.contains("pc 0x0000000040080000 (tiered: hot code installed)\n0x"),
+        "{tiered}"
+    );
+    let none = traced(&k, "none.log", &["--backend", "jit"]);
+    assert_eq!(none, "");
+}
+
+#[test]
+fn d_help_lists_the_items_and_unknown_items_are_errors() {
+    let out = virt(&["-d", "help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for item in [
+        "in_asm", "op_opt", "out_asm", "exec", "cpu", "nochain", "int", "unimp",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(item)), "{item}: {text}");
+    }
+    let out = virt(&["--trace", "help"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), text);
+    let out = virt(&["-kernel", "k.elf", "-d", "in_asm,tb"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-d tb: unknown log item"));
 }

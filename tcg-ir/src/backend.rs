@@ -159,6 +159,12 @@ pub trait CompiledTb: Send + Sync {
     /// loop sees it again), for back ends that have such a limit; 0: no limit. The
     /// tiered back end raises it while the TB waits for its hot code.
     fn set_run_limit(&self, _limit: u32) {}
+
+    /// The native code this TB runs now, as bytes at their host address (for `-d out_asm`
+    /// and `-d exec`); `None` when it is not native code (the interpreter). Default: `None`.
+    fn host_code(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -104,4 +104,16 @@ pub trait GuestCpu: Send + 'static {
     /// code; called before this vCPU executes again. Requests must be idempotent (one may
     /// arrive both ways). Default: nothing.
     fn apply_deferred(&mut self, _word: u64) {}
+
+    /// `-d in_asm`: appends the guest instructions of the TB at `key` (`size` bytes, as
+    /// [`translate`](Self::translate) returned) to `out`, one line each (see
+    /// [`crate::trace::in_asm_line`]). Default: nothing.
+    fn disas(&self, key: &TbKey, size: u32, out: &mut String) {
+        let _ = (key, size, out);
+    }
+
+    /// `-d cpu`: appends the register state to `out` (whole lines). Default: nothing.
+    fn dump_state(&self, out: &mut String) {
+        let _ = out;
+    }
 }

@@ -4,6 +4,7 @@
 use crate::control::{Core, Shared, HALT_NONE, HALT_WFE, HALT_WFI, IDLE_POLL};
 use crate::cpu::{CpuAction, GuestCpu, TbKey};
 use crate::tb_cache::{JumpCache, PendingTranslation, Tb};
+use crate::trace::{self, Items};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -196,7 +197,22 @@ fn find_or_translate<C: GuestCpu>(
     });
     let t = cpu.translate(key)?;
     let mut func = t.func;
+    let trace = trace::enabled(Items::TRANSLATION);
+    let mut log = String::new();
+    if let Some(tr) = trace {
+        if tr.has(Items::IN_ASM) {
+            trace::in_asm_header(&mut log, l.idx, key);
+            cpu.disas(key, t.size, &mut log);
+            log.push('\n');
+        }
+        if tr.has(Items::OP) {
+            trace::ir_block(&mut log, "OP", &func);
+        }
+    }
     tcg_opt::optimize(&mut func);
+    if trace.is_some_and(|tr| tr.has(Items::OP_OPT)) {
+        trace::ir_block(&mut log, "OP after optimization", &func);
+    }
     let generation = core.tb_cache.generation();
     let source = core.phys.get().map(|phys| {
         Arc::new(Retranslate::<C> {
@@ -225,6 +241,14 @@ fn find_or_translate<C: GuestCpu>(
         Err(e) => return Err(CpuAction::Fatal(format!("TB at pc {:#x}: {e}", key.pc))),
     };
     l.translations += 1;
+    if let Some(tr) = trace {
+        if tr.has(Items::OUT_ASM) {
+            if let Some(host) = code.host_code() {
+                trace::out_asm_block(&mut log, Some(key.pc), "", host);
+            }
+        }
+        tr.write(&log);
+    }
     let host_pc = core
         .phys
         .get()
@@ -312,6 +336,11 @@ fn exec_tbs<C: GuestCpu>(
     // The previous TB left through a jump-cache miss (`ExitCode::LOOKUP`).
     let mut missed = false;
     let head = env as *mut softmmu::EnvHead;
+    // Read once per slice: with tracing off, one well-predicted branch per TB entered.
+    let entry_log = trace::enabled(Items::ENTRY);
+    // NOCHAIN: no direct chaining and no filling of the env's jump cache, so every TB
+    // returns here (and is logged).
+    let chaining = !trace::get().is_some_and(|t| t.has(Items::NOCHAIN));
     loop {
         let pending = chain_from.take();
         let fill = std::mem::take(&mut missed);
@@ -337,6 +366,9 @@ fn exec_tbs<C: GuestCpu>(
             }
             if fill {
                 fill_jmp(core, head, &key, tb);
+            }
+            if let Some(tr) = entry_log {
+                log_entry(tr, &*cpu, l.idx, &key, &*tb.code);
             }
             // SAFETY: `env` is this CPU's environment (checked against the pointer captured
             // at construction), live for the CPU's life, and this thread holds `&mut` to the
@@ -364,6 +396,9 @@ fn exec_tbs<C: GuestCpu>(
             if fill {
                 fill_jmp(core, head, &key, &tb);
             }
+            if let Some(tr) = entry_log {
+                log_entry(tr, &*cpu, l.idx, &key, &*tb.code);
+            }
             // SAFETY: as above; `tb` is kept alive by the local `Arc`.
             let code = unsafe { tb.code.exec_chained(env) };
             (code, ExitCode::is_goto_tb(code) && !tb.is_invalid())
@@ -374,13 +409,13 @@ fn exec_tbs<C: GuestCpu>(
             // plain GOTO_TB0/1 from the interpreter) gets patched to the next TB once the
             // next iteration has looked it up, so later runs skip this loop entirely. Not
             // when the TB we entered was invalidated meanwhile.
-            if code & ExitCode::CHAIN_BIT != 0 && entered_valid {
+            if code & ExitCode::CHAIN_BIT != 0 && entered_valid && chaining {
                 chain_from = Some((code, generation));
             }
             continue;
         }
         match code {
-            ExitCode::LOOKUP => missed = true,
+            ExitCode::LOOKUP => missed = chaining,
             ExitCode::REQUESTED => return SliceEnd::Requested,
             _ => {
                 if let Some(end) = act(core, l, cpu.handle_exit(code)) {
@@ -389,6 +424,26 @@ fn exec_tbs<C: GuestCpu>(
             }
         }
     }
+}
+
+/// `-d exec` / `-d cpu`: vCPU `idx` is about to enter the TB at `key`.
+#[cold]
+fn log_entry<C: GuestCpu>(
+    tr: &trace::Tracer,
+    cpu: &C,
+    idx: usize,
+    key: &TbKey,
+    code: &dyn tcg_ir::CompiledTb,
+) {
+    let mut s = String::new();
+    if tr.has(Items::EXEC) {
+        let host = code.host_code().map(|c| c.as_ptr() as u64);
+        trace::exec_line(&mut s, idx, key, host);
+    }
+    if tr.has(Items::CPU) {
+        cpu.dump_state(&mut s);
+    }
+    tr.write(&s);
 }
 
 /// The thread of one vCPU in MTTCG mode.

@@ -18,6 +18,7 @@ pub mod control;
 pub mod cpu;
 mod exec;
 pub mod tb_cache;
+pub mod trace;
 
 pub use control::{Control, PowerState, RunOutcome, SchedError, SchedMode, VcpuStats, Work};
 pub use cpu::{CpuAction, GuestCpu, TbKey, Translation};

@@ -42,46 +42,50 @@ pub const ITEMS: &[(&str, Items, &str)] = &[
     (
         "out_asm",
         Items::OUT_ASM,
-        "show generated host assembly code for each compiled TB (and when the tiered back \
-         end installs a TB's hot code)",
+        "the x86-64 code the JIT made for each TB (tiered: when a TB's hot code is \
+         installed)",
     ),
     (
         "in_asm",
         Items::IN_ASM,
-        "show target assembly code for each compiled TB",
+        "the guest instructions of each newly translated TB, disassembled",
     ),
-    ("op", Items::OP, "show micro ops for each compiled TB"),
-    ("op_opt", Items::OP_OPT, "show micro ops after optimization"),
+    (
+        "op",
+        Items::OP,
+        "each new TB's IR as the translator emitted it",
+    ),
+    ("op_opt", Items::OP_OPT, "each new TB's IR after tcg-opt"),
     (
         "int",
         Items::INT,
-        "show interrupts/exceptions in short format",
+        "every exception and interrupt a vCPU takes: kind, ELs, ESR, FAR, ELR, target",
     ),
     (
         "exec",
         Items::EXEC,
-        "show trace before each executed TB (lots of logs)",
+        "one line per TB the execution loop enters (with nochain: every TB; very verbose)",
     ),
     (
         "cpu",
         Items::CPU,
-        "show CPU registers before entering a TB (lots of logs)",
+        "the general registers, PC and PSTATE at each logged TB entry (very verbose)",
     ),
     (
         "unimp",
         Items::UNIMP,
-        "log unimplemented functionality (UNDEF instructions)",
+        "instructions we do not implement (the guest gets UNDEF)",
     ),
     (
         "guest_errors",
         Items::GUEST_ERRORS,
-        "log when the guest OS does something invalid (e.g. accessing a non-existent \
-         register or physical address)",
+        "guest mistakes we can see: accesses to unmapped physical addresses (taken as \
+         external aborts)",
     ),
     (
         "nochain",
         Items::NOCHAIN,
-        "do not chain compiled TBs so that \"exec\" and \"cpu\" show complete traces",
+        "no TB-to-TB chaining and no inline jump-cache hits, so exec and cpu see every TB",
     ),
 ];
 

@@ -1,6 +1,6 @@
 //! A busybox userland for Debian's kernel: Debian's `busybox-static` package (fetched
 //! like the kernel) packed with an `/init` script into a `newc` cpio initramfs, so Linux
-//! boots to a shell (`cargo xtask run --linux`) or runs a fixed command script and powers
+//! boots to a shell (`cargo xtask run`) or runs a fixed command script and powers
 //! off (`cargo xtask test`, compared with QEMU running the same archive).
 
 use std::path::{Path, PathBuf};

@@ -24,10 +24,10 @@ usage: cargo xtask <command> [options]
 
 commands:
   run [--guest NAME | --linux] [virt args...]
-        build the guests (if the cross compiler is installed) and the emulator,
-        then run target/release/virt with the arguments; without --kernel the
-        guest NAME (default: hello) is used; --linux boots Debian's arm64 kernel
-        with a busybox initramfs (both fetched into target/linux/) to a shell
+        build the emulator and run target/release/virt with the arguments; with
+        neither --guest nor --kernel (or with --linux) it boots Debian's arm64
+        kernel with a busybox initramfs (both fetched into target/linux/) to a
+        shell; --guest NAME builds the guests and runs guests/NAME
   test [--skip-cargo-test] [--no-stress] [--stress-runs N] [--guest NAME] [--timeout SECS]
        [--pending] [--no-linux]
         install missing tools (as root), build the guests, cargo test --workspace,
@@ -167,12 +167,16 @@ fn cmd_run(args: &[String]) -> Result<ExitCode> {
     let paths = Paths::new();
     let mut opts = Opts::new(args);
     let guest = opts.value("--guest")?;
-    let boot_linux = opts.flag("--linux");
+    let linux_flag = opts.flag("--linux");
     let mut virt_args = opts.args;
+    let has_kernel = virt_args.iter().any(|a| a == "--kernel" || a == "-kernel");
+    if linux_flag && (guest.is_some() || has_kernel) {
+        bail!("give one of --linux, --guest and --kernel");
+    }
+    // The main job: with no guest and no kernel named, Debian's kernel boots to the
+    // busybox shell.
+    let boot_linux = linux_flag || (guest.is_none() && !has_kernel);
     if boot_linux {
-        if guest.is_some() || virt_args.iter().any(|a| a == "--kernel") {
-            bail!("give one of --linux, --guest and --kernel");
-        }
         let kernel = linux::kernel(&paths)?;
         let initrd = initramfs::initramfs(&paths)?;
         virt_args.splice(
@@ -187,24 +191,25 @@ fn cmd_run(args: &[String]) -> Result<ExitCode> {
             ],
         );
     }
-    if tools::find_in_path(guests::CROSS_CC).is_some() {
-        guests::build_all(&paths)?;
-    } else {
-        eprintln!(
-            "note: {} not installed; guests not rebuilt ({})",
-            guests::CROSS_CC,
-            tools::APT_HINT
-        );
-    }
-    if !virt_args.iter().any(|a| a == "--kernel") {
-        let g = guests::find(guest.as_deref().unwrap_or("hello"))?;
+    if let Some(name) = guest.as_deref() {
+        if has_kernel {
+            bail!("give either --guest or --kernel, not both");
+        }
+        if tools::find_in_path(guests::CROSS_CC).is_some() {
+            guests::build_all(&paths)?;
+        } else {
+            eprintln!(
+                "note: {} not installed; guests not rebuilt ({})",
+                guests::CROSS_CC,
+                tools::APT_HINT
+            );
+        }
+        let g = guests::find(name)?;
         let elf = g.elf(&paths);
         if !elf.is_file() {
             bail!("guest {} not built ({} missing)", g.name, elf.display());
         }
         virt_args.splice(0..0, ["--kernel".to_string(), elf.display().to_string()]);
-    } else if guest.is_some() {
-        bail!("give either --guest or --kernel, not both");
     }
     build_virt(&paths)?;
     let status = Command::new(paths.virt())

@@ -1,7 +1,7 @@
 //! `virt`: run an AArch64 guest on the emulated virt board.
 
 use anyhow::Context;
-use backend_cranelift::CraneliftBackend;
+use backend_cranelift::{CraneliftBackend, JitOptions};
 use backend_interp::Interp;
 use backend_tiered::{TierOptions, Tiered};
 use clap::{Parser, ValueEnum};
@@ -23,8 +23,18 @@ enum BackendArg {
     Jit,
     /// IR interpreter.
     Interp,
-    /// Interpreter first, Cranelift JIT for TBs that ran `--tier-threshold` times.
+    /// Quick JIT: x86-64 code straight from the IR, op by op (fast to compile).
+    Quick,
+    /// Cold code on `--cold-tier`, Cranelift for TBs that ran `--tier-threshold` times.
     Tiered,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColdTierArg {
+    /// The quick JIT (x86-64 hosts).
+    Quick,
+    /// The IR interpreter.
+    Interp,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -50,7 +60,11 @@ struct Args {
     /// Code generation back end.
     #[arg(long, value_enum, default_value = "tiered")]
     backend: BackendArg,
-    /// With `--backend tiered`: runs of a TB in the interpreter before it is compiled.
+    /// With `--backend tiered`: where TBs run before they are hot (default: quick on
+    /// x86-64 hosts, interp elsewhere).
+    #[arg(long, value_enum)]
+    cold_tier: Option<ColdTierArg>,
+    /// With `--backend tiered`: runs of a TB in the cold tier before Cranelift compiles it.
     #[arg(long, default_value_t = backend_tiered::DEFAULT_THRESHOLD)]
     tier_threshold: u32,
     /// With `--backend tiered`: compile hot TBs on the vCPU's own thread when they cross
@@ -196,12 +210,19 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size `{s}` is too large"))
 }
 
+/// A JIT back end with `opts`.
+fn jit(opts: JitOptions) -> anyhow::Result<CraneliftBackend> {
+    CraneliftBackend::with_options(opts).map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))
+}
+
 fn build(args: &Args, files: &Files, stdin: Option<Arc<Console>>) -> anyhow::Result<Board> {
     let backend: Arc<dyn Backend> = match args.backend {
-        BackendArg::Jit => Arc::new(
-            CraneliftBackend::new().map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,
-        ),
+        BackendArg::Jit => Arc::new(jit(JitOptions::default())?),
         BackendArg::Interp => Arc::new(Interp::new()),
+        BackendArg::Quick => Arc::new(jit(JitOptions {
+            quick: true,
+            ..Default::default()
+        })?),
         BackendArg::Tiered => {
             let mut opts = TierOptions::background(args.tier_threshold);
             if let Some(n) = args.jit_workers {
@@ -210,16 +231,23 @@ fn build(args: &Args, files: &Files, stdin: Option<Arc<Console>>) -> anyhow::Res
             if args.jit_sync {
                 opts.workers = 0;
             }
-            let tiered = Tiered::with_options(
-                // Chains into a cold TB stop at the threshold, so the loop sees it again
-                // and promotes it.
-                Arc::new(Interp::with_chain_limit(args.tier_threshold)),
-                Arc::new(
-                    CraneliftBackend::new()
-                        .map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,
-                ),
-                opts,
-            );
+            // Chains into a cold TB stop at the threshold, so the loop sees it again and
+            // promotes it.
+            let default_cold = if cfg!(target_arch = "x86_64") {
+                ColdTierArg::Quick
+            } else {
+                ColdTierArg::Interp
+            };
+            let cold: Arc<dyn Backend> = match args.cold_tier.unwrap_or(default_cold) {
+                ColdTierArg::Quick => Arc::new(jit(JitOptions {
+                    quick: true,
+                    count_runs: true,
+                    chain_limit: args.tier_threshold,
+                    ..Default::default()
+                })?),
+                ColdTierArg::Interp => Arc::new(Interp::with_chain_limit(args.tier_threshold)),
+            };
+            let tiered = Tiered::with_options(cold, Arc::new(jit(JitOptions::default())?), opts);
             if let Some(t) = trace::enabled(Items::OUT_ASM) {
                 tiered.on_install(Box::new(move |hot| log_hot_code(t, hot)));
             }

@@ -51,7 +51,7 @@ commands:
         the userland workloads on the given runners (default qemu,tiered/mttcg)
   build-guests
         only build the guests into target/guests/
-  difftest [--seed S] [--count N] [--backend jit|interp|both] [--only PART] [--case K]
+  difftest [--seed S] [--count N] [--backend jit|interp|quick|both|all] [--only PART] [--case K]
         random A64 sequences on qemu-aarch64 vs our back ends (difftest/)";
 
 fn main() -> ExitCode {

@@ -98,6 +98,17 @@ struct Gen<'a> {
     goto_seen: [bool; 2],
     ret: DynamicLabel,
     fault: DynamicLabel,
+    requested: DynamicLabel,
+    /// The temps whose value `rax` holds between two ops: the previous op ended by
+    /// storing one from `rax` (and, for a `mov` that read the other from `rax`, both).
+    rax_val: [Option<Temp>; 2],
+    /// Within an op, while it has emitted nothing but input loads: (code offset, the temps
+    /// in `rax`), so loads of them come from `rax`.
+    clean: Option<(usize, [Option<Temp>; 2])>,
+    /// A `mov` whose source came from `rax`: that source (still in `rax` after it).
+    mov_src: Option<Temp>,
+    /// The last store from `rax` in this op: (code offset after it, temp).
+    last_store: Option<(usize, Temp)>,
     /// Vector op descriptors, placed after the code.
     data: Vec<(DynamicLabel, [u8; VEC_DESC_BYTES])>,
 }
@@ -126,6 +137,7 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
     let labels = (0..func.nb_labels).map(|_| a.new_dynamic_label()).collect();
     let ret = a.new_dynamic_label();
     let fault = a.new_dynamic_label();
+    let requested = a.new_dynamic_label();
     let limit = a.new_dynamic_label();
     let body = a.new_dynamic_label();
     let mut g = Gen {
@@ -138,6 +150,11 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
         goto_seen: [false; 2],
         ret,
         fault,
+        requested,
+        rax_val: [None; 2],
+        clean: None,
+        mov_src: None,
+        last_store: None,
         data: Vec::new(),
     };
     let runs = (cell + CELL_RUNS) as i64;
@@ -168,13 +185,30 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
     }
     dynasm!(g.a ; .arch x64 ; =>body);
     for op in &func.ops {
+        if op.opc == Opc::InsnStart {
+            // No code: what rax holds stays valid.
+            g.pc = Gen::c(op, 0)?;
+            continue;
+        }
+        let at = g.a.offset().0;
+        let held = std::mem::take(&mut g.rax_val);
+        g.clean = held.iter().any(Option::is_some).then_some((at, held));
+        g.last_store = None;
+        g.mov_src = None;
         g.op(op)?;
+        let end = g.a.offset().0;
+        if let Some((_, t)) = g.last_store.filter(|&(o, _)| o == end) {
+            g.rax_val = [Some(t), g.mov_src.filter(|&s| s != t)];
+        }
     }
     // Running off the end is invalid IR (the verifier requires a final exit); leave
     // through the loop anyway rather than execute whatever follows.
     g.exit_code(ExitCode::LOOKUP);
     dynasm!(g.a
         ; .arch x64
+        ; =>requested
+        ; mov eax, ExitCode::REQUESTED as i32
+        ; jmp =>ret
         ; =>limit
         ; mov eax, ExitCode::LOOKUP as i32
         ; jmp =>ret
@@ -207,12 +241,7 @@ impl Gen<'_> {
             ; mov rbx, rdi
             ; sub rsp, frame
             ; cmp DWORD [rbx + ENV_EXIT_REQUEST as i32], 0
-            ; jne >req
-            ; jmp >go
-            ; req:
-            ; mov eax, ExitCode::REQUESTED as i32
-            ; jmp =>self.ret
-            ; go:
+            ; jne =>self.requested
         );
     }
 
@@ -236,6 +265,26 @@ impl Gen<'_> {
 
     /// Loads temp `t` into register `r` (64 bits, I32 values zero-extended).
     fn load(&mut self, r: u8, t: Temp) -> Result<(), BackendError> {
+        let at = self.a.offset().0;
+        let clean = self.clean.filter(|&(o, _)| o == at);
+        if let Some((_, c)) = clean {
+            if c.contains(&Some(t)) {
+                if r != RAX {
+                    dynasm!(self.a ; .arch x64 ; mov Rq(r), rax);
+                    self.clean = Some((self.a.offset().0, c));
+                }
+                return Ok(());
+            }
+        }
+        self.load_mem(r, t)?;
+        self.clean = match clean {
+            Some((_, c)) if r != RAX => Some((self.a.offset().0, c)),
+            _ => None,
+        };
+        Ok(())
+    }
+
+    fn load_mem(&mut self, r: u8, t: Temp) -> Result<(), BackendError> {
         match self.loc(t)? {
             Loc::Imm(v) => self.mov_imm(r, v),
             Loc::Slot(d) => dynasm!(self.a ; .arch x64 ; mov Rq(r), [rbp + d]),
@@ -253,6 +302,9 @@ impl Gen<'_> {
             Loc::Slot(d) => dynasm!(self.a ; .arch x64 ; mov [rbp + d], Rq(r)),
             Loc::Env(d, false) => dynasm!(self.a ; .arch x64 ; mov [rbx + d], Rq(r)),
             Loc::Env(d, true) => dynasm!(self.a ; .arch x64 ; mov [rbx + d], Rd(r)),
+        }
+        if r == RAX {
+            self.last_store = Some((self.a.offset().0, t));
         }
         Ok(())
     }
@@ -389,6 +441,13 @@ impl Gen<'_> {
             InsnStart => self.pc = Self::c(op, 0)?,
             Mov => {
                 let (d, a) = (Self::o(op, 0)?, Self::i(op, 0)?);
+                let at = self.a.offset().0;
+                if self
+                    .clean
+                    .is_some_and(|(o, c)| o == at && c.contains(&Some(a)))
+                {
+                    self.mov_src = Some(a);
+                }
                 self.load(RAX, a)?;
                 self.store(d, RAX)?;
             }

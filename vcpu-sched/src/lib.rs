@@ -3,7 +3,8 @@
 //! A [`Sched`] owns the guest CPUs (anything implementing [`GuestCpu`]) and a [`Backend`];
 //! [`Sched::run`] runs them until a shutdown. A [`Control`] handle (clone it freely, get it
 //! before `run`) lets the board, devices and the vCPUs themselves power vCPUs on, kick
-//! them, queue work on them, and stop the world.
+//! them, queue work on them, and stop the world. A [`Debugger`] ([`debug`]) attached with
+//! [`Sched::attach_debugger`] stops, steps and resumes them for a GDB stub.
 //!
 //! Threading in short: TB lookups are lock-free (an `ArcSwap`ped table of immutable bucket
 //! chains, plus a per-vCPU jump cache owned by its thread); insertion is a compare-and-swap

@@ -91,7 +91,7 @@ struct Args {
     #[arg(long)]
     log_unimp: bool,
     /// QEMU's `-d`: log ITEMS (comma separated: in_asm, op, op_opt, out_asm, exec, cpu,
-    /// nochain, int, unimp, guest_errors) to standard error or `--log-file`;
+    /// nochain, int, mmu, unimp, guest_errors) to standard error or `--log-file`;
     /// `--trace help` lists them.
     #[arg(long, value_name = "ITEMS", value_parser = parse_trace)]
     trace: Option<Items>,
@@ -121,6 +121,13 @@ struct Args {
     /// Write the log (--trace, --log-unimp) to FILE instead of standard error (QEMU's `-D`).
     #[arg(long, value_name = "FILE")]
     log_file: Option<PathBuf>,
+    /// Serve GDB's remote protocol on ADDR: PORT or HOST:PORT (QEMU's `-gdb tcp::PORT`,
+    /// `tcp:HOST:PORT`; `-s` is port 1234). Without a host: localhost only.
+    #[arg(long, value_name = "ADDR")]
+    gdb: Option<String>,
+    /// Start with every vCPU stopped until GDB continues it (QEMU's `-S`; needs --gdb).
+    #[arg(long)]
+    halted: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -215,7 +222,12 @@ fn jit(opts: JitOptions) -> anyhow::Result<CraneliftBackend> {
     CraneliftBackend::with_options(opts).map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))
 }
 
-fn build(args: &Args, files: &Files, stdin: Option<Arc<Console>>) -> anyhow::Result<Board> {
+fn build(
+    args: &Args,
+    files: &Files,
+    stdin: Option<Arc<Console>>,
+    debugger: Option<Arc<vcpu_sched::Debugger>>,
+) -> anyhow::Result<Board> {
     let backend: Arc<dyn Backend> = match args.backend {
         BackendArg::Jit => Arc::new(jit(JitOptions::default())?),
         BackendArg::Interp => Arc::new(Interp::new()),
@@ -280,6 +292,7 @@ fn build(args: &Args, files: &Files, stdin: Option<Arc<Console>>) -> anyhow::Res
         dtb: files.dtb.clone(),
         dtb_randomness: !args.no_dtb_randomness,
         serial,
+        debugger,
     })
     .with_context(|| {
         format!(
@@ -394,6 +407,42 @@ impl Drop for LogRedirect {
     }
 }
 
+/// The GDB stub of a run: its server, its debugger, and the slot naming the machine.
+struct Gdb {
+    server: gdb_stub::GdbServer,
+    debugger: Arc<vcpu_sched::Debugger>,
+    slot: Arc<gdb_stub::MachineSlot>,
+}
+
+/// How long the end of the machine waits for a connected GDB to be told.
+const GDB_EXIT_REPORT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Starts the stub `--gdb` asks for (`--halted` without it is an error: nothing could
+/// start the machine).
+fn start_gdb(args: &Args) -> anyhow::Result<Option<Gdb>> {
+    let Some(spec) = &args.gdb else {
+        if args.halted {
+            anyhow::bail!(
+                "--halted (-S) needs a GDB stub (--gdb, -gdb or -s): nothing else can start \
+                 the machine"
+            );
+        }
+        return Ok(None);
+    };
+    if args.dump_dtb.is_some() {
+        return Ok(None);
+    }
+    let addr = gdb_stub::listen_address(spec)?;
+    let debugger = Arc::new(vcpu_sched::Debugger::new(args.smp, args.halted));
+    let slot = Arc::new(gdb_stub::MachineSlot::new());
+    let server = gdb_stub::GdbServer::start(&addr, debugger.clone(), slot.clone())?;
+    Ok(Some(Gdb {
+        server,
+        debugger,
+        slot,
+    }))
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(Some(a)) => a,
@@ -435,12 +484,22 @@ fn main() -> ExitCode {
         };
         trace::install(Tracer::new(items, sink));
     }
+    // The GDB stub: listening before the machine starts; its debugger (breakpoints, run
+    // state) outlives a guest reboot.
+    let gdb = match start_gdb(&args) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("virt: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let use_stdin =
         !args.no_stdin && args.dump_dtb.is_none() && matches!(args.serial, SerialArg::Stdio);
     // One reader of standard input for every boot (a reboot must not add threads).
     let console = use_stdin.then(Console::start).flatten().map(Arc::new);
     let status = loop {
-        let board = match build(&args, &files, console.clone()) {
+        let debugger = gdb.as_ref().map(|g| g.debugger.clone());
+        let board = match build(&args, &files, console.clone(), debugger) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("virt: {e:#}");
@@ -461,23 +520,38 @@ fn main() -> ExitCode {
                 break 2;
             }
         };
+        if let Some(g) = &gdb {
+            g.slot.set(board.control());
+        }
         let exit = board.run();
         trace::flush();
         drop(redirect);
-        match exit {
+        if let Some(g) = &gdb {
+            g.slot.clear();
+        }
+        let killed = gdb.as_ref().is_some_and(|g| g.server.killed());
+        let status = match exit {
             Exit::Reset
-                if !args.no_reboot && !console.as_ref().is_some_and(|c| c.quit_requested()) =>
+                if !args.no_reboot
+                    && !killed
+                    && !console.as_ref().is_some_and(|c| c.quit_requested()) =>
             {
                 continue
             }
-            Exit::Reset => break machine_virt::psci::RESET_EXIT_STATUS,
+            Exit::Reset => machine_virt::psci::RESET_EXIT_STATUS,
             Exit::Stopped(out) => {
                 if let Some(m) = &out.message {
                     eprintln!("virt: {m}");
                 }
-                break out.status;
+                out.status
             }
+        };
+        if killed {
+            eprintln!("virt: terminated by the debugger (GDB kill)");
+        } else if let Some(g) = &gdb {
+            g.server.machine_exited(status, GDB_EXIT_REPORT);
         }
+        break status;
     };
     drop(console);
     ExitCode::from(status.clamp(0, 255) as u8)

@@ -1,4 +1,5 @@
-//! Host tools the tests need: the AArch64 cross toolchain and QEMU.
+//! Host tools the tests need: the AArch64 cross toolchain, QEMU, and gdb-multiarch (the
+//! GDB stub's client).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -14,10 +15,12 @@ const APT_PACKAGES: &[&str] = &[
     "binutils-aarch64-linux-gnu",
     "qemu-system-arm",
     "qemu-user",
+    "gdb-multiarch",
 ];
 
 pub const APT_HINT: &str = "sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get \
-     install -y gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm qemu-user";
+     install -y gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm qemu-user \
+     gdb-multiarch";
 
 /// Looks an executable up in PATH.
 pub fn find_in_path(name: &str) -> Option<PathBuf> {
@@ -43,13 +46,13 @@ fn is_root() -> bool {
 }
 
 fn missing() -> Vec<&'static str> {
-    [CROSS_CC, QEMU]
+    [CROSS_CC, QEMU, crate::gdb::GDB]
         .into_iter()
         .filter(|t| find_in_path(t).is_none())
         .collect()
 }
 
-/// Makes sure the cross toolchain and QEMU are installed: installs them with
+/// Makes sure the cross toolchain, QEMU and gdb-multiarch are installed: installs them with
 /// apt when running as root, otherwise fails with the command to run.
 pub fn ensure() -> Result<()> {
     let missing = missing();

@@ -407,13 +407,18 @@ impl Backend for Tiered {
         }
     }
 
-    /// Hot code only.
+    /// The hot code once installed, else the cold code if its back end lets other TBs
+    /// jump into it (the quick JIT: its chained entry stops at the run limit, so a cold
+    /// TB entered this way is still promoted; the interpreter does not).
     fn direct_entry(&self, tb: &dyn CompiledTb) -> Option<(u64, u64)> {
         let t = tiered(tb)?;
         if t.dead.load(Ordering::Acquire) {
             return None;
         }
-        self.shared.hot.direct_entry(&**t.hot.get()?)
+        match t.hot.get() {
+            Some(h) => self.shared.hot.direct_entry(&**h),
+            None => self.shared.cold.direct_entry(&*t.cold),
+        }
     }
 
     fn unchain(&self, tb: &dyn CompiledTb) {

@@ -41,6 +41,8 @@ fn results_match_across_promotion_from_quick_code() {
         "  insn_start 0x40000000\n  mul.i64 x2, x1, x1\n  add.i64 x2, x2, $0x3\n  exit_tb 0x20\n",
     );
     let tb = t.compile(&f).expect("compile");
+    let cold_entry = t.direct_entry(&*tb);
+    assert!(cold_entry.is_some(), "quick code can be jumped to");
     let mut sizes = Vec::new();
     for i in 0..8u64 {
         let out = run(&*tb, &Init::new(&[(1, i + 10)]));
@@ -51,6 +53,11 @@ fn results_match_across_promotion_from_quick_code() {
     assert_ne!(
         sizes[7], sizes[0],
         "promoted to Cranelift's code: {sizes:?}"
+    );
+    let hot_entry = t.direct_entry(&*tb);
+    assert!(
+        hot_entry.is_some() && hot_entry != cold_entry,
+        "the jump cache gets the hot code"
     );
 }
 

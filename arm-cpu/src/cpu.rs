@@ -321,8 +321,10 @@ impl GuestCpu for ArmCpu {
         let host = phys.ram_ptr(softmmu::PhysAddr(page), softmmu::layout::PAGE_SIZE)?;
         // SAFETY: `host` is the host view of the whole RAM page holding the TB's code (RAM
         // is never unmapped while the machine lives).
+        // At the physical pc, as `translate` does: the pcs in the IR (a JIT TB's chain
+        // cell keeps the first; chaining compares its page) are the same for both.
         let (func, _, _) =
-            unsafe { translate::translate_block(host, key.pc, TbFlags::from_bits(key.flags)) };
+            unsafe { translate::translate_block(host, key.phys_pc, TbFlags::from_bits(key.flags)) };
         Some(func)
     }
 

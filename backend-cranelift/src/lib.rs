@@ -109,6 +109,63 @@ impl Default for JitOptions {
     }
 }
 
+/// Which code a compile produces (see the fields of the same names in [`JitOptions`]).
+#[derive(Clone, Copy, Debug)]
+struct CodeKind {
+    quick: bool,
+    count_runs: bool,
+    chain_limit: u32,
+}
+
+/// The quick generator of a JIT whose Cranelift code is the hot tier: the cold tier of the
+/// tiered back end. Its TBs count runs and live in the same arenas as the JIT's, so cold
+/// and hot code chain to each other and share the jump cache. [`Backend::reset`] does
+/// nothing: the JIT, reset as the hot tier, owns the arenas.
+pub struct QuickTier {
+    jit: Arc<CraneliftBackend>,
+    chain_limit: u32,
+}
+
+impl QuickTier {
+    /// Quick code for `jit` (x86-64 hosts only); chained entries stop at `chain_limit`
+    /// runs until [`CompiledTb::set_run_limit`] moves the limit.
+    pub fn new(jit: Arc<CraneliftBackend>, chain_limit: u32) -> Result<QuickTier, BackendError> {
+        if !cfg!(target_arch = "x86_64") {
+            return Err(BackendError::Compile(
+                "the quick code generator needs an x86-64 host".into(),
+            ));
+        }
+        Ok(QuickTier { jit, chain_limit })
+    }
+}
+
+impl Backend for QuickTier {
+    fn name(&self) -> &'static str {
+        "quick"
+    }
+
+    fn compile(&self, func: &Func) -> Result<Arc<dyn CompiledTb>, BackendError> {
+        let kind = CodeKind {
+            quick: true,
+            count_runs: true,
+            chain_limit: self.chain_limit,
+        };
+        Ok(Arc::new(self.jit.compile_kind(func, kind)?))
+    }
+
+    fn chain(&self, from_exit: u64, target: &Arc<dyn CompiledTb>) -> bool {
+        self.jit.chain(from_exit, target)
+    }
+
+    fn direct_entry(&self, tb: &dyn CompiledTb) -> Option<(u64, u64)> {
+        self.jit.direct_entry(tb)
+    }
+
+    fn unchain(&self, tb: &dyn CompiledTb) {
+        self.jit.unchain(tb)
+    }
+}
+
 /// `extern "C" fn(env, tb_entry) -> exit value`: calls a tail-convention TB.
 type Trampoline = unsafe extern "C" fn(*mut u8, *const u8) -> u64;
 
@@ -360,6 +417,16 @@ impl CraneliftBackend {
 
     /// Compiles `func` and returns the concrete TB type.
     pub fn compile_jit(&self, func: &Func) -> Result<JitTb, BackendError> {
+        let kind = CodeKind {
+            quick: self.opts.quick,
+            count_runs: self.opts.count_runs,
+            chain_limit: self.opts.chain_limit,
+        };
+        self.compile_kind(func, kind)
+    }
+
+    /// Compiles `func` with the code generator and counting `kind` says.
+    fn compile_kind(&self, func: &Func, kind: CodeKind) -> Result<JitTb, BackendError> {
         tcg_ir::verify::verify(func).map_err(|e| BackendError::Invalid(e.to_string()))?;
         let pc = func
             .ops
@@ -375,7 +442,7 @@ impl CraneliftBackend {
                 (st.arena.clone(), a, st.slow)
             };
             if let Some(c) = arena.cell(cell_addr) {
-                let limit = match self.opts.chain_limit {
+                let limit = match kind.chain_limit {
                     0 => u64::MAX,
                     n => n as u64,
                 };
@@ -385,12 +452,12 @@ impl CraneliftBackend {
                     c[3].store(CELL_HAS_PC, Ordering::Release);
                 }
             }
-            if self.opts.quick {
-                let q = quick::compile(func, cell_addr, self.opts.count_runs)?;
+            if kind.quick {
+                let q = quick::compile(func, cell_addr, kind.count_runs)?;
                 if let Some(mut tb) = self.place(&arena, &q.code, cell_addr)? {
                     // SAFETY: `loop_entry` is an offset inside the code just placed.
                     tb.loop_entry = unsafe { tb.entry.add(q.loop_entry) };
-                    tb.counted = self.opts.count_runs;
+                    tb.counted = kind.count_runs;
                     if let Some(map) = perf_map() {
                         map.record(tb.entry as u64, q.code.len(), pc);
                     }

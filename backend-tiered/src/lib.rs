@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tcg_ir::{Backend, BackendError, CompiledTb, Func, IrSource};
 
 /// Executions of a TB in the cold tier before it is compiled by the hot one.
-pub const DEFAULT_THRESHOLD: u32 = 500;
+pub const DEFAULT_THRESHOLD: u32 = 10_000;
 
 /// How the tiers are used.
 #[derive(Clone, Debug)]

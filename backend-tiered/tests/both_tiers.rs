@@ -17,19 +17,13 @@ fn tiered(threshold: u32) -> Tiered {
     )
 }
 
-/// The quick JIT as the cold tier, as `virt` runs it on x86-64.
+/// The quick JIT as the cold tier, sharing the hot JIT's arenas, as `virt` runs it on
+/// x86-64.
 fn tiered_quick(threshold: u32) -> Tiered {
+    let jit = Arc::new(backend_cranelift::CraneliftBackend::new().expect("host JIT"));
     Tiered::new(
-        Arc::new(
-            backend_cranelift::CraneliftBackend::with_options(backend_cranelift::JitOptions {
-                quick: true,
-                count_runs: true,
-                chain_limit: threshold,
-                ..Default::default()
-            })
-            .expect("host JIT"),
-        ),
-        Arc::new(backend_cranelift::CraneliftBackend::new().expect("host JIT")),
+        Arc::new(backend_cranelift::QuickTier::new(jit.clone(), threshold).expect("x86-64")),
+        jit,
         threshold,
     )
 }

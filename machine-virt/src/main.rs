@@ -1,7 +1,7 @@
 //! `virt`: run an AArch64 guest on the emulated virt board.
 
 use anyhow::Context;
-use backend_cranelift::{CraneliftBackend, JitOptions};
+use backend_cranelift::{CraneliftBackend, JitOptions, QuickTier};
 use backend_interp::Interp;
 use backend_tiered::{TierOptions, Tiered};
 use clap::{Parser, ValueEnum};
@@ -250,16 +250,17 @@ fn build(
             } else {
                 ColdTierArg::Interp
             };
+            // Quick code shares the hot JIT's arenas, so cold and hot TBs chain to each
+            // other.
+            let hot = Arc::new(jit(JitOptions::default())?);
             let cold: Arc<dyn Backend> = match args.cold_tier.unwrap_or(default_cold) {
-                ColdTierArg::Quick => Arc::new(jit(JitOptions {
-                    quick: true,
-                    count_runs: true,
-                    chain_limit: args.tier_threshold,
-                    ..Default::default()
-                })?),
+                ColdTierArg::Quick => Arc::new(
+                    QuickTier::new(hot.clone(), args.tier_threshold)
+                        .map_err(|e| anyhow::anyhow!("cannot start the quick JIT: {e}"))?,
+                ),
                 ColdTierArg::Interp => Arc::new(Interp::with_chain_limit(args.tier_threshold)),
             };
-            let tiered = Tiered::with_options(cold, Arc::new(jit(JitOptions::default())?), opts);
+            let tiered = Tiered::with_options(cold, hot, opts);
             if let Some(t) = trace::enabled(Items::OUT_ASM) {
                 tiered.on_install(Box::new(move |hot| log_hot_code(t, hot)));
             }

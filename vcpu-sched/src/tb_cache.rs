@@ -58,8 +58,6 @@ pub struct Tb {
     /// jump cache.
     pub host_pc: u64,
     invalid: AtomicBool,
-    /// `Backend::direct_entry` once it gave one (code 0: not yet).
-    direct: [AtomicU64; 2],
 }
 
 impl Tb {
@@ -71,7 +69,6 @@ impl Tb {
             insns,
             host_pc: 0,
             invalid: AtomicBool::new(false),
-            direct: [AtomicU64::new(0), AtomicU64::new(0)],
         }
     }
 
@@ -81,18 +78,11 @@ impl Tb {
         self
     }
 
-    /// `backend.direct_entry(&self.code)`, remembered once known (it never changes for a
-    /// TB; the back end's validity word covers a later unchain).
+    /// `backend.direct_entry(&self.code)`. Not remembered: it changes when a tiered TB
+    /// moves from its cold code to its hot code (asked only after a jump-cache miss).
     #[inline]
     pub fn direct_entry(&self, backend: &dyn tcg_ir::Backend) -> Option<(u64, u64)> {
-        let code = self.direct[0].load(Ordering::Acquire);
-        if code != 0 {
-            return Some((code, self.direct[1].load(Ordering::Relaxed)));
-        }
-        let (code, aux) = backend.direct_entry(&*self.code)?;
-        self.direct[1].store(aux, Ordering::Relaxed);
-        self.direct[0].store(code, Ordering::Release);
-        Some((code, aux))
+        backend.direct_entry(&*self.code)
     }
 
     /// Marks the TB dead: no lookup returns it again (jump caches check this flag).

@@ -15,6 +15,10 @@ QEMU syntax (accepted unchanged, alongside the --long flags):
   -m SIZE|size=SIZE   -kernel FILE   -initrd FILE   -append CMDLINE   -dtb FILE
   -nographic   -display none   -monitor none   -serial stdio|mon:stdio|null|none|file:FILE
   -no-reboot   -accel tcg[,thread=single|multi]   -d ITEM,...|help   -D LOGFILE
+  -drive if=none,id=ID,file=F[,format=raw][,readonly=on][,snapshot=on][,cache=MODE]
+  -drive file=F[,if=virtio][,...]   -device virtio-blk-device,drive=ID[,serial=S]
+  -device virtio-rng-device   -device virtio-serial-device   -device virtconsole,chardev=ID
+  -chardev stdio|null,id=ID   -chardev file,id=ID,path=F[,append=on]
 With QEMU syntax (any single-dash option but -m) the RAM default is QEMU's 128 MiB.";
 
 /// QEMU's default RAM size for the virt board.
@@ -103,6 +107,10 @@ pub fn translate(
                 out.extend(serial(&value()?)?);
             }
             "no-reboot" => out.push("--no-reboot".into()),
+            // Checked when the devices are built (`device_args`).
+            "drive" | "device" | "chardev" | "netdev" => {
+                out.extend([format!("--{opt}"), value()?]);
+            }
             "accel" => out.extend(["--sched".into(), accel(&value()?)?.into()]),
             "d" => out.extend(log_items(&value()?)?),
             "D" => out.extend(["--log-file".into(), value()?]),
@@ -318,6 +326,17 @@ mod tests {
 
     fn err(args: &str) -> String {
         tr(args).expect_err(args)
+    }
+
+    #[test]
+    fn device_options_become_long_flags() {
+        assert_eq!(
+            ok("-drive if=none,id=d,file=x.img -device virtio-blk-device,drive=d -device virtio-rng-device"),
+            "--drive if=none,id=d,file=x.img --device virtio-blk-device,drive=d \
+             --device virtio-rng-device -m 128M"
+        );
+        assert_eq!(ok("-netdev user,id=n"), "--netdev user,id=n -m 128M");
+        assert!(err("-drive").contains("-drive needs a value"));
     }
 
     #[test]

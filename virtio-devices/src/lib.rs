@@ -94,3 +94,84 @@ pub type Logger = Arc<dyn Fn(&str) + Send + Sync>;
 pub fn quiet_logger() -> Logger {
     Arc::new(|_| {})
 }
+
+/// A character device backend (`-chardev`) for console output, opened once for every
+/// boot.
+#[derive(Clone)]
+pub enum CharDev {
+    Stdout,
+    Null,
+    File(Arc<std::fs::File>),
+}
+
+struct FileSink(Arc<std::fs::File>);
+
+impl std::io::Write for FileSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        (&*self.0).write(b)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        (&*self.0).flush()
+    }
+}
+
+impl CharDev {
+    pub fn sink(&self) -> console::Sink {
+        match self {
+            CharDev::Stdout => Box::new(std::io::stdout()),
+            CharDev::Null => console::null_sink(),
+            CharDev::File(f) => Box::new(FileSink(f.clone())),
+        }
+    }
+}
+
+/// A console port as configured (see [`console::PortSpec`]).
+#[derive(Clone)]
+pub struct PortConfig {
+    pub nr: u32,
+    pub name: Option<String>,
+    pub chardev: CharDev,
+}
+
+/// A device to put behind a transport, as configured on the command line. Each boot of
+/// the board builds fresh device state from it; disks stay open across boots.
+#[derive(Clone)]
+pub enum DeviceSpec {
+    Rng,
+    Blk {
+        disk: Arc<blk::Disk>,
+        serial: String,
+    },
+    /// virtio-serial-device with its console ports.
+    Console {
+        ports: Vec<PortConfig>,
+    },
+}
+
+impl DeviceSpec {
+    /// QEMU's name for the device.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DeviceSpec::Rng => "virtio-rng-device",
+            DeviceSpec::Blk { .. } => "virtio-blk-device",
+            DeviceSpec::Console { .. } => "virtio-serial-device",
+        }
+    }
+
+    pub fn build(&self) -> Box<dyn mmio::VirtioDevice> {
+        match self {
+            DeviceSpec::Rng => Box::new(rng::Rng::new()),
+            DeviceSpec::Blk { disk, serial } => Box::new(blk::Blk::new(disk.clone(), serial)),
+            DeviceSpec::Console { ports } => Box::new(console::Console::new(
+                ports
+                    .iter()
+                    .map(|p| console::PortSpec {
+                        nr: p.nr,
+                        name: p.name.clone(),
+                        sink: p.chardev.sink(),
+                    })
+                    .collect(),
+            )),
+        }
+    }
+}

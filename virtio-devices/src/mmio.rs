@@ -210,6 +210,51 @@ impl DeviceContext {
     }
 }
 
+impl DeviceContext {
+    /// Puts `data` into the next available chain of queue `qi` (a receive queue) and
+    /// returns it to the driver. `Ok(false)` when the driver has no buffer there now;
+    /// data that does not fit is cut (callers keep messages smaller than a buffer).
+    pub fn push(&self, qi: usize, data: &[u8]) -> bool {
+        let Some(mem) = self.mem.upgrade() else {
+            return false;
+        };
+        let Some(q) = self.queues.get(qi) else {
+            return false;
+        };
+        let mut g = lock_queue(q);
+        let r = g.pop(&mem).and_then(|chain| {
+            let Some(chain) = chain else {
+                return Ok(false);
+            };
+            let mut done = 0usize;
+            for d in chain.writable() {
+                let n = (d.len as usize).min(data.len() - done);
+                crate::mem::write(&mem, d.addr, &data[done..done + n])?;
+                done += n;
+            }
+            g.add_used(&mem, chain.head, done as u32)?;
+            Ok(true)
+        });
+        match r {
+            Ok(true) => {
+                let notify = g.needs_interrupt(&mem);
+                drop(g);
+                if notify {
+                    self.irq.signal_used();
+                }
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                g.broken = true;
+                drop(g);
+                self.irq.device_error(&format!("queue {qi}: {e}"));
+                false
+            }
+        }
+    }
+}
+
 /// A device model behind the transport.
 pub trait VirtioDevice: Send {
     /// The virtio device ID (virtio 1.x, section 5).

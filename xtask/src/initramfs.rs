@@ -32,6 +32,15 @@ if grep -q 'xtask.check=1' /proc/cmdline; then
     sh /check.sh
     poweroff -f
 fi
+if grep -q 'xtask.virtio=1' /proc/cmdline; then
+    echo 1 > /proc/sys/kernel/printk
+    sh /virtio.sh
+    poweroff -f
+fi
+# Debian's kernel has the virtio drivers as modules (virtio and virtio_ring are built in).
+for m in virtio_mmio virtio_blk virtio-rng virtio_console; do
+    [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+done
 echo
 echo "busybox on Linux $(uname -r) ($(nproc) CPUs). 'poweroff -f' powers off; Ctrl-A x quits."
 exec setsid cttyhack sh
@@ -57,6 +66,38 @@ ls /bin | wc -l
 cut -d' ' -f1 /proc/loadavg > /dev/null && echo proc ok
 echo "=== check end ==="
 "#;
+
+/// The kernel parameter that makes `/init` run `/virtio.sh` (the virtio devices' check,
+/// see `crate::virtio`) and power off.
+pub const VIRTIO_PARAM: &str = "xtask.virtio=1";
+
+/// Debian's kernel modules the initramfs carries (no dependencies beyond the built-in
+/// virtio core; loaded in this order).
+pub const MODULES: &[&str] = &["virtio_mmio", "virtio_blk", "virtio-rng", "virtio_console"];
+
+/// `<name>.ko` from the kernel package unpacked under `target/linux/pkg`.
+fn module(paths: &Paths, name: &str) -> Result<Vec<u8>> {
+    let root = cache_dir(paths).join("pkg/lib/modules");
+    let file = format!("{name}.ko");
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.filter_map(|e| e.ok()) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == file.as_str()) {
+                return std::fs::read(&p).with_context(|| format!("reading {}", p.display()));
+            }
+        }
+    }
+    bail!(
+        "{file} not found under {} (delete target/linux/vmlinuz to fetch the kernel package again)",
+        root.display()
+    )
+}
 
 /// `bin/busybox` from Debian's package, downloaded and unpacked on first use.
 pub fn busybox(paths: &Paths) -> Result<PathBuf> {
@@ -115,9 +156,24 @@ pub fn busybox(paths: &Paths) -> Result<PathBuf> {
 pub fn initramfs(paths: &Paths) -> Result<PathBuf> {
     let busybox = std::fs::read(busybox(paths)?).context("reading busybox")?;
     let mut c = Cpio::default();
-    for d in ["bin", "sbin", "dev", "proc", "sys", "tmp", "etc", "root"] {
+    for d in [
+        "bin",
+        "sbin",
+        "dev",
+        "proc",
+        "sys",
+        "tmp",
+        "etc",
+        "root",
+        "lib",
+        "lib/modules",
+    ] {
         c.dir(d);
     }
+    for m in MODULES {
+        c.file(&format!("lib/modules/{m}.ko"), 0o644, &module(paths, m)?);
+    }
+    c.file("virtio.sh", 0o644, crate::virtio::SCRIPT.as_bytes());
     c.file("bin/busybox", 0o755, &busybox);
     c.symlink("bin/sh", "busybox");
     c.file("init", 0o755, INIT.as_bytes());

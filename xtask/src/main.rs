@@ -9,6 +9,7 @@ mod qemu_syntax;
 mod run;
 mod tools;
 mod userland;
+mod virtio;
 
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -37,8 +38,13 @@ commands:
         checked against QEMU, unless --pending or --guest NAME is given; finally
         Debian's arm64 kernel (fetched into target/linux/) boots to its VFS panic
         on every backend x scheduler with 4 CPUs, and with 2 CPUs and a busybox
-        initramfs runs a check script whose output must equal QEMU's (unless
-        --no-linux)
+        initramfs runs a check script whose output must equal QEMU's, then the
+        virtio check below (unless --no-linux)
+  virtio
+        only the virtio check: Debian's kernel loads its virtio modules and reads,
+        writes and syncs three raw disks (plain, snapshot=on, readonly=on) and
+        reads /dev/hwrng, on QEMU, tiered/mttcg and interp/rr; the output must
+        equal QEMU's and the host files must hold exactly what the guest wrote
   bench [--runs N] [--guest NAME] [--no-qemu] [--no-linux] [--no-userland]
         [--userland short|full]
         median wall time of the benchmark guests on every backend x scheduler
@@ -62,6 +68,7 @@ fn main() -> ExitCode {
         Some("bench") => cmd_bench(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("userland") => cmd_userland(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("difftest") => difftest::cmd(&args[1..]).map(|()| ExitCode::SUCCESS),
+        Some("virtio") => cmd_virtio().map(|()| ExitCode::SUCCESS),
         Some("build-guests") => guests::build_all(&Paths::new()).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -384,8 +391,21 @@ fn cmd_test(args: &[String]) -> Result<()> {
     if !no_linux && filter.is_none() {
         linux_boots(&mut report, &paths);
         linux_shell_checks(&mut report, &paths);
+        virtio::checks(&mut report, &paths, LINUX_TIMEOUT);
     }
 
+    println!("{} passed, {} failed", report.passed, report.failed);
+    if report.failed > 0 {
+        bail!("{} check(s) failed", report.failed);
+    }
+    Ok(())
+}
+
+fn cmd_virtio() -> Result<()> {
+    let paths = Paths::new();
+    build_virt(&paths)?;
+    let mut report = Report::default();
+    virtio::checks(&mut report, &paths, LINUX_TIMEOUT);
     println!("{} passed, {} failed", report.passed, report.failed);
     if report.failed > 0 {
         bail!("{} check(s) failed", report.failed);

@@ -475,7 +475,7 @@ pub fn handle_request(disk: &Disk, id: &[u8; ID_LEN], m: &PhysMap, chain: &Chain
     let mut written = 0u64;
     let status = match ty {
         VIRTIO_BLK_T_IN => {
-            if data_in % SECTOR_SIZE != 0 || !in_range(start, data_in) {
+            if !data_in.is_multiple_of(SECTOR_SIZE) || !in_range(start, data_in) {
                 VIRTIO_BLK_S_IOERR
             } else {
                 let mut buf = vec![0u8; CHUNK.min(data_in as usize)];
@@ -498,7 +498,7 @@ pub fn handle_request(disk: &Disk, id: &[u8; ID_LEN], m: &PhysMap, chain: &Chain
         }
         VIRTIO_BLK_T_OUT => {
             let len = rd.remaining();
-            if disk.readonly() || len % SECTOR_SIZE != 0 || !in_range(start, len) {
+            if disk.readonly() || !len.is_multiple_of(SECTOR_SIZE) || !in_range(start, len) {
                 VIRTIO_BLK_S_IOERR
             } else {
                 let mut buf = vec![0u8; CHUNK.min(len as usize)];
@@ -533,7 +533,7 @@ pub fn handle_request(disk: &Disk, id: &[u8; ID_LEN], m: &PhysMap, chain: &Chain
             let n = len / 16;
             if disk.readonly() {
                 VIRTIO_BLK_S_IOERR
-            } else if len % 16 != 0 || n == 0 || n > u64::from(MAX_DISCARD_SEG) {
+            } else if !len.is_multiple_of(16) || n == 0 || n > u64::from(MAX_DISCARD_SEG) {
                 VIRTIO_BLK_S_UNSUPP
             } else {
                 let mut st = VIRTIO_BLK_S_OK;

@@ -35,11 +35,11 @@ pub fn read_u16(mem: &PhysMap, addr: u64) -> Result<u16> {
 /// The 16-bit ring field at `addr` as a host atomic. Guest RAM is 16-byte aligned on
 /// the host, so an aligned guest address is an aligned host address.
 fn atomic_u16(mem: &PhysMap, addr: u64) -> Result<&AtomicU16> {
-    if addr % 2 != 0 {
+    if !addr.is_multiple_of(2) {
         return Err(bad(addr, 2));
     }
     let p = mem.ram_ptr(PhysAddr(addr), 2).ok_or(bad(addr, 2))?;
-    if (p as usize) % std::mem::align_of::<AtomicU16>() != 0 {
+    if !(p as usize).is_multiple_of(std::mem::align_of::<AtomicU16>()) {
         return Err(bad(addr, 2));
     }
     // SAFETY: `p` points at 2 bytes of guest RAM (checked by ram_ptr), aligned for

@@ -616,7 +616,7 @@ impl MmioDevice for VirtioMmio {
             s.device.read_config(offset - reg::CONFIG, &mut b);
             return le_value(&b);
         }
-        if size != 4 || offset % 4 != 0 {
+        if size != 4 || !offset.is_multiple_of(4) {
             self.irq.guest_error(&format!(
                 "{size}-byte read at register offset {offset:#x} (registers are 32-bit)"
             ));
@@ -633,7 +633,7 @@ impl MmioDevice for VirtioMmio {
                 .write_config(offset - reg::CONFIG, &b[..size.min(8) as usize]);
             return;
         }
-        if size != 4 || offset % 4 != 0 {
+        if size != 4 || !offset.is_multiple_of(4) {
             self.irq.guest_error(&format!(
                 "{size}-byte write at register offset {offset:#x} (registers are 32-bit)"
             ));

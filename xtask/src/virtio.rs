@@ -96,7 +96,12 @@ fn device_args(im: &Images) -> Vec<String> {
             format!("virtio-blk-device,drive={id},serial={id}"),
         ]
     };
-    let mut v = d("main", &im.main, "");
+    // QEMU's virtio-mmio is the legacy layout unless told otherwise; ours is modern.
+    let mut v = vec![
+        "-global".to_string(),
+        "virtio-mmio.force-legacy=false".to_string(),
+    ];
+    v.extend(d("main", &im.main, ""));
     v.extend(d("snap", &im.snap, ",snapshot=on"));
     v.extend(d("ro", &im.ro, ",readonly=on"));
     v.extend(["-device".to_string(), "virtio-rng-device".to_string()]);

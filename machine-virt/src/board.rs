@@ -377,7 +377,7 @@ fn make_rtc(gic: &Arc<Gic>, timers: &TimerService) -> Arc<Pl031> {
 }
 
 /// Guest errors of devices, logged under `-d guest_errors`.
-fn guest_error_logger() -> virtio_devices::Logger {
+pub fn guest_error_logger() -> virtio_devices::Logger {
     Arc::new(|m: &str| {
         if vcpu_sched::trace::enabled(vcpu_sched::trace::Items::GUEST_ERRORS).is_some() {
             vcpu_sched::trace::guest_message(m);

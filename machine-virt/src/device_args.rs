@@ -13,7 +13,9 @@
 //! - `-device virtio-serial-device[,id=..]` with `-device virtconsole,chardev=ID
 //!   [,name=N][,nr=N][,id=..]` (ports of the last virtio-serial-device before them)
 //!   and `-chardev stdio|null,id=ID` or `-chardev file,id=ID,path=F[,append=on]`:
-//!   guest output only (the host's standard input stays with the UART).
+//!   guest output only (the host's standard input stays with the UART);
+//! - `-netdev user,id=ID[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...` with
+//!   `-device virtio-net-device,netdev=ID[,mac=MAC][,id=..]` (libslirp).
 //!
 //! The first device takes the highest virtio-mmio transport, as QEMU's virt does, so
 //! Linux (which probes in address order) finds the last one first.
@@ -192,6 +194,32 @@ fn chardev(spec: &str) -> Result<(String, CharDev), String> {
     Ok((id, dev))
 }
 
+/// `-netdev user,id=ID[,hostfwd=...]...`: the network started (its forwarded ports
+/// bound).
+fn netdev(spec: &str) -> Result<(String, Arc<virtio_devices::net::UserNet>), String> {
+    let mut ty = String::new();
+    let mut id = None;
+    let mut fwd = Vec::new();
+    let mut bad = Vec::new();
+    for (k, v) in parse_opts(spec, "type")? {
+        match k.as_str() {
+            "type" => ty = v,
+            "id" => id = Some(v),
+            "hostfwd" => fwd
+                .push(virtio_devices::net::HostFwd::parse(&v).map_err(|e| format!("-netdev {e}"))?),
+            _ => bad.push(k),
+        }
+    }
+    if ty != "user" {
+        return Err(format!("-netdev {ty} is not supported (only -netdev user)"));
+    }
+    unknown("-netdev", spec, &bad, "id, hostfwd")?;
+    let id = id.ok_or_else(|| format!("-netdev {spec}: id= is required"))?;
+    let net = virtio_devices::net::UserNet::start(&fwd, crate::board::guest_error_logger())
+        .map_err(|e| format!("-netdev {spec}: {e}"))?;
+    Ok((id, net))
+}
+
 fn open(d: &DiskOptions) -> Result<Arc<Disk>, String> {
     Disk::open(d).map(Arc::new).map_err(|e| e.to_string())
 }
@@ -204,11 +232,14 @@ pub fn plan(
     chardevs: &[String],
     netdevs: &[String],
 ) -> Result<Vec<DeviceSpec>, String> {
-    if let Some(n) = netdevs.first() {
-        return Err(format!(
-            "-netdev {n}: networking is not supported yet (no virtio-net)"
-        ));
+    let mut nets: HashMap<String, (Arc<virtio_devices::net::UserNet>, bool)> = HashMap::new();
+    for spec in netdevs {
+        let (id, net) = netdev(spec)?;
+        if nets.insert(id.clone(), (net, false)).is_some() {
+            return Err(format!("-netdev id={id} given twice"));
+        }
     }
+    let mut nics = 0u8;
     let mut chars: HashMap<String, (CharDev, bool)> = HashMap::new();
     for spec in chardevs {
         let (id, dev) = chardev(spec)?;
@@ -347,14 +378,48 @@ pub fn plan(
                     chardev: dev.clone(),
                 });
             }
-            "virtserialport" | "virtio-net-device" => {
+            "virtio-net-device" => {
+                let mut netdev_id = None;
+                let mut mac = None;
+                for (k, v) in &opts {
+                    match k.as_str() {
+                        "driver" | "id" => {}
+                        "netdev" => netdev_id = Some(v.clone()),
+                        "mac" => {
+                            mac = Some(virtio_devices::net::parse_mac(v).ok_or_else(|| {
+                                format!("-device {spec}: mac={v} is not xx:xx:xx:xx:xx:xx")
+                            })?)
+                        }
+                        _ => bad.push(k.clone()),
+                    }
+                }
+                unknown("-device", spec, &bad, "netdev, mac, id")?;
+                let nid =
+                    netdev_id.ok_or_else(|| format!("-device {spec}: netdev= is required"))?;
+                let (net, used) = nets
+                    .get_mut(&nid)
+                    .ok_or_else(|| format!("-device {spec}: no -netdev with id={nid}"))?;
+                if *used {
+                    return Err(format!("-device {spec}: netdev {nid} is already in use"));
+                }
+                *used = true;
+                // QEMU's default: 52:54:00:12:34:56, then :57, ... for each NIC.
+                let mut m = virtio_devices::net::DEFAULT_MAC;
+                m[5] = m[5].wrapping_add(nics);
+                nics = nics.wrapping_add(1);
+                out.push(DeviceSpec::Net {
+                    net: net.clone(),
+                    mac: mac.unwrap_or(m),
+                });
+            }
+            "virtserialport" => {
                 return Err(format!("-device {driver} is not supported yet"));
             }
             "" => return Err(format!("-device {spec}: no device name")),
             _ => {
                 return Err(format!(
                     "-device {driver} is not supported (supported: virtio-rng-device, \
-                     virtio-blk-device, virtio-serial-device, virtconsole)"
+                     virtio-blk-device, virtio-serial-device, virtconsole, virtio-net-device)"
                 ))
             }
         }
@@ -500,9 +565,54 @@ mod tests {
                 .unwrap_or_default();
             assert!(e.contains(needle), "{devices:?} {chardevs:?}: {e}");
         }
-        assert!(plan(&[], &[], &[], &s(&["user,id=n0"]))
-            .err()
-            .unwrap_or_default()
-            .contains("-netdev"));
+        let p = plan(
+            &[],
+            &s(&[
+                "virtio-net-device,netdev=n0",
+                "virtio-net-device,netdev=n1,mac=02:00:00:00:00:01",
+            ]),
+            &[],
+            &s(&["user,id=n0", "user,id=n1"]),
+        )
+        .unwrap();
+        let macs: Vec<[u8; 6]> = p
+            .iter()
+            .filter_map(|d| match d {
+                DeviceSpec::Net { mac, .. } => Some(*mac),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            macs,
+            [[0x52, 0x54, 0, 0x12, 0x34, 0x56], [2, 0, 0, 0, 0, 1]]
+        );
+        for (devices, netdevs, needle) in [
+            (vec![], vec!["tap,id=t0"], "-netdev tap is not supported"),
+            (
+                vec![],
+                vec!["user,id=n,restrict=on"],
+                "unsupported property restrict",
+            ),
+            (
+                vec![],
+                vec!["user,id=n,hostfwd=tcp::x-:1"],
+                "hostfwd=tcp::x-:1",
+            ),
+            (
+                vec!["virtio-net-device,netdev=zz"],
+                vec!["user,id=n"],
+                "no -netdev with id=zz",
+            ),
+            (
+                vec!["virtio-net-device,netdev=n,mac=1:2"],
+                vec!["user,id=n"],
+                "mac=1:2",
+            ),
+        ] {
+            let e = plan(&[], &s(&devices), &[], &s(&netdevs))
+                .err()
+                .unwrap_or_default();
+            assert!(e.contains(needle), "{devices:?} {netdevs:?}: {e}");
+        }
     }
 }

@@ -20,6 +20,7 @@ QEMU syntax (accepted unchanged, alongside the --long flags):
   -global virtio-mmio.force-legacy=false
   -device virtio-rng-device   -device virtio-serial-device   -device virtconsole,chardev=ID
   -chardev stdio|null,id=ID   -chardev file,id=ID,path=F[,append=on]
+  -netdev user,id=ID[,hostfwd=tcp::HOSTPORT-:GUESTPORT]   -device virtio-net-device,netdev=ID[,mac=M]
 With QEMU syntax (any single-dash option but -m) the RAM default is QEMU's 128 MiB.";
 
 /// QEMU's default RAM size for the virt board.

@@ -237,11 +237,11 @@ fn qemu_command_line_is_accepted_and_unsupported_options_are_named() {
         (&["-S"], "-S is not supported yet"),
         (&["-enable-kvm"], "-enable-kvm"),
         (&["-serial", "pty"], "-serial pty"),
-        (&["-netdev", "user,id=n0"], "-netdev user,id=n0"),
         (
-            &["-device", "virtio-net-device"],
-            "virtio-net-device is not supported",
+            &["-netdev", "socket,id=n0"],
+            "-netdev socket is not supported",
         ),
+        (&["-device", "virtio-net-device"], "netdev= is required"),
         (
             &["-device", "virtio-rng-device,bogus=1"],
             "unsupported property bogus",

@@ -1,10 +1,10 @@
-//! virtio 1.x devices (entropy, block, console) behind the virtio-mmio transport, reading and writing the board's guest RAM.
+//! virtio 1.x devices (entropy, block, console, network) behind the virtio-mmio transport, reading and writing the board's guest RAM.
 //!
 //! - [`queue`]: the split virtqueue (descriptor table, available and used rings), with
 //!   every guest-supplied index, address and length checked;
 //! - [`mmio`]: the virtio-mmio transport (register layout version 2, "modern") and the
 //!   [`mmio::VirtioDevice`] trait the device models implement;
-//! - [`rng`], [`blk`], [`console`]: the device models.
+//! - [`rng`], [`blk`], [`console`], [`net`]: the device models.
 //!
 //! The ring handling is our own rather than the `virtio-queue` crate: that crate ends a
 //! descriptor chain silently on a loop, an out-of-range index or an unreadable
@@ -16,6 +16,7 @@ pub mod blk;
 pub mod console;
 mod mem;
 pub mod mmio;
+pub mod net;
 pub mod queue;
 pub mod rng;
 
@@ -146,6 +147,11 @@ pub enum DeviceSpec {
     Console {
         ports: Vec<PortConfig>,
     },
+    /// virtio-net-device on a user-mode network.
+    Net {
+        net: Arc<net::UserNet>,
+        mac: [u8; 6],
+    },
 }
 
 impl DeviceSpec {
@@ -155,6 +161,7 @@ impl DeviceSpec {
             DeviceSpec::Rng => "virtio-rng-device",
             DeviceSpec::Blk { .. } => "virtio-blk-device",
             DeviceSpec::Console { .. } => "virtio-serial-device",
+            DeviceSpec::Net { .. } => "virtio-net-device",
         }
     }
 
@@ -172,6 +179,7 @@ impl DeviceSpec {
                     })
                     .collect(),
             )),
+            DeviceSpec::Net { net, mac } => Box::new(net::Net::new(net.clone(), *mac)),
         }
     }
 }

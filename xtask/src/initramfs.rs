@@ -37,10 +37,21 @@ if grep -q 'xtask.virtio=1' /proc/cmdline; then
     sh /virtio.sh
     poweroff -f
 fi
+if grep -q 'xtask.net=1' /proc/cmdline; then
+    echo 1 > /proc/sys/kernel/printk
+    sh /net.sh
+    poweroff -f
+fi
 # Debian's kernel has the virtio drivers as modules (virtio and virtio_ring are built in).
-for m in virtio_mmio virtio_blk virtio-rng virtio_console; do
+for m in failover net_failover virtio_mmio virtio_blk virtio-rng virtio_console virtio_net; do
     [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
 done
+# With a network card: up, with an address by DHCP (user networking: 10.0.2.15).
+if [ -e /sys/class/net/eth0 ]; then
+    ip link set lo up
+    ip link set eth0 up
+    udhcpc -i eth0 -n -q -t 3 -s /udhcpc.sh >/dev/null 2>&1
+fi
 echo
 echo "busybox on Linux $(uname -r) ($(nproc) CPUs). 'poweroff -f' powers off; Ctrl-A x quits."
 exec setsid cttyhack sh
@@ -71,9 +82,31 @@ echo "=== check end ==="
 /// see `crate::virtio`) and power off.
 pub const VIRTIO_PARAM: &str = "xtask.virtio=1";
 
+/// The kernel parameter that makes `/init` run `/net.sh` (the virtio-net check).
+pub const NET_PARAM: &str = "xtask.net=1";
+
+/// busybox udhcpc's event script: configures the leased address and default route.
+const UDHCPC: &str = r#"#!/bin/sh
+case "$1" in
+bound|renew)
+    ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}"
+    [ -n "$router" ] && route add default gw "${router%% *}" dev "$interface"
+    ;;
+esac
+exit 0
+"#;
+
 /// Debian's kernel modules the initramfs carries (no dependencies beyond the built-in
 /// virtio core; loaded in this order).
-pub const MODULES: &[&str] = &["virtio_mmio", "virtio_blk", "virtio-rng", "virtio_console"];
+pub const MODULES: &[&str] = &[
+    "failover",
+    "net_failover",
+    "virtio_mmio",
+    "virtio_blk",
+    "virtio-rng",
+    "virtio_console",
+    "virtio_net",
+];
 
 /// `<name>.ko` from the kernel package unpacked under `target/linux/pkg`.
 fn module(paths: &Paths, name: &str) -> Result<Vec<u8>> {
@@ -174,6 +207,8 @@ pub fn initramfs(paths: &Paths) -> Result<PathBuf> {
         c.file(&format!("lib/modules/{m}.ko"), 0o644, &module(paths, m)?);
     }
     c.file("virtio.sh", 0o644, crate::virtio::SCRIPT.as_bytes());
+    c.file("net.sh", 0o644, crate::virtio::NET_SCRIPT.as_bytes());
+    c.file("udhcpc.sh", 0o755, UDHCPC.as_bytes());
     c.file("bin/busybox", 0o755, &busybox);
     c.symlink("bin/sh", "busybox");
     c.file("init", 0o755, INIT.as_bytes());

@@ -158,6 +158,13 @@ fn cargo_run(args: &[&str]) -> Result<()> {
 
 /// `cargo build --release -p machine-virt`, then checks the binary exists.
 fn build_virt(paths: &Paths) -> Result<()> {
+    if !tools::have_slirp() {
+        bail!(
+            "libslirp's development files are missing (the emulator links libslirp for -netdev \
+             user); install them with:\n    {}",
+            tools::APT_HINT
+        );
+    }
     cargo_run(&["build", "--release", "-p", "machine-virt"])?;
     let virt = paths.virt();
     if !virt.is_file() {
@@ -392,6 +399,7 @@ fn cmd_test(args: &[String]) -> Result<()> {
         linux_boots(&mut report, &paths);
         linux_shell_checks(&mut report, &paths);
         virtio::checks(&mut report, &paths, LINUX_TIMEOUT);
+        virtio::net_checks(&mut report, &paths, LINUX_TIMEOUT);
     }
 
     println!("{} passed, {} failed", report.passed, report.failed);
@@ -406,6 +414,7 @@ fn cmd_virtio() -> Result<()> {
     build_virt(&paths)?;
     let mut report = Report::default();
     virtio::checks(&mut report, &paths, LINUX_TIMEOUT);
+    virtio::net_checks(&mut report, &paths, LINUX_TIMEOUT);
     println!("{} passed, {} failed", report.passed, report.failed);
     if report.failed > 0 {
         bail!("{} check(s) failed", report.failed);

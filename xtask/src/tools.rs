@@ -1,4 +1,5 @@
-//! Host tools the tests need: the AArch64 cross toolchain and QEMU.
+//! Host tools the tests need: the AArch64 cross toolchain, QEMU, and libslirp's
+//! development files (the `virt` build links Debian's libslirp for `-netdev user`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -14,10 +15,14 @@ const APT_PACKAGES: &[&str] = &[
     "binutils-aarch64-linux-gnu",
     "qemu-system-arm",
     "qemu-user",
+    "libslirp-dev",
+    "libglib2.0-dev",
+    "pkg-config",
 ];
 
 pub const APT_HINT: &str = "sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get \
-     install -y gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm qemu-user";
+     install -y gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm qemu-user \
+     libslirp-dev libglib2.0-dev pkg-config";
 
 /// Looks an executable up in PATH.
 pub fn find_in_path(name: &str) -> Option<PathBuf> {
@@ -42,11 +47,23 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Whether pkg-config finds libslirp (with its glib dependency).
+pub fn have_slirp() -> bool {
+    Command::new("pkg-config")
+        .args(["--exists", "slirp"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn missing() -> Vec<&'static str> {
-    [CROSS_CC, QEMU]
+    let mut m: Vec<&'static str> = [CROSS_CC, QEMU]
         .into_iter()
         .filter(|t| find_in_path(t).is_none())
-        .collect()
+        .collect();
+    if !have_slirp() {
+        m.push("libslirp (pkg-config slirp)");
+    }
+    m
 }
 
 /// Makes sure the cross toolchain and QEMU are installed: installs them with

@@ -7,7 +7,11 @@
 //! exactly the guest's write (writable disk) or be unchanged (snapshot and read-only
 //! disks), and the console file must be QEMU's.
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -204,6 +208,178 @@ pub fn checks(report: &mut Report, paths: &Paths, timeout: Duration) {
     for runner in RUNNERS {
         let what = format!(
             "linux virtio disks, rng and console {} (vs qemu)",
+            runner.label()
+        );
+        match run(runner) {
+            Ok((lines, t)) if lines == expected => report.pass(&what, t),
+            Ok((lines, _)) => report.fail(
+                &what,
+                &format!(
+                    "output differs from QEMU's:\n--- qemu\n{}\n--- ours\n{}",
+                    expected.join("\n"),
+                    lines.join("\n")
+                ),
+            ),
+            Err(why) => report.fail(&what, &why),
+        }
+    }
+}
+
+/// The guest side of the network check (`/net.sh`): DHCP, an HTTP GET from a server on
+/// the host's loopback (port from `xtask.httpport=` on the command line), and an HTTP
+/// server the host reaches through `hostfwd` while the script sleeps.
+pub const NET_SCRIPT: &str = r#"echo "=== check begin ==="
+for m in failover net_failover virtio_mmio virtio_net; do
+    insmod /lib/modules/$m.ko || echo "insmod $m failed"
+done
+n=0
+while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+cat /sys/class/net/eth0/address
+ip link set lo up
+ip link set eth0 up
+if udhcpc -i eth0 -n -q -t 5 -s /udhcpc.sh >/dev/null 2>&1; then echo "dhcp ok"; fi
+ip -4 addr show eth0 | grep -o 'inet [0-9./]*'
+ip route | grep default | cut -d' ' -f1-3
+P=$(sed 's/.*xtask.httpport=\([0-9]*\).*/\1/' /proc/cmdline)
+# (busybox 1.35's wget crashes with -T.)
+wget -q -O - "http://10.0.2.2:$P/hello" || echo "wget failed"
+mkdir -p /www
+echo "hello from the guest" > /www/index.html
+httpd -p 8080 -h /www && echo "httpd started"
+# The host's client retries every 250 ms meanwhile.
+sleep 4
+echo "=== check end ==="
+"#;
+
+/// What the host's HTTP server answers.
+const HOST_BODY: &str = "hello from the host\n";
+
+/// A one-answer-per-connection HTTP server on the loopback (stops with `stop`).
+fn http_server(stop: Arc<AtomicBool>) -> Result<(u16, std::thread::JoinHandle<()>)> {
+    let l = TcpListener::bind("127.0.0.1:0").context("binding the test HTTP server")?;
+    l.set_nonblocking(true)?;
+    let port = l.local_addr()?.port();
+    let t = std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            match l.accept() {
+                Ok((mut s, _)) => {
+                    let _ = s.set_nonblocking(false);
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut req = [0u8; 1024];
+                    let _ = s.read(&mut req);
+                    let _ = write!(
+                        s,
+                        "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{HOST_BODY}",
+                        HOST_BODY.len()
+                    );
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    });
+    Ok((port, t))
+}
+
+/// Tries `GET /` on 127.0.0.1:`port` (the guest's server through hostfwd) until a
+/// body arrives or `stop`; returns the last answer.
+fn hostfwd_client(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut last = String::new();
+        while !stop.load(Ordering::SeqCst) {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+                let mut out = String::new();
+                let _ = s.read_to_string(&mut out);
+                if let Some((_, body)) = out.split_once("\r\n\r\n") {
+                    last = body.to_string();
+                    if !last.is_empty() {
+                        return last;
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        last
+    })
+}
+
+/// A free TCP port on the loopback (bound and released; the emulator binds it next).
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The network check: on QEMU, then `tiered/mttcg` and `interp/rr`: the script's
+/// output must equal QEMU's, and the host's client must get the guest's page.
+pub fn net_checks(report: &mut Report, paths: &Paths, timeout: Duration) {
+    let setup = linux::kernel(paths).and_then(|k| Ok((k, initramfs::initramfs(paths)?)));
+    let (kernel, initrd) = match setup {
+        Ok(v) => v,
+        Err(e) => {
+            report.fail("fetch Debian's kernel and busybox", &format!("{e:#}"));
+            return;
+        }
+    };
+    let run = |runner: Runner| -> Result<(Vec<String>, Duration), String> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (http, server) = http_server(stop.clone()).map_err(|e| format!("{e:#}"))?;
+        let fwd = free_port().map_err(|e| format!("{e:#}"))?;
+        let append = format!(
+            "console=ttyAMA0 {} xtask.httpport={http}",
+            initramfs::NET_PARAM
+        );
+        let mut cmd =
+            linux::command_with(runner, &paths.virt(), &kernel, 2, Some(&initrd), &append);
+        cmd.args([
+            "-global",
+            "virtio-mmio.force-legacy=false",
+            "-netdev",
+            &format!("user,id=n0,hostfwd=tcp:127.0.0.1:{fwd}-:8080"),
+            "-device",
+            "virtio-net-device,netdev=n0",
+        ]);
+        let client = hostfwd_client(fwd, stop.clone());
+        let boot = linux::boot_until(cmd, initramfs::CHECK_END, timeout);
+        stop.store(true, Ordering::SeqCst);
+        let _ = server.join();
+        let got = client.join().unwrap_or_default();
+        let boot = boot.map_err(|e| format!("{e:#}"))?;
+        let mut lines = initramfs::check_output(&boot.log).ok_or_else(|| {
+            let lines: Vec<&str> = boot.log.lines().collect();
+            format!(
+                "the network script did not finish in {:.1} s; last lines:\n{}",
+                boot.elapsed.as_secs_f64(),
+                lines[lines.len().saturating_sub(25)..].join("\n")
+            )
+        })?;
+        lines.push(format!("(host) through hostfwd: {got:?}"));
+        if !lines.iter().any(|l| l == HOST_BODY.trim_end()) {
+            return Err(format!(
+                "the guest did not get the host's page over HTTP:\n{}",
+                lines.join("\n")
+            ));
+        }
+        if got != "hello from the guest\n" {
+            return Err(format!(
+                "the host did not reach the guest's server through hostfwd:\n{}",
+                lines.join("\n")
+            ));
+        }
+        Ok((lines, boot.reached.unwrap_or(boot.elapsed)))
+    };
+    let expected = match run(Runner::Qemu) {
+        Ok((lines, t)) => {
+            report.pass("linux virtio-net user networking on qemu", t);
+            lines
+        }
+        Err(why) => {
+            report.fail("linux virtio-net user networking on qemu", &why);
+            return;
+        }
+    };
+    for runner in RUNNERS {
+        let what = format!(
+            "linux virtio-net user networking {} (vs qemu)",
             runner.label()
         );
         match run(runner) {

@@ -41,10 +41,12 @@ commands:
         initramfs runs a check script whose output must equal QEMU's, then the
         virtio check below (unless --no-linux)
   virtio
-        only the virtio check: Debian's kernel loads its virtio modules and reads,
-        writes and syncs three raw disks (plain, snapshot=on, readonly=on) and
-        reads /dev/hwrng, on QEMU, tiered/mttcg and interp/rr; the output must
-        equal QEMU's and the host files must hold exactly what the guest wrote
+        only the virtio check: Debian's kernel loads its virtio modules, reads,
+        writes and syncs three raw disks (plain, snapshot=on, readonly=on), reads
+        /dev/hwrng, writes to hvc0, then gets a DHCP lease on -netdev user, fetches
+        a page from a host HTTP server and serves one the host fetches through
+        hostfwd, on QEMU, tiered/mttcg and interp/rr; the output must equal QEMU's
+        and the host files must hold exactly what the guest wrote
   bench [--runs N] [--guest NAME] [--no-qemu] [--no-linux] [--no-userland]
         [--userland short|full]
         median wall time of the benchmark guests on every backend x scheduler

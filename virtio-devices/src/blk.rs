@@ -922,3 +922,110 @@ mod tests {
         assert!(e.to_string().contains("/nonexistent/disk.img"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod thread_tests {
+    use super::*;
+    use crate::mmio::{reg, Interrupt, VirtioMmio};
+    use crate::queue::tests::{put_desc, ram, AVAIL, DATA, DESC, USED};
+    use softmmu::{MmioDevice, PhysAddr};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    /// Through the transport: requests are served on the I/O thread, which fills the
+    /// used ring and raises the interrupt; a reset waits for it and stops it.
+    #[test]
+    fn requests_complete_on_the_io_thread() {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        let data: Vec<u8> = (0..64 * 1024).map(|i| (i % 253) as u8).collect();
+        std::fs::write(f.path(), &data).unwrap();
+        let disk = Arc::new(
+            Disk::open(&DiskOptions {
+                path: f.path().into(),
+                ..Default::default()
+            })
+            .unwrap(),
+        );
+        let mem = Arc::new(ram());
+        let line = Arc::new(AtomicBool::new(false));
+        let l = line.clone();
+        let caller = std::thread::current().id();
+        let raised_elsewhere = Arc::new(AtomicBool::new(false));
+        let r = raised_elsewhere.clone();
+        let irq = Arc::new(Interrupt::new(
+            "blk",
+            Box::new(move |v| {
+                if v && std::thread::current().id() != caller {
+                    r.store(true, Ordering::SeqCst);
+                }
+                l.store(v, Ordering::SeqCst);
+            }),
+            crate::quiet_logger(),
+        ));
+        let t = VirtioMmio::new(Box::new(Blk::new(disk, "x")), irq);
+        t.attach_memory(&mem);
+        let w = |o: u64, v: u64| t.write(o, 4, v);
+        w(reg::STATUS, 1);
+        w(reg::STATUS, 3);
+        w(reg::DRIVER_FEATURES_SEL, 1);
+        w(reg::DRIVER_FEATURES, 1);
+        w(reg::STATUS, 0xb);
+        assert_eq!(t.read(reg::STATUS, 4), 0xb);
+        // Capacity in the configuration space: 128 sectors.
+        assert_eq!(t.read(reg::CONFIG, 8), 128);
+        w(reg::QUEUE_NUM, 8);
+        w(reg::QUEUE_DESC_LOW, DESC);
+        w(reg::QUEUE_DRIVER_LOW, AVAIL);
+        w(reg::QUEUE_DEVICE_LOW, USED);
+        w(reg::QUEUE_READY, 1);
+        w(reg::STATUS, 0xf);
+        // Four reads of 4 KiB: descriptors 2k (header) and 2k + 1 (data, then the
+        // status byte at its end).
+        for k in 0..4u16 {
+            let hdr = DATA + 0x100 * u64::from(k);
+            let buf = DATA + 0x1_0000 + 0x2000 * u64::from(k);
+            let mut h = [0u8; 16];
+            h[8..].copy_from_slice(&(u64::from(k) * 8).to_le_bytes());
+            mem.write_bytes(PhysAddr(hdr), &h).unwrap();
+            put_desc(&mem, DESC, 2 * k, hdr, 16, 1, 2 * k + 1);
+            // 4096 bytes of data + 1 status byte in one writable buffer.
+            put_desc(&mem, DESC, 2 * k + 1, buf, 4097, 2, 0);
+            mem.write_bytes(
+                PhysAddr(AVAIL + 4 + 2 * u64::from(k)),
+                &(2 * k).to_le_bytes(),
+            )
+            .unwrap();
+        }
+        mem.write_bytes(PhysAddr(AVAIL + 2), &4u16.to_le_bytes())
+            .unwrap();
+        w(reg::QUEUE_NOTIFY, 0);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut idx = [0u8; 2];
+            mem.read_bytes(PhysAddr(USED + 2), &mut idx).unwrap();
+            if u16::from_le_bytes(idx) == 4 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "requests not completed");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for k in 0..4usize {
+            let buf = DATA + 0x1_0000 + 0x2000 * k as u64;
+            let mut got = vec![0u8; 4097];
+            mem.read_bytes(PhysAddr(buf), &mut got).unwrap();
+            assert_eq!(&got[..4096], &data[k * 4096..(k + 1) * 4096], "request {k}");
+            assert_eq!(got[4096], VIRTIO_BLK_S_OK as u8);
+        }
+        assert!(line.load(Ordering::SeqCst));
+        assert!(
+            raised_elsewhere.load(Ordering::SeqCst),
+            "raised by the I/O thread"
+        );
+        assert_eq!(t.read(reg::INTERRUPT_STATUS, 4), 1);
+        // Reset: the thread acknowledges, the queue is gone.
+        w(reg::STATUS, 0);
+        assert_eq!(t.read(reg::STATUS, 4), 0);
+        assert_eq!(t.read(reg::QUEUE_READY, 4), 0);
+        assert!(!line.load(Ordering::SeqCst));
+    }
+}

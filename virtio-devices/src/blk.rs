@@ -327,7 +327,16 @@ impl Disk {
         }
         let mut d = self.lock();
         if let Some(ov) = &mut d.overlay {
-            write_zero_bytes(&ov.file, off, len)?;
+            // The overlay is sparse: a hole reads as zeros (written zeros otherwise).
+            let hole = fallocate(
+                &ov.file,
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                off,
+                len,
+            );
+            if hole.is_err() {
+                write_zero_bytes(&ov.file, off, len)?;
+            }
             let first = off / SECTOR_SIZE;
             ov.mark(first, len.div_ceil(SECTOR_SIZE));
             return Ok(());

@@ -13,7 +13,7 @@ use softmmu::{fault, Access, MemCtx, PhysMap};
 use std::sync::Arc;
 use tcg_ir::ExitCode;
 use vcpu_sched::trace::Items;
-use vcpu_sched::{CpuAction, GuestCpu, TbKey, Translation};
+use vcpu_sched::{CpuAction, DebugExit, GuestCpu, TbKey, Translation};
 
 /// What the CPU hands to the board: hypervisor calls (PSCI).
 pub trait Platform: Send + Sync {
@@ -118,6 +118,15 @@ impl ArmCpu {
         &self.env
     }
 
+    pub(crate) fn env_mut(&mut self) -> &mut CpuEnv {
+        &mut self.env
+    }
+
+    /// The board's memory map this CPU accesses.
+    pub(crate) fn phys(&self) -> &Arc<PhysMap> {
+        &self._mem.phys
+    }
+
     /// Architectural reset into EL1h at `entry` with the MMU off, interrupts masked and
     /// `x0 = arg` (how the boot loader and PSCI CPU_ON start a CPU).
     pub fn reset_to(&mut self, entry: u64, arg: u64) {
@@ -190,6 +199,14 @@ impl ArmCpu {
         let pc = (self.env.pc & PAGE_MASK) | (h.fault_pc & !PAGE_MASK);
         let (kind, info, addr, access) = (h.fault, h.fault_info, h.fault_addr, h.fault_access);
         self.env.head.clear_fault();
+        if kind == fault::WATCHPOINT {
+            // Nothing was accessed: the instruction runs again when the debugger resumes.
+            self.env.pc = pc;
+            return CpuAction::Debug(DebugExit::Watchpoint {
+                kind: softmmu::watch::WatchKind::from_code(info),
+                addr,
+            });
+        }
         let fsc = match kind {
             fault::ALIGNMENT => except::fsc::ALIGNMENT,
             fault::BUS => except::fsc::SYNC_EXTERNAL,
@@ -236,6 +253,11 @@ pub fn mpidr_of(n: usize) -> u64 {
     0x8000_0000 | (n as u64 & 0xff) | (((n as u64 >> 8) & 0xff) << 8)
 }
 
+/// The CPU index whose MPIDR_EL1 is `mpidr` (the inverse of [`mpidr_of`]).
+pub fn index_of_mpidr(mpidr: u64) -> usize {
+    ((mpidr & 0xff) | ((mpidr >> 8) & 0xff) << 8) as usize
+}
+
 impl GuestCpu for ArmCpu {
     /// Blocks compute every pc-derived value from `env.pc` (see `translate_block`).
     const PC_RELATIVE: bool = true;
@@ -264,6 +286,14 @@ impl GuestCpu for ArmCpu {
     }
 
     fn translate(&mut self, key: &TbKey) -> Result<Translation, CpuAction> {
+        self.translate_debug(key, &[])
+    }
+
+    fn translate_debug(
+        &mut self,
+        key: &TbKey,
+        breakpoints: &[u64],
+    ) -> Result<Translation, CpuAction> {
         let flags = TbFlags::from_bits(key.flags);
         let env = &mut self.env.head as *mut softmmu::EnvHead;
         // SAFETY: as in tb_key.
@@ -271,12 +301,22 @@ impl GuestCpu for ArmCpu {
         let Some((host, _)) = page else {
             return Err(self.take_recorded_fault());
         };
+        let dbg = translate::BlockDebug {
+            vpc: key.pc,
+            breakpoints,
+            one_insn: key.flags & TbKey::ONE_INSN != 0,
+        };
         // SAFETY: `host` is the host view of the whole guest page holding `key.pc`.
-        let (func, size, insns) = unsafe { translate::translate_block(host, key.phys_pc, flags) };
+        let (func, size, insns) =
+            unsafe { translate::translate_block_debug(host, key.phys_pc, flags, &dbg) };
         Ok(Translation { func, size, insns })
     }
 
     fn retranslate(phys: &PhysMap, key: &TbKey) -> Option<tcg_ir::Func> {
+        if key.flags & TbKey::ONE_INSN != 0 {
+            // A debugger's block (the execution loop keeps their IR with the back end).
+            return None;
+        }
         let page = key.phys_pc & PAGE_MASK;
         let host = phys.ram_ptr(softmmu::PhysAddr(page), softmmu::layout::PAGE_SIZE)?;
         // SAFETY: `host` is the host view of the whole RAM page holding the TB's code (RAM
@@ -318,6 +358,7 @@ impl GuestCpu for ArmCpu {
                 self.platform.tlbi_others(self.index, info);
                 CpuAction::Continue
             }
+            exits::DEBUG => CpuAction::Debug(DebugExit::Breakpoint { pc }),
             exits::WFI => CpuAction::WaitForInterrupt,
             exits::WFE => CpuAction::WaitForEvent,
             exits::SEV => CpuAction::SendEvent,

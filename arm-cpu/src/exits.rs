@@ -26,3 +26,6 @@ pub const TLBI_BROADCAST: u64 = ExitCode::FIRST_GUEST + 8;
 /// A trap the translator decided on (EL0 access controls): `pc` at the instruction,
 /// `exit_info` = the ESR_EL1 value of the synchronous exception to take.
 pub const TRAP: u64 = ExitCode::FIRST_GUEST + 9;
+/// The block reached a debugger breakpoint (`vcpu_sched::debug`): `pc` at the instruction,
+/// which has not run.
+pub const DEBUG: u64 = ExitCode::FIRST_GUEST + 10;

@@ -2,6 +2,7 @@
 //! from decoded A64 instructions to IR.
 
 pub mod cpu;
+pub mod debug;
 pub mod except;
 pub mod exits;
 pub mod helpers;

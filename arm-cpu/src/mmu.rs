@@ -462,11 +462,25 @@ impl PageWalker for Stage1Walker {
         let regs = Regs::from_sysregs(sysregs);
         // SAFETY: `ctx` is null or points at the vCPU's `MemCtx`, which outlives its env.
         let phys: Option<&PhysMap> = unsafe { ctx.as_ref() }.map(|c| &*c.phys);
-        Stage1Walker::translate_with(&regs, &phys, vaddr, access, mmu_idx == 0).map_err(|f| {
-            WalkFault {
-                kind: softmmu::fault::WALKER_BASE,
-                info: f as u64,
-            }
+        let el0 = mmu_idx == 0;
+        let r = Stage1Walker::translate_with(&regs, &phys, vaddr, access, el0);
+        if let Some(t) = vcpu_sched::trace::enabled(vcpu_sched::trace::Items::MMU) {
+            let cpu = crate::cpu::index_of_mpidr(sysregs[slot::MPIDR]);
+            let mut s = String::new();
+            crate::trace::mmu_record(
+                &mut s,
+                cpu,
+                vaddr,
+                access,
+                el0,
+                &walk(&regs, &phys, vaddr, el0),
+                &r,
+            );
+            t.write(&s);
+        }
+        r.map_err(|f| WalkFault {
+            kind: softmmu::fault::WALKER_BASE,
+            info: f as u64,
         })
     }
 }

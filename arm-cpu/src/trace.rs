@@ -105,6 +105,73 @@ pub fn exception_record(out: &mut String, t: &Taken, env: &CpuEnv) {
     );
 }
 
+/// `-d mmu`: one line for a page-table walk a TLB miss made on CPU `cpu`: the virtual
+/// address, the access and the EL it is checked for, then the physical address, the size
+/// and level of the page or block, the permissions and the MAIR attribute byte; or the
+/// fault the access takes (`result`), with the level it was found at.
+pub fn mmu_record(
+    out: &mut String,
+    cpu: usize,
+    vaddr: u64,
+    access: softmmu::Access,
+    el0: bool,
+    walk: &Result<crate::mmu::Walk, u8>,
+    result: &Result<softmmu::Translation, u8>,
+) {
+    use crate::mmu::fsc;
+    let what = match access {
+        softmmu::Access::Read => "read",
+        softmmu::Access::Write => "write",
+        softmmu::Access::Exec => "exec",
+    };
+    let _ = write!(
+        out,
+        "mmu: cpu {cpu} EL{} {what} va {vaddr:#018x} -> ",
+        u8::from(!el0)
+    );
+    match (walk, result) {
+        (Ok(w), Ok(_)) => {
+            let size = match w.size_log2 {
+                b @ 30.. => format!("{}G", 1u64 << (b - 30)),
+                b @ 20.. => format!("{}M", 1u64 << (b - 20)),
+                b => format!("{}K", 1u64 << (b.saturating_sub(10))),
+            };
+            let p = |f: softmmu::Perms, c: char| if w.perms.contains(f) { c } else { '-' };
+            let _ = write!(out, "pa {:#x}", w.pa);
+            if w.mmu_off {
+                let _ = writeln!(out, " (MMU off)");
+            } else {
+                let _ = writeln!(
+                    out,
+                    " {size} {} level {} {}{}{} attr {:#04x}{}",
+                    if w.level == 3 { "page" } else { "block" },
+                    w.level,
+                    p(softmmu::Perms::READ, 'r'),
+                    p(softmmu::Perms::WRITE, 'w'),
+                    p(softmmu::Perms::EXEC, 'x'),
+                    w.mair_attr,
+                    if w.not_global { " nG" } else { "" }
+                );
+            }
+        }
+        (_, Err(f)) => {
+            let kind = match fsc::kind(*f) {
+                fsc::ADDRESS_SIZE => "address size fault",
+                fsc::TRANSLATION => "translation fault",
+                fsc::ACCESS_FLAG => "access flag fault",
+                fsc::PERMISSION => "permission fault",
+                fsc::EXTERNAL_ABORT_ON_WALK => "external abort on the walk",
+                _ => "fault",
+            };
+            let _ = writeln!(out, "{kind}, level {} (FSC {f:#04x})", fsc::level(*f));
+        }
+        (Err(f), Ok(_)) => {
+            // Cannot happen (the access check follows the walk); say what was seen.
+            let _ = writeln!(out, "inconsistent walk (FSC {f:#04x})");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +228,70 @@ mod tests {
             lines[7]
         );
         assert_eq!(lines[8], "PSTATE=400003c5 -Z-- EL1h");
+    }
+
+    #[test]
+    fn mmu_records() {
+        use crate::mmu::{fsc, Walk};
+        use softmmu::{Access, Perms, Translation};
+        let w = Walk {
+            pa: 0x4123_4567,
+            perms: Perms::READ | Perms::WRITE,
+            mair_attr: 0xff,
+            sh: 3,
+            not_global: true,
+            level: 3,
+            size_log2: 12,
+            mmu_off: false,
+        };
+        let t = Ok(Translation {
+            paddr_page: 0x4123_4000,
+            perms: w.perms,
+            attrs: 0xff,
+        });
+        let mut s = String::new();
+        mmu_record(
+            &mut s,
+            1,
+            0xffff_0000_0123_4567,
+            Access::Write,
+            true,
+            &Ok(w),
+            &t,
+        );
+        assert_eq!(
+            s,
+            "mmu: cpu 1 EL0 write va 0xffff000001234567 -> pa 0x41234567 4K page level 3 \
+             rw- attr 0xff nG\n"
+        );
+        let block = Walk {
+            level: 2,
+            size_log2: 21,
+            not_global: false,
+            perms: Perms::all(),
+            ..w
+        };
+        s.clear();
+        mmu_record(&mut s, 0, 0x1000, Access::Exec, false, &Ok(block), &t);
+        assert!(s.ends_with("2M block level 2 rwx attr 0xff\n"), "{s}");
+        s.clear();
+        let f = fsc::permission(3);
+        mmu_record(&mut s, 0, 0x1000, Access::Exec, false, &Ok(block), &Err(f));
+        assert_eq!(
+            s,
+            "mmu: cpu 0 EL1 exec va 0x0000000000001000 -> permission fault, level 3 (FSC 0x0f)\n"
+        );
+        s.clear();
+        let f = fsc::translation(1);
+        mmu_record(&mut s, 0, 0x1000, Access::Read, false, &Err(f), &Err(f));
+        assert!(
+            s.ends_with("-> translation fault, level 1 (FSC 0x05)\n"),
+            "{s}"
+        );
+        let off = Walk { mmu_off: true, ..w };
+        s.clear();
+        mmu_record(&mut s, 0, 0x4000_0000, Access::Read, false, &Ok(off), &t);
+        assert!(s.ends_with("-> pa 0x41234567 (MMU off)\n"), "{s}");
     }
 
     #[test]

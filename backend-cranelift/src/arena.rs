@@ -15,10 +15,16 @@
 use std::ptr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-/// Bytes of one chain cell: `[slot0, slot1, guest pc, flags]`, each an `AtomicU64`.
-pub(crate) const CELL_BYTES: usize = 32;
+/// Bytes of one chain cell: `[slot0, slot1, guest pc, flags, runs, run limit, 2 spare]`,
+/// each an `AtomicU64` (a cache line). Runs and limit are used by quick-code TBs that
+/// count (see `quick.rs`).
+pub(crate) const CELL_BYTES: usize = 64;
 /// A chain cell.
-pub(crate) type Cell = [AtomicU64; 4];
+pub(crate) type Cell = [AtomicU64; 8];
+/// Byte offset of the run counter in a cell.
+pub(crate) const CELL_RUNS: usize = 32;
+/// Byte offset of the run limit (chained entries stop at it) in a cell.
+pub(crate) const CELL_LIMIT: usize = 40;
 
 /// One generation of code memory.
 pub(crate) struct Arena {
@@ -125,7 +131,7 @@ impl Arena {
             return None;
         }
         let addr = self.rw as usize + off;
-        // SAFETY: `off..off+CELL_BYTES` is inside the mapping, 32-aligned, and not handed
+        // SAFETY: `off..off+CELL_BYTES` is inside the mapping, 64-aligned, and not handed
         // out before (cells_low only decreases), so no other thread references it yet.
         let cell = unsafe { &*(addr as *const Cell) };
         for w in cell {

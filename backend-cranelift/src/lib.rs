@@ -1,4 +1,7 @@
-//! The Cranelift JIT back end: each TB becomes one native function `fn(env) -> exit code`.
+//! The JIT back end: each TB becomes one native function `fn(env) -> exit code`, generated
+//! by Cranelift or, with [`JitOptions::quick`], by the quick generator (`quick.rs`: x86-64
+//! code straight from the IR in microseconds, the cold tier of the tiered back end). Both
+//! share everything below: code arenas, chain cells, the calling convention, the exits.
 //!
 //! * [`CraneliftBackend::new`] picks the host ISA (`cranelift_native`, with the host's
 //!   extensions such as SSE4.1 and AVX detected) with `opt_level=none` (the IR arrives
@@ -21,8 +24,8 @@
 //! trampoline per arena generation (`extern "C" fn(env, entry) -> u64`, placed at the
 //! start of the arena), so [`CompiledTb::exec`] is unchanged for callers.
 //!
-//! Every TB owns a *chain cell* in its arena: `[slot0, slot1, guest pc, flags]` (four
-//! `AtomicU64`, see `arena.rs`), whose address is a constant in its code. `goto_tb n`
+//! Every TB owns a *chain cell* in its arena: `[slot0, slot1, guest pc, flags, runs, run
+//! limit]` (`AtomicU64`s, see `arena.rs`), whose address is a constant in its code. `goto_tb n`
 //! atomically loads `cell[n]`; if it is non-zero it writes back the cached globals and
 //! `return_call_indirect`s to that address with `env`; otherwise it falls through to the
 //! `exit_tb n` that follows, which returns [`ExitCode::chainable`]`(cell, n)` (from
@@ -35,11 +38,14 @@
 //! and neither TB was unchained. A successful chain is recorded in the target's incoming
 //! list; [`Backend::unchain`] marks a TB dead, zeroes its own slots and every recorded slot
 //! still pointing at it. Chain and unchain serialise on one backend mutex; generated code
-//! reads cells with plain atomic loads. Memory safety: code jumps only to entries of its
-//! own arena, which the TB the execution loop entered keeps alive; a full flush replaces
-//! the arena only inside an exclusive section (no thread in generated code).
+//! reads cells with plain atomic loads. Memory safety: chains jump only to entries of their
+//! own arena, which the TB the execution loop entered keeps alive; `lookup_goto` jumps to
+//! entries of the vCPU's jump cache (in tiered mode, from quick code into Cranelift's
+//! arena), which the loop clears whenever the TB cache is flushed; a full flush replaces
+//! an arena only inside an exclusive section (no thread in generated code).
 
 mod arena;
+mod quick;
 mod translate;
 
 use arena::{Arena, Cell};
@@ -77,6 +83,15 @@ pub struct JitOptions {
     /// Ignore the host's optional ISA extensions (x86-64: SSE2 only, no SSE4.1/AVX), so
     /// tests can check the fallback lowerings of the vector ops on this machine.
     pub baseline_isa: bool,
+    /// Generate code with the quick generator (`quick.rs`, x86-64 only) instead of
+    /// Cranelift: compiles in microseconds, runs slower.
+    pub quick: bool,
+    /// Quick code counts its runs ([`CompiledTb::runs`]) and honours
+    /// [`CompiledTb::set_run_limit`] (the cold tier of the tiered back end).
+    pub count_runs: bool,
+    /// With `count_runs`: the run count at which chained entries stop at first (0: none),
+    /// until [`CompiledTb::set_run_limit`] moves it.
+    pub chain_limit: u32,
 }
 
 impl Default for JitOptions {
@@ -87,6 +102,9 @@ impl Default for JitOptions {
             optimize: false,
             verifier: cfg!(debug_assertions),
             baseline_isa: false,
+            quick: false,
+            count_runs: false,
+            chain_limit: 0,
         }
     }
 }
@@ -118,7 +136,12 @@ pub struct CraneliftBackend {
 
 /// One compiled TB: an entry point in an arena it keeps alive, and its chain cell there.
 pub struct JitTb {
+    /// Where chains and the jump cache enter.
     entry: *const u8,
+    /// Where the execution loop enters (`entry` except for counting quick code).
+    loop_entry: *const u8,
+    /// Counts runs in its cell (quick code with `count_runs`).
+    counted: bool,
     tramp: Trampoline,
     size: usize,
     /// Writable-view address of this TB's chain cell (inside `arena`).
@@ -150,7 +173,7 @@ impl CompiledTb for JitTb {
         // SAFETY: `tramp` and `entry` are finished functions in a live arena (we hold an
         // Arc to it; every TB chained from here is in the same arena); the caller
         // guarantees `env` is a valid environment for this TB.
-        unsafe { (self.tramp)(env, self.entry) }
+        unsafe { (self.tramp)(env, self.loop_entry) }
     }
 
     fn code_size(&self) -> usize {
@@ -159,6 +182,18 @@ impl CompiledTb for JitTb {
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
+    }
+
+    fn runs(&self) -> Option<u32> {
+        self.counted
+            .then(|| self.cell()[4].load(Ordering::Relaxed).min(u32::MAX as u64) as u32)
+    }
+
+    fn set_run_limit(&self, limit: u32) {
+        if self.counted {
+            let l = if limit == 0 { u64::MAX } else { limit as u64 };
+            self.cell()[5].store(l, Ordering::Relaxed);
+        }
     }
 
     fn host_code(&self) -> Option<&[u8]> {
@@ -196,12 +231,19 @@ impl JitTb {
     }
 }
 
-static DEAD_CELL: Cell = [
-    std::sync::atomic::AtomicU64::new(0),
-    std::sync::atomic::AtomicU64::new(0),
-    std::sync::atomic::AtomicU64::new(0),
-    std::sync::atomic::AtomicU64::new(CELL_DEAD),
-];
+static DEAD_CELL: Cell = {
+    use std::sync::atomic::AtomicU64;
+    [
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(CELL_DEAD),
+        AtomicU64::new(0),
+        AtomicU64::new(u64::MAX),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+    ]
+};
 
 thread_local! {
     static CTX: RefCell<Option<(Context, FunctionBuilderContext)>> = const { RefCell::new(None) };
@@ -219,6 +261,9 @@ impl CraneliftBackend {
 
     pub fn with_options(opts: JitOptions) -> Result<CraneliftBackend, BackendError> {
         let err = |e: String| BackendError::Compile(e);
+        if opts.quick && !cfg!(target_arch = "x86_64") {
+            return Err(err("the quick code generator needs an x86-64 host".into()));
+        }
         let mut fb = settings::builder();
         fb.set("opt_level", if opts.optimize { "speed" } else { "none" })
             .map_err(|e| err(e.to_string()))?;
@@ -330,10 +375,28 @@ impl CraneliftBackend {
                 (st.arena.clone(), a, st.slow)
             };
             if let Some(c) = arena.cell(cell_addr) {
+                let limit = match self.opts.chain_limit {
+                    0 => u64::MAX,
+                    n => n as u64,
+                };
+                c[5].store(limit, Ordering::Relaxed);
                 if let Some(pc) = pc {
                     c[2].store(pc, Ordering::Relaxed);
                     c[3].store(CELL_HAS_PC, Ordering::Release);
                 }
+            }
+            if self.opts.quick {
+                let q = quick::compile(func, cell_addr, self.opts.count_runs)?;
+                if let Some(mut tb) = self.place(&arena, &q.code, cell_addr)? {
+                    // SAFETY: `loop_entry` is an offset inside the code just placed.
+                    tb.loop_entry = unsafe { tb.entry.add(q.loop_entry) };
+                    tb.counted = self.opts.count_runs;
+                    if let Some(map) = perf_map() {
+                        map.record(tb.entry as u64, q.code.len(), pc);
+                    }
+                    return Ok(tb);
+                }
+                continue;
             }
             let bytes = CTX.with(|cell| {
                 let mut slot = cell.borrow_mut();
@@ -391,6 +454,8 @@ impl CraneliftBackend {
         let p = unsafe { st.arena.place(off, bytes) };
         Ok(Some(JitTb {
             entry: p,
+            loop_entry: p,
+            counted: false,
             tramp: st.tramp,
             size: bytes.len(),
             cell,
@@ -503,7 +568,11 @@ fn jit_tb(tb: &dyn CompiledTb) -> Option<&JitTb> {
 
 impl Backend for CraneliftBackend {
     fn name(&self) -> &'static str {
-        "cranelift"
+        if self.opts.quick {
+            "quick"
+        } else {
+            "cranelift"
+        }
     }
 
     fn compile(&self, func: &Func) -> Result<Arc<dyn CompiledTb>, BackendError> {

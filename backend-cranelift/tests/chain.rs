@@ -280,3 +280,62 @@ fn concurrent_chaining_while_running() {
         assert!(execs < 100, "chained: {execs} execs");
     }
 }
+
+fn quick_counting(limit: u32) -> CraneliftBackend {
+    CraneliftBackend::with_options(backend_cranelift::JitOptions {
+        quick: true,
+        count_runs: true,
+        chain_limit: limit,
+        ..Default::default()
+    })
+    .expect("host JIT")
+}
+
+#[test]
+fn quick_code_chains_counts_runs_and_stops_chained_entries_at_the_limit() {
+    let be = quick_counting(3);
+    let a = compile(&be, &tb_inc(0x4000_1000, 0x4000_1040));
+    let b = compile(&be, &tb_end(0x4000_1040));
+    let e = env();
+    e.regs[1] = 10;
+    let v = exec(&a, e);
+    assert_eq!(ExitCode::goto_tb_slot(v), Some(0));
+    assert!(be.chain(v, &b));
+    assert_eq!((a.runs(), b.runs()), (Some(1), Some(0)));
+    // Chained entries into B while it has run fewer than 3 times.
+    for k in 0..3u64 {
+        assert_eq!(exec(&a, e), 0x20, "chained run {k}");
+        assert_eq!(e.regs[2], 2 * (12 + k));
+    }
+    assert_eq!(b.runs(), Some(3));
+    // B reached its limit: the chained entry leaves for the loop, pc set, B not run.
+    e.regs[2] = 0;
+    assert_eq!(exec(&a, e), ExitCode::LOOKUP);
+    assert_eq!((e.regs[1], e.regs[2], e.regs[15]), (15, 0, 0x4000_1040));
+    assert_eq!(b.runs(), Some(3));
+    // The loop may always enter it; a raised limit lets chains in again.
+    assert_eq!(exec(&b, e), 0x20);
+    b.set_run_limit(10);
+    assert_eq!(exec(&a, e), 0x20);
+    assert_eq!(b.runs(), Some(5));
+    // 0: no limit.
+    b.set_run_limit(0);
+    for _ in 0..10 {
+        assert_eq!(exec(&a, e), 0x20);
+    }
+    assert_eq!(b.runs(), Some(15));
+}
+
+#[test]
+fn quick_code_sees_the_exit_request_on_entry() {
+    let be = quick_counting(0);
+    let a = compile(&be, &tb_end(0x4000_1000));
+    let e = env();
+    e.head.exit_request.store(1, Ordering::Relaxed);
+    assert_eq!(exec(&a, e), ExitCode::REQUESTED);
+    assert_eq!(e.regs[2], 0);
+    e.head.exit_request.store(0, Ordering::Relaxed);
+    e.regs[1] = 4;
+    assert_eq!(exec(&a, e), 0x20);
+    assert_eq!(e.regs[2], 8);
+}

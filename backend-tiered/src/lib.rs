@@ -1,9 +1,12 @@
-//! Tiered execution: every TB starts in a cheap back end (the interpreter) and moves to an
-//! optimising one (the Cranelift JIT) once it has run often enough to repay compilation.
+//! Tiered execution: every TB starts in a cheap back end (`virt` uses the JIT's quick code
+//! generator on x86-64 hosts, the interpreter elsewhere) and moves to an optimising one
+//! (Cranelift) once it has run often enough to repay compilation.
 //!
-//! A Linux boot translates hundreds of thousands of TBs that run only a few times; the JIT
-//! spends ~100-300 µs on each, the interpreter a few µs, while a hot JIT TB runs many times
-//! faster. By default hot TBs are compiled by the [`service`] on worker threads: the vCPU
+//! A Linux boot translates hundreds of thousands of TBs that run only a few times;
+//! Cranelift spends ~100-300 µs on each, the cold tiers a few µs, while a hot Cranelift TB
+//! runs several times faster. The cold back end counts runs ([`CompiledTb::runs`]) and
+//! stops chained entries at [`CompiledTb::set_run_limit`], so the loop sees a TB that is
+//! due for promotion. By default hot TBs are compiled by the [`service`] on worker threads: the vCPU
 //! keeps running the cold code and picks up the hot code when it is installed (a `OnceLock`
 //! read, no lock on the execution path). [`TierOptions::workers`] `= 0` compiles on the
 //! vCPU's thread instead, at the exact run that crosses the threshold (deterministic tests).

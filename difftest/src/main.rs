@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
 usage: difftest --harness PATH [--qemu PATH] [--seed S] [--count N]
-                [--backend jit|interp|both] [--max-len L] [--batch B] [--case K]
+                [--backend jit|interp|quick|both|all] [--max-len L] [--batch B] [--case K]
                 [--only PART]
   --count N     tested instructions to generate (default 100000)
   --max-len L   tested instructions per sequence: 1..=L (default 16)
@@ -42,7 +42,7 @@ fn parse() -> Result<Args, String> {
             .map(|d| d.as_nanos() as u64 % 1_000_000_007)
             .unwrap_or(1),
         count: 100_000,
-        backends: vec![BackendKind::Jit, BackendKind::Interp],
+        backends: vec![BackendKind::Jit, BackendKind::Interp, BackendKind::Quick],
         max_len: 16,
         batch: 1000,
         case: None,
@@ -77,8 +77,14 @@ fn parse() -> Result<Args, String> {
                 a.backends = match v()?.as_str() {
                     "jit" => vec![BackendKind::Jit],
                     "interp" => vec![BackendKind::Interp],
+                    "quick" => vec![BackendKind::Quick],
                     "both" => vec![BackendKind::Jit, BackendKind::Interp],
-                    o => return Err(format!("unknown backend `{o}` (jit, interp, both)")),
+                    "all" => vec![BackendKind::Jit, BackendKind::Interp, BackendKind::Quick],
+                    o => {
+                        return Err(format!(
+                            "unknown backend `{o}` (jit, interp, quick, both, all)"
+                        ))
+                    }
                 }
             }
             "-h" | "--help" => return Err(USAGE.into()),

@@ -14,6 +14,8 @@ use tcg_ir::{Backend, ExitCode};
 pub enum BackendKind {
     Jit,
     Interp,
+    /// The JIT's quick code generator.
+    Quick,
 }
 
 impl BackendKind {
@@ -21,6 +23,7 @@ impl BackendKind {
         match self {
             BackendKind::Jit => "jit",
             BackendKind::Interp => "interp",
+            BackendKind::Quick => "quick",
         }
     }
 }
@@ -45,6 +48,13 @@ impl OurSide {
             BackendKind::Jit => Box::new(
                 backend_cranelift::CraneliftBackend::new()
                     .map_err(|e| format!("cranelift backend: {e:?}"))?,
+            ),
+            BackendKind::Quick => Box::new(
+                backend_cranelift::CraneliftBackend::with_options(backend_cranelift::JitOptions {
+                    quick: true,
+                    ..Default::default()
+                })
+                .map_err(|e| format!("quick backend: {e:?}"))?,
             ),
         };
         let mut m = PhysMap::new();

@@ -195,7 +195,7 @@ fn hand_written_cases_run_on_both_backends() {
     );
     let mut scratch = vec![0; SCRATCH_SIZE as usize];
     fill_scratch(42, &mut scratch);
-    for kind in [BackendKind::Interp, BackendKind::Jit] {
+    for kind in [BackendKind::Interp, BackendKind::Jit, BackendKind::Quick] {
         let mut side = OurSide::new(kind).unwrap();
         let s = side.run(&case).unwrap();
         assert_eq!(s.x[1], 6);

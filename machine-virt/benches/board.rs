@@ -26,6 +26,7 @@ fn bench(c: &mut Criterion) {
                 dtb_randomness: true,
                 serial: machine_virt::board::Serial::Null,
                 virtio: Vec::new(),
+                debugger: None,
             })
         })
     });

@@ -62,6 +62,9 @@ pub struct BoardConfig {
     /// virtio devices in command-line order; as QEMU, the first goes in the highest
     /// transport (`map::VIRTIO_COUNT - 1`), the next one below, and so on.
     pub virtio: Vec<virtio_devices::DeviceSpec>,
+    /// A debugger (the GDB stub's) to attach; it outlives the board (a reboot attaches it
+    /// to the next one).
+    pub debugger: Option<Arc<vcpu_sched::Debugger>>,
 }
 
 /// The UART's output (`-serial`).
@@ -518,6 +521,13 @@ impl Board {
         let sched = Sched::new(cpus, cfg.backend, cfg.mode);
         // Stores to RAM holding translated code invalidate it (self-modifying code).
         sched.attach_phys(phys.clone());
+        if let Some(d) = &cfg.debugger {
+            if !sched.attach_debugger(d.clone()) {
+                return Err(BoardError::BadConfig(
+                    "cannot attach the debugger to the machine".into(),
+                ));
+            }
+        }
         let ctl = sched.control();
         control.set(ctl.clone());
         psci.attach(ctl.clone());

@@ -1,7 +1,7 @@
 //! `virt`: run an AArch64 guest on the emulated virt board.
 
 use anyhow::Context;
-use backend_cranelift::CraneliftBackend;
+use backend_cranelift::{CraneliftBackend, JitOptions};
 use backend_interp::Interp;
 use backend_tiered::{TierOptions, Tiered};
 use clap::{Parser, ValueEnum};
@@ -23,8 +23,18 @@ enum BackendArg {
     Jit,
     /// IR interpreter.
     Interp,
-    /// Interpreter first, Cranelift JIT for TBs that ran `--tier-threshold` times.
+    /// Quick JIT: x86-64 code straight from the IR, op by op (fast to compile).
+    Quick,
+    /// Cold code on `--cold-tier`, Cranelift for TBs that ran `--tier-threshold` times.
     Tiered,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColdTierArg {
+    /// The quick JIT (x86-64 hosts).
+    Quick,
+    /// The IR interpreter.
+    Interp,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -50,7 +60,11 @@ struct Args {
     /// Code generation back end.
     #[arg(long, value_enum, default_value = "tiered")]
     backend: BackendArg,
-    /// With `--backend tiered`: runs of a TB in the interpreter before it is compiled.
+    /// With `--backend tiered`: where TBs run before they are hot (default: quick on
+    /// x86-64 hosts, interp elsewhere).
+    #[arg(long, value_enum)]
+    cold_tier: Option<ColdTierArg>,
+    /// With `--backend tiered`: runs of a TB in the cold tier before Cranelift compiles it.
     #[arg(long, default_value_t = backend_tiered::DEFAULT_THRESHOLD)]
     tier_threshold: u32,
     /// With `--backend tiered`: compile hot TBs on the vCPU's own thread when they cross
@@ -77,7 +91,7 @@ struct Args {
     #[arg(long)]
     log_unimp: bool,
     /// QEMU's `-d`: log ITEMS (comma separated: in_asm, op, op_opt, out_asm, exec, cpu,
-    /// nochain, int, unimp, guest_errors) to standard error or `--log-file`;
+    /// nochain, int, mmu, unimp, guest_errors) to standard error or `--log-file`;
     /// `--trace help` lists them.
     #[arg(long, value_name = "ITEMS", value_parser = parse_trace)]
     trace: Option<Items>,
@@ -119,6 +133,13 @@ struct Args {
     /// QEMU's `-netdev` (repeatable).
     #[arg(long, value_name = "SPEC")]
     netdev: Vec<String>,
+    /// Serve GDB's remote protocol on ADDR: PORT or HOST:PORT (QEMU's `-gdb tcp::PORT`,
+    /// `tcp:HOST:PORT`; `-s` is port 1234). Without a host: localhost only.
+    #[arg(long, value_name = "ADDR")]
+    gdb: Option<String>,
+    /// Start with every vCPU stopped until GDB continues it (QEMU's `-S`; needs --gdb).
+    #[arg(long)]
+    halted: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -214,12 +235,24 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size `{s}` is too large"))
 }
 
-fn build(args: &Args, files: &Files, stdin: Option<Arc<Console>>) -> anyhow::Result<Board> {
+/// A JIT back end with `opts`.
+fn jit(opts: JitOptions) -> anyhow::Result<CraneliftBackend> {
+    CraneliftBackend::with_options(opts).map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))
+}
+
+fn build(
+    args: &Args,
+    files: &Files,
+    stdin: Option<Arc<Console>>,
+    debugger: Option<Arc<vcpu_sched::Debugger>>,
+) -> anyhow::Result<Board> {
     let backend: Arc<dyn Backend> = match args.backend {
-        BackendArg::Jit => Arc::new(
-            CraneliftBackend::new().map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,
-        ),
+        BackendArg::Jit => Arc::new(jit(JitOptions::default())?),
         BackendArg::Interp => Arc::new(Interp::new()),
+        BackendArg::Quick => Arc::new(jit(JitOptions {
+            quick: true,
+            ..Default::default()
+        })?),
         BackendArg::Tiered => {
             let mut opts = TierOptions::background(args.tier_threshold);
             if let Some(n) = args.jit_workers {
@@ -228,16 +261,23 @@ fn build(args: &Args, files: &Files, stdin: Option<Arc<Console>>) -> anyhow::Res
             if args.jit_sync {
                 opts.workers = 0;
             }
-            let tiered = Tiered::with_options(
-                // Chains into a cold TB stop at the threshold, so the loop sees it again
-                // and promotes it.
-                Arc::new(Interp::with_chain_limit(args.tier_threshold)),
-                Arc::new(
-                    CraneliftBackend::new()
-                        .map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))?,
-                ),
-                opts,
-            );
+            // Chains into a cold TB stop at the threshold, so the loop sees it again and
+            // promotes it.
+            let default_cold = if cfg!(target_arch = "x86_64") {
+                ColdTierArg::Quick
+            } else {
+                ColdTierArg::Interp
+            };
+            let cold: Arc<dyn Backend> = match args.cold_tier.unwrap_or(default_cold) {
+                ColdTierArg::Quick => Arc::new(jit(JitOptions {
+                    quick: true,
+                    count_runs: true,
+                    chain_limit: args.tier_threshold,
+                    ..Default::default()
+                })?),
+                ColdTierArg::Interp => Arc::new(Interp::with_chain_limit(args.tier_threshold)),
+            };
+            let tiered = Tiered::with_options(cold, Arc::new(jit(JitOptions::default())?), opts);
             if let Some(t) = trace::enabled(Items::OUT_ASM) {
                 tiered.on_install(Box::new(move |hot| log_hot_code(t, hot)));
             }
@@ -271,6 +311,7 @@ fn build(args: &Args, files: &Files, stdin: Option<Arc<Console>>) -> anyhow::Res
         dtb_randomness: !args.no_dtb_randomness,
         serial,
         virtio: files.virtio.clone(),
+        debugger,
     })
     .with_context(|| {
         format!(
@@ -385,6 +426,42 @@ impl Drop for LogRedirect {
     }
 }
 
+/// The GDB stub of a run: its server, its debugger, and the slot naming the machine.
+struct Gdb {
+    server: gdb_stub::GdbServer,
+    debugger: Arc<vcpu_sched::Debugger>,
+    slot: Arc<gdb_stub::MachineSlot>,
+}
+
+/// How long the end of the machine waits for a connected GDB to be told.
+const GDB_EXIT_REPORT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Starts the stub `--gdb` asks for (`--halted` without it is an error: nothing could
+/// start the machine).
+fn start_gdb(args: &Args) -> anyhow::Result<Option<Gdb>> {
+    let Some(spec) = &args.gdb else {
+        if args.halted {
+            anyhow::bail!(
+                "--halted (-S) needs a GDB stub (--gdb, -gdb or -s): nothing else can start \
+                 the machine"
+            );
+        }
+        return Ok(None);
+    };
+    if args.dump_dtb.is_some() {
+        return Ok(None);
+    }
+    let addr = gdb_stub::listen_address(spec)?;
+    let debugger = Arc::new(vcpu_sched::Debugger::new(args.smp, args.halted));
+    let slot = Arc::new(gdb_stub::MachineSlot::new());
+    let server = gdb_stub::GdbServer::start(&addr, debugger.clone(), slot.clone())?;
+    Ok(Some(Gdb {
+        server,
+        debugger,
+        slot,
+    }))
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(Some(a)) => a,
@@ -426,12 +503,22 @@ fn main() -> ExitCode {
         };
         trace::install(Tracer::new(items, sink));
     }
+    // The GDB stub: listening before the machine starts; its debugger (breakpoints, run
+    // state) outlives a guest reboot.
+    let gdb = match start_gdb(&args) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("virt: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let use_stdin =
         !args.no_stdin && args.dump_dtb.is_none() && matches!(args.serial, SerialArg::Stdio);
     // One reader of standard input for every boot (a reboot must not add threads).
     let console = use_stdin.then(Console::start).flatten().map(Arc::new);
     let status = loop {
-        let board = match build(&args, &files, console.clone()) {
+        let debugger = gdb.as_ref().map(|g| g.debugger.clone());
+        let board = match build(&args, &files, console.clone(), debugger) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("virt: {e:#}");
@@ -452,23 +539,38 @@ fn main() -> ExitCode {
                 break 2;
             }
         };
+        if let Some(g) = &gdb {
+            g.slot.set(board.control());
+        }
         let exit = board.run();
         trace::flush();
         drop(redirect);
-        match exit {
+        if let Some(g) = &gdb {
+            g.slot.clear();
+        }
+        let killed = gdb.as_ref().is_some_and(|g| g.server.killed());
+        let status = match exit {
             Exit::Reset
-                if !args.no_reboot && !console.as_ref().is_some_and(|c| c.quit_requested()) =>
+                if !args.no_reboot
+                    && !killed
+                    && !console.as_ref().is_some_and(|c| c.quit_requested()) =>
             {
                 continue
             }
-            Exit::Reset => break machine_virt::psci::RESET_EXIT_STATUS,
+            Exit::Reset => machine_virt::psci::RESET_EXIT_STATUS,
             Exit::Stopped(out) => {
                 if let Some(m) = &out.message {
                     eprintln!("virt: {m}");
                 }
-                break out.status;
+                out.status
             }
+        };
+        if killed {
+            eprintln!("virt: terminated by the debugger (GDB kill)");
+        } else if let Some(g) = &gdb {
+            g.server.machine_exited(status, GDB_EXIT_REPORT);
         }
+        break status;
     };
     drop(console);
     ExitCode::from(status.clamp(0, 255) as u8)

@@ -21,6 +21,7 @@ QEMU syntax (accepted unchanged, alongside the --long flags):
   -device virtio-rng-device   -device virtio-serial-device   -device virtconsole,chardev=ID
   -chardev stdio|null,id=ID   -chardev file,id=ID,path=F[,append=on]
   -netdev user,id=ID[,hostfwd=tcp::HOSTPORT-:GUESTPORT]   -device virtio-net-device,netdev=ID[,mac=M]
+  -s   -gdb tcp::PORT|tcp:HOST:PORT   -S
 With QEMU syntax (any single-dash option but -m) the RAM default is QEMU's 128 MiB.";
 
 /// QEMU's default RAM size for the virt board.
@@ -117,11 +118,13 @@ pub fn translate(
             "accel" => out.extend(["--sched".into(), accel(&value()?)?.into()]),
             "d" => out.extend(log_items(&value()?)?),
             "D" => out.extend(["--log-file".into(), value()?]),
-            "s" | "S" | "gdb" => {
-                return Err(format!(
-                    "-{opt} is not supported yet: the GDB stub is separate work"
-                ))
+            "s" => out.extend(["--gdb".into(), format!("tcp::{}", gdb_stub::DEFAULT_PORT)]),
+            "gdb" => {
+                let v = value()?;
+                gdb_stub::listen_address(&v).map_err(|e| format!("-gdb: {e}"))?;
+                out.extend(["--gdb".into(), v]);
             }
+            "S" => out.push("--halted".into()),
             "help" => out.push("--help".into()),
             "version" => out.push("--version".into()),
             _ => {
@@ -509,14 +512,21 @@ mod tests {
     }
 
     #[test]
-    fn gdb_and_unknown_options_are_errors_naming_them() {
-        for o in ["-s", "-S", "-gdb tcp::1234"] {
-            let e = err(o);
-            assert!(
-                e.contains("GDB stub") && e.contains(o.split(' ').next().unwrap()),
-                "{e}"
-            );
-        }
+    fn gdb_options() {
+        assert_eq!(ok("-s -S -m 1"), "--gdb tcp::1234 --halted -m 1");
+        assert_eq!(ok("-gdb tcp::4321 -m 1"), "--gdb tcp::4321 -m 1");
+        assert_eq!(
+            ok("-gdb tcp:0.0.0.0:4321 -m 1"),
+            "--gdb tcp:0.0.0.0:4321 -m 1"
+        );
+        let e = err("-gdb unix:/tmp/x");
+        assert!(e.contains("-gdb") && e.contains("only tcp"), "{e}");
+        assert!(err("-gdb tcp::x").contains("port number"));
+        assert!(err("-gdb").contains("-gdb needs a value"));
+    }
+
+    #[test]
+    fn unknown_options_are_errors_naming_them() {
         let e = err("-enable-kvm");
         assert!(e.contains("-enable-kvm"), "{e}");
         assert!(err("-x").contains("-x"));

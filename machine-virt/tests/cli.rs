@@ -232,9 +232,9 @@ fn qemu_command_line_is_accepted_and_unsupported_options_are_named() {
         (&["-M", "virt,its=off"], "unsupported -machine property its"),
         (&["-cpu", "cortex-a15"], "-cpu cortex-a15 is not supported"),
         (&["-d", "in_asm,page"], "-d page: unknown log item"),
-        (&["-gdb", "tcp::1234"], "-gdb is not supported yet"),
-        (&["-s"], "-s is not supported yet"),
-        (&["-S"], "-S is not supported yet"),
+        (&["-gdb", "unix:/tmp/gdb.sock"], "only tcp is supported"),
+        (&["-gdb", "tcp::x"], "expected a TCP port number"),
+        (&["-S"], "needs a GDB stub"),
         (&["-enable-kvm"], "-enable-kvm"),
         (&["-serial", "pty"], "-serial pty"),
         (
@@ -264,6 +264,33 @@ fn qemu_command_line_is_accepted_and_unsupported_options_are_named() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
+}
+
+/// A GDB stub nobody connects to changes nothing; one that cannot listen is a clear error.
+#[test]
+fn gdb_stub_without_a_client_and_with_a_busy_port() {
+    let k = write_temp("hi-gdb.elf", &elf(HI));
+    let ks = k.to_str().unwrap();
+    for (b, s) in COMBOS {
+        let out = virt(&[
+            "-kernel",
+            ks,
+            "-gdb",
+            "tcp::0",
+            "--backend",
+            b,
+            "--sched",
+            s,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{b}/{s}");
+        assert_eq!(out.stdout, b"Hi\n", "{b}/{s}");
+    }
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let out = virt(&["-kernel", ks, "--gdb", &port]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot listen for GDB on 127.0.0.1:"), "{err}");
 }
 
 /// "R\n", then PSCI SYSTEM_RESET.
@@ -491,13 +518,67 @@ fn out_asm_and_no_log_without_d() {
     assert_eq!(none, "");
 }
 
+/// Turns the MMU on with one 1 GiB block mapping VA = PA 0x4000_0000.. (the L1 table at
+/// `LOAD + 0x1000`: T0SZ = 25, 4 KiB granule, start level 1), then loads from the
+/// unmapped VA 0x1000: a translation fault at level 1, taken to the vector.
+const MMU_ON_FAULT: &[u32] = &[
+    0xd280_1fe0, // mov x0, #0xff
+    0xd518_a200, // msr mair_el1, x0
+    0xd280_0320, // mov x0, #25
+    0xb269_0000, // orr x0, x0, #0x800000 (EPD1)
+    0xd518_2040, // msr tcr_el1, x0
+    0xd2a8_0100, // mov x0, #0x40080000
+    0xf282_0000, // movk x0, #0x1000
+    0xd518_2000, // msr ttbr0_el1, x0
+    0xd503_3fdf, // isb
+    0xd538_1000, // mrs x0, sctlr_el1
+    0xb240_0000, // orr x0, x0, #0x1
+    0xd518_1000, // msr sctlr_el1, x0
+    0xd503_3fdf, // isb
+    0xd282_0000, // mov x0, #0x1000
+    0xf940_0001, // ldr x1, [x0]
+];
+
+/// `-d mmu`: every page-table walk of a TLB miss, with the MMU off and on, and the
+/// translation fault, on every back end.
+#[test]
+fn d_mmu_logs_page_walks_and_faults() {
+    let mut code = with_vectors(MMU_ON_FAULT);
+    code.resize(0x1000 / 4, 0);
+    // L1 entry 0: invalid; entry 1: a block at 0x4000_0000, AF, AttrIndx 0, EL1 RWX.
+    code.extend_from_slice(&[0, 0, 0x4000_0401, 0]);
+    let k = write_temp("mmu-on.elf", &elf(&code));
+    for backend in ["jit", "interp", "tiered"] {
+        let text = traced(
+            &k,
+            &format!("mmu-{backend}.log"),
+            &["-d", "mmu,int", "--backend", backend],
+        );
+        let has = |s: &str| assert!(text.contains(s), "{backend}: no `{s}` in:\n{text}");
+        has("mmu: cpu 0 EL1 exec va 0x0000000040080000 -> pa 0x40080000 (MMU off)\n");
+        has("mmu: cpu 0 EL1 read va 0x0000000000001000 -> translation fault, level 1 (FSC 0x05)\n");
+        // With the MMU on, the code page walks to the 1 GiB block.
+        has("mmu: cpu 0 EL1 exec va 0x0000000040080000 -> pa 0x40080000 1G block level 1 rwx attr 0xff\n");
+        // The walk's fault comes before the exception it raises.
+        let fault = text.find("translation fault").unwrap();
+        let int = text
+            .find("Taking exception [Data Abort]")
+            .expect("the data abort");
+        assert!(fault < int, "{backend}");
+        has("...with ESR 0x25/0x96000005\n...with FAR 0x1000\n");
+    }
+    // Without the item: no walk is logged.
+    let quiet = traced(&k, "mmu-off.log", &["-d", "int"]);
+    assert!(!quiet.contains("mmu:"), "{quiet}");
+}
+
 #[test]
 fn d_help_lists_the_items_and_unknown_items_are_errors() {
     let out = virt(&["-d", "help"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     for item in [
-        "in_asm", "op_opt", "out_asm", "exec", "cpu", "nochain", "int", "unimp",
+        "in_asm", "op_opt", "out_asm", "exec", "cpu", "nochain", "int", "mmu", "unimp",
     ] {
         assert!(text.lines().any(|l| l.starts_with(item)), "{item}: {text}");
     }

@@ -226,6 +226,49 @@ mod tests {
     }
 
     #[test]
+    fn watchpoints_stop_accesses_before_they_happen() {
+        use crate::watch::{WatchKind, WatchList};
+        let (ctx, mut env) = setup();
+        let e: *mut EnvHead = &mut *env;
+        let w = Arc::new(WatchList::new());
+        assert!(ctx.phys.attach_watchpoints(w.clone()));
+        // SAFETY: env and ctx live for the whole test; one thread.
+        unsafe {
+            store(e, 0x4000_3008, 7, MemOp::UQ, 1, 0);
+            // Filled before the watchpoint: the debugger flushes TLBs after a change.
+            assert!(w.insert(0x4000_300c, 2, WatchKind::Write));
+            (*e).flush_tlb();
+            store(e, 0x4000_3008, 0x1111_2222_3333_4444, MemOp::UQ, 1, 0x40);
+            assert_eq!((*e).fault, fault::WATCHPOINT);
+            assert_eq!((*e).fault_addr, 0x4000_300c);
+            assert_eq!((*e).fault_pc, 0x40);
+            assert_eq!(WatchKind::from_code((*e).fault_info), WatchKind::Write);
+            (*e).clear_fault();
+            // Nothing was written; reads and other bytes of the page go through.
+            assert_eq!(load(e, 0x4000_3008, MemOp::UQ, 1, 0), 7);
+            store(e, 0x4000_3010, 9, MemOp::UQ, 1, 0);
+            assert_eq!((*e).fault, 0);
+            assert_eq!(load(e, 0x4000_3010, MemOp::UQ, 1, 0), 9);
+            // Atomics are writes; a page-crossing store writes nothing on a hit.
+            rmw(e, RmwOp::Add, 0x4000_300c, 1, MemOp::UW, 1, 0);
+            assert_eq!((*e).fault, fault::WATCHPOINT);
+            (*e).clear_fault();
+            assert!(w.insert(0x4000_4000, 1, WatchKind::Read));
+            (*e).flush_tlb();
+            store(e, 0x4000_3ffc, u64::MAX, MemOp::UQ, 1, 0);
+            assert_eq!((*e).fault, 0, "a read watchpoint does not stop writes");
+            load(e, 0x4000_3ffe, MemOp::UL, 1, 0);
+            assert_eq!((*e).fault, fault::WATCHPOINT);
+            assert_eq!((*e).fault_addr, 0x4000_4000);
+            (*e).clear_fault();
+            w.clear();
+            (*e).flush_tlb();
+            assert_eq!(load(e, 0x4000_300c, MemOp::UW, 1, 0), 0);
+            assert_eq!((*e).fault, 0);
+        }
+    }
+
+    #[test]
     fn atomics_on_ram() {
         let (_ctx, mut env) = setup();
         let e: *mut EnvHead = &mut *env;

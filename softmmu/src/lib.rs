@@ -14,6 +14,7 @@ pub mod phys;
 pub mod slow;
 pub mod tables;
 pub mod tlb;
+pub mod watch;
 
 pub use env::{EnvHead, MemCtx};
 pub use phys::{MmioDevice, PhysAddr, PhysMap, PhysMapError};
@@ -55,6 +56,8 @@ pub mod layout {
     pub const TLB_INVALID: u64 = 1 << 11;
     pub const TLB_MMIO: u64 = 1 << 10;
     pub const TLB_NOTDIRTY: u64 = 1 << 9;
+    /// A debugger watchpoint overlaps the page (read and write tags; see `crate::watch`).
+    pub const TLB_WATCH: u64 = 1 << 8;
     /// An empty TLB tag.
     pub const TLB_EMPTY: u64 = u64::MAX;
     /// `EnvHead::jmp`: the jump cache (`crate::jmp`).
@@ -69,5 +72,9 @@ pub mod fault {
     pub const ALIGNMENT: u32 = 1;
     /// Physical address with no RAM or device behind it (external abort).
     pub const BUS: u32 = 2;
+    /// A debugger watchpoint was hit (`crate::watch`): nothing was accessed;
+    /// `fault_info` is the watchpoint's `WatchKind::code`, `fault_addr` the watched
+    /// address touched.
+    pub const WATCHPOINT: u32 = 3;
     pub const WALKER_BASE: u32 = 16;
 }

@@ -165,6 +165,8 @@ pub type CodeWriteHook = dyn Fn(&PhysMap, u64, u64) + Send + Sync;
 pub struct PhysMap {
     regions: Vec<Region>,
     code_hook: RwLock<Option<Arc<CodeWriteHook>>>,
+    /// A debugger's watchpoints, once attached (TLB fills and slow paths check them).
+    watch: std::sync::OnceLock<Arc<crate::watch::WatchList>>,
 }
 
 impl PhysMap {
@@ -295,6 +297,22 @@ impl PhysMap {
 
     pub fn regions(&self) -> &[Region] {
         &self.regions
+    }
+
+    /// Makes TLB fills and memory slow paths check `list` (a debugger's watchpoints; see
+    /// `crate::watch`). Once per map; `false` (and nothing changes) if another list was
+    /// attached before.
+    pub fn attach_watchpoints(&self, list: Arc<crate::watch::WatchList>) -> bool {
+        match self.watch.set(list.clone()) {
+            Ok(()) => true,
+            Err(_) => self.watch.get().is_some_and(|w| Arc::ptr_eq(w, &list)),
+        }
+    }
+
+    /// The attached watchpoints, if any are set now.
+    #[inline]
+    pub fn active_watchpoints(&self) -> Option<&crate::watch::WatchList> {
+        self.watch.get().map(|w| &**w).filter(|w| w.is_active())
     }
 
     // --- code pages (self-modifying code) ---------------------------------------------

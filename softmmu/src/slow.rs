@@ -102,14 +102,19 @@ pub unsafe fn tlb_fill(env: *mut EnvHead, vaddr: u64, access: Access, mmu: usize
             return false;
         }
     };
-    let tag = |p: Perms| {
+    // Data accesses to a page a watchpoint overlaps take the slow path (`resolve`).
+    let watch = match ctx.phys.active_watchpoints() {
+        Some(w) if w.overlaps_page(vaddr) => TLB_WATCH,
+        _ => 0,
+    };
+    let tag = |p: Perms, extra: u64| {
         if t.perms.contains(p) {
-            page | flags
+            page | flags | extra
         } else {
             TLB_INVALID
         }
     };
-    let write = tag(Perms::WRITE);
+    let write = tag(Perms::WRITE, watch);
     // SAFETY: as above; the env is ours. `prepare_fill` returns records inside the
     // current table of `mmu`. The write tag goes in last, through `fill_write_tag`
     // (code-page protocol: it may add NOTDIRTY).
@@ -118,9 +123,9 @@ pub unsafe fn tlb_fill(env: *mut EnvHead, vaddr: u64, access: Access, mmu: usize
         tlb.stats.fills += 1;
         let (e, full) = tlb.prepare_fill(mmu, vaddr, t.size_log2(), Some(&ctx.phys));
         e.write(TlbEntry {
-            addr_read: tag(Perms::READ),
+            addr_read: tag(Perms::READ, watch),
             addr_write: TLB_EMPTY,
-            addr_code: tag(Perms::EXEC),
+            addr_code: tag(Perms::EXEC, 0),
             addend,
         });
         full.write(TlbFull::new(&t, page));
@@ -180,16 +185,23 @@ unsafe fn lookup(
     Some((tag, e, full))
 }
 
-/// Translates an access that stays within one page.
+/// Translates an access of `len` bytes that stays within one page.
 unsafe fn resolve(
     env: *mut EnvHead,
     addr: u64,
+    len: u32,
     access: Access,
     mmu: usize,
     pc: u64,
 ) -> Option<Target> {
     // SAFETY: caller contract.
     let (tag, e, full) = unsafe { lookup(env, addr, access, mmu, pc) }?;
+    if tag & TLB_WATCH != 0 {
+        // SAFETY: env and ctx valid (caller).
+        if unsafe { watch_hit(env, addr, len, access, pc) } {
+            return None;
+        }
+    }
     // SAFETY: records of the current table, initialised.
     let (addend, paddr) = unsafe { ((*e).addend, (*full).paddr_page | (addr & !PAGE_MASK)) };
     if tag & TLB_MMIO != 0 {
@@ -202,6 +214,32 @@ unsafe fn resolve(
     } else {
         Some(Target::Host(addr.wrapping_add(addend) as *mut u8))
     }
+}
+
+/// Whether an access hits a debugger watchpoint; records the hit as a
+/// [`crate::fault::WATCHPOINT`] fault if so (the access must then not be performed).
+#[cold]
+unsafe fn watch_hit(env: *mut EnvHead, addr: u64, len: u32, access: Access, pc: u64) -> bool {
+    // SAFETY: env and ctx valid (caller).
+    let phys = unsafe { &(*(*env).ctx).phys };
+    let Some(hit) = phys
+        .active_watchpoints()
+        .and_then(|w| w.hit(addr, len as u64, access))
+    else {
+        return false;
+    };
+    // SAFETY: env valid (caller).
+    unsafe {
+        record_fault(
+            env,
+            crate::fault::WATCHPOINT,
+            hit.kind.code(),
+            hit.addr,
+            access,
+            pc,
+        )
+    };
+    true
 }
 
 unsafe fn check_align(env: *mut EnvHead, addr: u64, memop: MemOp, access: Access, pc: u64) -> bool {
@@ -259,7 +297,7 @@ unsafe fn read_raw(env: *mut EnvHead, addr: u64, bytes: u32, mmu: usize, pc: u64
         return Some(v);
     }
     // SAFETY: env valid (caller).
-    match unsafe { resolve(env, addr, Access::Read, mmu, pc) }? {
+    match unsafe { resolve(env, addr, bytes, Access::Read, mmu, pc) }? {
         // SAFETY: resolve returned a RAM pointer valid for an in-page access.
         Target::Host(p) | Target::HostCode(p, _) => Some(unsafe { host_read(p, bytes) }),
         // SAFETY: env valid (caller).
@@ -271,9 +309,12 @@ unsafe fn write_raw(env: *mut EnvHead, addr: u64, bytes: u32, v: u64, mmu: usize
     if crosses_page(addr, bytes) {
         // Translate both pages before writing anything, so a fault leaves memory untouched.
         let last = addr.wrapping_add(bytes as u64 - 1);
-        for a in [addr, last] {
+        // The part on each page is checked against the watchpoints here too, so a hit
+        // writes nothing.
+        let second = (last & !PAGE_MASK) as u32 + 1;
+        for (a, n) in [(addr, bytes - second), (last & PAGE_MASK, second)] {
             // SAFETY: env valid (caller).
-            if unsafe { resolve(env, a, Access::Write, mmu, pc) }.is_none() {
+            if unsafe { resolve(env, a, n, Access::Write, mmu, pc) }.is_none() {
                 return false;
             }
         }
@@ -287,7 +328,7 @@ unsafe fn write_raw(env: *mut EnvHead, addr: u64, bytes: u32, v: u64, mmu: usize
         return true;
     }
     // SAFETY: env valid (caller).
-    match unsafe { resolve(env, addr, Access::Write, mmu, pc) } {
+    match unsafe { resolve(env, addr, bytes, Access::Write, mmu, pc) } {
         Some(Target::Host(p)) => {
             // SAFETY: resolve returned a RAM pointer valid for an in-page access.
             unsafe { host_write(p, bytes, v) };
@@ -390,13 +431,13 @@ unsafe fn atomic_op(
         }
         if !crosses_page(addr, bytes) {
             // Atomics need read and write permission; translate for write, then read.
-            let (p, code) = match resolve(env, addr, Access::Write, mmu, pc)? {
+            let (p, code) = match resolve(env, addr, bytes, Access::Write, mmu, pc)? {
                 Target::Host(p) => (Some(p), None),
                 Target::HostCode(p, pa) => (Some(p), Some(pa)),
                 Target::Mmio(_) => (None, None),
             };
             if let Some(p) = p {
-                resolve(env, addr, Access::Read, mmu, pc)?;
+                resolve(env, addr, bytes, Access::Read, mmu, pc)?;
                 if (p as usize).is_multiple_of(bytes as usize) {
                     let (old, wrote) = host_atomic(p, bytes, f);
                     if let (Some(pa), true) = (code, wrote) {
@@ -479,13 +520,13 @@ pub unsafe fn host_ptr_for_rmw(
     let mmu = mmu & (NB_MMU_MODES - 1);
     // SAFETY: caller contract.
     unsafe {
-        match resolve(env, addr, Access::Write, mmu, pc)? {
+        match resolve(env, addr, bytes, Access::Write, mmu, pc)? {
             Target::Host(p) => {
-                resolve(env, addr, Access::Read, mmu, pc)?;
+                resolve(env, addr, bytes, Access::Read, mmu, pc)?;
                 Some(p)
             }
             Target::HostCode(p, paddr) => {
-                resolve(env, addr, Access::Read, mmu, pc)?;
+                resolve(env, addr, bytes, Access::Read, mmu, pc)?;
                 code_write_done(env, addr, paddr, bytes, mmu);
                 Some(p)
             }

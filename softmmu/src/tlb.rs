@@ -6,7 +6,8 @@ use bitflags::bitflags;
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 
 /// One direct-mapped TLB entry. A tag is the page-aligned guest virtual address, or has
-/// flag bits set (`TLB_INVALID`, `TLB_MMIO`, `TLB_NOTDIRTY`) to force the slow path.
+/// flag bits set (`TLB_INVALID`, `TLB_MMIO`, `TLB_NOTDIRTY`, `TLB_WATCH`) to force the slow
+/// path.
 /// `addend` turns a guest virtual address in the page into a host pointer (RAM only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C, align(32))]

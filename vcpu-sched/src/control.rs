@@ -2,6 +2,7 @@
 //! events, cross-vCPU work (async and synced), shutdown, and exclusive sections.
 
 use crate::cpu::GuestCpu;
+use crate::debug::{Debugger, StopEvent};
 use crate::tb_cache::TbCache;
 use crossbeam_channel::{Receiver, Sender};
 use softmmu::{EnvHead, PhysMap};
@@ -260,6 +261,8 @@ pub(crate) struct Core {
     /// The board's memory, once `Sched::attach_phys` was called: code pages are then
     /// tracked and writes to them invalidate TBs.
     pub(crate) phys: OnceLock<Arc<PhysMap>>,
+    /// The debugger, once `Sched::attach_debugger` was called.
+    pub(crate) debug: OnceLock<Arc<Debugger>>,
 }
 
 impl Core {
@@ -307,6 +310,7 @@ impl Core {
             rr_current: AtomicUsize::new(0),
             rr_slice_expired: AtomicBool::new(false),
             phys: OnceLock::new(),
+            debug: OnceLock::new(),
         }
     }
 
@@ -383,6 +387,45 @@ impl Core {
             },
         )));
         true
+    }
+
+    // --- debugger ----------------------------------------------------------------------
+
+    /// Attaches `d` (once; another debugger later is refused): its watchpoints go to the
+    /// memory map, which must be attached already.
+    pub(crate) fn attach_debugger(self: &Arc<Core>, d: Arc<Debugger>) -> bool {
+        if d.num_cpus() < self.vcpus.len() {
+            return false;
+        }
+        let Some(phys) = self.phys.get() else {
+            return false;
+        };
+        if !phys.attach_watchpoints(d.watchpoints().clone()) {
+            return false;
+        }
+        if self.debug.set(d.clone()).is_err() {
+            return self.debug.get().is_some_and(|x| Arc::ptr_eq(x, &d));
+        }
+        d.set_machine(Arc::downgrade(self));
+        true
+    }
+
+    #[inline]
+    pub(crate) fn debugger(&self) -> Option<&Debugger> {
+        self.debug.get().map(|d| &**d)
+    }
+
+    /// Whether the debugger holds vCPU `i` at the top of its loop (one load without one).
+    #[inline]
+    pub(crate) fn debug_held(&self, i: usize) -> bool {
+        self.debugger().is_some_and(|d| d.held(i))
+    }
+
+    /// A vCPU met a stop event: every vCPU stops (see `crate::debug`).
+    pub(crate) fn debug_stop(&self, ev: StopEvent) {
+        if let Some(d) = self.debugger() {
+            d.report(ev);
+        }
     }
 
     /// Makes later kicks no-ops and waits for in-flight ones; call before dropping CPUs.

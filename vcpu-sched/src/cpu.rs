@@ -18,6 +18,12 @@ pub struct TbKey {
 }
 
 impl TbKey {
+    /// Set by the execution loop in `flags` while a debugger single-steps the vCPU (the
+    /// CPU's own flags never use this bit): translate exactly one instruction, ignore
+    /// breakpoints, and end the block without direct chaining or jump-cache lookups (see
+    /// [`GuestCpu::translate_debug`]).
+    pub const ONE_INSN: u32 = 1 << 31;
+
     /// Whether a TB translated for `self` is the one to run for `other`.
     #[inline]
     pub fn same_tb(&self, other: &TbKey, pc_relative: bool) -> bool {
@@ -34,6 +40,20 @@ pub struct Translation {
     pub size: u32,
     /// Guest instructions in the block (statistics).
     pub insns: u32,
+}
+
+/// A debugger event a TB exit produced (see [`crate::debug`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugExit {
+    /// The block ended before the instruction at virtual address `pc` (now the vCPU's pc)
+    /// because it was a breakpoint when translated.
+    Breakpoint { pc: u64 },
+    /// An access to `addr` hit a watchpoint of `kind`; nothing was accessed and the pc is
+    /// at the accessing instruction.
+    Watchpoint {
+        kind: softmmu::watch::WatchKind,
+        addr: u64,
+    },
 }
 
 /// What the guest CPU asks the execution loop to do after handling an exit.
@@ -53,6 +73,8 @@ pub enum CpuAction {
     Shutdown(i32),
     /// Stop the whole machine because of an error the user must see (exit status 1).
     Fatal(String),
+    /// Report a debugger event: the machine stops (all vCPUs) if a debugger is attached.
+    Debug(DebugExit),
 }
 
 /// A guest CPU the loop can run. The loop owns it (on its vCPU thread) and hands out
@@ -73,6 +95,22 @@ pub trait GuestCpu: Send + 'static {
 
     /// Translates the block at `key` into IR (not yet optimised).
     fn translate(&mut self, key: &TbKey) -> Result<Translation, CpuAction>;
+
+    /// Translates the block at `key` for a debugger: as [`translate`](Self::translate),
+    /// but the block ends before any instruction whose virtual address (the pc it runs at
+    /// as `key.pc` says) is in `breakpoints` (sorted), with an exit for which
+    /// [`handle_exit`](Self::handle_exit) returns [`DebugExit::Breakpoint`] with the pc at
+    /// that instruction; and with [`TbKey::ONE_INSN`] in `key.flags`, exactly one
+    /// instruction, breakpoints ignored, ending without direct chaining or jump-cache
+    /// lookups. Default: [`translate`](Self::translate) (no debugger support).
+    fn translate_debug(
+        &mut self,
+        key: &TbKey,
+        breakpoints: &[u64],
+    ) -> Result<Translation, CpuAction> {
+        let _ = breakpoints;
+        self.translate(key)
+    }
 
     /// Translates the block at `key` again from guest physical memory `phys`, on any
     /// thread and without the CPU: the same IR as [`translate`](Self::translate) gave for

@@ -2,7 +2,8 @@
 //! the two drivers around it: one thread per vCPU (MTTCG) and round-robin on one thread.
 
 use crate::control::{Core, Shared, HALT_NONE, HALT_WFE, HALT_WFI, IDLE_POLL};
-use crate::cpu::{CpuAction, GuestCpu, TbKey};
+use crate::cpu::{CpuAction, DebugExit, GuestCpu, TbKey};
+use crate::debug::{StopEvent, StopReason};
 use crate::tb_cache::{JumpCache, PendingTranslation, Tb};
 use crate::trace::{self, Items};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -34,6 +35,9 @@ pub(crate) struct VcpuLocal {
     tbs: u64,
     translations: u64,
     halted_at: Instant,
+    /// Run the next instruction ignoring breakpoints (a breakpoint exit at an address
+    /// that is no breakpoint: another virtual alias of the code).
+    debug_skip: bool,
 }
 
 impl VcpuLocal {
@@ -44,6 +48,7 @@ impl VcpuLocal {
             tbs: 0,
             translations: 0,
             halted_at: Instant::now(),
+            debug_skip: false,
         }
     }
 
@@ -93,7 +98,26 @@ fn act(core: &Core, l: &mut VcpuLocal, a: CpuAction) -> Option<SliceEnd> {
             core.request_shutdown(1, Some(msg));
             Some(SliceEnd::Stopped)
         }
+        CpuAction::Debug(d) => Some(debug_exit(core, l, d)),
     }
+}
+
+/// A breakpoint or watchpoint exit: stops the machine (see `crate::debug`), or steps over
+/// a breakpoint exit at an address that is no breakpoint. Back to the loop top either way.
+#[cold]
+fn debug_exit(core: &Core, l: &mut VcpuLocal, d: DebugExit) -> SliceEnd {
+    let reason = match d {
+        DebugExit::Breakpoint { pc } => match core.debugger().and_then(|g| g.breakpoint_at(pc)) {
+            Some(kind) => StopReason::Breakpoint(kind),
+            None => {
+                l.debug_skip = true;
+                return SliceEnd::Requested;
+            }
+        },
+        DebugExit::Watchpoint { kind, addr } => StopReason::Watch { kind, addr },
+    };
+    core.debug_stop(StopEvent { cpu: l.idx, reason });
+    SliceEnd::Requested
 }
 
 /// Whether a halted vCPU may run again (ending its WFI/WFE if so). `None`: keep sleeping
@@ -195,7 +219,14 @@ fn find_or_translate<C: GuestCpu>(
             pending: Some(pending),
         }
     });
-    let t = cpu.translate(key)?;
+    // With a debugger: breakpoints end blocks, and one-instruction blocks for stepping.
+    let breakpoints = core.debugger().and_then(|d| d.translation_breakpoints());
+    let debug = breakpoints.is_some() || key.flags & TbKey::ONE_INSN != 0;
+    let t = if debug {
+        cpu.translate_debug(key, breakpoints.as_deref().unwrap_or_default())?
+    } else {
+        cpu.translate(key)?
+    };
     let mut func = t.func;
     let trace = trace::enabled(Items::TRANSLATION);
     let mut log = String::new();
@@ -214,7 +245,8 @@ fn find_or_translate<C: GuestCpu>(
         trace::ir_block(&mut log, "OP after optimization", &func);
     }
     let generation = core.tb_cache.generation();
-    let source = core.phys.get().map(|phys| {
+    // Retranslation does not know the debugger's state: the back end keeps this IR.
+    let source = core.phys.get().filter(|_| !debug).map(|phys| {
         Arc::new(Retranslate::<C> {
             phys: phys.clone(),
             key: *key,
@@ -283,8 +315,13 @@ pub(crate) fn run_slice<C: GuestCpu>(core: &Core, cpu: &mut C, l: &mut VcpuLocal
     for word in core.take_deferred(l.idx) {
         cpu.apply_deferred(word);
     }
-    cpu.service_interrupts();
-    let end = exec_tbs(core, cpu, l, env, exit_request);
+    let stepping = core.debugger().is_some_and(|d| d.stepping(l.idx));
+    let end = if stepping || l.debug_skip {
+        debug_step(core, cpu, l, env, exit_request, stepping)
+    } else {
+        cpu.service_interrupts();
+        exec_tbs(core, cpu, l, env, exit_request)
+    };
     core.exec_end(l.idx);
     l.publish(core);
     end
@@ -426,6 +463,65 @@ fn exec_tbs<C: GuestCpu>(
     }
 }
 
+/// Runs one guest instruction (a [`TbKey::ONE_INSN`] block) for a debugger, with
+/// interrupts held off and WFI/WFE as no-ops (both architecturally allowed), then reports
+/// the step if `report` (else it only stepped over a breakpoint exit, see `debug_exit`).
+/// An exception the instruction raises is taken: the step ends at its vector.
+#[cold]
+fn debug_step<C: GuestCpu>(
+    core: &Core,
+    cpu: &mut C,
+    l: &mut VcpuLocal,
+    env: *mut u8,
+    exit_request: &AtomicU32,
+    report: bool,
+) -> SliceEnd {
+    if exit_request.load(Ordering::Relaxed) != 0 {
+        return SliceEnd::Requested;
+    }
+    let ran = match cpu.tb_key() {
+        // A fetch fault was taken: the step ends at the vector.
+        Err(a) => act(core, l, a),
+        Ok(mut key) => {
+            key.flags |= TbKey::ONE_INSN;
+            match find_or_translate(core, cpu, &key, l) {
+                Err(a) => act(core, l, a),
+                Ok(tb) => {
+                    if let Some(tr) = trace::enabled(Items::ENTRY) {
+                        log_entry(tr, &*cpu, l.idx, &key, &*tb.code);
+                    }
+                    // SAFETY: as in `exec_tbs`; a one-instruction TB has no chainable
+                    // exits, so `exec` runs this TB only.
+                    let code = unsafe { tb.code.exec(env) };
+                    l.tbs += 1;
+                    match code {
+                        // Nothing ran: try again after the loop top.
+                        ExitCode::REQUESTED => return SliceEnd::Requested,
+                        c if ExitCode::is_goto_tb(c) || c == ExitCode::LOOKUP => None,
+                        c => match cpu.handle_exit(c) {
+                            CpuAction::WaitForInterrupt | CpuAction::WaitForEvent => None,
+                            a => act(core, l, a),
+                        },
+                    }
+                }
+            }
+        }
+    };
+    l.debug_skip = false;
+    match ran {
+        // A watchpoint (reported already), a shutdown, a power-off.
+        Some(end) if end != SliceEnd::Requested => return end,
+        _ => {}
+    }
+    if report && core.debugger().is_some_and(|d| d.stepping(l.idx)) {
+        core.debug_stop(StopEvent {
+            cpu: l.idx,
+            reason: StopReason::Step,
+        });
+    }
+    SliceEnd::Requested
+}
+
 /// `-d exec` / `-d cpu`: vCPU `idx` is about to enter the TB at `key`.
 #[cold]
 fn log_entry<C: GuestCpu>(
@@ -462,7 +558,7 @@ pub(crate) fn mttcg_thread<C: GuestCpu>(shared: &Shared<C>, cpu: &mut C, idx: us
         if core.is_shutdown() {
             break;
         }
-        if !core.is_on(idx) {
+        if !core.is_on(idx) || core.debug_held(idx) {
             parker.park_timeout(IDLE_POLL);
             continue;
         }
@@ -508,7 +604,7 @@ pub(crate) fn rr_thread<C: GuestCpu>(shared: &Shared<C>, cpus: &mut [C]) {
         let mut pick = None;
         for k in 0..n {
             let i = (cur + k) % n;
-            if !core.is_on(i) {
+            if !core.is_on(i) || core.debug_held(i) {
                 continue;
             }
             match try_unhalt(core, &cpus[i], &locals[i]) {

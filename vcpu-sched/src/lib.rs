@@ -3,7 +3,8 @@
 //! A [`Sched`] owns the guest CPUs (anything implementing [`GuestCpu`]) and a [`Backend`];
 //! [`Sched::run`] runs them until a shutdown. A [`Control`] handle (clone it freely, get it
 //! before `run`) lets the board, devices and the vCPUs themselves power vCPUs on, kick
-//! them, queue work on them, and stop the world.
+//! them, queue work on them, and stop the world. A [`Debugger`] ([`debug`]) attached with
+//! [`Sched::attach_debugger`] stops, steps and resumes them for a GDB stub.
 //!
 //! Threading in short: TB lookups are lock-free (an `ArcSwap`ped table of immutable bucket
 //! chains, plus a per-vCPU jump cache owned by its thread); insertion is a compare-and-swap
@@ -16,12 +17,14 @@
 
 pub mod control;
 pub mod cpu;
+pub mod debug;
 mod exec;
 pub mod tb_cache;
 pub mod trace;
 
 pub use control::{Control, PowerState, RunOutcome, SchedError, SchedMode, VcpuStats, Work};
-pub use cpu::{CpuAction, GuestCpu, TbKey, Translation};
+pub use cpu::{CpuAction, DebugExit, GuestCpu, TbKey, Translation};
+pub use debug::{BreakKind, Debugger, Resume, StopEvent, StopReason};
 pub use tb_cache::{Inserted, JumpCache, PendingTranslation, Tb, TbCache};
 
 use control::{Core, Shared};
@@ -79,6 +82,15 @@ impl<C: GuestCpu> Sched<C> {
             "attach_phys: a vCPU's MemCtx uses another PhysMap"
         );
         self.shared.core.attach_phys(phys)
+    }
+
+    /// Attaches a debugger (see [`debug`]): from now on it can stop, step and resume the
+    /// vCPUs, and its breakpoints and watchpoints apply. Call after
+    /// [`attach_phys`](Self::attach_phys) and before `run`. Returns false (and changes
+    /// nothing) without an attached memory map, when `d` has fewer vCPUs than the machine,
+    /// or when another debugger was attached before.
+    pub fn attach_debugger(&self, d: Arc<Debugger>) -> bool {
+        self.shared.core.attach_debugger(d)
     }
 
     /// A handle for the board and devices; valid before, during and after `run`.

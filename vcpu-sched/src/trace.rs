@@ -29,6 +29,7 @@ bitflags::bitflags! {
         const UNIMP = 1 << 7;
         const GUEST_ERRORS = 1 << 8;
         const NOCHAIN = 1 << 9;
+        const MMU = 1 << 10;
         /// Logged when a TB is translated.
         const TRANSLATION = Self::OUT_ASM.bits() | Self::IN_ASM.bits() | Self::OP.bits()
             | Self::OP_OPT.bits();
@@ -81,6 +82,12 @@ pub const ITEMS: &[(&str, Items, &str)] = &[
         Items::GUEST_ERRORS,
         "guest mistakes we can see: accesses to unmapped physical addresses (taken as \
          external aborts)",
+    ),
+    (
+        "mmu",
+        Items::MMU,
+        "every page-table walk a TLB miss makes: virtual address, access, EL, and the \
+         physical page, size, level and permissions, or the translation fault",
     ),
     (
         "nochain",
@@ -300,8 +307,8 @@ mod tests {
             Ok(Items::EXEC | Items::NOCHAIN | Items::CPU | Items::INT)
         );
         assert_eq!(
-            parse_items("unimp,guest_errors"),
-            Ok(Items::UNIMP | Items::GUEST_ERRORS)
+            parse_items("unimp,guest_errors,mmu"),
+            Ok(Items::UNIMP | Items::GUEST_ERRORS | Items::MMU)
         );
         let e = parse_items("in_asm,page").unwrap_err();
         assert!(

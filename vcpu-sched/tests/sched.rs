@@ -137,7 +137,7 @@ fn smp_count_on(mode: SchedMode, n: usize, k: u64, be: Be, chained: bool) {
         control.tb_cache().len() <= 2,
         "PC_COUNT and PC_PLAIN at most"
     );
-    if chained && be == Be::Jit {
+    if chained && be != Be::Interp {
         // Chained: most increments ran without returning to the loop.
         let entries: u64 = (0..n).map(|i| control.stats(i).tbs_executed).sum();
         assert!(
@@ -156,6 +156,13 @@ fn four_vcpus_count_exactly_jit_chained_round_robin() {
 #[test]
 fn four_vcpus_count_exactly_jit_chained_mttcg() {
     smp_count_on(SchedMode::Mttcg, 4, 5000, Be::Jit, true);
+}
+
+#[test]
+fn four_vcpus_count_exactly_quick_chained_both_modes() {
+    for mode in BOTH {
+        smp_count_on(mode, 4, 5000, Be::Quick, true);
+    }
 }
 
 #[test]
@@ -671,6 +678,11 @@ fn flush_while_running_keeps_working_jit() {
 #[test]
 fn flush_while_running_chained_jit() {
     flush_while_running(Be::Jit, PC_COUNT_CHAIN);
+}
+
+#[test]
+fn flush_while_running_chained_quick() {
+    flush_while_running(Be::Quick, PC_COUNT_CHAIN);
 }
 
 fn flush_while_running(be: Be, pc: u64) {

@@ -217,19 +217,29 @@ impl GuestCpu for SmcCpu {
 enum Be {
     Interp,
     Jit,
+    Quick,
 }
 
-const ALL: [(Be, SchedMode); 4] = [
+const ALL: [(Be, SchedMode); 6] = [
     (Be::Interp, SchedMode::RoundRobin),
     (Be::Interp, SchedMode::Mttcg),
     (Be::Jit, SchedMode::RoundRobin),
     (Be::Jit, SchedMode::Mttcg),
+    (Be::Quick, SchedMode::RoundRobin),
+    (Be::Quick, SchedMode::Mttcg),
 ];
 
 fn backend(be: Be) -> Arc<dyn Backend> {
     match be {
         Be::Interp => Arc::new(Interp::new()),
         Be::Jit => Arc::new(CraneliftBackend::new().expect("host JIT")),
+        Be::Quick => Arc::new(
+            CraneliftBackend::with_options(backend_cranelift::JitOptions {
+                quick: true,
+                ..Default::default()
+            })
+            .expect("host JIT"),
+        ),
     }
 }
 

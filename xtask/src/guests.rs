@@ -257,6 +257,15 @@ pub const GUESTS: &[Guest] = &[
         expected_per_smp: true,
         ..GUEST
     },
+    // The GDB stub's test guest (xtask/src/gdb.rs): with debug information, at -O1 so
+    // that source lines and variables stay where the tests look for them.
+    Guest {
+        name: "gdbtarget",
+        sources: &["gdbtarget.c"],
+        flags: &["-O1", "-g"],
+        smp: &[1, 2],
+        ..GUEST
+    },
     // What the board hands the guest: as an ELF here (no tree: QEMU's 1 MiB tree does
     // not fit below 0x4008_0000); as a raw binary in the QEMU-syntax checks.
     Guest {

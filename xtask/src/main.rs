@@ -1,6 +1,7 @@
 //! `cargo xtask run | test | bench | build-guests`: the project's task runner.
 
 mod difftest;
+mod gdb;
 mod guests;
 mod initramfs;
 mod linux;
@@ -35,7 +36,8 @@ commands:
         check the expected outputs against QEMU, run every guest on every
         backend x scheduler, then the SMP stress runs; guests not yet expected
         to pass on our emulator (`ours: false` in xtask/src/guests.rs) are only
-        checked against QEMU, unless --pending or --guest NAME is given; finally
+        checked against QEMU, unless --pending or --guest NAME is given; then
+        gdb-multiarch against the GDB stub on every backend x scheduler; finally
         Debian's arm64 kernel (fetched into target/linux/) boots to its VFS panic
         on every backend x scheduler with 4 CPUs, and with 2 CPUs and a busybox
         initramfs runs a check script whose output must equal QEMU's, then the
@@ -59,7 +61,7 @@ commands:
         the userland workloads on the given runners (default qemu,tiered/mttcg)
   build-guests
         only build the guests into target/guests/
-  difftest [--seed S] [--count N] [--backend jit|interp|both] [--only PART] [--case K]
+  difftest [--seed S] [--count N] [--backend jit|interp|quick|both|all] [--only PART] [--case K]
         random A64 sequences on qemu-aarch64 vs our back ends (difftest/)";
 
 fn main() -> ExitCode {
@@ -378,6 +380,9 @@ fn cmd_test(args: &[String]) -> Result<()> {
             let syntax_guests = ["hello", "bootinfo", "reset"];
             if filter.as_deref().is_none_or(|f| syntax_guests.contains(&f)) {
                 qemu_syntax::checks(&mut report, &paths);
+            }
+            if filter.as_deref().is_none_or(|f| f == "gdbtarget") {
+                gdb::checks(&mut report, &paths);
             }
             let stress = guests::find("smp-counter")?;
             let run_stress = !no_stress && selected.iter().any(|g| g.name == stress.name);

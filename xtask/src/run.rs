@@ -15,7 +15,9 @@ use crate::tools::QEMU;
 pub enum Backend {
     Jit,
     Interp,
-    /// Interpreter first, JIT for hot TBs (compiled on background threads).
+    /// The JIT's quick code generator alone.
+    Quick,
+    /// Quick code first, Cranelift for hot TBs (compiled on background threads).
     Tiered,
     /// Tiered with hot TBs compiled on the vCPU's own thread (`--jit-sync`).
     TieredSync,
@@ -27,9 +29,10 @@ pub enum Sched {
     Mttcg,
 }
 
-pub const BACKENDS: [Backend; 4] = [
+pub const BACKENDS: [Backend; 5] = [
     Backend::Jit,
     Backend::Interp,
+    Backend::Quick,
     Backend::Tiered,
     Backend::TieredSync,
 ];
@@ -41,6 +44,7 @@ impl Backend {
         match self {
             Backend::Jit => "jit",
             Backend::Interp => "interp",
+            Backend::Quick => "quick",
             Backend::Tiered => "tiered",
             Backend::TieredSync => "tiered-sync",
         }
@@ -51,6 +55,7 @@ impl Backend {
         match self {
             Backend::Jit => &["--backend", "jit"],
             Backend::Interp => &["--backend", "interp"],
+            Backend::Quick => &["--backend", "quick"],
             Backend::Tiered => &["--backend", "tiered"],
             Backend::TieredSync => &["--backend", "tiered", "--jit-sync"],
         }

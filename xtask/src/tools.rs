@@ -1,5 +1,6 @@
-//! Host tools the tests need: the AArch64 cross toolchain, QEMU, and libslirp's
-//! development files (the `virt` build links Debian's libslirp for `-netdev user`).
+//! Host tools the tests need: the AArch64 cross toolchain, QEMU, gdb-multiarch (the
+//! GDB stub's client) and libslirp's development files (the `virt` build links Debian's
+//! libslirp for `-netdev user`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,11 +19,12 @@ const APT_PACKAGES: &[&str] = &[
     "libslirp-dev",
     "libglib2.0-dev",
     "pkg-config",
+    "gdb-multiarch",
 ];
 
 pub const APT_HINT: &str = "sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get \
      install -y gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm qemu-user \
-     libslirp-dev libglib2.0-dev pkg-config";
+     gdb-multiarch libslirp-dev libglib2.0-dev pkg-config";
 
 /// Looks an executable up in PATH.
 pub fn find_in_path(name: &str) -> Option<PathBuf> {
@@ -56,7 +58,7 @@ pub fn have_slirp() -> bool {
 }
 
 fn missing() -> Vec<&'static str> {
-    let mut m: Vec<&'static str> = [CROSS_CC, QEMU]
+    let mut m: Vec<&'static str> = [CROSS_CC, QEMU, crate::gdb::GDB]
         .into_iter()
         .filter(|t| find_in_path(t).is_none())
         .collect();
@@ -66,7 +68,7 @@ fn missing() -> Vec<&'static str> {
     m
 }
 
-/// Makes sure the cross toolchain and QEMU are installed: installs them with
+/// Makes sure the cross toolchain, QEMU and gdb-multiarch are installed: installs them with
 /// apt when running as root, otherwise fails with the command to run.
 pub fn ensure() -> Result<()> {
     let missing = missing();

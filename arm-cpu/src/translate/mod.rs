@@ -166,6 +166,9 @@ pub(crate) struct Ctx {
     pub pc: u64,
     pub word: u32,
     pub flags: TbFlags,
+    /// A debugger single-steps: block exits neither chain nor probe the jump cache, so
+    /// the execution loop sees the end of the one instruction.
+    pub no_chain: bool,
 }
 
 /// A condition in IR terms: holds when `a cond b`.
@@ -198,6 +201,7 @@ impl Ctx {
             pc: 0,
             word: 0,
             flags,
+            no_chain: false,
         }
     }
 
@@ -387,7 +391,9 @@ impl Ctx {
     pub fn goto(&mut self, slot: u32, target: u64) {
         let t = self.vpc(target);
         self.b.mov(self.g.pc, t);
-        if (target ^ self.start_pc) & PAGE_MASK == 0 {
+        if self.no_chain {
+            self.b.exit_tb(ExitCode::LOOKUP);
+        } else if (target ^ self.start_pc) & PAGE_MASK == 0 {
             self.b.goto_tb(slot);
             self.b.exit_tb(slot as u64);
         } else {
@@ -399,8 +405,10 @@ impl Ctx {
     /// the next TB straight from generated code when the jump cache has it. Only for exits
     /// after which the TB flags are unchanged.
     pub fn lookup_exit(&mut self, target: Temp) {
-        self.b
-            .lookup_goto(target, self.flags.bits() as u64, self.flags.mmu_idx());
+        if !self.no_chain {
+            self.b
+                .lookup_goto(target, self.flags.bits() as u64, self.flags.mmu_idx());
+        }
         self.b.exit_tb(ExitCode::LOOKUP);
     }
 
@@ -494,12 +502,65 @@ pub struct FetchFault {
 /// # Safety
 /// `code` must point at the 4 KiB host page that holds `pc` (valid for reads).
 pub unsafe fn translate_block(code: *const u8, pc: u64, flags: TbFlags) -> (Func, u32, u32) {
+    // SAFETY: caller contract.
+    unsafe { translate_block_debug(code, pc, flags, &BlockDebug::NONE) }
+}
+
+/// What a debugger asks of a translation (see `vcpu_sched::GuestCpu::translate_debug`).
+#[derive(Clone, Copy, Debug)]
+pub struct BlockDebug<'a> {
+    /// The virtual address the block's first instruction runs at (the pc translation
+    /// starts from may be its physical address).
+    pub vpc: u64,
+    /// Sorted virtual addresses of breakpoints: the block ends before reaching one.
+    pub breakpoints: &'a [u64],
+    /// Exactly one instruction, breakpoints ignored, exits without chaining.
+    pub one_insn: bool,
+}
+
+impl BlockDebug<'_> {
+    pub const NONE: BlockDebug<'static> = BlockDebug {
+        vpc: 0,
+        breakpoints: &[],
+        one_insn: false,
+    };
+}
+
+/// [`translate_block`] under a debugger's requests (`dbg`).
+///
+/// A breakpoint ends the block before its instruction with the [`exits::DEBUG`] exit
+/// (pc at the instruction); the block's size still counts that instruction, so that
+/// invalidating the breakpoint's bytes (when it is removed) drops the block.
+///
+/// # Safety
+/// As [`translate_block`].
+pub unsafe fn translate_block_debug(
+    code: *const u8,
+    pc: u64,
+    flags: TbFlags,
+    dbg: &BlockDebug,
+) -> (Func, u32, u32) {
     let mut cx = Ctx::new(flags);
     cx.start_pc = pc;
+    cx.no_chain = dbg.one_insn;
     let page_end = (pc & PAGE_MASK) + PAGE_SIZE;
     let mut cur = pc;
     let mut n = 0u32;
+    let mut size_extra = 0u32;
     loop {
+        if !dbg.one_insn
+            && !dbg.breakpoints.is_empty()
+            && dbg
+                .breakpoints
+                .binary_search(&dbg.vpc.wrapping_add(cur.wrapping_sub(pc)))
+                .is_ok()
+        {
+            let p = cx.vpc(cur);
+            cx.b.mov(cx.g.pc, p);
+            cx.b.exit_tb(exits::DEBUG);
+            size_extra = 4;
+            break;
+        }
         let offset = (cur & !PAGE_MASK) as usize;
         // SAFETY: offset + 4 <= page size (pc is 4-aligned within the page; the caller
         // guarantees `code` covers the page). Guest code is read racily like any RAM.
@@ -519,7 +580,7 @@ pub unsafe fn translate_block(code: *const u8, pc: u64, flags: TbFlags) -> (Func
                 break;
             }
             BlockEnd::Next => {
-                if cur >= page_end || n as usize >= MAX_INSNS {
+                if cur >= page_end || n as usize >= MAX_INSNS || dbg.one_insn {
                     cx.goto(0, cur);
                     break;
                 }
@@ -537,7 +598,7 @@ pub unsafe fn translate_block(code: *const u8, pc: u64, flags: TbFlags) -> (Func
             }
         }
     }
-    (func, n * 4, n)
+    (func, n * 4 + size_extra, n)
 }
 
 fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {

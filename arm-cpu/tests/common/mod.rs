@@ -86,11 +86,18 @@ impl Machine {
     }
 }
 
-/// Both back ends, so every test checks the interpreter and the JIT.
+/// Every back end, so every test checks the interpreter, the JIT and its quick generator.
 pub fn backends() -> Vec<Box<dyn Backend>> {
     vec![
         Box::new(Interp::new()),
         Box::new(CraneliftBackend::new().expect("cranelift backend")),
+        Box::new(
+            CraneliftBackend::with_options(backend_cranelift::JitOptions {
+                quick: true,
+                ..Default::default()
+            })
+            .expect("quick backend"),
+        ),
     ]
 }
 

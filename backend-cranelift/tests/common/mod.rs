@@ -232,6 +232,8 @@ pub fn parse(body: &str) -> Func {
 pub struct Pair {
     pub jit: backend_cranelift::CraneliftBackend,
     pub interp: backend_interp::Interp,
+    /// The JIT's quick code generator.
+    pub quick: backend_cranelift::CraneliftBackend,
 }
 
 pub fn backends() -> &'static Pair {
@@ -239,11 +241,16 @@ pub fn backends() -> &'static Pair {
     P.get_or_init(|| Pair {
         jit: backend_cranelift::CraneliftBackend::new().expect("host JIT"),
         interp: backend_interp::Interp::new(),
+        quick: backend_cranelift::CraneliftBackend::with_options(backend_cranelift::JitOptions {
+            quick: true,
+            ..Default::default()
+        })
+        .expect("host JIT"),
     })
 }
 
-/// Compiles `func` on both back ends, runs every init on both and demands identical
-/// outcomes. Returns the JIT outcomes.
+/// Compiles `func` on every back end (Cranelift, interpreter, quick), runs every init on
+/// each and demands identical outcomes. Returns the JIT outcomes.
 pub fn check_func(name: &str, func: &Func, inits: &[Init]) -> Vec<Outcome> {
     let p = backends();
     let jt = p
@@ -254,10 +261,34 @@ pub fn check_func(name: &str, func: &Func, inits: &[Init]) -> Vec<Outcome> {
         .interp
         .compile(func)
         .unwrap_or_else(|e| panic!("{name}: interp compile: {e}\n{func}"));
+    let qt = p
+        .quick
+        .compile(func)
+        .unwrap_or_else(|e| panic!("{name}: quick compile: {e}\n{func}"));
     let mut outs = Vec::new();
     for init in inits {
         let a = run(&*jt, init);
         let b = run(&*it, init);
+        let q = run(&*qt, init);
+        if q != b {
+            panic!(
+                "{name}: quick and interp disagree\ninit regs {:x?}\nexit quick {} interp {}\n\
+                 regs quick {:x?}\nregs interp {:x?}\nfault quick ({}, {:#x}, {:#x}) interp ({}, {:#x}, {:#x})\n\
+                 ram equal {}\n{func}",
+                init.regs,
+                q.exit,
+                b.exit,
+                q.regs,
+                b.regs,
+                q.fault,
+                q.fault_pc,
+                q.fault_addr,
+                b.fault,
+                b.fault_pc,
+                b.fault_addr,
+                q.ram == b.ram,
+            );
+        }
         if a != b {
             let diff_regs: Vec<_> = (0..NREGS)
                 .filter(|&i| a.regs[i] != b.regs[i])

@@ -188,12 +188,21 @@ pub fn sched(cpus: Vec<Toy>, mode: SchedMode) -> Sched<Toy> {
 pub enum Be {
     Interp,
     Jit,
+    /// The JIT's quick code generator.
+    Quick,
 }
 
 pub fn backend(be: Be) -> Arc<dyn Backend> {
     match be {
         Be::Interp => Arc::new(Interp::new()),
         Be::Jit => Arc::new(CraneliftBackend::new().expect("host JIT")),
+        Be::Quick => Arc::new(
+            CraneliftBackend::with_options(backend_cranelift::JitOptions {
+                quick: true,
+                ..Default::default()
+            })
+            .expect("host JIT"),
+        ),
     }
 }
 

@@ -1,0 +1,1137 @@
+//! The quick code generator: x86-64 machine code straight from the IR, op by op, for
+//! code that runs too few times to repay Cranelift (the cold tier of the tiered back end).
+//!
+//! It compiles in a few microseconds where Cranelift needs 100 or more, and its code is
+//! several times faster than the interpreter, though slower than Cranelift's:
+//!
+//! * Values live in memory: globals stay in env at their offsets (so nothing is written
+//!   back at exits, around helper calls or on faults), locals in frame slots below `rbp`,
+//!   constants are immediates. Each op loads its inputs into scratch registers, computes,
+//!   and stores its output. I32 values are kept zero-extended, as 32-bit x86 ops leave them.
+//! * `rbx` holds env for the whole TB; `rdi` carries it into the TB and across chains.
+//! * The calling convention is the one Cranelift's TBs use (`tail`: env in `rdi`, exit
+//!   value in `rax`, a `rbp` frame), so the trampoline, chain cells, `goto_tb` patching,
+//!   `lookup_goto` targets and the exit protocol are those of `lib.rs`.
+//! * Guest memory, atomics, vector ops and the rare arithmetic ops call small `extern "C"`
+//!   functions below (the TLB hit path of `softmmu::access` inlined into them); faults are
+//!   seen in env's fault word after the call.
+//! * With `counted`, a TB counts its runs in its chain cell and a chained entry at or past
+//!   the cell's run limit leaves with `LOOKUP` (the tiered back end promotes by this).
+
+// `dynasm!` converts dynamic register numbers with `.into()`, even from the right type.
+#![allow(clippy::useless_conversion)]
+
+use crate::arena::{CELL_LIMIT, CELL_RUNS};
+
+const _: () = assert!(CELL_LIMIT == CELL_RUNS + 8);
+use dynasmrt::x64::X64Relocation;
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+use softmmu::layout::{
+    ENV_EXIT_REQUEST, ENV_FAULT, ENV_JMP, ENV_TLB, NB_MMU_MODES, PAGE_BITS, PAGE_MASK, TLBE_ADDEND,
+    TLBE_ADDR_CODE, TLBE_ADDR_READ, TLBE_ADDR_WRITE, TLBE_SIZE_LOG2, TLBF_MASK, TLBF_SIZE_LOG2,
+    TLBF_TABLE,
+};
+use softmmu::EnvHead;
+use tcg_ir::vector::{self, VecShape};
+use tcg_ir::{
+    semantics, BackendError, BarrierFlags, Cond, ExitCode, Func, MemOp, Op, OpFlags, Opc, RmwOp,
+    Temp, TempKind, Type,
+};
+
+type Asm = VecAssembler<X64Relocation>;
+
+const RAX: u8 = 0;
+const RCX: u8 = 1;
+const RDX: u8 = 2;
+const RSI: u8 = 6;
+const RDI: u8 = 7;
+const R8: u8 = 8;
+const R9: u8 = 9;
+
+/// x86 condition codes (the low nibble of `jcc`/`setcc`/`cmovcc`).
+#[derive(Clone, Copy)]
+enum Cc {
+    B = 0x2,
+    Ae = 0x3,
+    E = 0x4,
+    Ne = 0x5,
+    Be = 0x6,
+    A = 0x7,
+    L = 0xc,
+    Ge = 0xd,
+    Le = 0xe,
+    G = 0xf,
+}
+
+/// Generated code of one TB.
+pub(crate) struct QuickCode {
+    pub code: Vec<u8>,
+    /// Offset of the entry the execution loop uses (the chained entry is at 0).
+    pub loop_entry: usize,
+}
+
+/// Where a temp lives.
+#[derive(Clone, Copy)]
+enum Loc {
+    Imm(u64),
+    /// `[rbp + disp]`, 8 bytes.
+    Slot(i32),
+    /// `[rbx + disp]`; `true`: a 4-byte (I32) global.
+    Env(i32, bool),
+}
+
+fn bad(m: impl Into<String>) -> BackendError {
+    BackendError::Invalid(m.into())
+}
+
+fn fits_i32(v: u64) -> bool {
+    v as i64 == v as i64 as i32 as i64
+}
+
+struct Gen<'a> {
+    f: &'a Func,
+    a: Asm,
+    locs: Vec<Option<Loc>>,
+    labels: Vec<DynamicLabel>,
+    cell: usize,
+    pc: u64,
+    goto_seen: [bool; 2],
+    ret: DynamicLabel,
+    fault: DynamicLabel,
+    requested: DynamicLabel,
+    /// The temps whose value `rax` holds between two ops: the previous op ended by
+    /// storing one from `rax` (and, for a `mov` that read the other from `rax`, both).
+    rax_val: [Option<Temp>; 2],
+    /// Within an op, while it has emitted nothing but input loads: (code offset, the temps
+    /// in `rax`), so loads of them come from `rax`.
+    clean: Option<(usize, [Option<Temp>; 2])>,
+    /// A `mov` whose source came from `rax`: that source (still in `rax` after it).
+    mov_src: Option<Temp>,
+    /// The last store from `rax` in this op: (code offset after it, temp).
+    last_store: Option<(usize, Temp)>,
+    /// Vector op descriptors, placed after the code.
+    data: Vec<(DynamicLabel, [u8; VEC_DESC_BYTES])>,
+}
+
+/// Compiles `func` for the chain cell at `cell` (writable-view address).
+pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCode, BackendError> {
+    let mut locs = Vec::with_capacity(func.temps.len());
+    let mut nslots = 0i32;
+    for t in &func.temps {
+        locs.push(Some(match t.kind {
+            TempKind::Const(v) => Loc::Imm(v),
+            TempKind::Global { offset } => {
+                let d = i32::try_from(offset).map_err(|_| bad("global offset too large"))?;
+                Loc::Env(d, t.ty == Type::I32)
+            }
+            TempKind::Local => {
+                nslots += 1;
+                // Below the saved rbp (at rbp) and rbx (at rbp - 8).
+                Loc::Slot(-8 - 8 * nslots)
+            }
+        }));
+    }
+    // rsp = rbp - 8 - frame must stay 16-aligned for calls (rbp is 16-aligned).
+    let frame = ((8 * nslots + 8 + 15) & !15) - 8;
+    let mut a = Asm::new_with_capacity(0, 64 * func.ops.len() + 128, 0, 0, 0, 0, 0);
+    let labels = (0..func.nb_labels).map(|_| a.new_dynamic_label()).collect();
+    let ret = a.new_dynamic_label();
+    let fault = a.new_dynamic_label();
+    let requested = a.new_dynamic_label();
+    let limit = a.new_dynamic_label();
+    let body = a.new_dynamic_label();
+    let mut g = Gen {
+        f: func,
+        a,
+        locs,
+        labels,
+        cell,
+        pc: 0,
+        goto_seen: [false; 2],
+        ret,
+        fault,
+        requested,
+        rax_val: [None; 2],
+        clean: None,
+        mov_src: None,
+        last_store: None,
+        data: Vec::new(),
+    };
+    let runs = (cell + CELL_RUNS) as i64;
+
+    // Chained entry (offset 0): what chain cells and the jump cache point to.
+    g.prologue(frame);
+    if counted {
+        dynasm!(g.a
+            ; .arch x64
+            ; mov rax, QWORD runs
+            ; mov rcx, [rax]
+            ; cmp rcx, [rax + 8]
+            ; jae =>limit
+            ; inc rcx
+            ; mov [rax], rcx
+        );
+    }
+    dynasm!(g.a ; .arch x64 ; jmp =>body);
+    // Entry from the execution loop: no run limit.
+    let loop_entry = g.a.offset().0;
+    g.prologue(frame);
+    if counted {
+        dynasm!(g.a
+            ; .arch x64
+            ; mov rax, QWORD runs
+            ; inc QWORD [rax]
+        );
+    }
+    dynasm!(g.a ; .arch x64 ; =>body);
+    for op in &func.ops {
+        if op.opc == Opc::InsnStart {
+            // No code: what rax holds stays valid.
+            g.pc = Gen::c(op, 0)?;
+            continue;
+        }
+        let at = g.a.offset().0;
+        let held = std::mem::take(&mut g.rax_val);
+        g.clean = held.iter().any(Option::is_some).then_some((at, held));
+        g.last_store = None;
+        g.mov_src = None;
+        g.op(op)?;
+        let end = g.a.offset().0;
+        if let Some((_, t)) = g.last_store.filter(|&(o, _)| o == end) {
+            g.rax_val = [Some(t), g.mov_src.filter(|&s| s != t)];
+        }
+    }
+    // Running off the end is invalid IR (the verifier requires a final exit); leave
+    // through the loop anyway rather than execute whatever follows.
+    g.exit_code(ExitCode::LOOKUP);
+    dynasm!(g.a
+        ; .arch x64
+        ; =>requested
+        ; mov eax, ExitCode::REQUESTED as i32
+        ; jmp =>ret
+        ; =>limit
+        ; mov eax, ExitCode::LOOKUP as i32
+        ; jmp =>ret
+        ; =>fault
+        ; mov eax, ExitCode::FAULT as i32
+        ; =>ret
+        ; mov rdi, rbx
+        ; mov rbx, [rbp - 8]
+        ; mov rsp, rbp
+        ; pop rbp
+        ; ret
+    );
+    for (l, bytes) in std::mem::take(&mut g.data) {
+        dynasm!(g.a ; .arch x64 ; .align 16 ; =>l);
+        g.a.extend(bytes);
+    }
+    let code =
+        g.a.finalize()
+            .map_err(|e| BackendError::Compile(format!("quick code: {e}")))?;
+    Ok(QuickCode { code, loop_entry })
+}
+
+impl Gen<'_> {
+    fn prologue(&mut self, frame: i32) {
+        dynasm!(self.a
+            ; .arch x64
+            ; push rbp
+            ; mov rbp, rsp
+            ; push rbx
+            ; mov rbx, rdi
+            ; sub rsp, frame
+            ; cmp DWORD [rbx + ENV_EXIT_REQUEST as i32], 0
+            ; jne =>self.requested
+        );
+    }
+
+    fn loc(&self, t: Temp) -> Result<Loc, BackendError> {
+        self.locs
+            .get(t.index())
+            .copied()
+            .flatten()
+            .ok_or_else(|| bad(format!("temp t{} out of range", t.0)))
+    }
+
+    fn mov_imm(&mut self, r: u8, v: u64) {
+        if v <= u32::MAX as u64 {
+            dynasm!(self.a ; .arch x64 ; mov Rd(r), v as i32);
+        } else if fits_i32(v) {
+            dynasm!(self.a ; .arch x64 ; mov Rq(r), v as i32);
+        } else {
+            dynasm!(self.a ; .arch x64 ; mov Rq(r), QWORD v as i64);
+        }
+    }
+
+    /// Loads temp `t` into register `r` (64 bits, I32 values zero-extended).
+    fn load(&mut self, r: u8, t: Temp) -> Result<(), BackendError> {
+        let at = self.a.offset().0;
+        let clean = self.clean.filter(|&(o, _)| o == at);
+        if let Some((_, c)) = clean {
+            if c.contains(&Some(t)) {
+                if r != RAX {
+                    dynasm!(self.a ; .arch x64 ; mov Rq(r), rax);
+                    self.clean = Some((self.a.offset().0, c));
+                }
+                return Ok(());
+            }
+        }
+        self.load_mem(r, t)?;
+        self.clean = match clean {
+            Some((_, c)) if r != RAX => Some((self.a.offset().0, c)),
+            _ => None,
+        };
+        Ok(())
+    }
+
+    fn load_mem(&mut self, r: u8, t: Temp) -> Result<(), BackendError> {
+        match self.loc(t)? {
+            Loc::Imm(v) => self.mov_imm(r, v),
+            Loc::Slot(d) => dynasm!(self.a ; .arch x64 ; mov Rq(r), [rbp + d]),
+            Loc::Env(d, false) => dynasm!(self.a ; .arch x64 ; mov Rq(r), [rbx + d]),
+            Loc::Env(d, true) => dynasm!(self.a ; .arch x64 ; mov Rd(r), [rbx + d]),
+        }
+        Ok(())
+    }
+
+    /// Stores register `r` into temp `t` (an I32 temp gets the low half; the register
+    /// must then hold it zero-extended).
+    fn store(&mut self, t: Temp, r: u8) -> Result<(), BackendError> {
+        match self.loc(t)? {
+            Loc::Imm(_) => return Err(bad("output to a constant")),
+            Loc::Slot(d) => dynasm!(self.a ; .arch x64 ; mov [rbp + d], Rq(r)),
+            Loc::Env(d, false) => dynasm!(self.a ; .arch x64 ; mov [rbx + d], Rq(r)),
+            Loc::Env(d, true) => dynasm!(self.a ; .arch x64 ; mov [rbx + d], Rd(r)),
+        }
+        if r == RAX {
+            self.last_store = Some((self.a.offset().0, t));
+        }
+        Ok(())
+    }
+
+    /// The constant value of `t` as an x86 immediate for an op of type `ty`, if it is one
+    /// (32-bit ops take any 32-bit value, 64-bit ops a sign-extended 32-bit one).
+    fn imm(&self, t: Temp, ty: Type) -> Option<i32> {
+        let v = self.f.const_value(t)?;
+        match ty {
+            Type::I32 => Some(v as u32 as i32),
+            Type::I64 => fits_i32(v).then_some(v as i32),
+        }
+    }
+
+    fn i(op: &Op, k: usize) -> Result<Temp, BackendError> {
+        op.iargs
+            .get(k)
+            .copied()
+            .ok_or_else(|| bad(format!("{}: missing input {k}", op.opc.name())))
+    }
+
+    fn o(op: &Op, k: usize) -> Result<Temp, BackendError> {
+        op.oargs
+            .get(k)
+            .copied()
+            .ok_or_else(|| bad(format!("{}: missing output {k}", op.opc.name())))
+    }
+
+    fn c(op: &Op, k: usize) -> Result<u64, BackendError> {
+        op.cargs
+            .get(k)
+            .copied()
+            .ok_or_else(|| bad(format!("{}: missing constant {k}", op.opc.name())))
+    }
+
+    fn label(&self, l: u64) -> Result<DynamicLabel, BackendError> {
+        self.labels
+            .get(l as usize)
+            .copied()
+            .ok_or_else(|| bad(format!("label {l} out of range")))
+    }
+
+    /// `mov eax, eax` when `ty` is I32 (truncates a call result).
+    fn trunc(&mut self, ty: Type) {
+        if ty == Type::I32 {
+            dynasm!(self.a ; .arch x64 ; mov eax, eax);
+        }
+    }
+
+    fn call(&mut self, addr: usize) {
+        dynasm!(self.a
+            ; .arch x64
+            ; mov rax, QWORD addr as i64
+            ; call rax
+        );
+    }
+
+    /// After a guest memory access: leave with FAULT if the access recorded one.
+    fn check_fault(&mut self) {
+        dynasm!(self.a
+            ; .arch x64
+            ; cmp DWORD [rbx + ENV_FAULT as i32], 0
+            ; jne =>self.fault
+        );
+    }
+
+    fn exit_code(&mut self, code: u64) {
+        self.mov_imm(RAX, code);
+        dynasm!(self.a ; .arch x64 ; jmp =>self.ret);
+    }
+
+    /// Compares `a` with `b` as `ty` for `cond`; returns the x86 condition.
+    fn compare(&mut self, cond: Cond, ty: Type, a: Temp, b: Temp) -> Result<Cc, BackendError> {
+        self.load(RAX, a)?;
+        let test = matches!(cond, Cond::TstEq | Cond::TstNe);
+        let w = ty == Type::I64;
+        match (self.imm(b, ty), test, w) {
+            (Some(i), false, true) => dynasm!(self.a ; .arch x64 ; cmp rax, i),
+            (Some(i), false, false) => dynasm!(self.a ; .arch x64 ; cmp eax, i),
+            (Some(i), true, true) => dynasm!(self.a ; .arch x64 ; test rax, i),
+            (Some(i), true, false) => dynasm!(self.a ; .arch x64 ; test eax, i),
+            (None, t, w) => {
+                self.load(RCX, b)?;
+                match (t, w) {
+                    (false, true) => dynasm!(self.a ; .arch x64 ; cmp rax, rcx),
+                    (false, false) => dynasm!(self.a ; .arch x64 ; cmp eax, ecx),
+                    (true, true) => dynasm!(self.a ; .arch x64 ; test rax, rcx),
+                    (true, false) => dynasm!(self.a ; .arch x64 ; test eax, ecx),
+                }
+            }
+        }
+        Ok(match cond {
+            Cond::Eq | Cond::TstEq => Cc::E,
+            Cond::Ne | Cond::TstNe => Cc::Ne,
+            Cond::Lt => Cc::L,
+            Cond::Ge => Cc::Ge,
+            Cond::Le => Cc::Le,
+            Cond::Gt => Cc::G,
+            Cond::Ltu => Cc::B,
+            Cond::Geu => Cc::Ae,
+            Cond::Leu => Cc::Be,
+            Cond::Gtu => Cc::A,
+        })
+    }
+
+    fn jcc(&mut self, cc: Cc, l: DynamicLabel) {
+        match cc {
+            Cc::B => dynasm!(self.a ; .arch x64 ; jb =>l),
+            Cc::Ae => dynasm!(self.a ; .arch x64 ; jae =>l),
+            Cc::E => dynasm!(self.a ; .arch x64 ; je =>l),
+            Cc::Ne => dynasm!(self.a ; .arch x64 ; jne =>l),
+            Cc::Be => dynasm!(self.a ; .arch x64 ; jbe =>l),
+            Cc::A => dynasm!(self.a ; .arch x64 ; ja =>l),
+            Cc::L => dynasm!(self.a ; .arch x64 ; jl =>l),
+            Cc::Ge => dynasm!(self.a ; .arch x64 ; jge =>l),
+            Cc::Le => dynasm!(self.a ; .arch x64 ; jle =>l),
+            Cc::G => dynasm!(self.a ; .arch x64 ; jg =>l),
+        }
+    }
+
+    fn cond_of(op: &Op, k: usize) -> Result<Cond, BackendError> {
+        Cond::from_u64(Self::c(op, k)?).ok_or_else(|| bad("bad condition"))
+    }
+
+    fn op(&mut self, op: &Op) -> Result<(), BackendError> {
+        use Opc::*;
+        let ty = op.ty;
+        let w = ty == Type::I64;
+        match op.opc {
+            SetLabel => {
+                let l = self.label(Self::c(op, 0)?)?;
+                dynasm!(self.a ; .arch x64 ; =>l);
+            }
+            InsnStart => self.pc = Self::c(op, 0)?,
+            Mov => {
+                let (d, a) = (Self::o(op, 0)?, Self::i(op, 0)?);
+                let at = self.a.offset().0;
+                if self
+                    .clean
+                    .is_some_and(|(o, c)| o == at && c.contains(&Some(a)))
+                {
+                    self.mov_src = Some(a);
+                }
+                self.load(RAX, a)?;
+                self.store(d, RAX)?;
+            }
+            Add | Sub | And | Or | Xor | Mul => self.alu(op)?,
+            Andc | Orc | Eqv => {
+                self.load(RAX, Self::i(op, 0)?)?;
+                self.load(RCX, Self::i(op, 1)?)?;
+                match (op.opc, w) {
+                    (Andc, true) => dynasm!(self.a ; .arch x64 ; not rcx ; and rax, rcx),
+                    (Andc, false) => dynasm!(self.a ; .arch x64 ; not ecx ; and eax, ecx),
+                    (Orc, true) => dynasm!(self.a ; .arch x64 ; not rcx ; or rax, rcx),
+                    (Orc, false) => dynasm!(self.a ; .arch x64 ; not ecx ; or eax, ecx),
+                    (_, true) => dynasm!(self.a ; .arch x64 ; xor rax, rcx ; not rax),
+                    (_, false) => dynasm!(self.a ; .arch x64 ; xor eax, ecx ; not eax),
+                }
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            Shl | Shr | Sar | Rotl | Rotr => self.shift(op)?,
+            Neg | Not => {
+                self.load(RAX, Self::i(op, 0)?)?;
+                match (op.opc, w) {
+                    (Neg, true) => dynasm!(self.a ; .arch x64 ; neg rax),
+                    (Neg, false) => dynasm!(self.a ; .arch x64 ; neg eax),
+                    (_, true) => dynasm!(self.a ; .arch x64 ; not rax),
+                    (_, false) => dynasm!(self.a ; .arch x64 ; not eax),
+                }
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            Ext8s | Ext8u | Ext16s | Ext16u | Ext32s | Ext32u | ExtuI32I64 | ExtsI32I64
+            | ExtrlI64I32 | ExtrhI64I32 => {
+                self.load(RAX, Self::i(op, 0)?)?;
+                match (op.opc, w) {
+                    (Ext8s, true) => dynasm!(self.a ; .arch x64 ; movsx rax, al),
+                    (Ext8s, false) => dynasm!(self.a ; .arch x64 ; movsx eax, al),
+                    (Ext8u, _) => dynasm!(self.a ; .arch x64 ; movzx eax, al),
+                    (Ext16s, true) => dynasm!(self.a ; .arch x64 ; movsx rax, ax),
+                    (Ext16s, false) => dynasm!(self.a ; .arch x64 ; movsx eax, ax),
+                    (Ext16u, _) => dynasm!(self.a ; .arch x64 ; movzx eax, ax),
+                    (Ext32s, true) | (ExtsI32I64, _) => {
+                        dynasm!(self.a ; .arch x64 ; movsxd rax, eax)
+                    }
+                    (Ext32s | Ext32u, false) | (Ext32u | ExtuI32I64 | ExtrlI64I32, _) => {
+                        dynasm!(self.a ; .arch x64 ; mov eax, eax)
+                    }
+                    _ => dynasm!(self.a ; .arch x64 ; shr rax, 32),
+                }
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            Div | Divu | Rem | Remu | Clz | Ctz | Ctpop | Bswap16 | Bswap32 | Bswap64 => {
+                // Rare: the IR's own semantics, through a call.
+                let code = op.opc as u64 | (w as u64) << 16;
+                self.load(RSI, Self::i(op, 0)?)?;
+                if op.opc.def().nb_iargs == 2 {
+                    self.load(RDX, Self::i(op, 1)?)?;
+                }
+                self.mov_imm(RDI, code);
+                self.call(qk_pure as *const () as usize);
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            Deposit => {
+                let (pos, len) = (Self::c(op, 0)? as u32, Self::c(op, 1)? as u32);
+                if pos >= ty.bits() || len == 0 || pos + len > ty.bits() {
+                    return Err(bad("deposit outside its type"));
+                }
+                let field = if len >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << len) - 1
+                };
+                let mask = (field << pos) & ty.mask();
+                self.load(RCX, Self::i(op, 1)?)?;
+                if mask == ty.mask() {
+                    self.store(Self::o(op, 0)?, RCX)?;
+                    return Ok(());
+                }
+                self.load(RAX, Self::i(op, 0)?)?;
+                if pos > 0 {
+                    dynasm!(self.a ; .arch x64 ; shl rcx, pos as i8);
+                }
+                self.mov_imm(RDX, mask);
+                dynasm!(self.a ; .arch x64 ; and rcx, rdx);
+                self.mov_imm(RDX, !mask & ty.mask());
+                dynasm!(self.a ; .arch x64 ; and rax, rdx ; or rax, rcx);
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            Extract | Sextract => {
+                let (pos, len) = (Self::c(op, 0)? as u32, Self::c(op, 1)? as u32);
+                let bits = ty.bits();
+                if pos >= bits || len == 0 || pos + len > bits {
+                    return Err(bad("extract outside its type"));
+                }
+                self.load(RAX, Self::i(op, 0)?)?;
+                let up = (bits - pos - len) as i8;
+                let down = (bits - len) as i8;
+                match (op.opc, w) {
+                    (Extract, true) => dynasm!(self.a ; .arch x64 ; shl rax, up ; shr rax, down),
+                    (Extract, false) => dynasm!(self.a ; .arch x64 ; shl eax, up ; shr eax, down),
+                    (_, true) => dynasm!(self.a ; .arch x64 ; shl rax, up ; sar rax, down),
+                    (_, false) => dynasm!(self.a ; .arch x64 ; shl eax, up ; sar eax, down),
+                }
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            Mulu2 | Muls2 => {
+                self.load(RAX, Self::i(op, 0)?)?;
+                self.load(RCX, Self::i(op, 1)?)?;
+                match (op.opc, w) {
+                    (Mulu2, true) => dynasm!(self.a ; .arch x64 ; mul rcx),
+                    (_, true) => dynasm!(self.a ; .arch x64 ; imul rcx),
+                    (Mulu2, false) => {
+                        dynasm!(self.a ; .arch x64 ; imul rax, rcx ; mov rdx, rax ; shr rdx, 32 ; mov eax, eax)
+                    }
+                    (_, false) => dynasm!(self.a
+                        ; .arch x64
+                        ; movsxd rax, eax
+                        ; movsxd rcx, ecx
+                        ; imul rax, rcx
+                        ; mov rdx, rax
+                        ; shr rdx, 32
+                        ; mov eax, eax
+                    ),
+                }
+                self.store(Self::o(op, 0)?, RAX)?;
+                self.store(Self::o(op, 1)?, RDX)?;
+            }
+            Setcond => {
+                let cc =
+                    self.compare(Self::cond_of(op, 0)?, ty, Self::i(op, 0)?, Self::i(op, 1)?)?;
+                // setcc al; movzx eax, al
+                self.a.extend([0x0f, 0x90 | cc as u8, 0xc0]);
+                dynasm!(self.a ; .arch x64 ; movzx eax, al);
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            Movcond => {
+                self.load(RDX, Self::i(op, 2)?)?;
+                self.load(RSI, Self::i(op, 3)?)?;
+                let cc =
+                    self.compare(Self::cond_of(op, 0)?, ty, Self::i(op, 0)?, Self::i(op, 1)?)?;
+                // cmovcc rsi, rdx
+                self.a.extend([0x48, 0x0f, 0x40 | cc as u8, 0xf2]);
+                self.store(Self::o(op, 0)?, RSI)?;
+            }
+            Brcond => {
+                let l = self.label(Self::c(op, 1)?)?;
+                let cc =
+                    self.compare(Self::cond_of(op, 0)?, ty, Self::i(op, 0)?, Self::i(op, 1)?)?;
+                self.jcc(cc, l);
+            }
+            Br => {
+                let l = self.label(Self::c(op, 0)?)?;
+                dynasm!(self.a ; .arch x64 ; jmp =>l);
+            }
+            LdEnv => {
+                let off = i32::try_from(Self::c(op, 0)?).map_err(|_| bad("env offset"))?;
+                let m = MemOp(Self::c(op, 1)? as u8);
+                match (m.bytes(), m.signed()) {
+                    (1, false) => dynasm!(self.a ; .arch x64 ; movzx eax, BYTE [rbx + off]),
+                    (1, true) => dynasm!(self.a ; .arch x64 ; movsx rax, BYTE [rbx + off]),
+                    (2, false) => dynasm!(self.a ; .arch x64 ; movzx eax, WORD [rbx + off]),
+                    (2, true) => dynasm!(self.a ; .arch x64 ; movsx rax, WORD [rbx + off]),
+                    (4, false) => dynasm!(self.a ; .arch x64 ; mov eax, [rbx + off]),
+                    (4, true) => dynasm!(self.a ; .arch x64 ; movsxd rax, DWORD [rbx + off]),
+                    _ => dynasm!(self.a ; .arch x64 ; mov rax, [rbx + off]),
+                }
+                self.trunc(ty);
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            StEnv => {
+                let off = i32::try_from(Self::c(op, 0)?).map_err(|_| bad("env offset"))?;
+                let m = MemOp(Self::c(op, 1)? as u8);
+                self.load(RAX, Self::i(op, 0)?)?;
+                match m.bytes() {
+                    1 => dynasm!(self.a ; .arch x64 ; mov [rbx + off], al),
+                    2 => dynasm!(self.a ; .arch x64 ; mov [rbx + off], ax),
+                    4 => dynasm!(self.a ; .arch x64 ; mov [rbx + off], eax),
+                    _ => dynasm!(self.a ; .arch x64 ; mov [rbx + off], rax),
+                }
+            }
+            QemuLd => {
+                let (m, mmu) = (MemOp(Self::c(op, 0)? as u8), Self::c(op, 1)? & 0xff);
+                let oi = m.0 as u64 | mmu << 8;
+                let (slow, done) = (self.a.new_dynamic_label(), self.a.new_dynamic_label());
+                self.load(RSI, Self::i(op, 0)?)?;
+                self.tlb_probe(m, mmu as usize, TLBE_ADDR_READ, slow);
+                match (m.bytes(), m.signed()) {
+                    (1, false) => dynasm!(self.a ; .arch x64 ; movzx eax, BYTE [rsi + rdx]),
+                    (1, true) => dynasm!(self.a ; .arch x64 ; movsx rax, BYTE [rsi + rdx]),
+                    (2, false) => dynasm!(self.a ; .arch x64 ; movzx eax, WORD [rsi + rdx]),
+                    (2, true) => dynasm!(self.a ; .arch x64 ; movsx rax, WORD [rsi + rdx]),
+                    (4, false) => dynasm!(self.a ; .arch x64 ; mov eax, [rsi + rdx]),
+                    (4, true) => dynasm!(self.a ; .arch x64 ; movsxd rax, DWORD [rsi + rdx]),
+                    _ => dynasm!(self.a ; .arch x64 ; mov rax, [rsi + rdx]),
+                }
+                dynasm!(self.a ; .arch x64 ; jmp =>done ; =>slow ; mov rdi, rbx);
+                self.mov_imm(RDX, oi);
+                self.mov_imm(RCX, self.pc);
+                self.call(qk_ld as *const () as usize);
+                self.check_fault();
+                dynasm!(self.a ; .arch x64 ; =>done);
+                self.trunc(ty);
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            QemuSt => {
+                let (m, mmu) = (MemOp(Self::c(op, 0)? as u8), Self::c(op, 1)? & 0xff);
+                let oi = m.0 as u64 | mmu << 8;
+                let (slow, done) = (self.a.new_dynamic_label(), self.a.new_dynamic_label());
+                let v = Self::i(op, 0)?;
+                self.load(RSI, Self::i(op, 1)?)?;
+                self.tlb_probe(m, mmu as usize, TLBE_ADDR_WRITE, slow);
+                self.load(RCX, v)?;
+                match m.bytes() {
+                    1 => dynasm!(self.a ; .arch x64 ; mov [rsi + rdx], cl),
+                    2 => dynasm!(self.a ; .arch x64 ; mov [rsi + rdx], cx),
+                    4 => dynasm!(self.a ; .arch x64 ; mov [rsi + rdx], ecx),
+                    _ => dynasm!(self.a ; .arch x64 ; mov [rsi + rdx], rcx),
+                }
+                dynasm!(self.a ; .arch x64 ; jmp =>done ; =>slow ; mov rdi, rbx);
+                self.load(RDX, v)?;
+                self.mov_imm(RCX, oi);
+                self.mov_imm(R8, self.pc);
+                self.call(qk_st as *const () as usize);
+                self.check_fault();
+                dynasm!(self.a ; .arch x64 ; =>done);
+            }
+            AtomicCmpxchg => {
+                let oi = Self::c(op, 0)? | (Self::c(op, 1)? & 0xff) << 8;
+                dynasm!(self.a ; .arch x64 ; mov rdi, rbx);
+                self.load(RSI, Self::i(op, 0)?)?;
+                self.load(RDX, Self::i(op, 1)?)?;
+                self.load(RCX, Self::i(op, 2)?)?;
+                self.mov_imm(R8, oi);
+                self.mov_imm(R9, self.pc);
+                self.call(qk_cmpxchg as *const () as usize);
+                self.check_fault();
+                self.trunc(ty);
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            AtomicRmw => {
+                let rmw = Self::c(op, 2)?;
+                RmwOp::from_u64(rmw).ok_or_else(|| bad("bad atomic op"))?;
+                let oi = Self::c(op, 0)? | (Self::c(op, 1)? & 0xff) << 8 | rmw << 16;
+                dynasm!(self.a ; .arch x64 ; mov rdi, rbx);
+                self.load(RSI, Self::i(op, 0)?)?;
+                self.load(RDX, Self::i(op, 1)?)?;
+                self.mov_imm(RCX, oi);
+                self.mov_imm(R8, self.pc);
+                self.call(qk_rmw as *const () as usize);
+                self.check_fault();
+                self.trunc(ty);
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            Mb => {
+                let fl = BarrierFlags::from_bits_retain(Self::c(op, 0)? as u8);
+                // x86 keeps every order but store -> load.
+                if fl.contains(BarrierFlags::ST_LD) {
+                    dynasm!(self.a ; .arch x64 ; mfence);
+                }
+            }
+            Call => {
+                let h = *self
+                    .f
+                    .helpers
+                    .get(Self::c(op, 0)? as usize)
+                    .ok_or_else(|| bad("helper out of range"))?;
+                let n = op.iargs.len();
+                if n > 6 {
+                    return Err(bad("too many helper arguments"));
+                }
+                const ARGS: [u8; 5] = [RSI, RDX, RCX, R8, R9];
+                if n == 6 {
+                    // The sixth argument on the stack, keeping rsp 16-aligned.
+                    self.load(RAX, op.iargs[5])?;
+                    dynasm!(self.a ; .arch x64 ; sub rsp, 8 ; push rax);
+                }
+                for (k, &t) in op.iargs.iter().take(5).enumerate() {
+                    self.load(ARGS[k], t)?;
+                }
+                dynasm!(self.a ; .arch x64 ; mov rdi, rbx);
+                self.call(h.addr);
+                if n == 6 {
+                    dynasm!(self.a ; .arch x64 ; add rsp, 16);
+                }
+                if let Some(&d) = op.oargs.first() {
+                    self.trunc(self.f.ty(d));
+                    self.store(d, RAX)?;
+                }
+            }
+            GotoTb => {
+                let slot = Self::c(op, 0)?;
+                if slot > 1 {
+                    return Err(bad("goto_tb slot"));
+                }
+                self.goto_seen[slot as usize] = true;
+                let p = (self.cell + 8 * slot as usize) as i64;
+                dynasm!(self.a
+                    ; .arch x64
+                    ; mov rax, QWORD p
+                    ; mov rax, [rax]
+                    ; test rax, rax
+                    ; jz >stay
+                    ; mov rdi, rbx
+                    ; mov rbx, [rbp - 8]
+                    ; mov rsp, rbp
+                    ; pop rbp
+                    ; jmp rax
+                    ; stay:
+                );
+            }
+            LookupGoto => self.lookup_goto(op)?,
+            ExitTb => {
+                let c = Self::c(op, 0)?;
+                let code = if c <= ExitCode::GOTO_TB1 && self.goto_seen[c as usize] {
+                    ExitCode::chainable(self.cell, c)
+                } else {
+                    c
+                };
+                self.exit_code(code);
+            }
+            opc if opc.flags().contains(OpFlags::VECTOR) => self.vec_op(op)?,
+            opc => {
+                return Err(BackendError::Compile(format!(
+                    "quick: no code for {}",
+                    opc.name()
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// The softmmu TLB hit test for the guest address in `rsi`: jumps to `slow` on a miss
+    /// (or an entry whose flag bits send the access to the slow path), else leaves the
+    /// entry's addend (guest address to host address) in `rdx`. Clobbers rax, rcx.
+    fn tlb_probe(&mut self, m: MemOp, mmu: usize, tag: usize, slow: DynamicLabel) {
+        let fast = (ENV_TLB + ((mmu % NB_MMU_MODES) << TLBF_SIZE_LOG2)) as i32;
+        let s_mask = m.bytes() as u64 - 1;
+        let a_mask = if m.aligned() { s_mask } else { 0 };
+        // The access's last byte must be in the page too.
+        let last = (s_mask - a_mask) as i32;
+        let cmp_mask = (PAGE_MASK | a_mask) as i32;
+        dynasm!(self.a
+            ; .arch x64
+            ; mov rdx, rsi
+            ; shr rdx, (PAGE_BITS - TLBE_SIZE_LOG2) as i8
+            ; and rdx, [rbx + fast + TLBF_MASK as i32]
+            ; add rdx, [rbx + fast + TLBF_TABLE as i32]
+            ; lea rcx, [rsi + last]
+            ; and rcx, cmp_mask
+            ; cmp rcx, [rdx + tag as i32]
+            ; jne =>slow
+            ; mov rdx, [rdx + TLBE_ADDEND as i32]
+        );
+    }
+
+    /// `lookup_goto pc, flags, mmu`: jumps to the TB the vCPU's jump cache names for the
+    /// pc if its entry is for this pc, its guest code is what the code TLB maps the pc to
+    /// now, its flags match and it is alive (see `softmmu::jmp`); falls through otherwise.
+    fn lookup_goto(&mut self, op: &Op) -> Result<(), BackendError> {
+        use softmmu::jmp::*;
+        let flags = Self::c(op, 0)?;
+        let mmu = (Self::c(op, 1)? as usize) % NB_MMU_MODES;
+        let miss = self.a.new_dynamic_label();
+        let fast = (ENV_TLB + (mmu << TLBF_SIZE_LOG2)) as i32;
+        let jmp = ENV_JMP as i32;
+        self.load(RSI, Self::i(op, 0)?)?;
+        dynasm!(self.a
+            ; .arch x64
+            // rdi = jump cache entry of pc
+            ; mov rdi, rsi
+            ; shr rdi, 2
+            ; mov rax, rsi
+            ; shr rax, (2 + JMP_BITS) as i8
+            ; xor rdi, rax
+            ; and edi, (JMP_SIZE - 1) as i32
+            ; shl rdi, JMPE_SIZE_LOG2 as i8
+            ; add rdi, rbx
+            ; cmp rsi, [rdi + jmp + JMPE_PC as i32]
+            ; jne =>miss
+            // The code TLB entry of pc maps its page to the guest code the key names.
+            ; mov rdx, rsi
+            ; shr rdx, (PAGE_BITS - TLBE_SIZE_LOG2) as i8
+            ; and rdx, [rbx + fast + TLBF_MASK as i32]
+            ; add rdx, [rbx + fast + TLBF_TABLE as i32]
+            ; mov rcx, rsi
+            ; and rcx, PAGE_MASK as i32
+            ; cmp rcx, [rdx + TLBE_ADDR_CODE as i32]
+            ; jne =>miss
+            ; mov rcx, [rdx + TLBE_ADDEND as i32]
+            ; add rcx, rsi
+        );
+        self.mov_imm(RAX, flags << JMP_KEY_FLAGS_SHIFT);
+        dynasm!(self.a
+            ; .arch x64
+            ; or rcx, rax
+            ; cmp rcx, [rdi + jmp + JMPE_KEY as i32]
+            ; jne =>miss
+            // Alive: no CELL_DEAD in its cell's flag word.
+            ; mov rax, [rdi + jmp + JMPE_AUX as i32]
+            ; test QWORD [rax + crate::CELL_FLAGS_OFFSET as i32], crate::CELL_DEAD as i32
+            ; jnz =>miss
+            ; mov rax, [rdi + jmp + JMPE_CODE as i32]
+            ; mov rdi, rbx
+            ; mov rbx, [rbp - 8]
+            ; mov rsp, rbp
+            ; pop rbp
+            ; jmp rax
+            ; =>miss
+        );
+        Ok(())
+    }
+
+    fn alu(&mut self, op: &Op) -> Result<(), BackendError> {
+        use Opc::*;
+        let w = op.ty == Type::I64;
+        let (a, b) = (Self::i(op, 0)?, Self::i(op, 1)?);
+        self.load(RAX, a)?;
+        if let Some(i) = self.imm(b, op.ty) {
+            match (op.opc, w) {
+                (Add, true) => dynasm!(self.a ; .arch x64 ; add rax, i),
+                (Add, false) => dynasm!(self.a ; .arch x64 ; add eax, i),
+                (Sub, true) => dynasm!(self.a ; .arch x64 ; sub rax, i),
+                (Sub, false) => dynasm!(self.a ; .arch x64 ; sub eax, i),
+                (And, true) => dynasm!(self.a ; .arch x64 ; and rax, i),
+                (And, false) => dynasm!(self.a ; .arch x64 ; and eax, i),
+                (Or, true) => dynasm!(self.a ; .arch x64 ; or rax, i),
+                (Or, false) => dynasm!(self.a ; .arch x64 ; or eax, i),
+                (Xor, true) => dynasm!(self.a ; .arch x64 ; xor rax, i),
+                (Xor, false) => dynasm!(self.a ; .arch x64 ; xor eax, i),
+                (_, true) => dynasm!(self.a ; .arch x64 ; imul rax, rax, i),
+                (_, false) => dynasm!(self.a ; .arch x64 ; imul eax, eax, i),
+            }
+        } else {
+            self.load(RCX, b)?;
+            match (op.opc, w) {
+                (Add, true) => dynasm!(self.a ; .arch x64 ; add rax, rcx),
+                (Add, false) => dynasm!(self.a ; .arch x64 ; add eax, ecx),
+                (Sub, true) => dynasm!(self.a ; .arch x64 ; sub rax, rcx),
+                (Sub, false) => dynasm!(self.a ; .arch x64 ; sub eax, ecx),
+                (And, true) => dynasm!(self.a ; .arch x64 ; and rax, rcx),
+                (And, false) => dynasm!(self.a ; .arch x64 ; and eax, ecx),
+                (Or, true) => dynasm!(self.a ; .arch x64 ; or rax, rcx),
+                (Or, false) => dynasm!(self.a ; .arch x64 ; or eax, ecx),
+                (Xor, true) => dynasm!(self.a ; .arch x64 ; xor rax, rcx),
+                (Xor, false) => dynasm!(self.a ; .arch x64 ; xor eax, ecx),
+                (_, true) => dynasm!(self.a ; .arch x64 ; imul rax, rcx),
+                (_, false) => dynasm!(self.a ; .arch x64 ; imul eax, ecx),
+            }
+        }
+        self.store(Self::o(op, 0)?, RAX)
+    }
+
+    /// Shifts and rotates: x86 masks the count to the operand width, as the IR does.
+    fn shift(&mut self, op: &Op) -> Result<(), BackendError> {
+        use Opc::*;
+        let w = op.ty == Type::I64;
+        let (a, b) = (Self::i(op, 0)?, Self::i(op, 1)?);
+        self.load(RAX, a)?;
+        if let Some(v) = self.f.const_value(b) {
+            let n = (v % op.ty.bits() as u64) as i8;
+            match (op.opc, w) {
+                (Shl, true) => dynasm!(self.a ; .arch x64 ; shl rax, n),
+                (Shl, false) => dynasm!(self.a ; .arch x64 ; shl eax, n),
+                (Shr, true) => dynasm!(self.a ; .arch x64 ; shr rax, n),
+                (Shr, false) => dynasm!(self.a ; .arch x64 ; shr eax, n),
+                (Sar, true) => dynasm!(self.a ; .arch x64 ; sar rax, n),
+                (Sar, false) => dynasm!(self.a ; .arch x64 ; sar eax, n),
+                (Rotl, true) => dynasm!(self.a ; .arch x64 ; rol rax, n),
+                (Rotl, false) => dynasm!(self.a ; .arch x64 ; rol eax, n),
+                (_, true) => dynasm!(self.a ; .arch x64 ; ror rax, n),
+                (_, false) => dynasm!(self.a ; .arch x64 ; ror eax, n),
+            }
+        } else {
+            self.load(RCX, b)?;
+            match (op.opc, w) {
+                (Shl, true) => dynasm!(self.a ; .arch x64 ; shl rax, cl),
+                (Shl, false) => dynasm!(self.a ; .arch x64 ; shl eax, cl),
+                (Shr, true) => dynasm!(self.a ; .arch x64 ; shr rax, cl),
+                (Shr, false) => dynasm!(self.a ; .arch x64 ; shr eax, cl),
+                (Sar, true) => dynasm!(self.a ; .arch x64 ; sar rax, cl),
+                (Sar, false) => dynasm!(self.a ; .arch x64 ; sar eax, cl),
+                (Rotl, true) => dynasm!(self.a ; .arch x64 ; rol rax, cl),
+                (Rotl, false) => dynasm!(self.a ; .arch x64 ; rol eax, cl),
+                (_, true) => dynasm!(self.a ; .arch x64 ; ror rax, cl),
+                (_, false) => dynasm!(self.a ; .arch x64 ; ror eax, cl),
+            }
+        }
+        // A 32-bit shift by 0 leaves the upper half as it was: zero, as I32 values are.
+        self.store(Self::o(op, 0)?, RAX)
+    }
+
+    /// A vector op: its descriptor goes after the code; `qk_vec` runs it.
+    fn vec_op(&mut self, op: &Op) -> Result<(), BackendError> {
+        let desc = vec_desc(op)?;
+        let l = self.a.new_dynamic_label();
+        self.data.push((l, desc));
+        match op.iargs.first() {
+            Some(&t) => self.load(RDX, t)?,
+            None => dynasm!(self.a ; .arch x64 ; xor edx, edx),
+        }
+        dynasm!(self.a
+            ; .arch x64
+            ; mov rdi, rbx
+            ; lea rsi, [=>l]
+        );
+        self.call(qk_vec as *const () as usize);
+        if let Some(&d) = op.oargs.first() {
+            self.store(d, RAX)?;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of a vector op descriptor: opcode (u16), shape, condition, source count, flags
+/// (1: shuffle), 2 spare, the shift count (u64), four env offsets (u32), the shuffle mask.
+const VEC_DESC_BYTES: usize = 48;
+
+fn vec_desc(op: &Op) -> Result<[u8; VEC_DESC_BYTES], BackendError> {
+    let shape = vector::shape(op).ok_or_else(|| bad("bad vector shape"))?;
+    let envs = vector::env_operands(op);
+    if envs.is_empty() || envs.len() > 4 {
+        return Err(bad("bad vector operands"));
+    }
+    let cond = match op.opc {
+        Opc::VCmp | Opc::VCmps => {
+            Cond::from_u64(Gen::c(op, 1)?).ok_or_else(|| bad("bad condition"))?
+        }
+        _ => Cond::Eq,
+    };
+    let imm = match op.opc {
+        Opc::VShli | Opc::VShri | Opc::VSari => Gen::c(op, 3)?,
+        _ => 0,
+    };
+    let mask = vector::shuffle_mask(op);
+    if vector::eval(op.opc, shape, cond, imm, &[], 0).is_none()
+        && vector::eval_sat(op.opc, shape, 0, 0).is_none()
+        && mask.is_none()
+    {
+        return Err(BackendError::Compile(format!(
+            "no semantics for {}",
+            op.opc.name()
+        )));
+    }
+    let mut d = [0u8; VEC_DESC_BYTES];
+    d[0..2].copy_from_slice(&(op.opc as u16).to_le_bytes());
+    d[2] = shape.carg() as u8;
+    d[3] = cond as u8;
+    d[4] = envs.len() as u8 - 1;
+    d[5] = mask.is_some() as u8;
+    d[8..16].copy_from_slice(&imm.to_le_bytes());
+    for (k, o) in envs.iter().enumerate() {
+        d[16 + 4 * k..20 + 4 * k].copy_from_slice(&o.to_le_bytes());
+    }
+    d[32..48].copy_from_slice(&mask.unwrap_or(0).to_le_bytes());
+    Ok(d)
+}
+
+// The functions generated code calls. Every argument comes from the compiler (constants)
+// or from guest values, which they treat as data.
+
+fn memop_of(oi: u64) -> (MemOp, u8) {
+    (MemOp(oi as u8), (oi >> 8) as u8)
+}
+
+/// # Safety
+/// `env` is the vCPU's live environment (generated code passes its own).
+unsafe extern "C" fn qk_ld(env: *mut EnvHead, addr: u64, oi: u64, pc: u64) -> u64 {
+    let (m, mmu) = memop_of(oi);
+    // SAFETY: caller contract.
+    unsafe { softmmu::access::load(env, addr, m, mmu, pc) }
+}
+
+/// # Safety
+/// As [`qk_ld`].
+unsafe extern "C" fn qk_st(env: *mut EnvHead, addr: u64, v: u64, oi: u64, pc: u64) {
+    let (m, mmu) = memop_of(oi);
+    // SAFETY: caller contract.
+    unsafe { softmmu::access::store(env, addr, v, m, mmu, pc) }
+}
+
+/// # Safety
+/// As [`qk_ld`].
+unsafe extern "C" fn qk_cmpxchg(
+    env: *mut EnvHead,
+    addr: u64,
+    cmp: u64,
+    new: u64,
+    oi: u64,
+    pc: u64,
+) -> u64 {
+    let (m, mmu) = memop_of(oi);
+    // SAFETY: caller contract.
+    unsafe { softmmu::access::cmpxchg(env, addr, cmp, new, m, mmu, pc) }
+}
+
+/// # Safety
+/// As [`qk_ld`].
+unsafe extern "C" fn qk_rmw(env: *mut EnvHead, addr: u64, v: u64, oi: u64, pc: u64) -> u64 {
+    let (m, mmu) = memop_of(oi);
+    let Some(op) = RmwOp::from_u64(oi >> 16) else {
+        return 0;
+    };
+    // SAFETY: caller contract.
+    unsafe { softmmu::access::rmw(env, op, addr, v, m, mmu, pc) }
+}
+
+/// The rare pure ops: `code` is the opcode with bit 16 set for I64.
+extern "C" fn qk_pure(code: u64, a: u64, b: u64) -> u64 {
+    let ty = if code >> 16 & 1 != 0 {
+        Type::I64
+    } else {
+        Type::I32
+    };
+    let Some(&opc) = Opc::ALL.get((code & 0xffff) as usize) else {
+        return 0;
+    };
+    if opc.def().nb_iargs == 2 {
+        semantics::eval_binary(opc, ty, a, b).unwrap_or(0)
+    } else {
+        semantics::eval_unary(opc, ty, a).unwrap_or(0)
+    }
+}
+
+/// Runs the vector op `desc` describes (see [`vec_desc`]); returns the saturation flag
+/// of the saturating ops.
+///
+/// # Safety
+/// `env` is the vCPU's environment and `desc` a descriptor [`vec_desc`] made for it (its
+/// offsets are inside env).
+unsafe extern "C" fn qk_vec(env: *mut u8, desc: *const [u8; VEC_DESC_BYTES], scalar: u64) -> u64 {
+    // SAFETY: caller contract.
+    let d = unsafe { &*desc };
+    let u32_at = |k: usize| u32::from_le_bytes([d[k], d[k + 1], d[k + 2], d[k + 3]]);
+    let (Some(&opc), Some(shape)) = (
+        Opc::ALL.get(u16::from_le_bytes([d[0], d[1]]) as usize),
+        VecShape::from_carg(d[2] as u64),
+    ) else {
+        return 0;
+    };
+    let cond = Cond::from_u64(d[3] as u64).unwrap_or(Cond::Eq);
+    let nsrc = (d[4] as usize).min(3);
+    let imm = u64::from_le_bytes(d[8..16].try_into().unwrap_or([0; 8]));
+    let offs = [u32_at(16), u32_at(20), u32_at(24), u32_at(28)];
+    let rd = |o: u32| -> u128 {
+        // SAFETY: the descriptor's offsets name 16-byte operands inside env.
+        u128::from_le_bytes(unsafe { (env.add(o as usize) as *const [u8; 16]).read_unaligned() })
+    };
+    let mut srcs = [0u128; 3];
+    for (s, &o) in srcs.iter_mut().zip(&offs[1..]).take(nsrc) {
+        *s = rd(o);
+    }
+    let (res, sat) = if d[5] & 1 != 0 {
+        let mask = u128::from_le_bytes(d[32..48].try_into().unwrap_or([0; 16]));
+        (vector::shuffle(shape, srcs[0], srcs[1], mask), false)
+    } else if let Some((r, s)) = vector::eval_sat(opc, shape, srcs[0], srcs[1]) {
+        (r, s)
+    } else {
+        (
+            vector::eval(opc, shape, cond, imm, &srcs[..nsrc], scalar).unwrap_or(0),
+            false,
+        )
+    };
+    // SAFETY: as above.
+    unsafe { (env.add(offs[0] as usize) as *mut [u8; 16]).write_unaligned(res.to_le_bytes()) };
+    sat as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_round_trip_their_fields() {
+        let op = Op {
+            opc: Opc::VShli,
+            ty: Type::I64,
+            oargs: Default::default(),
+            iargs: Default::default(),
+            cargs: [VecShape::new(2, true).carg(), 0x100, 0x110, 7]
+                .into_iter()
+                .collect(),
+        };
+        let d = vec_desc(&op).unwrap();
+        assert_eq!(u16::from_le_bytes([d[0], d[1]]), Opc::VShli as u16);
+        assert_eq!(d[4], 1);
+        assert_eq!(u64::from_le_bytes(d[8..16].try_into().unwrap()), 7);
+        assert_eq!(u32::from_le_bytes(d[16..20].try_into().unwrap()), 0x100);
+        assert_eq!(u32::from_le_bytes(d[20..24].try_into().unwrap()), 0x110);
+    }
+}

@@ -25,6 +25,7 @@ fn bench(c: &mut Criterion) {
                 dtb: None,
                 dtb_randomness: true,
                 serial: machine_virt::board::Serial::Null,
+                virtio: Vec::new(),
                 debugger: None,
             })
         })

@@ -18,6 +18,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tcg_ir::Backend;
 use vcpu_sched::{Control, CpuAction, RunOutcome, Sched, SchedMode};
+use virtio_devices::mmio::{EmptyTransport, Interrupt, VirtioMmio};
 
 /// The memory map of QEMU's virt board (the part we implement).
 pub mod map {
@@ -29,6 +30,10 @@ pub mod map {
     pub const UART_SIZE: u64 = 0x1000;
     pub const RTC: u64 = 0x0901_0000;
     pub const RTC_SIZE: u64 = 0x1000;
+    /// The bank of virtio-mmio transports: `VIRTIO_COUNT` windows of `VIRTIO_SIZE`.
+    pub const VIRTIO: u64 = 0x0a00_0000;
+    pub const VIRTIO_SIZE: u64 = virtio_devices::mmio::WINDOW_SIZE;
+    pub const VIRTIO_COUNT: usize = 32;
     pub const RAM: u64 = 0x4000_0000;
 }
 
@@ -54,6 +59,9 @@ pub struct BoardConfig {
     pub dtb_randomness: bool,
     /// Where the UART's output goes.
     pub serial: Serial,
+    /// virtio devices in command-line order; as QEMU, the first goes in the highest
+    /// transport (`map::VIRTIO_COUNT - 1`), the next one below, and so on.
+    pub virtio: Vec<virtio_devices::DeviceSpec>,
     /// A debugger (the GDB stub's) to attach; it outlives the board (a reboot attaches it
     /// to the next one).
     pub debugger: Option<Arc<vcpu_sched::Debugger>>,
@@ -108,6 +116,7 @@ pub struct Board {
     psci: Arc<Psci>,
     stdin: Option<Arc<Console>>,
     dtb: Vec<u8>,
+    virtio: Vec<Arc<VirtioMmio>>,
 }
 
 /// How a run ended.
@@ -370,11 +379,56 @@ fn make_rtc(gic: &Arc<Gic>, timers: &TimerService) -> Arc<Pl031> {
     })
 }
 
+/// Guest errors of devices, logged under `-d guest_errors`.
+pub fn guest_error_logger() -> virtio_devices::Logger {
+    Arc::new(|m: &str| {
+        if vcpu_sched::trace::enabled(vcpu_sched::trace::Items::GUEST_ERRORS).is_some() {
+            vcpu_sched::trace::guest_message(m);
+        }
+    })
+}
+
+/// The virtio-mmio bank: every transport mapped (an empty one reads as device ID 0),
+/// transport n on SPI `fdt::VIRTIO_SPI_BASE + n`; the devices fill it from the top.
+fn add_virtio(
+    phys: &mut PhysMap,
+    gic: &Arc<Gic>,
+    specs: &[virtio_devices::DeviceSpec],
+) -> Result<Vec<Arc<VirtioMmio>>, softmmu::PhysMapError> {
+    let mut out = Vec::new();
+    for n in 0..map::VIRTIO_COUNT {
+        let base = PhysAddr(map::VIRTIO + n as u64 * map::VIRTIO_SIZE);
+        let name = format!("virtio-mmio@{:x}", base.0);
+        let Some(spec) = specs.get(map::VIRTIO_COUNT - 1 - n) else {
+            phys.add_mmio(&name, base, map::VIRTIO_SIZE, Arc::new(EmptyTransport))?;
+            continue;
+        };
+        let gic = gic.clone();
+        let spi = (fdt::VIRTIO_SPI_BASE as usize) + n;
+        let irq = Arc::new(Interrupt::new(
+            &format!("{} at {:#x}", spec.name(), base.0),
+            Box::new(move |level| gic.set_spi(spi, level)),
+            guest_error_logger(),
+        ));
+        let t = Arc::new(VirtioMmio::new(spec.build(), irq));
+        phys.add_mmio(&name, base, map::VIRTIO_SIZE, t.clone())?;
+        out.push(t);
+    }
+    Ok(out)
+}
+
 impl Board {
     pub fn new(cfg: BoardConfig) -> Result<Board, BoardError> {
         if cfg.smp == 0 || cfg.smp > MAX_CPUS {
             return Err(BoardError::BadConfig(format!(
                 "--smp must be between 1 and {MAX_CPUS}"
+            )));
+        }
+        if cfg.virtio.len() > map::VIRTIO_COUNT {
+            return Err(BoardError::BadConfig(format!(
+                "{} virtio devices: the board has {} virtio-mmio transports",
+                cfg.virtio.len(),
+                map::VIRTIO_COUNT
             )));
         }
         if cfg.ram_size < (1 << 20) || cfg.ram_size > (255 << 30) {
@@ -425,11 +479,15 @@ impl Board {
             .map_err(mem_err)?;
         phys.add_mmio("pl031", PhysAddr(map::RTC), map::RTC_SIZE, rtc)
             .map_err(mem_err)?;
+        let virtio = add_virtio(&mut phys, &gic, &cfg.virtio).map_err(mem_err)?;
         let boot = place_kernel(&cfg, &phys)?;
         if boot.initrd_ignored {
             eprintln!("virt: warning: the initrd is not loaded for an ELF kernel (as QEMU)");
         }
         let phys = Arc::new(phys);
+        for t in &virtio {
+            t.attach_memory(&phys);
+        }
 
         // CPUs, wired to PSCI, the timer service and the GIC.
         let psci = Arc::new(Psci::new(cfg.smp));
@@ -482,6 +540,7 @@ impl Board {
             psci,
             stdin: cfg.stdin,
             dtb: boot.dtb,
+            virtio,
         })
     }
 
@@ -507,6 +566,7 @@ impl Board {
             psci,
             stdin,
             late,
+            virtio,
             ..
         } = self;
         let timer_thread = match timers.start() {
@@ -527,6 +587,11 @@ impl Board {
             console.disconnect();
         }
         drop(timer_thread);
+        // Devices stop (their I/O threads finish the request in hand) before the
+        // machine goes away.
+        for t in &virtio {
+            t.reset();
+        }
         late.clear();
         uart.flush();
         if psci.reset_requested() && out.message.is_none() {

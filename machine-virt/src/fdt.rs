@@ -8,6 +8,7 @@ use vm_fdt::{Error, FdtWriter};
 /// GIC interrupt specifier types (first cell) and trigger flags.
 const GIC_SPI: u32 = 0;
 const GIC_PPI: u32 = 1;
+const IRQ_EDGE_RISING: u32 = 1;
 const IRQ_LEVEL_HIGH: u32 = 4;
 /// The fixed 24 MHz APB clock of the PL011 and PL031.
 const APB_CLOCK_HZ: u32 = 24_000_000;
@@ -19,6 +20,8 @@ pub const TIMER_PPIS: [u32; 4] = [13, 14, 11, 10];
 /// UART and RTC SPIs.
 pub const UART_SPI: u32 = 1;
 pub const RTC_SPI: u32 = 2;
+/// SPI of the first virtio-mmio transport (the n-th has this + n).
+pub const VIRTIO_SPI_BASE: u32 = 16;
 
 pub struct FdtConfig<'a> {
     pub ram_size: u64,
@@ -86,6 +89,20 @@ pub fn build(cfg: &FdtConfig<'_>) -> Result<Vec<u8>, Error> {
     f.property_string("device_type", "memory")?;
     f.property_array_u32("reg", &cells64(&[map::RAM, cfg.ram_size]))?;
     f.end_node(mem)?;
+
+    // Every transport, used or not, as QEMU (drivers skip device ID 0).
+    for n in 0..map::VIRTIO_COUNT {
+        let base = map::VIRTIO + n as u64 * map::VIRTIO_SIZE;
+        let node = f.begin_node(&format!("virtio_mmio@{base:x}"))?;
+        f.property_null("dma-coherent")?;
+        f.property_array_u32(
+            "interrupts",
+            &[GIC_SPI, VIRTIO_SPI_BASE + n as u32, IRQ_EDGE_RISING],
+        )?;
+        f.property_array_u32("reg", &cells64(&[base, map::VIRTIO_SIZE]))?;
+        f.property_string("compatible", "virtio,mmio")?;
+        f.end_node(node)?;
+    }
 
     let rtc = f.begin_node(&format!("pl031@{:x}", map::RTC))?;
     f.property_string_list(
@@ -255,6 +272,12 @@ mod tests {
             "stdout-path = \"/pl011@9000000\";",
             "linux,initrd-start = <0x00 0x48000000>;",
             "compatible = \"arm,cortex-a53\";",
+            // The virtio-mmio bank, as QEMU's.
+            "virtio_mmio@a000000 {",
+            "interrupts = <0x00 0x10 0x01>;",
+            "reg = <0x00 0xa003e00 0x00 0x200>;",
+            "interrupts = <0x00 0x2f 0x01>;",
+            "compatible = \"virtio,mmio\";",
         ] {
             assert!(dts.contains(needle), "missing `{needle}` in\n{dts}");
         }

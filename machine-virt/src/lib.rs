@@ -1,8 +1,10 @@
-//! The "virt" board: memory map, devices (GICv2, generic-timer wiring, PL011, PL031, PSCI),
+//! The "virt" board: memory map, devices (GICv2, generic-timer wiring, PL011, PL031, PSCI,
+//! the virtio-mmio bank),
 //! kernel loading, and wiring of CPUs, back end and scheduler into a runnable machine.
 
 pub mod board;
 pub mod cpu_model;
+pub mod device_args;
 pub mod fdt;
 pub mod fdt_edit;
 pub mod gic;

@@ -121,6 +121,18 @@ struct Args {
     /// Write the log (--trace, --log-unimp) to FILE instead of standard error (QEMU's `-D`).
     #[arg(long, value_name = "FILE")]
     log_file: Option<PathBuf>,
+    /// QEMU's `-drive`: a disk image (raw) for a virtio-blk device (repeatable).
+    #[arg(long, value_name = "SPEC")]
+    drive: Vec<String>,
+    /// QEMU's `-device`: virtio-rng-device, virtio-blk-device,drive=ID (repeatable).
+    #[arg(long, value_name = "SPEC")]
+    device: Vec<String>,
+    /// QEMU's `-chardev` (repeatable).
+    #[arg(long, value_name = "SPEC")]
+    chardev: Vec<String>,
+    /// QEMU's `-netdev` (repeatable).
+    #[arg(long, value_name = "SPEC")]
+    netdev: Vec<String>,
     /// Serve GDB's remote protocol on ADDR: PORT or HOST:PORT (QEMU's `-gdb tcp::PORT`,
     /// `tcp:HOST:PORT`; `-s` is port 1234). Without a host: localhost only.
     #[arg(long, value_name = "ADDR")]
@@ -168,6 +180,8 @@ struct Files {
     dtb: Option<Vec<u8>>,
     serial: SerialArg,
     serial_file: Option<std::fs::File>,
+    /// The virtio devices (disks open for every boot).
+    virtio: Vec<virtio_devices::DeviceSpec>,
 }
 
 fn read_files(args: &Args) -> anyhow::Result<Files> {
@@ -181,7 +195,11 @@ fn read_files(args: &Args) -> anyhow::Result<Files> {
         ),
         _ => None,
     };
+    let virtio =
+        machine_virt::device_args::plan(&args.drive, &args.device, &args.chardev, &args.netdev)
+            .map_err(|e| anyhow::anyhow!(e))?;
     Ok(Files {
+        virtio,
         kernel: read("kernel", &args.kernel)?,
         initrd: args
             .initrd
@@ -293,6 +311,7 @@ fn build(
         dtb: files.dtb.clone(),
         dtb_randomness: !args.no_dtb_randomness,
         serial,
+        virtio: files.virtio.clone(),
         debugger,
     })
     .with_context(|| {

@@ -15,6 +15,12 @@ QEMU syntax (accepted unchanged, alongside the --long flags):
   -m SIZE|size=SIZE   -kernel FILE   -initrd FILE   -append CMDLINE   -dtb FILE
   -nographic   -display none   -monitor none   -serial stdio|mon:stdio|null|none|file:FILE
   -no-reboot   -accel tcg[,thread=single|multi]   -d ITEM,...|help   -D LOGFILE
+  -drive if=none,id=ID,file=F[,format=raw][,readonly=on][,snapshot=on][,cache=MODE]
+  -drive file=F[,if=virtio][,...]   -device virtio-blk-device,drive=ID[,serial=S]
+  -global virtio-mmio.force-legacy=false
+  -device virtio-rng-device   -device virtio-serial-device   -device virtconsole,chardev=ID
+  -chardev stdio|null,id=ID   -chardev file,id=ID,path=F[,append=on]
+  -netdev user,id=ID[,hostfwd=tcp::HOSTPORT-:GUESTPORT]   -device virtio-net-device,netdev=ID[,mac=M]
   -s   -gdb tcp::PORT|tcp:HOST:PORT   -S
 With QEMU syntax (any single-dash option but -m) the RAM default is QEMU's 128 MiB.";
 
@@ -104,6 +110,11 @@ pub fn translate(
                 out.extend(serial(&value()?)?);
             }
             "no-reboot" => out.push("--no-reboot".into()),
+            "global" => global(&value()?)?,
+            // Checked when the devices are built (`device_args`).
+            "drive" | "device" | "chardev" | "netdev" => {
+                out.extend([format!("--{opt}"), value()?]);
+            }
             "accel" => out.extend(["--sched".into(), accel(&value()?)?.into()]),
             "d" => out.extend(log_items(&value()?)?),
             "D" => out.extend(["--log-file".into(), value()?]),
@@ -277,6 +288,22 @@ fn serial(spec: &str) -> Result<Vec<String>, String> {
     }
 }
 
+/// `-global DRIVER.PROP=VALUE`: only `virtio-mmio.force-legacy=false` (what the
+/// transports here are: QEMU's virtio-mmio is legacy, version 1, unless told so).
+fn global(spec: &str) -> Result<(), String> {
+    match spec {
+        "virtio-mmio.force-legacy=false" | "virtio-mmio.force-legacy=off" => Ok(()),
+        "virtio-mmio.force-legacy=true" | "virtio-mmio.force-legacy=on" => Err(
+            "-global virtio-mmio.force-legacy=true: only the modern virtio-mmio layout \
+             (version 2) is implemented"
+                .into(),
+        ),
+        _ => Err(format!(
+            "-global {spec} is not supported (only virtio-mmio.force-legacy=false)"
+        )),
+    }
+}
+
 /// `-accel tcg[,thread=single|multi]` as a scheduler.
 fn accel(spec: &str) -> Result<&'static str, String> {
     let mut parts = spec.split(',');
@@ -321,6 +348,20 @@ mod tests {
 
     fn err(args: &str) -> String {
         tr(args).expect_err(args)
+    }
+
+    #[test]
+    fn device_options_become_long_flags() {
+        assert_eq!(
+            ok("-drive if=none,id=d,file=x.img -device virtio-blk-device,drive=d -device virtio-rng-device"),
+            "--drive if=none,id=d,file=x.img --device virtio-blk-device,drive=d \
+             --device virtio-rng-device -m 128M"
+        );
+        assert_eq!(ok("-netdev user,id=n"), "--netdev user,id=n -m 128M");
+        assert_eq!(ok("-global virtio-mmio.force-legacy=false"), "-m 128M");
+        assert!(err("-global virtio-mmio.force-legacy=true").contains("modern"));
+        assert!(err("-global e1000.mac=x").contains("-global e1000.mac=x is not supported"));
+        assert!(err("-drive").contains("-drive needs a value"));
     }
 
     #[test]

@@ -237,6 +237,25 @@ fn qemu_command_line_is_accepted_and_unsupported_options_are_named() {
         (&["-S"], "needs a GDB stub"),
         (&["-enable-kvm"], "-enable-kvm"),
         (&["-serial", "pty"], "-serial pty"),
+        (
+            &["-netdev", "socket,id=n0"],
+            "-netdev socket is not supported",
+        ),
+        (&["-device", "virtio-net-device"], "netdev= is required"),
+        (
+            &["-device", "virtio-rng-device,bogus=1"],
+            "unsupported property bogus",
+        ),
+        (&["-chardev", "pty,id=p"], "-chardev pty is not supported"),
+        (&["-drive", "file=/no/such.img,format=qcow2"], "raw only"),
+        (
+            &["-drive", "file=/no/such.img"],
+            "could not open disk image /no/such.img",
+        ),
+        (
+            &["-device", "virtio-blk-device,drive=x"],
+            "no -drive with id=x",
+        ),
     ] {
         let mut a = vec!["-kernel", ks];
         a.extend_from_slice(args);

@@ -283,6 +283,20 @@ pub const GUESTS: &[Guest] = &[
         args: &["-no-reboot"],
         ..GUEST
     },
+    // A bare-metal virtio-mmio driver: the entropy device serves a request, a looping
+    // descriptor chain puts it in DEVICE_NEEDS_RESET, a reset brings it back.
+    Guest {
+        name: "virtio",
+        sources: &["virtio.c"],
+        // QEMU's virtio-mmio is the legacy layout unless told otherwise.
+        args: &[
+            "-global",
+            "virtio-mmio.force-legacy=false",
+            "-device",
+            "virtio-rng-device",
+        ],
+        ..GUEST
+    },
 ];
 
 /// The vectorised-C guest: GCC's auto-vectoriser at -O3 with AdvSIMD and the

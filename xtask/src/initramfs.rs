@@ -32,6 +32,26 @@ if grep -q 'xtask.check=1' /proc/cmdline; then
     sh /check.sh
     poweroff -f
 fi
+if grep -q 'xtask.virtio=1' /proc/cmdline; then
+    echo 1 > /proc/sys/kernel/printk
+    sh /virtio.sh
+    poweroff -f
+fi
+if grep -q 'xtask.net=1' /proc/cmdline; then
+    echo 1 > /proc/sys/kernel/printk
+    sh /net.sh
+    poweroff -f
+fi
+# Debian's kernel has the virtio drivers as modules (virtio and virtio_ring are built in).
+for m in failover net_failover virtio_mmio virtio_blk virtio-rng virtio_console virtio_net; do
+    [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+done
+# With a network card: up, with an address by DHCP (user networking: 10.0.2.15).
+if [ -e /sys/class/net/eth0 ]; then
+    ip link set lo up
+    ip link set eth0 up
+    udhcpc -i eth0 -n -q -t 3 -s /udhcpc.sh >/dev/null 2>&1
+fi
 echo
 echo "busybox on Linux $(uname -r) ($(nproc) CPUs). 'poweroff -f' powers off; Ctrl-A x quits."
 exec setsid cttyhack sh
@@ -57,6 +77,60 @@ ls /bin | wc -l
 cut -d' ' -f1 /proc/loadavg > /dev/null && echo proc ok
 echo "=== check end ==="
 "#;
+
+/// The kernel parameter that makes `/init` run `/virtio.sh` (the virtio devices' check,
+/// see `crate::virtio`) and power off.
+pub const VIRTIO_PARAM: &str = "xtask.virtio=1";
+
+/// The kernel parameter that makes `/init` run `/net.sh` (the virtio-net check).
+pub const NET_PARAM: &str = "xtask.net=1";
+
+/// busybox udhcpc's event script: configures the leased address and default route.
+const UDHCPC: &str = r#"#!/bin/sh
+case "$1" in
+bound|renew)
+    ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}"
+    [ -n "$router" ] && route add default gw "${router%% *}" dev "$interface"
+    ;;
+esac
+exit 0
+"#;
+
+/// Debian's kernel modules the initramfs carries (no dependencies beyond the built-in
+/// virtio core; loaded in this order).
+pub const MODULES: &[&str] = &[
+    "failover",
+    "net_failover",
+    "virtio_mmio",
+    "virtio_blk",
+    "virtio-rng",
+    "virtio_console",
+    "virtio_net",
+];
+
+/// `<name>.ko` from the kernel package unpacked under `target/linux/pkg`.
+fn module(paths: &Paths, name: &str) -> Result<Vec<u8>> {
+    let root = cache_dir(paths).join("pkg/lib/modules");
+    let file = format!("{name}.ko");
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.filter_map(|e| e.ok()) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == file.as_str()) {
+                return std::fs::read(&p).with_context(|| format!("reading {}", p.display()));
+            }
+        }
+    }
+    bail!(
+        "{file} not found under {} (delete target/linux/vmlinuz to fetch the kernel package again)",
+        root.display()
+    )
+}
 
 /// `bin/busybox` from Debian's package, downloaded and unpacked on first use.
 pub fn busybox(paths: &Paths) -> Result<PathBuf> {
@@ -115,9 +189,26 @@ pub fn busybox(paths: &Paths) -> Result<PathBuf> {
 pub fn initramfs(paths: &Paths) -> Result<PathBuf> {
     let busybox = std::fs::read(busybox(paths)?).context("reading busybox")?;
     let mut c = Cpio::default();
-    for d in ["bin", "sbin", "dev", "proc", "sys", "tmp", "etc", "root"] {
+    for d in [
+        "bin",
+        "sbin",
+        "dev",
+        "proc",
+        "sys",
+        "tmp",
+        "etc",
+        "root",
+        "lib",
+        "lib/modules",
+    ] {
         c.dir(d);
     }
+    for m in MODULES {
+        c.file(&format!("lib/modules/{m}.ko"), 0o644, &module(paths, m)?);
+    }
+    c.file("virtio.sh", 0o644, crate::virtio::SCRIPT.as_bytes());
+    c.file("net.sh", 0o644, crate::virtio::NET_SCRIPT.as_bytes());
+    c.file("udhcpc.sh", 0o755, UDHCPC.as_bytes());
     c.file("bin/busybox", 0o755, &busybox);
     c.symlink("bin/sh", "busybox");
     c.file("init", 0o755, INIT.as_bytes());

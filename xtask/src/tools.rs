@@ -1,5 +1,6 @@
-//! Host tools the tests need: the AArch64 cross toolchain, QEMU, and gdb-multiarch (the
-//! GDB stub's client).
+//! Host tools the tests need: the AArch64 cross toolchain, QEMU, gdb-multiarch (the
+//! GDB stub's client) and libslirp's development files (the `virt` build links Debian's
+//! libslirp for `-netdev user`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,12 +16,15 @@ const APT_PACKAGES: &[&str] = &[
     "binutils-aarch64-linux-gnu",
     "qemu-system-arm",
     "qemu-user",
+    "libslirp-dev",
+    "libglib2.0-dev",
+    "pkg-config",
     "gdb-multiarch",
 ];
 
 pub const APT_HINT: &str = "sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get \
      install -y gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm qemu-user \
-     gdb-multiarch";
+     gdb-multiarch libslirp-dev libglib2.0-dev pkg-config";
 
 /// Looks an executable up in PATH.
 pub fn find_in_path(name: &str) -> Option<PathBuf> {
@@ -45,11 +49,23 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Whether pkg-config finds libslirp (with its glib dependency).
+pub fn have_slirp() -> bool {
+    Command::new("pkg-config")
+        .args(["--exists", "slirp"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn missing() -> Vec<&'static str> {
-    [CROSS_CC, QEMU, crate::gdb::GDB]
+    let mut m: Vec<&'static str> = [CROSS_CC, QEMU, crate::gdb::GDB]
         .into_iter()
         .filter(|t| find_in_path(t).is_none())
-        .collect()
+        .collect();
+    if !have_slirp() {
+        m.push("libslirp (pkg-config slirp)");
+    }
+    m
 }
 
 /// Makes sure the cross toolchain, QEMU and gdb-multiarch are installed: installs them with

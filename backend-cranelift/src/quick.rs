@@ -963,31 +963,18 @@ impl Gen<'_> {
 const VEC_DESC_BYTES: usize = 48;
 
 fn vec_desc(op: &Op) -> Result<[u8; VEC_DESC_BYTES], BackendError> {
-    let shape = vector::shape(op).ok_or_else(|| bad("bad vector shape"))?;
-    let envs = vector::env_operands(op);
-    if envs.is_empty() || envs.len() > 4 {
-        return Err(bad("bad vector operands"));
-    }
-    let cond = match op.opc {
-        Opc::VCmp | Opc::VCmps => {
-            Cond::from_u64(Gen::c(op, 1)?).ok_or_else(|| bad("bad condition"))?
+    let vector::VecParams {
+        shape,
+        envs,
+        cond,
+        imm,
+        mask,
+    } = vector::params(op).map_err(|e| match e {
+        vector::VecParamsError::Invalid(m) => bad(m),
+        vector::VecParamsError::NoSemantics(o) => {
+            BackendError::Compile(format!("no semantics for {}", o.name()))
         }
-        _ => Cond::Eq,
-    };
-    let imm = match op.opc {
-        Opc::VShli | Opc::VShri | Opc::VSari => Gen::c(op, 3)?,
-        _ => 0,
-    };
-    let mask = vector::shuffle_mask(op);
-    if vector::eval(op.opc, shape, cond, imm, &[], 0).is_none()
-        && vector::eval_sat(op.opc, shape, 0, 0).is_none()
-        && mask.is_none()
-    {
-        return Err(BackendError::Compile(format!(
-            "no semantics for {}",
-            op.opc.name()
-        )));
-    }
+    })?;
     let mut d = [0u8; VEC_DESC_BYTES];
     d[0..2].copy_from_slice(&(op.opc as u16).to_le_bytes());
     d[2] = shape.carg() as u8;

@@ -1593,21 +1593,15 @@ impl<'a> Compiler<'a> {
     }
 
     fn vec_info(&mut self, op: &Op) -> Result<VecInfo, BackendError> {
-        let shape = vector::shape(op).ok_or_else(|| invalid("bad vector shape"))?;
-        let envs = vector::env_operands(op);
-        if envs.is_empty() || envs.len() > 4 {
-            return Err(invalid("bad vector operands"));
-        }
+        let v = vector::params(op).map_err(|e| match e {
+            vector::VecParamsError::Invalid(m) => invalid(m),
+            vector::VecParamsError::NoSemantics(o) => {
+                BackendError::Compile(format!("no semantics for {}", o.name()))
+            }
+        })?;
         let mut offs = [0u32; 4];
-        offs[..envs.len()].copy_from_slice(&envs);
-        let cond = match op.opc {
-            Opc::VCmp | Opc::VCmps => Self::cond(op, 1)?,
-            _ => Cond::Eq,
-        };
-        let imm = match op.opc {
-            Opc::VShli | Opc::VShri | Opc::VSari => Self::c(op, 3)?,
-            _ => 0,
-        };
+        offs[..v.envs.len()].copy_from_slice(&v.envs);
+        let (shape, envs, cond, imm, mask) = (v.shape, v.envs, v.cond, v.imm, v.mask);
         let scalar = match op.iargs.first() {
             Some(&t) => Some(self.slot(t)?),
             None => None,
@@ -1616,16 +1610,6 @@ impl<'a> Compiler<'a> {
             Some(&t) => Some(self.slot(t)?),
             None => None,
         };
-        let mask = vector::shuffle_mask(op);
-        if vector::eval(op.opc, shape, cond, imm, &[], 0).is_none()
-            && vector::eval_sat(op.opc, shape, 0, 0).is_none()
-            && mask.is_none()
-        {
-            return Err(BackendError::Compile(format!(
-                "no semantics for {}",
-                op.opc.name()
-            )));
-        }
         Ok(VecInfo {
             opc: op.opc,
             shape,

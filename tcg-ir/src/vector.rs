@@ -241,6 +241,65 @@ pub fn shuffle(shape: VecShape, a: u128, b: u128, mask: u128) -> u128 {
     }
 }
 
+/// What a back end needs to run a vector op through [`eval`], [`eval_sat`] or
+/// [`shuffle`]: its shape, env operands (destination first), the condition of the
+/// compares (`Eq` otherwise), the shift count of the immediate shifts (0 otherwise) and the
+/// shuffle mask of `vshuf`.
+#[derive(Clone, Debug)]
+pub struct VecParams {
+    pub shape: VecShape,
+    pub envs: SmallVec<[u32; 4]>,
+    pub cond: Cond,
+    pub imm: u64,
+    pub mask: Option<u128>,
+}
+
+/// Why [`params`] refused an op.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VecParamsError {
+    /// Malformed IR: what is wrong.
+    Invalid(&'static str),
+    /// Well-formed, but `eval`/`eval_sat`/`shuffle` have no semantics for the opcode.
+    NoSemantics(Opc),
+}
+
+/// [`VecParams`] of `op`, checked: a valid shape, one to four env operands, and
+/// semantics for the opcode.
+pub fn params(op: &Op) -> Result<VecParams, VecParamsError> {
+    let bad = VecParamsError::Invalid;
+    let shape = shape(op).ok_or(bad("bad vector shape"))?;
+    let envs = env_operands(op);
+    if envs.is_empty() || envs.len() > 4 {
+        return Err(bad("bad vector operands"));
+    }
+    let cond = match op.opc {
+        Opc::VCmp | Opc::VCmps => op
+            .cargs
+            .get(1)
+            .and_then(|&c| Cond::from_u64(c))
+            .ok_or(bad("bad condition"))?,
+        _ => Cond::Eq,
+    };
+    let imm = match op.opc {
+        Opc::VShli | Opc::VShri | Opc::VSari => *op.cargs.get(3).ok_or(bad("no shift count"))?,
+        _ => 0,
+    };
+    let mask = shuffle_mask(op);
+    if eval(op.opc, shape, cond, imm, &[], 0).is_none()
+        && eval_sat(op.opc, shape, 0, 0).is_none()
+        && mask.is_none()
+    {
+        return Err(VecParamsError::NoSemantics(op.opc));
+    }
+    Ok(VecParams {
+        shape,
+        envs,
+        cond,
+        imm,
+        mask,
+    })
+}
+
 /// The 16 index bytes of a `vshuf` (its last two constant arguments).
 pub fn shuffle_mask(op: &Op) -> Option<u128> {
     if op.opc != Opc::VShuf {

@@ -195,34 +195,7 @@ pub fn checks(report: &mut Report, paths: &Paths, timeout: Duration) {
         ));
         Ok((lines, boot.reached.unwrap_or(boot.elapsed)))
     };
-    let expected = match run(Runner::Qemu) {
-        Ok((lines, t)) => {
-            report.pass("linux virtio disks, rng and console on qemu", t);
-            lines
-        }
-        Err(why) => {
-            report.fail("linux virtio disks, rng and console on qemu", &why);
-            return;
-        }
-    };
-    for runner in RUNNERS {
-        let what = format!(
-            "linux virtio disks, rng and console {} (vs qemu)",
-            runner.label()
-        );
-        match run(runner) {
-            Ok((lines, t)) if lines == expected => report.pass(&what, t),
-            Ok((lines, _)) => report.fail(
-                &what,
-                &format!(
-                    "output differs from QEMU's:\n--- qemu\n{}\n--- ours\n{}",
-                    expected.join("\n"),
-                    lines.join("\n")
-                ),
-            ),
-            Err(why) => report.fail(&what, &why),
-        }
-    }
+    against_qemu(report, "linux virtio disks, rng and console", run);
 }
 
 /// The guest side of the network check (`/net.sh`): DHCP, an HTTP GET from a server on
@@ -305,6 +278,39 @@ fn hostfwd_client(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<S
 }
 
 /// A free TCP port on the loopback (bound and released; the emulator binds it next).
+/// Runs `run` on QEMU, then on each of [`RUNNERS`], whose output must equal QEMU's.
+fn against_qemu(
+    report: &mut Report,
+    name: &str,
+    run: impl Fn(Runner) -> Result<(Vec<String>, Duration), String>,
+) {
+    let expected = match run(Runner::Qemu) {
+        Ok((lines, t)) => {
+            report.pass(&format!("{name} on qemu"), t);
+            lines
+        }
+        Err(why) => {
+            report.fail(&format!("{name} on qemu"), &why);
+            return;
+        }
+    };
+    for runner in RUNNERS {
+        let what = format!("{name} {} (vs qemu)", runner.label());
+        match run(runner) {
+            Ok((lines, t)) if lines == expected => report.pass(&what, t),
+            Ok((lines, _)) => report.fail(
+                &what,
+                &format!(
+                    "output differs from QEMU's:\n--- qemu\n{}\n--- ours\n{}",
+                    expected.join("\n"),
+                    lines.join("\n")
+                ),
+            ),
+            Err(why) => report.fail(&what, &why),
+        }
+    }
+}
+
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -367,32 +373,5 @@ pub fn net_checks(report: &mut Report, paths: &Paths, timeout: Duration) {
         }
         Ok((lines, boot.reached.unwrap_or(boot.elapsed)))
     };
-    let expected = match run(Runner::Qemu) {
-        Ok((lines, t)) => {
-            report.pass("linux virtio-net user networking on qemu", t);
-            lines
-        }
-        Err(why) => {
-            report.fail("linux virtio-net user networking on qemu", &why);
-            return;
-        }
-    };
-    for runner in RUNNERS {
-        let what = format!(
-            "linux virtio-net user networking {} (vs qemu)",
-            runner.label()
-        );
-        match run(runner) {
-            Ok((lines, t)) if lines == expected => report.pass(&what, t),
-            Ok((lines, _)) => report.fail(
-                &what,
-                &format!(
-                    "output differs from QEMU's:\n--- qemu\n{}\n--- ours\n{}",
-                    expected.join("\n"),
-                    lines.join("\n")
-                ),
-            ),
-            Err(why) => report.fail(&what, &why),
-        }
-    }
+    against_qemu(report, "linux virtio-net user networking", run);
 }

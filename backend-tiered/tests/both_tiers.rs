@@ -28,15 +28,17 @@ fn tiered_quick(threshold: u32) -> Tiered {
     )
 }
 
-#[test]
-fn results_match_across_promotion_from_quick_code() {
-    let t = tiered_quick(4);
+/// The TB, its direct entry before it ran, and its code size after each run.
+type Promoted = (Arc<dyn tcg_ir::CompiledTb>, Option<(u64, u64)>, Vec<usize>);
+
+/// Compiles `x2 = x1 * x1 + 3` on `t` and runs it 8 times checking the result (its code
+/// size grows or changes at promotion).
+fn run_across_promotion(t: &Tiered) -> Promoted {
     let f = parse(
         "  insn_start 0x40000000\n  mul.i64 x2, x1, x1\n  add.i64 x2, x2, $0x3\n  exit_tb 0x20\n",
     );
     let tb = t.compile(&f).expect("compile");
-    let cold_entry = t.direct_entry(&*tb);
-    assert!(cold_entry.is_some(), "quick code can be jumped to");
+    let entry = t.direct_entry(&*tb);
     let mut sizes = Vec::new();
     for i in 0..8u64 {
         let out = run(&*tb, &Init::new(&[(1, i + 10)]));
@@ -44,6 +46,14 @@ fn results_match_across_promotion_from_quick_code() {
         assert_eq!(out.regs[2], (i + 10) * (i + 10) + 3, "run {i}");
         sizes.push(tb.code_size());
     }
+    (tb, entry, sizes)
+}
+
+#[test]
+fn results_match_across_promotion_from_quick_code() {
+    let t = tiered_quick(4);
+    let (tb, cold_entry, sizes) = run_across_promotion(&t);
+    assert!(cold_entry.is_some(), "quick code can be jumped to");
     assert_ne!(
         sizes[7], sizes[0],
         "promoted to Cranelift's code: {sizes:?}"
@@ -57,17 +67,6 @@ fn results_match_across_promotion_from_quick_code() {
 
 #[test]
 fn results_match_across_promotion() {
-    let t = tiered(4);
-    let f = parse(
-        "  insn_start 0x40000000\n  mul.i64 x2, x1, x1\n  add.i64 x2, x2, $0x3\n  exit_tb 0x20\n",
-    );
-    let tb = t.compile(&f).expect("compile");
-    let mut sizes = Vec::new();
-    for i in 0..8u64 {
-        let out = run(&*tb, &Init::new(&[(1, i + 10)]));
-        assert_eq!(out.exit, 0x20);
-        assert_eq!(out.regs[2], (i + 10) * (i + 10) + 3, "run {i}");
-        sizes.push(tb.code_size());
-    }
+    let (_, _, sizes) = run_across_promotion(&tiered(4));
     assert!(sizes[7] > sizes[0], "promoted to the JIT: {sizes:?}");
 }

@@ -202,6 +202,16 @@ fn backends() -> Vec<(&'static str, Box<dyn Backend>)> {
             "jit",
             Box::new(backend_cranelift::CraneliftBackend::new().expect("jit")),
         ),
+        (
+            "quick",
+            Box::new(
+                backend_cranelift::CraneliftBackend::with_options(backend_cranelift::JitOptions {
+                    quick: true,
+                    ..Default::default()
+                })
+                .expect("quick"),
+            ),
+        ),
         ("interp", Box::new(backend_interp::Interp::new())),
     ]
 }

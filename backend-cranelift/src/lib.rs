@@ -427,7 +427,9 @@ impl CraneliftBackend {
 
     /// Compiles `func` with the code generator and counting `kind` says.
     fn compile_kind(&self, func: &Func, kind: CodeKind) -> Result<JitTb, BackendError> {
-        tcg_ir::verify::verify(func).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        if tcg_ir::verify::enabled() {
+            tcg_ir::verify::verify(func).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        }
         let pc = func
             .ops
             .iter()
@@ -459,7 +461,7 @@ impl CraneliftBackend {
                     tb.loop_entry = unsafe { tb.entry.add(q.loop_entry) };
                     tb.counted = kind.count_runs;
                     if let Some(map) = perf_map() {
-                        map.record(tb.entry as u64, q.code.len(), pc);
+                        map.record(tb.entry as u64, q.code.len(), "q", pc);
                     }
                     return Ok(tb);
                 }
@@ -492,7 +494,7 @@ impl CraneliftBackend {
             })?;
             if let Some(tb) = self.place(&arena, &bytes, cell_addr)? {
                 if let Some(map) = perf_map() {
-                    map.record(tb.entry as u64, bytes.len(), pc);
+                    map.record(tb.entry as u64, bytes.len(), "tb", pc);
                 }
                 return Ok(tb);
             }
@@ -539,9 +541,10 @@ impl CraneliftBackend {
 struct PerfMap(Mutex<std::fs::File>);
 
 impl PerfMap {
-    fn record(&self, addr: u64, len: usize, pc: Option<u64>) {
+    /// `kind` names the generator (`tb` for Cranelift, `q` for the quick JIT).
+    fn record(&self, addr: u64, len: usize, kind: &str, pc: Option<u64>) {
         use std::io::Write;
-        let pc = pc.map_or_else(|| "tb".to_string(), |pc| format!("tb_{pc:x}"));
+        let pc = pc.map_or_else(|| kind.to_string(), |pc| format!("{kind}_{pc:x}"));
         // A profiling aid: a failed write loses a line, nothing else.
         let _ = writeln!(lock(&self.0), "{addr:x} {len:x} {pc}");
     }

@@ -8,6 +8,10 @@
 //!   back at exits, around helper calls or on faults), locals in frame slots below `rbp`,
 //!   constants are immediates. Each op loads its inputs into scratch registers, computes,
 //!   and stores its output. I32 values are kept zero-extended, as 32-bit x86 ops leave them.
+//! * A register cache keeps copies: `r8`-`r11` hold recently stored or loaded temps (the
+//!   memory copy stays current, so a cached value is only ever a faster source), and an
+//!   op's result stays in `rax` for the next op. Labels and calls drop the cache; the
+//!   memory slow paths save it around their call instead.
 //! * `rbx` holds env for the whole TB; `rdi` carries it into the TB and across chains.
 //! * The calling convention is the one Cranelift's TBs use (`tail`: env in `rdi`, exit
 //!   value in `rax`, a `rbp` frame), so the trampoline, chain cells, `goto_tb` patching,
@@ -47,6 +51,9 @@ const RSI: u8 = 6;
 const RDI: u8 = 7;
 const R8: u8 = 8;
 const R9: u8 = 9;
+/// Registers of the cache (`r8`-`r11`: caller-saved, used by no op's code except as call
+/// arguments right before a call).
+const CACHE_REGS: [u8; 4] = [8, 9, 10, 11];
 
 /// x86 condition codes (the low nibble of `jcc`/`setcc`/`cmovcc`).
 #[derive(Clone, Copy)]
@@ -80,6 +87,11 @@ enum Loc {
     Env(i32, bool),
 }
 
+/// The cache slot of register `r`, if it is one of [`CACHE_REGS`].
+fn cache_index(r: u8) -> Option<usize> {
+    CACHE_REGS.iter().position(|&c| c == r)
+}
+
 fn bad(m: impl Into<String>) -> BackendError {
     BackendError::Invalid(m.into())
 }
@@ -111,6 +123,16 @@ struct Gen<'a> {
     last_store: Option<(usize, Temp)>,
     /// Vector op descriptors, placed after the code.
     data: Vec<(DynamicLabel, [u8; VEC_DESC_BYTES])>,
+    /// The temp each of [`CACHE_REGS`] holds a copy of, and when it was last used.
+    cache: [Option<Temp>; 4],
+    /// Per temp: how many reads of it the ops after the current one make (only temps
+    /// read again are worth caching).
+    uses: Vec<u32>,
+    stamp: [u32; 4],
+    clock: u32,
+    /// Inside code that runs on one path only (the memory fast and slow paths): the cache
+    /// may be read but not changed, so both paths end with the same cache.
+    frozen: bool,
 }
 
 /// Compiles `func` for the chain cell at `cell` (writable-view address).
@@ -133,7 +155,26 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
     }
     // rsp = rbp - 8 - frame must stay 16-aligned for calls (rbp is 16-aligned).
     let frame = ((8 * nslots + 8 + 15) & !15) - 8;
-    let mut a = Asm::new_with_capacity(0, 64 * func.ops.len() + 128, 0, 0, 0, 0, 0);
+    // Sized so that assembling never regrows them: memory ops add two labels and a few
+    // references each, branches and exits one reference.
+    let n = func.ops.len();
+    let mut uses = vec![0u32; func.temps.len()];
+    for op in &func.ops {
+        for t in &op.iargs {
+            if let Some(u) = uses.get_mut(t.index()) {
+                *u += 1;
+            }
+        }
+    }
+    let mut a = Asm::new_with_capacity(
+        0,
+        64 * n + 128,
+        0,
+        0,
+        func.nb_labels as usize + 2 * n + 8,
+        0,
+        3 * n + 16,
+    );
     let labels = (0..func.nb_labels).map(|_| a.new_dynamic_label()).collect();
     let ret = a.new_dynamic_label();
     let fault = a.new_dynamic_label();
@@ -156,6 +197,11 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
         mov_src: None,
         last_store: None,
         data: Vec::new(),
+        cache: [None; 4],
+        uses,
+        stamp: [0; 4],
+        clock: 0,
+        frozen: false,
     };
     let runs = (cell + CELL_RUNS) as i64;
 
@@ -195,6 +241,11 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
         g.clean = held.iter().any(Option::is_some).then_some((at, held));
         g.last_store = None;
         g.mov_src = None;
+        for t in &op.iargs {
+            if let Some(u) = g.uses.get_mut(t.index()) {
+                *u = u.saturating_sub(1);
+            }
+        }
         g.op(op)?;
         let end = g.a.offset().0;
         if let Some((_, t)) = g.last_store.filter(|&(o, _)| o == end) {
@@ -254,6 +305,7 @@ impl Gen<'_> {
     }
 
     fn mov_imm(&mut self, r: u8, v: u64) {
+        self.drop_reg(r);
         if v <= u32::MAX as u64 {
             dynasm!(self.a ; .arch x64 ; mov Rd(r), v as i32);
         } else if fits_i32(v) {
@@ -270,18 +322,132 @@ impl Gen<'_> {
         if let Some((_, c)) = clean {
             if c.contains(&Some(t)) {
                 if r != RAX {
+                    self.drop_reg(r);
                     dynasm!(self.a ; .arch x64 ; mov Rq(r), rax);
                     self.clean = Some((self.a.offset().0, c));
                 }
                 return Ok(());
             }
         }
-        self.load_mem(r, t)?;
+        self.drop_reg(r);
+        if let Some(k) = self.cached(t) {
+            let c = CACHE_REGS[k];
+            dynasm!(self.a ; .arch x64 ; mov Rq(r), Rq(c));
+            if let Some(i) = cache_index(r) {
+                self.set_cache(i, t);
+            }
+        } else {
+            self.load_mem(r, t)?;
+            if !matches!(self.loc(t)?, Loc::Imm(_)) {
+                self.remember(t, r);
+            }
+        }
         self.clean = match clean {
             Some((_, c)) if r != RAX => Some((self.a.offset().0, c)),
             _ => None,
         };
         Ok(())
+    }
+
+    /// The cache slot holding `t`, marked as used.
+    fn cached(&mut self, t: Temp) -> Option<usize> {
+        let k = self.cache.iter().position(|&c| c == Some(t))?;
+        self.clock += 1;
+        self.stamp[k] = self.clock;
+        Some(k)
+    }
+
+    /// A register holding `t` for use as a second operand: its cache register if it has
+    /// one (and `rax` was not loaded from it: `rax` is the first operand), else `rcx`
+    /// loaded with it.
+    fn src_reg(&mut self, t: Temp) -> Result<u8, BackendError> {
+        let at = self.a.offset().0;
+        let in_rax = self
+            .clean
+            .is_some_and(|(o, c)| o == at && c.contains(&Some(t)));
+        if !in_rax {
+            if let Some(k) = self.cached(t) {
+                return Ok(CACHE_REGS[k]);
+            }
+        }
+        self.load(RCX, t)?;
+        Ok(RCX)
+    }
+
+    fn set_cache(&mut self, k: usize, t: Temp) {
+        self.clock += 1;
+        self.cache[k] = Some(t);
+        self.stamp[k] = self.clock;
+    }
+
+    /// Register `r` is about to be overwritten: forget what the cache had there.
+    fn drop_reg(&mut self, r: u8) {
+        if let Some(k) = cache_index(r) {
+            self.cache[k] = None;
+        }
+    }
+
+    /// Forgets every cached copy (after a call, at a label).
+    fn drop_cache(&mut self) {
+        self.cache = [None; 4];
+    }
+
+    /// Forgets cached globals that overlap env bytes `[off, off + len)` (a raw env store).
+    fn drop_env(&mut self, off: i32, len: i32) {
+        for k in 0..self.cache.len() {
+            if let Some(t) = self.cache[k] {
+                if let Some(Some(Loc::Env(d, w32))) = self.locs.get(t.index()) {
+                    let n = if *w32 { 4 } else { 8 };
+                    if *d < off + len && off < d + n {
+                        self.cache[k] = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forgets cached copies of `t` (it is being redefined).
+    fn drop_temp(&mut self, t: Temp) {
+        for c in self.cache.iter_mut() {
+            if *c == Some(t) {
+                *c = None;
+            }
+        }
+    }
+
+    /// Keeps a copy of `t`, which register `r` holds, in the cache (unless `r` is a cache
+    /// register itself, or the cache is frozen).
+    fn remember(&mut self, t: Temp, r: u8) {
+        if let Some(k) = cache_index(r) {
+            if !self.frozen {
+                self.set_cache(k, t);
+            }
+            return;
+        }
+        if self.frozen || self.uses.get(t.index()).copied().unwrap_or(0) == 0 {
+            return;
+        }
+        // A free register, else one whose temp is not read again, else the least
+        // recently used.
+        let dead = |g: &Self, k: usize| {
+            g.cache[k].is_none_or(|c| g.uses.get(c.index()).copied().unwrap_or(0) == 0)
+        };
+        let k = match (0..4).find(|&k| dead(self, k)) {
+            Some(k) => k,
+            None => (0..4).min_by_key(|&k| self.stamp[k]).unwrap_or(0),
+        };
+        let c = CACHE_REGS[k];
+        dynasm!(self.a ; .arch x64 ; mov Rq(c), Rq(r));
+        self.set_cache(k, t);
+    }
+
+    /// Saves the cache registers around a call on a slow path (keeps rsp 16-aligned).
+    fn push_cache(&mut self) {
+        dynasm!(self.a ; .arch x64 ; push r8 ; push r9 ; push r10 ; push r11);
+    }
+
+    fn pop_cache(&mut self) {
+        dynasm!(self.a ; .arch x64 ; pop r11 ; pop r10 ; pop r9 ; pop r8);
     }
 
     fn load_mem(&mut self, r: u8, t: Temp) -> Result<(), BackendError> {
@@ -297,12 +463,14 @@ impl Gen<'_> {
     /// Stores register `r` into temp `t` (an I32 temp gets the low half; the register
     /// must then hold it zero-extended).
     fn store(&mut self, t: Temp, r: u8) -> Result<(), BackendError> {
+        self.drop_temp(t);
         match self.loc(t)? {
             Loc::Imm(_) => return Err(bad("output to a constant")),
             Loc::Slot(d) => dynasm!(self.a ; .arch x64 ; mov [rbp + d], Rq(r)),
             Loc::Env(d, false) => dynasm!(self.a ; .arch x64 ; mov [rbx + d], Rq(r)),
             Loc::Env(d, true) => dynasm!(self.a ; .arch x64 ; mov [rbx + d], Rd(r)),
         }
+        self.remember(t, r);
         if r == RAX {
             self.last_store = Some((self.a.offset().0, t));
         }
@@ -354,12 +522,25 @@ impl Gen<'_> {
         }
     }
 
+    /// Calls `addr`; the callee may clobber the cache registers (see `call_saving`).
     fn call(&mut self, addr: usize) {
         dynasm!(self.a
             ; .arch x64
             ; mov rax, QWORD addr as i64
             ; call rax
         );
+        self.drop_cache();
+    }
+
+    /// Calls `addr` keeping the cache registers (pushed by `push_cache` before the
+    /// argument set-up, which may overwrite `r8`/`r9`).
+    fn call_saving(&mut self, addr: usize) {
+        dynasm!(self.a
+            ; .arch x64
+            ; mov rax, QWORD addr as i64
+            ; call rax
+        );
+        self.pop_cache();
     }
 
     /// After a guest memory access: leave with FAULT if the access recorded one.
@@ -387,12 +568,12 @@ impl Gen<'_> {
             (Some(i), true, true) => dynasm!(self.a ; .arch x64 ; test rax, i),
             (Some(i), true, false) => dynasm!(self.a ; .arch x64 ; test eax, i),
             (None, t, w) => {
-                self.load(RCX, b)?;
+                let rb = self.src_reg(b)?;
                 match (t, w) {
-                    (false, true) => dynasm!(self.a ; .arch x64 ; cmp rax, rcx),
-                    (false, false) => dynasm!(self.a ; .arch x64 ; cmp eax, ecx),
-                    (true, true) => dynasm!(self.a ; .arch x64 ; test rax, rcx),
-                    (true, false) => dynasm!(self.a ; .arch x64 ; test eax, ecx),
+                    (false, true) => dynasm!(self.a ; .arch x64 ; cmp rax, Rq(rb)),
+                    (false, false) => dynasm!(self.a ; .arch x64 ; cmp eax, Rd(rb)),
+                    (true, true) => dynasm!(self.a ; .arch x64 ; test rax, Rq(rb)),
+                    (true, false) => dynasm!(self.a ; .arch x64 ; test eax, Rd(rb)),
                 }
             }
         }
@@ -437,6 +618,8 @@ impl Gen<'_> {
             SetLabel => {
                 let l = self.label(Self::c(op, 0)?)?;
                 dynasm!(self.a ; .arch x64 ; =>l);
+                // Control flow merges here.
+                self.drop_cache();
             }
             InsnStart => self.pc = Self::c(op, 0)?,
             Mov => {
@@ -618,6 +801,7 @@ impl Gen<'_> {
                 let off = i32::try_from(Self::c(op, 0)?).map_err(|_| bad("env offset"))?;
                 let m = MemOp(Self::c(op, 1)? as u8);
                 self.load(RAX, Self::i(op, 0)?)?;
+                self.drop_env(off, m.bytes() as i32);
                 match m.bytes() {
                     1 => dynasm!(self.a ; .arch x64 ; mov [rbx + off], al),
                     2 => dynasm!(self.a ; .arch x64 ; mov [rbx + off], ax),
@@ -630,6 +814,7 @@ impl Gen<'_> {
                 let oi = m.0 as u64 | mmu << 8;
                 let (slow, done) = (self.a.new_dynamic_label(), self.a.new_dynamic_label());
                 self.load(RSI, Self::i(op, 0)?)?;
+                self.frozen = true;
                 self.tlb_probe(m, mmu as usize, TLBE_ADDR_READ, slow);
                 match (m.bytes(), m.signed()) {
                     (1, false) => dynasm!(self.a ; .arch x64 ; movzx eax, BYTE [rsi + rdx]),
@@ -640,12 +825,15 @@ impl Gen<'_> {
                     (4, true) => dynasm!(self.a ; .arch x64 ; movsxd rax, DWORD [rsi + rdx]),
                     _ => dynasm!(self.a ; .arch x64 ; mov rax, [rsi + rdx]),
                 }
-                dynasm!(self.a ; .arch x64 ; jmp =>done ; =>slow ; mov rdi, rbx);
+                dynasm!(self.a ; .arch x64 ; jmp =>done ; =>slow);
+                self.push_cache();
+                dynasm!(self.a ; .arch x64 ; mov rdi, rbx);
                 self.mov_imm(RDX, oi);
                 self.mov_imm(RCX, self.pc);
-                self.call(qk_ld as *const () as usize);
+                self.call_saving(qk_ld as *const () as usize);
                 self.check_fault();
                 dynasm!(self.a ; .arch x64 ; =>done);
+                self.frozen = false;
                 self.trunc(ty);
                 self.store(Self::o(op, 0)?, RAX)?;
             }
@@ -655,6 +843,7 @@ impl Gen<'_> {
                 let (slow, done) = (self.a.new_dynamic_label(), self.a.new_dynamic_label());
                 let v = Self::i(op, 0)?;
                 self.load(RSI, Self::i(op, 1)?)?;
+                self.frozen = true;
                 self.tlb_probe(m, mmu as usize, TLBE_ADDR_WRITE, slow);
                 self.load(RCX, v)?;
                 match m.bytes() {
@@ -663,13 +852,16 @@ impl Gen<'_> {
                     4 => dynasm!(self.a ; .arch x64 ; mov [rsi + rdx], ecx),
                     _ => dynasm!(self.a ; .arch x64 ; mov [rsi + rdx], rcx),
                 }
-                dynasm!(self.a ; .arch x64 ; jmp =>done ; =>slow ; mov rdi, rbx);
+                dynasm!(self.a ; .arch x64 ; jmp =>done ; =>slow);
+                self.push_cache();
+                dynasm!(self.a ; .arch x64 ; mov rdi, rbx);
                 self.load(RDX, v)?;
                 self.mov_imm(RCX, oi);
                 self.mov_imm(R8, self.pc);
-                self.call(qk_st as *const () as usize);
+                self.call_saving(qk_st as *const () as usize);
                 self.check_fault();
                 dynasm!(self.a ; .arch x64 ; =>done);
+                self.frozen = false;
             }
             AtomicCmpxchg => {
                 let oi = Self::c(op, 0)? | (Self::c(op, 1)? & 0xff) << 8;
@@ -878,20 +1070,20 @@ impl Gen<'_> {
                 (_, false) => dynasm!(self.a ; .arch x64 ; imul eax, eax, i),
             }
         } else {
-            self.load(RCX, b)?;
+            let rb = self.src_reg(b)?;
             match (op.opc, w) {
-                (Add, true) => dynasm!(self.a ; .arch x64 ; add rax, rcx),
-                (Add, false) => dynasm!(self.a ; .arch x64 ; add eax, ecx),
-                (Sub, true) => dynasm!(self.a ; .arch x64 ; sub rax, rcx),
-                (Sub, false) => dynasm!(self.a ; .arch x64 ; sub eax, ecx),
-                (And, true) => dynasm!(self.a ; .arch x64 ; and rax, rcx),
-                (And, false) => dynasm!(self.a ; .arch x64 ; and eax, ecx),
-                (Or, true) => dynasm!(self.a ; .arch x64 ; or rax, rcx),
-                (Or, false) => dynasm!(self.a ; .arch x64 ; or eax, ecx),
-                (Xor, true) => dynasm!(self.a ; .arch x64 ; xor rax, rcx),
-                (Xor, false) => dynasm!(self.a ; .arch x64 ; xor eax, ecx),
-                (_, true) => dynasm!(self.a ; .arch x64 ; imul rax, rcx),
-                (_, false) => dynasm!(self.a ; .arch x64 ; imul eax, ecx),
+                (Add, true) => dynasm!(self.a ; .arch x64 ; add rax, Rq(rb)),
+                (Add, false) => dynasm!(self.a ; .arch x64 ; add eax, Rd(rb)),
+                (Sub, true) => dynasm!(self.a ; .arch x64 ; sub rax, Rq(rb)),
+                (Sub, false) => dynasm!(self.a ; .arch x64 ; sub eax, Rd(rb)),
+                (And, true) => dynasm!(self.a ; .arch x64 ; and rax, Rq(rb)),
+                (And, false) => dynasm!(self.a ; .arch x64 ; and eax, Rd(rb)),
+                (Or, true) => dynasm!(self.a ; .arch x64 ; or rax, Rq(rb)),
+                (Or, false) => dynasm!(self.a ; .arch x64 ; or eax, Rd(rb)),
+                (Xor, true) => dynasm!(self.a ; .arch x64 ; xor rax, Rq(rb)),
+                (Xor, false) => dynasm!(self.a ; .arch x64 ; xor eax, Rd(rb)),
+                (_, true) => dynasm!(self.a ; .arch x64 ; imul rax, Rq(rb)),
+                (_, false) => dynasm!(self.a ; .arch x64 ; imul eax, Rd(rb)),
             }
         }
         self.store(Self::o(op, 0)?, RAX)

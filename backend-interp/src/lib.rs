@@ -171,7 +171,9 @@ impl Interp {
 
     /// Compiles `func` into an [`InterpTb`] (also available through [`Backend::compile`]).
     pub fn compile_tb(&self, func: &Func) -> Result<InterpTb, BackendError> {
-        verify(func).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        if tcg_ir::verify::enabled() {
+            verify(func).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        }
         let prog = compile::compile(func)?;
         let gen = lock(&self.gen).clone();
         let chains = prog.first_pc.is_some() && prog.chainable;

@@ -24,6 +24,17 @@ impl fmt::Display for VerifyError {
 
 impl std::error::Error for VerifyError {}
 
+/// Whether back ends verify every function they compile: always in debug builds (all tests),
+/// in release builds only with `TCG_VERIFY=1`. The IR comes from our own translator, not
+/// from the guest, and the back ends still check what memory safety needs (temp indices,
+/// labels) as they go; full verification costs about as much as decoding.
+pub fn enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        cfg!(debug_assertions) || std::env::var_os("TCG_VERIFY").is_some_and(|v| v != "0")
+    })
+}
+
 /// Checks that `func` is well formed; back ends may assume it after this passes.
 pub fn verify(func: &Func) -> Result<(), VerifyError> {
     let err = |i: Option<usize>, m: String| VerifyError {

@@ -30,23 +30,27 @@ fn unary_eval_type(op: &Op) -> Type {
     }
 }
 
-/// Finds or creates constant temps without `Func::constant`'s linear search.
-struct Consts(FxHashMap<(Type, u64), Temp>);
+/// Finds or creates constant temps without `Func::constant`'s linear search. The map is
+/// built on first use: most TBs fold nothing into a new constant.
+struct Consts(Option<FxHashMap<(Type, u64), Temp>>);
 
 impl Consts {
-    fn new(func: &Func) -> Consts {
-        let mut m = FxHashMap::default();
-        for (i, t) in func.temps.iter().enumerate() {
-            if let TempKind::Const(v) = t.kind {
-                m.entry((t.ty, v)).or_insert(Temp(i as u32));
-            }
-        }
-        Consts(m)
+    fn new() -> Consts {
+        Consts(None)
     }
 
     fn get(&mut self, func: &mut Func, ty: Type, v: u64) -> Temp {
         let v = v & ty.mask();
-        *self.0.entry((ty, v)).or_insert_with(|| {
+        let map = self.0.get_or_insert_with(|| {
+            let mut m = FxHashMap::with_capacity_and_hasher(func.temps.len(), Default::default());
+            for (i, t) in func.temps.iter().enumerate() {
+                if let TempKind::Const(v) = t.kind {
+                    m.entry((t.ty, v)).or_insert(Temp(i as u32));
+                }
+            }
+            m
+        });
+        *map.entry((ty, v)).or_insert_with(|| {
             func.push_temp(tcg_ir::TempData {
                 kind: TempKind::Const(v),
                 ty,
@@ -249,7 +253,7 @@ fn fold_binary(
 /// identities (x+0, x*1, x&0, x^x, shifts by 0, ...), decides setcond/movcond/brcond on
 /// known comparisons (a brcond becomes `br` or disappears) and drops `mov x, x`.
 pub fn fold_constants(func: &mut Func) {
-    let mut consts = Consts::new(func);
+    let mut consts = Consts::new();
     let mut ops = std::mem::take(&mut func.ops);
     // Ops are rewritten in place; removals are compacted once at the end and the rare
     // one-to-two replacements are spliced in then.
@@ -297,35 +301,38 @@ fn remove_indices(ops: &mut Vec<Op>, sorted: &[usize]) {
     });
 }
 
-/// Known copies during a forward walk: `copy[d] = Some(s)` means `d` currently holds the
-/// same value as `s` (a root: never itself a recorded copy); `sources[s]` lists the temps
-/// that may be copies of `s`, so redefining `s` can forget them.
+/// Known copies during a forward walk. `copy[d] = (s, v, e)` means `d` holds the same
+/// value as `s` (a root: never itself a recorded copy) if `s` is still at version `v`
+/// (`version[s]` counts its redefinitions) and no label came since (epoch `e`). Forgetting
+/// is O(1): redefining `s` bumps its version, a label bumps the epoch.
 struct Copies {
-    copy: Vec<Option<Temp>>,
-    sources: Vec<Vec<Temp>>,
+    copy: Vec<(u32, u32, u32)>,
+    version: Vec<u32>,
+    epoch: u32,
     globals: Vec<(Temp, u32, u32)>,
 }
+
+const NO_COPY: u32 = u32::MAX;
 
 impl Copies {
     fn forget(&mut self, t: Temp) {
         if let Some(c) = self.copy.get_mut(t.index()) {
-            *c = None;
+            c.0 = NO_COPY;
         }
-        let Some(list) = self.sources.get_mut(t.index()) else {
-            return;
-        };
-        for d in std::mem::take(list) {
-            if let Some(c) = self.copy.get_mut(d.index()) {
-                if *c == Some(t) {
-                    *c = None;
-                }
-            }
+        if let Some(v) = self.version.get_mut(t.index()) {
+            *v = v.wrapping_add(1);
         }
     }
 
     fn forget_all(&mut self) {
-        self.copy.iter_mut().for_each(|c| *c = None);
-        self.sources.iter_mut().for_each(Vec::clear);
+        self.epoch = self.epoch.wrapping_add(1);
+    }
+
+    fn record(&mut self, d: Temp, s: Temp) {
+        let v = self.version.get(s.index()).copied().unwrap_or(0);
+        if let Some(c) = self.copy.get_mut(d.index()) {
+            *c = (s.0, v, self.epoch);
+        }
     }
 
     /// Forgets every global overlapping env bytes `[lo, hi)` (all for `u32::MAX`).
@@ -339,7 +346,16 @@ impl Copies {
     }
 
     fn resolve(&self, t: Temp) -> Temp {
-        self.copy.get(t.index()).copied().flatten().unwrap_or(t)
+        match self.copy.get(t.index()) {
+            Some(&(s, v, e))
+                if s != NO_COPY
+                    && e == self.epoch
+                    && self.version.get(s as usize).copied() == Some(v) =>
+            {
+                Temp(s)
+            }
+            _ => t,
+        }
     }
 }
 
@@ -359,8 +375,9 @@ pub fn propagate_copies(func: &mut Func) {
         })
         .collect();
     let mut st = Copies {
-        copy: vec![None; n],
-        sources: vec![Vec::new(); n],
+        copy: vec![(NO_COPY, 0, 0); n],
+        version: vec![0; n],
+        epoch: 0,
         globals,
     };
     let mut ops = std::mem::take(&mut func.ops);
@@ -381,10 +398,7 @@ pub fn propagate_copies(func: &mut Func) {
                 }
                 st.forget(d);
                 if func.ty(d) == func.ty(s) {
-                    st.copy[d.index()] = Some(s);
-                    if !func.is_const(s) {
-                        st.sources[s.index()].push(d);
-                    }
+                    st.record(d, s);
                 }
             }
             continue;
@@ -528,43 +542,80 @@ struct Scratch {
     labels: Vec<bool>,
     keep: Vec<bool>,
     stack: Vec<usize>,
-    is_local: Vec<bool>,
-    read_anywhere: Vec<bool>,
-    live: Vec<bool>,
+    /// Dense index of each temp among the TB's locals (`NOT_LOCAL` for the others), so
+    /// liveness sets are bit sets over the locals only: a branch costs a few words.
+    local: Vec<u32>,
+    read_anywhere: Vec<u64>,
+    live: Vec<u64>,
+}
+
+const NOT_LOCAL: u32 = u32::MAX;
+
+impl Scratch {
+    /// Numbers the locals of `func` (its temps do not change during dead-code removal).
+    fn index_locals(&mut self, func: &Func) -> usize {
+        let mut n = 0u32;
+        self.local.clear();
+        self.local.extend(func.temps.iter().map(|t| {
+            if t.kind == TempKind::Local {
+                n += 1;
+                n - 1
+            } else {
+                NOT_LOCAL
+            }
+        }));
+        n as usize
+    }
+}
+
+fn bit(set: &[u64], i: u32) -> bool {
+    set.get(i as usize / 64)
+        .is_some_and(|w| w >> (i % 64) & 1 != 0)
+}
+
+fn set_bit(set: &mut [u64], i: u32, v: bool) {
+    if let Some(w) = set.get_mut(i as usize / 64) {
+        let m = 1u64 << (i % 64);
+        if v {
+            *w |= m;
+        } else {
+            *w &= !m;
+        }
+    }
 }
 
 /// Backward liveness of TB-locals; drops side-effect-free ops whose outputs are all dead
 /// locals. Globals are never removed (they are live at every exit and wherever the TB may
 /// be left). Liveness across branches is conservative: at a `br`/`brcond` every local read
 /// anywhere in the function counts as live. Returns whether anything changed.
-fn remove_dead_ops(func: &mut Func, scratch: &mut Scratch) -> bool {
-    let n = func.temps.len();
+fn remove_dead_ops(func: &mut Func, scratch: &mut Scratch, nlocals: usize) -> bool {
     let Scratch {
         keep,
-        is_local,
+        local,
         read_anywhere,
         live,
         ..
     } = scratch;
-    is_local.clear();
-    is_local.extend(func.temps.iter().map(|t| t.kind == TempKind::Local));
+    let idx = |t: Temp| local.get(t.index()).copied().unwrap_or(NOT_LOCAL);
+    let words = nlocals.div_ceil(64);
     read_anywhere.clear();
-    read_anywhere.resize(n, false);
+    read_anywhere.resize(words, 0);
     for op in &func.ops {
         for &t in &op.iargs {
-            if is_local.get(t.index()).copied().unwrap_or(false) {
-                read_anywhere[t.index()] = true;
+            let i = idx(t);
+            if i != NOT_LOCAL {
+                set_bit(read_anywhere, i, true);
             }
         }
     }
     live.clear();
-    live.resize(n, false);
+    live.resize(words, 0);
     keep.clear();
     keep.resize(func.ops.len(), true);
     let mut any = false;
     for (i, op) in func.ops.iter().enumerate().rev() {
         match op.opc {
-            Opc::ExitTb => live.iter_mut().for_each(|l| *l = false),
+            Opc::ExitTb => live.iter_mut().for_each(|l| *l = 0),
             Opc::Br => live.copy_from_slice(read_anywhere),
             Opc::Brcond => {
                 for (l, &r) in live.iter_mut().zip(read_anywhere.iter()) {
@@ -573,21 +624,25 @@ fn remove_dead_ops(func: &mut Func, scratch: &mut Scratch) -> bool {
             }
             _ => {}
         }
-        let local_out = |t: &Temp| is_local.get(t.index()).copied().unwrap_or(false);
-        let all_dead = op.oargs.iter().all(|t| local_out(t) && !live[t.index()]);
+        let all_dead = op.oargs.iter().all(|&t| {
+            let i = idx(t);
+            i != NOT_LOCAL && !bit(live, i)
+        });
         if all_dead && removable(func, op) {
             keep[i] = false;
             any = true;
             continue;
         }
         for &o in &op.oargs {
-            if local_out(&o) {
-                live[o.index()] = false;
+            let i = idx(o);
+            if i != NOT_LOCAL {
+                set_bit(live, i, false);
             }
         }
         for &t in &op.iargs {
-            if local_out(&t) {
-                live[t.index()] = true;
+            let i = idx(t);
+            if i != NOT_LOCAL {
+                set_bit(live, i, true);
             }
         }
     }
@@ -602,9 +657,10 @@ fn remove_dead_ops(func: &mut Func, scratch: &mut Scratch) -> bool {
 /// repeated while it makes progress.
 pub fn eliminate_dead_code(func: &mut Func) {
     let mut scratch = Scratch::default();
+    let nlocals = scratch.index_locals(func);
     for _ in 0..4 {
         let a = simplify_control_flow(func, &mut scratch);
-        let b = remove_dead_ops(func, &mut scratch);
+        let b = remove_dead_ops(func, &mut scratch, nlocals);
         if !a && !b {
             break;
         }

@@ -1,9 +1,12 @@
 //! Code memory: one large reserved region per generation, filled front to back.
 //!
-//! The region is a `memfd` mapped twice: a writable view the compiler copies code into and
-//! an executable view the code runs from (W^X without ever changing page protections, so
-//! placing a TB never disturbs other threads running code on the same page). Where memfd
-//! is unavailable, one read-write-execute anonymous mapping is used instead.
+//! By default the region is one read-write-execute anonymous mapping, as QEMU's on Linux
+//! hosts. With `split_wx` (QEMU's `-accel tcg,split-wx=on`) it is a `memfd` mapped twice:
+//! a writable view the compiler copies code into and an executable view the code runs from
+//! (W^X without ever changing page protections, so placing a TB never disturbs other
+//! threads running code on the same page). The split costs memory as the host accounts
+//! it: every page of code is resident in both views, which doubles its share of the RSS.
+//! Where memfd is unavailable, the single mapping is used.
 //!
 //! An `Arena` is reference counted: every compiled TB holds an `Arc` to the arena its code
 //! lives in, so the mapping outlives the backend's `reset()` until the last TB is dropped.
@@ -45,13 +48,18 @@ unsafe impl Send for Arena {}
 unsafe impl Sync for Arena {}
 
 impl Arena {
-    /// Reserves `size` bytes (rounded up to whole pages) of code memory.
-    pub(crate) fn new(size: usize) -> Result<Arena, String> {
+    /// Reserves `size` bytes (rounded up to whole pages) of code memory, split into a
+    /// writable and an executable view if `split_wx`.
+    pub(crate) fn new(size: usize, split_wx: bool) -> Result<Arena, String> {
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
         let size = size.max(page).div_ceil(page) * page;
-        // SAFETY: memfd_create with a NUL-terminated name; checked for failure.
-        let fd = unsafe { libc::memfd_create(c"tcg-jit".as_ptr(), libc::MFD_CLOEXEC) };
+        let fd = if split_wx {
+            // SAFETY: memfd_create with a NUL-terminated name; checked for failure.
+            unsafe { libc::memfd_create(c"tcg-jit".as_ptr(), libc::MFD_CLOEXEC) }
+        } else {
+            -1
+        };
         if fd >= 0 {
             // SAFETY: fd is ours; the mappings are checked and the fd closed on all paths.
             unsafe {

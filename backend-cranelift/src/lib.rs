@@ -92,6 +92,9 @@ pub struct JitOptions {
     /// With `count_runs`: the run count at which chained entries stop at first (0: none),
     /// until [`CompiledTb::set_run_limit`] moves it.
     pub chain_limit: u32,
+    /// Separate writable and executable views of code memory (W^X) instead of one
+    /// read-write-execute mapping (see `arena.rs`).
+    pub split_wx: bool,
 }
 
 impl Default for JitOptions {
@@ -105,6 +108,7 @@ impl Default for JitOptions {
             quick: false,
             count_runs: false,
             chain_limit: 0,
+            split_wx: false,
         }
     }
 }
@@ -348,7 +352,7 @@ impl CraneliftBackend {
             .map_err(|e| err(e.to_string()))?
             .finish(settings::Flags::new(fb))
             .map_err(|e| err(e.to_string()))?;
-        let arena = Arc::new(Arena::new(opts.arena_size).map_err(err)?);
+        let arena = Arc::new(Arena::new(opts.arena_size, opts.split_wx).map_err(err)?);
         let state = Self::new_generation(&isa, arena)?;
         let byte_shuffle = isa.name() != "x64"
             || isa
@@ -651,7 +655,7 @@ impl Backend for CraneliftBackend {
 
     fn reset(&self) {
         // A new generation; old TBs keep the old arena alive until they are dropped.
-        let fresh = Arena::new(self.opts.arena_size)
+        let fresh = Arena::new(self.opts.arena_size, self.opts.split_wx)
             .ok()
             .and_then(|a| Self::new_generation(&self.isa, Arc::new(a)).ok());
         let mut st = self.lock();

@@ -605,6 +605,31 @@ fn code_survives_reset_and_arena_fills() {
     assert_eq!(run(&*first, &init), run(&*second, &init));
 }
 
+/// Code in split writable/executable views (`-accel tcg,split-wx=on`) runs as code in one
+/// read-write-execute mapping does, for Cranelift and quick code.
+#[test]
+fn split_wx_code_runs_like_single_mapping() {
+    use tcg_ir::Backend;
+    let f = parse("  add.i64 x0, x0, x1\n  mul.i64 x2, x0, $0x3\n  qemu_ld.i64 x3, x4, uq, mmu0\n  exit_tb 0x10\n");
+    let init = Init::new(&[(0, 2), (1, 3), (4, RAM_BASE)]);
+    // The quick generator exists on x86-64 hosts only.
+    for quick in [false, cfg!(target_arch = "x86_64")] {
+        let mk = |split_wx| {
+            backend_cranelift::CraneliftBackend::with_options(backend_cranelift::JitOptions {
+                split_wx,
+                quick,
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        let (split, single) = (mk(true), mk(false));
+        let a = run(&*split.compile(&f).unwrap(), &init);
+        let b = run(&*single.compile(&f).unwrap(), &init);
+        assert_eq!(a.regs[2], 15);
+        assert_eq!(a, b, "quick: {quick}");
+    }
+}
+
 #[test]
 fn concurrent_compilation() {
     use tcg_ir::Backend;

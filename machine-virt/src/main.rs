@@ -71,6 +71,11 @@ struct Args {
     /// the threshold (deterministic) instead of on background compile threads.
     #[arg(long)]
     jit_sync: bool,
+    /// Map generated code twice, writable and executable, instead of once read-write-execute
+    /// (QEMU's `-accel tcg,split-wx=on`). W^X, at the price of counting code memory twice
+    /// in the RSS.
+    #[arg(long)]
+    split_wx: bool,
     /// With `--backend tiered`: number of background compile threads (default: host cores
     /// minus one, at least 1, at most 4).
     #[arg(long, value_name = "N")]
@@ -246,12 +251,16 @@ fn build(
     stdin: Option<Arc<Console>>,
     debugger: Option<Arc<vcpu_sched::Debugger>>,
 ) -> anyhow::Result<Board> {
+    let jit_opts = JitOptions {
+        split_wx: args.split_wx,
+        ..Default::default()
+    };
     let backend: Arc<dyn Backend> = match args.backend {
-        BackendArg::Jit => Arc::new(jit(JitOptions::default())?),
+        BackendArg::Jit => Arc::new(jit(jit_opts.clone())?),
         BackendArg::Interp => Arc::new(Interp::new()),
         BackendArg::Quick => Arc::new(jit(JitOptions {
             quick: true,
-            ..Default::default()
+            ..jit_opts.clone()
         })?),
         BackendArg::Tiered => {
             let mut opts = TierOptions::background(args.tier_threshold);
@@ -270,7 +279,7 @@ fn build(
             };
             // Quick code shares the hot JIT's arenas, so cold and hot TBs chain to each
             // other.
-            let hot = Arc::new(jit(JitOptions::default())?);
+            let hot = Arc::new(jit(jit_opts.clone())?);
             let cold: Arc<dyn Backend> = match args.cold_tier.unwrap_or(default_cold) {
                 ColdTierArg::Quick => Arc::new(
                     QuickTier::new(hot.clone(), args.tier_threshold)

@@ -115,7 +115,7 @@ pub fn translate(
             "drive" | "device" | "chardev" | "netdev" => {
                 out.extend([format!("--{opt}"), value()?]);
             }
-            "accel" => out.extend(["--sched".into(), accel(&value()?)?.into()]),
+            "accel" => out.extend(accel(&value()?)?),
             "d" => out.extend(log_items(&value()?)?),
             "D" => out.extend(["--log-file".into(), value()?]),
             "s" => out.extend(["--gdb".into(), format!("tcp::{}", gdb_stub::DEFAULT_PORT)]),
@@ -304,8 +304,8 @@ fn global(spec: &str) -> Result<(), String> {
     }
 }
 
-/// `-accel tcg[,thread=single|multi]` as a scheduler.
-fn accel(spec: &str) -> Result<&'static str, String> {
+/// `-accel tcg[,thread=single|multi][,split-wx=on|off]` as a scheduler and code mapping.
+fn accel(spec: &str) -> Result<Vec<String>, String> {
     let mut parts = spec.split(',');
     let name = parts.next().unwrap_or_default();
     if name != "tcg" {
@@ -313,14 +313,23 @@ fn accel(spec: &str) -> Result<&'static str, String> {
     }
     // QEMU's default for an AArch64 guest on a 64-bit host is multi-threaded TCG.
     let mut sched = "mttcg";
+    let mut split_wx = false;
     for p in parts {
-        sched = match p {
-            "thread=single" => "rr",
-            "thread=multi" => "mttcg",
+        match p.split_once('=') {
+            Some(("thread", "single")) => sched = "rr",
+            Some(("thread", "multi")) => sched = "mttcg",
+            Some(("split-wx", v)) => {
+                split_wx = boolean("split-wx", v)
+                    .map_err(|_| format!("-accel tcg,split-wx={v}: expected on or off"))?
+            }
             _ => return Err(format!("-accel tcg: unsupported property `{p}`")),
-        };
+        }
     }
-    Ok(sched)
+    let mut out = vec!["--sched".to_string(), sched.to_string()];
+    if split_wx {
+        out.push("--split-wx".into());
+    }
+    Ok(out)
 }
 
 /// `-d item,item` (`-d help` is passed on for `virt` to print the list).
@@ -497,6 +506,12 @@ mod tests {
         assert_eq!(ok("-accel tcg,thread=single -m 1"), "--sched rr -m 1");
         assert!(err("-accel kvm").contains("-accel kvm is not supported"));
         assert!(err("-accel tcg,tb-size=64").contains("tb-size"));
+        assert_eq!(
+            ok("-accel tcg,thread=single,split-wx=on -m 1"),
+            "--sched rr --split-wx -m 1"
+        );
+        assert_eq!(ok("-accel tcg,split-wx=off -m 1"), "--sched mttcg -m 1");
+        assert!(err("-accel tcg,split-wx=maybe").contains("expected on or off"));
         assert_eq!(
             ok("-d unimp -D log.txt -m 1"),
             "--trace unimp --log-file log.txt -m 1"

@@ -1,7 +1,7 @@
 //! The device tree the board hands to a Linux kernel (same layout as QEMU's virt for the
 //! devices we implement: memory, CPUs with PSCI, GICv2, generic timer, PL011, PL031).
 
-use crate::board::map;
+use crate::board::{map, GicVersion};
 use crate::psci::func;
 use vm_fdt::{Error, FdtWriter};
 
@@ -26,6 +26,9 @@ pub const VIRTIO_SPI_BASE: u32 = 16;
 pub struct FdtConfig<'a> {
     pub ram_size: u64,
     pub ncpus: usize,
+    /// The interrupt controller's node, the CPU nodes' `reg` (MPIDR affinity) and the
+    /// timer's PPI flags follow it.
+    pub gic_version: crate::board::GicVersion,
     pub bootargs: Option<&'a str>,
     /// Physical start and end of the initial ramdisk.
     pub initrd: Option<(u64, u64)>,
@@ -126,13 +129,31 @@ pub fn build(cfg: &FdtConfig<'_>) -> Result<Vec<u8>, Error> {
     f.property_string_list("clock-names", vec!["uartclk".into(), "apb_pclk".into()])?;
     f.end_node(uart)?;
 
+    let v3 = cfg.gic_version == GicVersion::V3;
     let gic = f.begin_node(&format!("intc@{:x}", map::GIC_DIST))?;
     f.property_phandle(PHANDLE_GIC)?;
-    f.property_string("compatible", "arm,cortex-a15-gic")?;
-    f.property_array_u32(
-        "reg",
-        &cells64(&[map::GIC_DIST, 0x1_0000, map::GIC_CPU, 0x1_0000]),
-    )?;
+    if v3 {
+        // QEMU's: one redistributor region of 123 frames whatever the CPU count (the
+        // last CPU's GICR_TYPER.Last ends the guest's scan); no ITS node (no ITS here)
+        // and no maintenance interrupt (no virtualization).
+        f.property_string("compatible", "arm,gic-v3")?;
+        f.property_array_u32(
+            "reg",
+            &cells64(&[
+                map::GIC_DIST,
+                crate::gicv3::gicd::SIZE,
+                map::GIC_REDIST,
+                crate::gicv3::REDIST_REGION_SIZE,
+            ]),
+        )?;
+        f.property_u32("#redistributor-regions", 1)?;
+    } else {
+        f.property_string("compatible", "arm,cortex-a15-gic")?;
+        f.property_array_u32(
+            "reg",
+            &cells64(&[map::GIC_DIST, 0x1_0000, map::GIC_CPU, 0x1_0000]),
+        )?;
+    }
     f.property_u32("#interrupt-cells", 3)?;
     f.property_null("interrupt-controller")?;
     f.property_u32("#address-cells", 2)?;
@@ -148,13 +169,19 @@ pub fn build(cfg: &FdtConfig<'_>) -> Result<Vec<u8>, Error> {
         f.property_string("device_type", "cpu")?;
         f.property_string("compatible", cfg.cpu_compatible)?;
         f.property_string("enable-method", "psci")?;
-        f.property_u32("reg", i as u32)?;
+        // The MPIDR affinity (Aff2..Aff0; QEMU's virt never sets Aff3).
+        f.property_u32("reg", (cfg.gic_version.mpidr(i) & 0xff_ffff) as u32)?;
         f.end_node(cpu)?;
     }
     f.end_node(cpus)?;
 
-    // PPI flags carry the mask of CPUs the interrupt goes to (GICv2 binding).
-    let ppi_flags = (((1u32 << cfg.ncpus.min(8)) - 1) << 8) | IRQ_LEVEL_HIGH;
+    // PPI flags carry the mask of CPUs the interrupt goes to in the GICv2 binding; the
+    // GICv3 binding has no such mask.
+    let ppi_flags = if v3 {
+        IRQ_LEVEL_HIGH
+    } else {
+        (((1u32 << cfg.ncpus.min(8)) - 1) << 8) | IRQ_LEVEL_HIGH
+    };
     let timer = f.begin_node("timer")?;
     f.property_string_list(
         "compatible",
@@ -213,6 +240,7 @@ mod tests {
         let cfg = FdtConfig {
             ram_size: 512 << 20,
             ncpus: 2,
+            gic_version: GicVersion::V2,
             bootargs: Some("console=ttyAMA0"),
             initrd: Some((0x4800_0000, 0x4810_0000)),
             cpu_compatible: "arm,cortex-a53",

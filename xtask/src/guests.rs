@@ -223,6 +223,14 @@ pub const GUESTS: &[Guest] = &[
         ..GUEST
     },
     Guest {
+        name: "gicv3",
+        sources: sys_sources!["gicv3.c"],
+        smp: &[4],
+        expected_per_smp: true,
+        args: &["-M", "virt,gic-version=3"],
+        ..GUEST
+    },
+    Guest {
         name: "uart-rx",
         sources: sys_sources!["uart-rx.c"],
         stdin: Some(UART_RX_INPUT),

@@ -910,3 +910,237 @@ impl CpuInterface for IccPort {
         self.gic.icc_write(self.cpu, reg, value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Lines(Mutex<Vec<(bool, bool)>>);
+    impl IrqSink for Lines {
+        fn set_irq(&self, cpu: usize, level: bool) {
+            self.0.lock().unwrap()[cpu].0 = level;
+        }
+        fn set_fiq(&self, cpu: usize, level: bool) {
+            self.0.lock().unwrap()[cpu].1 = level;
+        }
+    }
+    impl Lines {
+        fn irq(&self, cpu: usize) -> bool {
+            self.0.lock().unwrap()[cpu].0
+        }
+        fn fiq(&self, cpu: usize) -> bool {
+            self.0.lock().unwrap()[cpu].1
+        }
+    }
+
+    fn rd(cpu: usize, off: u64) -> u64 {
+        cpu as u64 * REDIST_STRIDE + off
+    }
+
+    /// `n` CPUs set up as Linux does: distributor on (both groups), every SGI/PPI in
+    /// group 1, enabled, priority 0xa0; PMR 0xf0; group 1 enabled in each interface.
+    fn gic(n: usize) -> (GicV3, Arc<Lines>) {
+        let g = GicV3::new(n);
+        let l = Arc::new(Lines(Mutex::new(vec![(false, false); n])));
+        g.connect(l.clone());
+        g.dist_write(gicd::CTLR, 4, 0x13);
+        for c in 0..n {
+            g.redist_write(rd(c, gicr::WAKER), 4, 0);
+            g.redist_write(rd(c, gicr::IGROUPR0), 4, 0xffff_ffff);
+            for w in 0..8 {
+                g.redist_write(rd(c, gicr::IPRIORITYR + 4 * w), 4, 0xa0a0_a0a0);
+            }
+            g.redist_write(rd(c, gicr::ISENABLER0), 4, 0xffff);
+            g.icc_write(c, IccReg::Pmr, 0xf0);
+            g.icc_write(c, IccReg::Igrpen1, 1);
+        }
+        (g, l)
+    }
+
+    fn pending_sgis(g: &GicV3, cpu: usize) -> u64 {
+        g.redist_read(rd(cpu, gicr::ISPENDR0), 4) & 0xffff
+    }
+
+    #[test]
+    fn affinity_layout_is_qemus() {
+        assert_eq!(affinity_of(0), 0);
+        assert_eq!(affinity_of(15), 15);
+        assert_eq!(affinity_of(16), 0x100);
+        assert_eq!(affinity_of(33), 0x201);
+        assert_eq!(cpu_of_affinity(0x101, 20), Some(17));
+        assert_eq!(cpu_of_affinity(0x104, 20), None, "only 20 CPUs");
+        assert_eq!(cpu_of_affinity(0x10, 64), None, "Aff0 stops at 15");
+        assert_eq!(cpu_of_affinity(1 << 16, 64), None, "no Aff2");
+    }
+
+    #[test]
+    fn sgi1r_routes_by_affinity_range_and_irm() {
+        let (g, _) = gic(20);
+        // Target list bit 2 in cluster Aff1 = 1: CPU 18.
+        g.icc_write(0, IccReg::Sgi1r, (1 << 16) | (5 << 24) | 0b100);
+        assert_eq!(pending_sgis(&g, 18), 1 << 5);
+        assert_eq!((0..20).filter(|&c| pending_sgis(&g, c) != 0).count(), 1);
+        // RS = 1 names Aff0 16..31, which no CPU has: nobody.
+        g.icc_write(0, IccReg::Sgi1r, (1 << 44) | (6 << 24) | 0xffff);
+        assert_eq!(
+            (0..20)
+                .filter(|&c| pending_sgis(&g, c) >> 6 & 1 != 0)
+                .count(),
+            0
+        );
+        // IRM = 1 from CPU 3: everybody else.
+        g.icc_write(3, IccReg::Sgi1r, (1 << 40) | (7 << 24));
+        for c in 0..20 {
+            assert_eq!(pending_sgis(&g, c) >> 7 & 1 != 0, c != 3, "cpu {c}");
+        }
+        // A group-0 SGI request does not pend a group-1 SGI.
+        g.icc_write(0, IccReg::Sgi0r, (8 << 24) | 1);
+        assert_eq!(pending_sgis(&g, 0) >> 8 & 1, 0);
+    }
+
+    #[test]
+    fn priority_preemption_and_eoi() {
+        let (g, lines) = gic(1);
+        for (id, p) in [(6u64, 0x80u64), (7, 0x40), (8, 0xc0)] {
+            g.redist_write(rd(0, gicr::IPRIORITYR + id), 1, p);
+        }
+        for id in [6u64, 8, 7] {
+            g.icc_write(0, IccReg::Sgi1r, (id << 24) | 1);
+        }
+        assert!(lines.irq(0));
+        assert_eq!(g.icc_read(0, IccReg::Hppir1), 7);
+        assert_eq!(g.icc_read(0, IccReg::Iar1), 7);
+        assert_eq!(g.icc_read(0, IccReg::Rpr), 0x40);
+        assert_eq!(g.icc_read(0, IccReg::Ap1r(0)), 1 << 8);
+        assert!(!lines.irq(0), "0x80 does not preempt 0x40");
+        assert_eq!(g.icc_read(0, IccReg::Iar1), SPURIOUS as u64);
+        g.icc_write(0, IccReg::Eoir1, 7);
+        assert_eq!(g.icc_read(0, IccReg::Rpr), 0xff);
+        // The priority mask.
+        g.icc_write(0, IccReg::Pmr, 0x80);
+        assert!(!lines.irq(0));
+        assert_eq!(g.icc_read(0, IccReg::Iar1), SPURIOUS as u64);
+        g.icc_write(0, IccReg::Pmr, 0xff);
+        assert_eq!(g.icc_read(0, IccReg::Pmr), 0xf8, "5 priority bits");
+        // Nested: 6 then, after its EOI, 8; 7 preempts 8.
+        assert_eq!(g.icc_read(0, IccReg::Iar1), 6);
+        g.icc_write(0, IccReg::Eoir1, 6);
+        assert_eq!(g.icc_read(0, IccReg::Iar1), 8);
+        g.icc_write(0, IccReg::Sgi1r, (7 << 24) | 1);
+        assert!(lines.irq(0), "0x40 preempts 0xc0");
+        assert_eq!(g.icc_read(0, IccReg::Iar1), 7);
+        assert_eq!(g.icc_read(0, IccReg::Ap1r(0)), (1 << 8) | (1 << 24));
+        g.icc_write(0, IccReg::Eoir1, 7);
+        assert_eq!(g.icc_read(0, IccReg::Rpr), 0xc0);
+        g.icc_write(0, IccReg::Eoir1, 8);
+        assert_eq!(g.icc_read(0, IccReg::Rpr), 0xff);
+        assert_eq!(g.redist_read(rd(0, gicr::ISACTIVER0), 4), 0);
+    }
+
+    #[test]
+    fn eoimode_splits_priority_drop_and_deactivation() {
+        let (g, _) = gic(1);
+        g.icc_write(0, IccReg::Ctlr, 2);
+        assert_eq!(g.icc_read(0, IccReg::Ctlr), 0x8c02);
+        g.icc_write(0, IccReg::Sgi1r, (3 << 24) | 1);
+        assert_eq!(g.icc_read(0, IccReg::Iar1), 3);
+        g.icc_write(0, IccReg::Eoir1, 3);
+        assert_eq!(g.icc_read(0, IccReg::Rpr), 0xff);
+        assert_eq!(g.redist_read(rd(0, gicr::ISACTIVER0), 4), 1 << 3);
+        // Active: a new SGI 3 stays pending, not signalled.
+        g.icc_write(0, IccReg::Sgi1r, (3 << 24) | 1);
+        assert_eq!(g.icc_read(0, IccReg::Iar1), SPURIOUS as u64);
+        g.icc_write(0, IccReg::Dir, 3);
+        assert_eq!(g.redist_read(rd(0, gicr::ISACTIVER0), 4), 0);
+        assert_eq!(g.icc_read(0, IccReg::Iar1), 3);
+    }
+
+    #[test]
+    fn waker_handshake_and_redistributor_identity() {
+        let g = GicV3::new(3);
+        assert_eq!(g.redist_read(rd(1, gicr::WAKER), 4), 6);
+        g.redist_write(rd(1, gicr::WAKER), 4, 0);
+        assert_eq!(g.redist_read(rd(1, gicr::WAKER), 4), 0);
+        g.redist_write(rd(1, gicr::WAKER), 4, 2);
+        assert_eq!(g.redist_read(rd(1, gicr::WAKER), 4), 6);
+        assert_eq!(g.redist_read(rd(0, gicr::TYPER), 8), 0x0100_0000);
+        assert_eq!(g.redist_read(rd(2, gicr::TYPER), 8), 0x2_0100_0210);
+        assert_eq!(g.redist_read(rd(2, gicr::TYPER + 4), 4), 2);
+        assert_eq!(g.redist_read(rd(2, gicr::PIDR2), 4) >> 4 & 0xf, 3);
+        assert_eq!(g.dist_read(gicd::PIDR2, 4) >> 4 & 0xf, 3);
+        assert_eq!(g.redist_read(rd(2, gicr::ICFGR0), 4), 0xaaaa_aaaa);
+        // Beyond the last CPU: nothing there.
+        assert_eq!(g.redist_read(rd(3, gicr::TYPER), 8), 0);
+        assert_eq!(g.dist_read(gicd::TYPER, 4) & 0x1f, 7, "256 INTIDs");
+        assert_eq!(g.dist_read(gicd::TYPER, 4) >> 17 & 1, 0, "no LPIs");
+    }
+
+    #[test]
+    fn irouter_moves_spis_between_cpus() {
+        let (g, lines) = gic(18);
+        let id = 40u64;
+        g.dist_write(gicd::IGROUPR + 4, 4, 0xffff_ffff);
+        g.dist_write(gicd::IPRIORITYR + id, 1, 0x90);
+        g.dist_write(gicd::ISENABLER + 4, 4, 1 << (id - 32));
+        g.dist_write(gicd::IROUTER + 8 * id, 8, 0x101); // CPU 17
+        assert_eq!(g.dist_read(gicd::IROUTER + 8 * id, 8), 0x101);
+        g.set_spi((id - 32) as usize, true);
+        assert!(lines.irq(17) && !lines.irq(0));
+        // 32-bit halves, and IRM = 1 (delivered to CPU 0 here).
+        g.dist_write(gicd::IROUTER + 8 * id, 4, 1 << 31);
+        assert!(lines.irq(0) && !lines.irq(17));
+        // An affinity no CPU has: nobody.
+        g.dist_write(gicd::IROUTER + 8 * id, 4, 0x500);
+        assert!((0..18).all(|c| !lines.irq(c)));
+        g.dist_write(gicd::IROUTER + 8 * id, 4, 0x1);
+        assert_eq!(g.icc_read(1, IccReg::Iar1), id);
+        g.set_spi((id - 32) as usize, false);
+        g.icc_write(1, IccReg::Eoir1, id);
+        assert!(!lines.irq(1));
+        // SGIs and PPIs are not in the distributor with ARE = 1.
+        g.dist_write(gicd::ISENABLER, 4, 1 << 27);
+        assert_eq!(g.dist_read(gicd::ISENABLER, 4), 0);
+    }
+
+    #[test]
+    fn ppi_level_and_group0_as_fiq() {
+        let (g, lines) = gic(2);
+        g.redist_write(rd(1, gicr::ISENABLER0), 4, 1 << 27);
+        g.redist_write(rd(0, gicr::ISENABLER0), 4, 1 << 30);
+        g.set_ppi(1, 27, true);
+        assert!(lines.irq(1) && !lines.irq(0));
+        assert_eq!(g.icc_read(1, IccReg::Iar1), 27);
+        g.icc_write(1, IccReg::Eoir1, 27);
+        assert!(lines.irq(1), "level still high: pending again");
+        g.set_ppi(1, 27, false);
+        assert!(!lines.irq(1));
+        // PPI 30 in group 0 on CPU 0, group 0 enabled: FIQ, taken through IAR0.
+        g.redist_write(rd(0, gicr::IGROUPR0), 4, !(1u64 << 30) & 0xffff_ffff);
+        g.icc_write(0, IccReg::Igrpen0, 1);
+        g.set_ppi(0, 30, true);
+        assert!(lines.fiq(0) && !lines.irq(0));
+        assert_eq!(g.icc_read(0, IccReg::Hppir1), SPURIOUS as u64);
+        assert_eq!(g.icc_read(0, IccReg::Iar1), SPURIOUS as u64);
+        assert_eq!(g.icc_read(0, IccReg::Iar0), 30);
+        assert!(!lines.fiq(0));
+        g.icc_write(0, IccReg::Eoir0, 30);
+        assert_eq!(g.icc_read(0, IccReg::Ap0r(0)), 0);
+    }
+
+    #[test]
+    fn out_of_range_accesses_are_ignored() {
+        let g = GicV3::new(2);
+        for off in [0u64, 0x7fff_fff8, 0xffff, u64::MAX - 7] {
+            let _ = g.dist_read(off, 8);
+            g.dist_write(off, 8, u64::MAX);
+            let _ = g.redist_read(off, 8);
+            g.redist_write(off, 8, u64::MAX);
+        }
+        g.icc_write(5, IccReg::Pmr, 0xff);
+        assert_eq!(g.icc_read(5, IccReg::Pmr), 0);
+        g.icc_write(0, IccReg::Dir, u64::MAX);
+        g.icc_write(0, IccReg::Eoir1, u64::MAX);
+        g.icc_write(0, IccReg::Sgi1r, u64::MAX);
+    }
+}

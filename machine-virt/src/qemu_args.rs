@@ -398,7 +398,10 @@ mod tests {
     #[test]
     fn machine() {
         assert_eq!(ok("-M virt -kernel k"), "--kernel k -m 128M");
-        assert_eq!(ok("-machine virt,gic-version=2 -m 1G"), "-m 1G");
+        assert_eq!(
+            ok("-machine virt,gic-version=2 -m 1G"),
+            "--gic-version 2 -m 1G"
+        );
         assert_eq!(ok("-machine type=virt -m 1G"), "-m 1G");
         assert_eq!(
             ok("-M virt,dtb-randomness=off,dumpdtb=x.dtb -m 1"),
@@ -408,13 +411,16 @@ mod tests {
             ok("-M virt,dtb-kaslr-seed=on,secure=off,virtualization=off -m 1"),
             "-m 1"
         );
-        assert_eq!(ok("-M virt,gic-version=3"), "--gic-version 3");
-        assert_eq!(ok("-M virt,gic-version=max,its=off"), "--gic-version max");
+        assert_eq!(ok("-M virt,gic-version=3 -m 1G"), "--gic-version 3 -m 1G");
+        assert_eq!(
+            ok("-M virt,gic-version=max,its=off -m 1G"),
+            "--gic-version max -m 1G"
+        );
         assert!(err("-M virt,gic-version=4").contains("gic-version=4 is not supported"));
         assert!(err("-M virt,gic-version=7").contains("unknown GIC version"));
         assert!(err("-M virt,gic-version=3,its=on").contains("no ITS"));
-        let e = err("-M virt,highmem=off,its=on");
-        assert!(e.contains("highmem, its"), "{e}");
+        let e = err("-M virt,highmem=off,mte=on");
+        assert!(e.contains("highmem, mte"), "{e}");
         assert!(err("-M virt,foo").contains("foo"));
         assert!(err("-M sbsa-ref").contains("only the `virt` machine"));
         assert!(err("-M virt,secure=on").contains("secure=on"));

@@ -310,4 +310,115 @@ mod tests {
             assert!(dts.contains(needle), "missing `{needle}` in\n{dts}");
         }
     }
+
+    /// The property lines directly inside node `name` (not its children) of a dts.
+    fn node_props(dts: &str, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut depth = 0usize;
+        let mut inside: Option<usize> = None;
+        for line in dts.lines().map(str::trim) {
+            if line.ends_with('{') {
+                if inside.is_none() && line == format!("{name} {{") {
+                    inside = Some(depth + 1);
+                }
+                depth += 1;
+                continue;
+            }
+            if line.starts_with('}') {
+                if inside == Some(depth) {
+                    inside = None;
+                }
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            if inside == Some(depth) && !line.is_empty() {
+                out.push(line.to_string());
+            }
+        }
+        out
+    }
+
+    fn dts_of(blob: &[u8], tag: &str) -> String {
+        let p = std::env::temp_dir().join(format!("fdt-v3-{}-{tag}.dtb", std::process::id()));
+        std::fs::write(&p, blob).unwrap();
+        let out = std::process::Command::new("dtc")
+            .args(["-I", "dtb", "-O", "dts"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&p);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The GICv3 tree against QEMU's own (`-M virt,gic-version=3,dumpdtb=`, 20 CPUs so
+    /// that the second cluster shows): the interrupt controller node, every CPU's `reg`
+    /// (MPIDR affinity) and the timer's PPI flags.
+    #[test]
+    fn gicv3_tree_matches_qemus() {
+        let n = 20;
+        let blob = build(&FdtConfig {
+            ram_size: 512 << 20,
+            ncpus: n,
+            gic_version: GicVersion::V3,
+            bootargs: None,
+            initrd: None,
+            cpu_compatible: "arm,cortex-a57",
+            seeds: None,
+        })
+        .unwrap();
+        if !dtc_available() {
+            eprintln!("skipping: dtc (device-tree-compiler) is not installed");
+            return;
+        }
+        let ours = dts_of(&blob, "ours");
+        let qemu_dtb = std::env::temp_dir().join(format!("fdt-v3-{}-qemu.dtb", std::process::id()));
+        let run = std::process::Command::new("qemu-system-aarch64")
+            .arg("-M")
+            .arg(format!("virt,gic-version=3,dumpdtb={}", qemu_dtb.display()))
+            .args([
+                "-cpu",
+                "cortex-a57",
+                "-m",
+                "512M",
+                "-nographic",
+                "-smp",
+                "20",
+            ])
+            .output();
+        let Ok(qemu_blob) = run.and_then(|_| std::fs::read(&qemu_dtb)) else {
+            eprintln!("skipping the QEMU comparison: qemu-system-aarch64 is not installed");
+            return;
+        };
+        let _ = std::fs::remove_file(&qemu_dtb);
+        let qemu = dts_of(&qemu_blob, "qemu");
+        let intc = format!("intc@{:x}", map::GIC_DIST);
+        let (q, o) = (node_props(&qemu, &intc), node_props(&ours, &intc));
+        for p in [
+            "reg =",
+            "#redistributor-regions",
+            "compatible =",
+            "#interrupt-cells",
+            "interrupt-controller;",
+            "ranges;",
+        ] {
+            let pick = |v: &[String]| v.iter().find(|l| l.starts_with(p)).cloned();
+            assert!(pick(&q).is_some(), "QEMU's {intc} has no {p}");
+            assert_eq!(pick(&o), pick(&q), "{intc} {p}");
+        }
+        for i in 0..n {
+            let node = format!("cpu@{i}");
+            let reg = |v: Vec<String>| v.into_iter().find(|l| l.starts_with("reg ="));
+            assert_eq!(
+                reg(node_props(&ours, &node)),
+                reg(node_props(&qemu, &node)),
+                "{node}"
+            );
+        }
+        let irqs = |d: &str| {
+            node_props(d, "timer")
+                .into_iter()
+                .find(|l| l.starts_with("interrupts ="))
+        };
+        assert_eq!(irqs(&ours), irqs(&qemu), "timer PPIs");
+    }
 }

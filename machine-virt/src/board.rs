@@ -59,10 +59,8 @@ impl GicVersion {
         match v {
             "2" => Ok(GicVersion::V2),
             "3" | "max" | "host" => Ok(GicVersion::V3),
-            "4" => Err("gic-version=4 is not supported (GICv2 and GICv3 are)".into()),
-            _ => Err(format!(
-                "unknown GIC version `{v}` (supported: 2, 3, max, host)"
-            )),
+            "4" => Err("GICv4 is not supported (GICv2 and GICv3 are)".into()),
+            _ => Err("unknown GIC version (supported: 2, 3, max, host)".into()),
         }
     }
 

@@ -166,7 +166,8 @@ fn machine(spec: &str) -> Result<Vec<String>, String> {
         let (k, v) = p.split_once('=').unwrap_or((p, "on"));
         match k {
             "gic-version" => {
-                crate::board::GicVersion::parse(v).map_err(|e| format!("-machine {e}"))?;
+                crate::board::GicVersion::parse(v)
+                    .map_err(|e| format!("-machine gic-version={v}: {e}"))?;
                 out.extend(["--gic-version".into(), v.into()]);
             }
             // The GICv3 here has no ITS (QEMU's default is on).
@@ -416,7 +417,7 @@ mod tests {
             ok("-M virt,gic-version=max,its=off -m 1G"),
             "--gic-version max -m 1G"
         );
-        assert!(err("-M virt,gic-version=4").contains("gic-version=4 is not supported"));
+        assert!(err("-M virt,gic-version=4").contains("gic-version=4: GICv4 is not supported"));
         assert!(err("-M virt,gic-version=7").contains("unknown GIC version"));
         assert!(err("-M virt,gic-version=3,its=on").contains("no ITS"));
         let e = err("-M virt,highmem=off,mte=on");

@@ -10,7 +10,9 @@
  */
 #include "lib.h"
 
+#ifndef ITERATIONS
 #define ITERATIONS 100000
+#endif
 
 static u64 excl_counter;
 static u32 lock;

@@ -64,6 +64,7 @@ impl ArmCpu {
         let mut env = Box::new(CpuEnv::new(&*mem));
         env.sysregs[slot::MPIDR] = mpidr_of(cfg.index);
         env.sysregs[slot::MIDR] = sysregs::MIDR;
+        env.sysregs[slot::PFR0] = sysregs::PFR0;
         env.sysregs[slot::SCTLR] = sysregs::SCTLR_RESET;
         let lines = Arc::new(IrqLines::default());
         env.lines = Arc::as_ptr(&lines);
@@ -89,6 +90,24 @@ impl ArmCpu {
     /// Sets MIDR_EL1 (the CPU model the guest sees); before the CPU first runs.
     pub fn set_midr(&mut self, midr: u64) {
         self.env.sysregs[slot::MIDR] = midr;
+    }
+
+    /// Sets MPIDR_EL1 (the board's affinity layout); before the CPU first runs.
+    pub fn set_mpidr(&mut self, mpidr: u64) {
+        self.env.sysregs[slot::MPIDR] = mpidr;
+    }
+
+    /// Gives the CPU the GICv3 system-register interface (ICC_*_EL1, reached through the
+    /// [`crate::irq::CpuInterface`] attached to [`ArmCpu::irq_lines`]) and says so in
+    /// ID_AA64PFR0_EL1.GIC; without it those registers are UNDEFINED. Before the CPU
+    /// first runs.
+    pub fn set_gicv3(&mut self, on: bool) {
+        let pfr0 = &mut self.env.sysregs[slot::PFR0];
+        *pfr0 = if on {
+            sysregs::PFR0 | sysregs::PFR0_GIC
+        } else {
+            sysregs::PFR0
+        };
     }
 
     pub fn midr(&self) -> u64 {

@@ -329,6 +329,33 @@ extern "C" fn at(env: *mut u8, vaddr: u64, sel: u64) -> u64 {
     0
 }
 
+/// The GICv3 CPU interface attached to the CPU's lines, if any.
+fn cpu_interface(env: &CpuEnv) -> Option<&dyn crate::irq::CpuInterface> {
+    // SAFETY: `lines` is null or points at the IrqLines the owning ArmCpu keeps alive.
+    unsafe { env.lines.as_ref() }.and_then(|l| l.cpu_interface())
+}
+
+/// MRS of an ICC register (`sel` = [`crate::irq::IccReg::index`]); zero without a GIC.
+extern "C" fn read_icc(env: *mut u8, sel: u64) -> u64 {
+    // SAFETY: generated code passes its own env, which is a CpuEnv.
+    let env = unsafe { &*(env as *const CpuEnv) };
+    match (cpu_interface(env), crate::irq::IccReg::from_index(sel)) {
+        (Some(icc), Some(r)) => icc.read(r),
+        _ => 0,
+    }
+}
+
+/// MSR of an ICC register; then leaves generated code if an interrupt became deliverable.
+extern "C" fn write_icc(env: *mut u8, sel: u64, v: u64) -> u64 {
+    // SAFETY: as above.
+    let env = unsafe { &*(env as *const CpuEnv) };
+    if let (Some(icc), Some(r)) = (cpu_interface(env), crate::irq::IccReg::from_index(sel)) {
+        icc.write(r, v);
+    }
+    check_irq_env(env);
+    0
+}
+
 macro_rules! env_helper {
     ($name:ident, $f:ident, $nargs:expr, $ret:expr, $flags:expr) => {
         pub static $name: LazyLock<Helper> = LazyLock::new(|| {
@@ -351,6 +378,8 @@ env_helper!(READ_ISR, read_isr, 0, true, ENV_ONLY);
 env_helper!(WRITE_MMU_REG, write_mmu_reg, 2, false, ENV_ONLY);
 env_helper!(TLBI, tlbi, 1, false, ENV_ONLY);
 env_helper!(CHECK_IRQ, check_irq, 0, false, ENV_ONLY);
+env_helper!(READ_ICC, read_icc, 1, true, ENV_ONLY);
+env_helper!(WRITE_ICC, write_icc, 2, false, ENV_ONLY);
 env_helper!(ERET, eret, 0, false, HelperFlags::empty());
 env_helper!(AT, at, 2, false, ENV_ONLY);
 
@@ -369,6 +398,8 @@ pub fn all() -> Vec<&'static Helper> {
         &*WRITE_MMU_REG,
         &*TLBI,
         &*CHECK_IRQ,
+        &*READ_ICC,
+        &*WRITE_ICC,
         &*ERET,
         &*AT,
     ]

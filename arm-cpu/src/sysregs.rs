@@ -5,6 +5,7 @@
 
 use crate::translate::Ctl;
 use arm_decode::SysReg;
+use std::sync::LazyLock;
 
 /// How a register is read and written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +42,10 @@ pub enum Kind {
         offset: u32,
         wmask: u64,
     },
+    /// A GICv3 CPU-interface register, handled by the board's GIC through
+    /// [`crate::irq::CpuInterface`]; UNDEFINED unless the CPU has a GICv3
+    /// ([`crate::ArmCpu::set_gicv3`]).
+    Icc(crate::irq::IccReg),
 }
 
 /// Which register of a timer.
@@ -74,9 +79,9 @@ stored! {
     ESR = 8, FAR = 9, PAR = 10, MAIR = 11, AMAIR = 12, VBAR = 13, CONTEXTIDR = 14,
     TPIDR_EL1 = 15, TPIDR_EL0 = 16, TPIDRRO_EL0 = 17, CNTKCTL = 18, CNTV_CTL = 19,
     CNTV_CVAL = 20, CNTP_CTL = 21, CNTP_CVAL = 22, MDSCR = 23, CSSELR = 24, AFSR0 = 25,
-    AFSR1 = 26, OSDLR = 27, MIDR = 28,
+    AFSR1 = 26, OSDLR = 27, MIDR = 28, PFR0 = 29,
 }
-pub const NUM_STORED: usize = 29;
+pub const NUM_STORED: usize = 30;
 
 const fn rw(slot: usize) -> Kind {
     Kind::Stored {
@@ -85,6 +90,12 @@ const fn rw(slot: usize) -> Kind {
         readonly: false,
     }
 }
+
+/// ID_AA64PFR0_EL1 without a GICv3 system-register interface: EL0 and EL1 AArch64 only;
+/// FP (19:16) and AdvSIMD (23:20) = 1: with half precision.
+pub const PFR0: u64 = 0x0011_0011;
+/// ID_AA64PFR0_EL1.GIC = 1: the GICv3 CPU interface system registers are implemented.
+pub const PFR0_GIC: u64 = 1 << 24;
 
 /// SCTLR_EL1 reset value: the RES1 bits of ARMv8.0 (MMU and caches off).
 pub const SCTLR_RESET: u64 = 0x30d0_0800;
@@ -114,11 +125,15 @@ pub static TABLE: &[Def] = &[
         name: "REVIDR_EL1",
         kind: Kind::Const(0),
     },
-    // EL0 and EL1 AArch64 only; FP (19:16) and AdvSIMD (23:20) = 1: with half precision.
+    // Per CPU: [`PFR0`], with GIC (27:24) = 1 when the board has a GICv3.
     Def {
         reg: SysReg::ID_AA64PFR0_EL1,
         name: "ID_AA64PFR0_EL1",
-        kind: Kind::Const(0x0011_0011),
+        kind: Kind::Stored {
+            slot: slot::PFR0,
+            wmask: 0,
+            readonly: true,
+        },
     },
     Def {
         reg: SysReg::ID_AA64PFR1_EL1,
@@ -461,10 +476,29 @@ static ID_RAZ: Def = Def {
     kind: Kind::Const(0),
 };
 
+/// The GICv3 CPU-interface registers (ICC_*_EL1), in the order of
+/// [`crate::irq::IccReg::ALL`].
+static ICC: LazyLock<Vec<Def>> = LazyLock::new(|| {
+    crate::irq::IccReg::ALL
+        .iter()
+        .map(|&(r, [op0, op1, crn, crm, op2], name)| Def {
+            reg: SysReg::new(op0, op1, crn, crm, op2),
+            name,
+            kind: Kind::Icc(r),
+        })
+        .collect()
+});
+
 /// The definition of `reg`, if implemented.
 pub fn lookup(reg: SysReg) -> Option<&'static Def> {
     if let Some(d) = TABLE.iter().find(|d| d.reg == reg) {
         return Some(d);
+    }
+    // ICC registers live at op0=3, op1=0, CRn=4 (PMR) or 12.
+    if reg.op0() == 3 && reg.op1() == 0 && (reg.crn() == 12 || reg.crn() == 4) {
+        if let Some(d) = ICC.iter().find(|d| d.reg == reg) {
+            return Some(d);
+        }
     }
     let (op0, op1, crn, crm, op2) = (reg.op0(), reg.op1(), reg.crn(), reg.crm(), reg.op2());
     if op0 == 2 && op1 == 0 && crn == 0 && crm < 2 && op2 >= 4 {
@@ -526,5 +560,24 @@ mod tests {
                 assert!(slot < NUM_STORED);
             }
         }
+    }
+
+    #[test]
+    fn icc_registers_are_found_and_distinct_from_the_table() {
+        use crate::irq::IccReg;
+        for &(r, [op0, op1, crn, crm, op2], name) in IccReg::ALL {
+            let reg = SysReg::new(op0, op1, crn, crm, op2);
+            assert!(TABLE.iter().all(|d| d.reg != reg), "{name}");
+            let d = lookup(reg).expect(name);
+            assert_eq!(d.kind, Kind::Icc(r), "{name}");
+        }
+        // ICC_SRE_EL1 (3, 0, 12, 12, 5), and an unallocated neighbour.
+        assert_eq!(
+            lookup(SysReg::new(3, 0, 12, 12, 5)).map(|d| d.name),
+            Some("ICC_SRE_EL1")
+        );
+        assert!(lookup(SysReg::new(3, 0, 12, 10, 0)).is_none());
+        // Without a GICv3, ID_AA64PFR0_EL1.GIC is 0.
+        assert_eq!(PFR0 >> 24 & 0xf, 0);
     }
 }

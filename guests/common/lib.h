@@ -21,7 +21,11 @@ typedef unsigned long usize;
 #define PSCI_INVALID_PARAMETERS (-2)
 #define PSCI_ALREADY_ON         (-4)
 
+/* Guests may build with more CPUs (-DMAX_CPUS=16 -DSTACK_SHIFT=13: the stack area
+ * holds 8 x 16 KiB). */
+#ifndef MAX_CPUS
 #define MAX_CPUS 8
+#endif
 
 /* Hide a value from the optimiser so the computation on it happens at run time. */
 #define OPAQUE(x) ({ __auto_type __v = (x); __asm__ volatile("" : "+r"(__v)); __v; })

@@ -16,8 +16,14 @@
  * setting SP, plain stores for .bss zeroing, branches and HVC.
  */
 
+/* A guest may override both (-D), keeping MAX_CPUS << STACK_SHIFT at most the
+ * 128 KiB of stack area in link.ld. */
+#ifndef STACK_SHIFT
 #define STACK_SHIFT     14              /* 16 KiB of stack per CPU */
+#endif
+#ifndef MAX_CPUS
 #define MAX_CPUS        8
+#endif
 
 #define PSCI_CPU_OFF    0x84000002
 #define PSCI_SYSTEM_OFF 0x84000008

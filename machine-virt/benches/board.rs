@@ -17,6 +17,7 @@ fn bench(c: &mut Criterion) {
                 append: None,
                 ram_size: 512 << 20,
                 smp: 4,
+                gic_version: Default::default(),
                 mode: SchedMode::Mttcg,
                 backend: Arc::new(backend_interp::Interp::new()),
                 log_unimp: false,

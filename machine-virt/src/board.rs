@@ -3,6 +3,7 @@
 use crate::cpu_model::CpuModel;
 use crate::fdt;
 use crate::gic::{Gic, GicCpu, GicDist, IrqSink};
+use crate::gicv3::{GicV3, GicV3Dist, GicV3Redist, IccPort};
 use crate::loader::{self, LoadError};
 use crate::pl011::Pl011;
 use crate::pl031::Pl031;
@@ -26,6 +27,9 @@ pub mod map {
     pub const GIC_DIST_SIZE: u64 = crate::gic::gicd::SIZE;
     pub const GIC_CPU: u64 = 0x0801_0000;
     pub const GIC_CPU_SIZE: u64 = crate::gic::gicc::SIZE;
+    /// GICv3: the redistributors, 128 KiB per CPU (the device tree names QEMU's whole
+    /// region, `crate::gicv3::REDIST_REGION_SIZE`; only the CPUs' frames are mapped).
+    pub const GIC_REDIST: u64 = 0x080a_0000;
     pub const UART: u64 = 0x0900_0000;
     pub const UART_SIZE: u64 = 0x1000;
     pub const RTC: u64 = 0x0901_0000;
@@ -37,7 +41,71 @@ pub mod map {
     pub const RAM: u64 = 0x4000_0000;
 }
 
-pub const MAX_CPUS: usize = 8;
+/// The most CPUs with a GICv2 (its limit) and with a GICv3 (one redistributor region).
+pub const MAX_CPUS: usize = crate::gic::MAX_CPUS;
+pub const MAX_CPUS_GICV3: usize = crate::gicv3::MAX_CPUS;
+
+/// The interrupt controller (`-M virt,gic-version=`); GICv2 is the default, as QEMU's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GicVersion {
+    #[default]
+    V2,
+    V3,
+}
+
+impl GicVersion {
+    /// QEMU's values: 2, 3, and `max`/`host` (the newest we have: 3).
+    pub fn parse(v: &str) -> Result<GicVersion, String> {
+        match v {
+            "2" => Ok(GicVersion::V2),
+            "3" | "max" | "host" => Ok(GicVersion::V3),
+            "4" => Err("GICv4 is not supported (GICv2 and GICv3 are)".into()),
+            _ => Err("unknown GIC version (supported: 2, 3, max, host)".into()),
+        }
+    }
+
+    pub fn max_cpus(self) -> usize {
+        match self {
+            GicVersion::V2 => MAX_CPUS,
+            GicVersion::V3 => MAX_CPUS_GICV3,
+        }
+    }
+
+    /// MPIDR_EL1 of CPU `n` as QEMU's virt assigns it: clusters of 8 CPUs with a GICv2
+    /// (its target lists have 8 bits), of 16 with a GICv3 (Aff0 = n mod 16, Aff1 = n / 16).
+    pub fn mpidr(self, n: usize) -> u64 {
+        let cluster = match self {
+            GicVersion::V2 => 8,
+            GicVersion::V3 => crate::gicv3::CLUSTER,
+        };
+        0x8000_0000 | (((n / cluster) as u64 & 0xff) << 8) | (n % cluster) as u64
+    }
+}
+
+/// The board's interrupt controller, as the devices drive it.
+#[derive(Clone)]
+pub enum Intc {
+    V2(Arc<Gic>),
+    V3(Arc<GicV3>),
+}
+
+impl Intc {
+    pub fn set_spi(&self, n: usize, level: bool) {
+        match self {
+            Intc::V2(g) => g.set_spi(n, level),
+            Intc::V3(g) => g.set_spi(n, level),
+        }
+    }
+}
+
+impl crate::timer::PpiSink for Intc {
+    fn set_ppi(&self, cpu: usize, intid: usize, level: bool) {
+        match self {
+            Intc::V2(g) => g.set_ppi(cpu, intid, level),
+            Intc::V3(g) => g.set_ppi(cpu, intid, level),
+        }
+    }
+}
 
 pub struct BoardConfig {
     pub kernel: Vec<u8>,
@@ -45,6 +113,7 @@ pub struct BoardConfig {
     pub append: Option<String>,
     pub ram_size: u64,
     pub smp: usize,
+    pub gic_version: GicVersion,
     pub mode: SchedMode,
     pub backend: Arc<dyn Backend>,
     pub log_unimp: bool,
@@ -208,6 +277,7 @@ fn place_kernel(cfg: &BoardConfig, phys: &PhysMap) -> Result<Boot, BoardError> {
             None => crate::fdt::build(&crate::fdt::FdtConfig {
                 ram_size: cfg.ram_size,
                 ncpus: cfg.smp,
+                gic_version: cfg.gic_version,
                 bootargs: cfg.append.as_deref(),
                 initrd: initrd_range,
                 cpu_compatible: cfg.cpu.dtb_compatible(),
@@ -330,6 +400,15 @@ impl IrqSink for CpuIrqs {
             self.control.with(|c| c.kick(cpu));
         }
     }
+
+    fn set_fiq(&self, cpu: usize, level: bool) {
+        if let Some(l) = self.lines.get(cpu) {
+            l.set_fiq(level);
+        }
+        if level {
+            self.control.with(|c| c.kick(cpu));
+        }
+    }
 }
 
 /// How soon a partial output line (a shell prompt) reaches the host.
@@ -337,7 +416,7 @@ const UART_FLUSH_DELAY: Duration = Duration::from_millis(5);
 
 /// The PL011 on SPI 1, writing to standard output, flushed by an alarm after output
 /// without a newline.
-fn make_uart(gic: &Arc<Gic>, timers: &TimerService, out: crate::pl011::Sink) -> Arc<Pl011> {
+fn make_uart(gic: &Intc, timers: &TimerService, out: crate::pl011::Sink) -> Arc<Pl011> {
     Arc::new_cyclic(|me: &Weak<Pl011>| {
         let me = me.clone();
         let armed = Arc::new(AtomicBool::new(false));
@@ -362,7 +441,7 @@ fn make_uart(gic: &Arc<Gic>, timers: &TimerService, out: crate::pl011::Sink) -> 
 }
 
 /// The PL031 on SPI 2, with an alarm for its match interrupt.
-fn make_rtc(gic: &Arc<Gic>, timers: &TimerService) -> Arc<Pl031> {
+fn make_rtc(gic: &Intc, timers: &TimerService) -> Arc<Pl031> {
     Arc::new_cyclic(|me: &Weak<Pl031>| {
         let me = me.clone();
         let alarm = timers.alarm(move || {
@@ -392,7 +471,7 @@ pub fn guest_error_logger() -> virtio_devices::Logger {
 /// transport n on SPI `fdt::VIRTIO_SPI_BASE + n`; the devices fill it from the top.
 fn add_virtio(
     phys: &mut PhysMap,
-    gic: &Arc<Gic>,
+    gic: &Intc,
     specs: &[virtio_devices::DeviceSpec],
 ) -> Result<Vec<Arc<VirtioMmio>>, softmmu::PhysMapError> {
     let mut out = Vec::new();
@@ -419,9 +498,18 @@ fn add_virtio(
 
 impl Board {
     pub fn new(cfg: BoardConfig) -> Result<Board, BoardError> {
-        if cfg.smp == 0 || cfg.smp > MAX_CPUS {
+        let max = cfg.gic_version.max_cpus();
+        if cfg.smp == 0 || cfg.smp > max {
+            let hint = if cfg.gic_version == GicVersion::V2 && cfg.smp > max {
+                format!(
+                    " with GICv2; -M virt,gic-version=3 (--gic-version 3) allows up to \
+                     {MAX_CPUS_GICV3}"
+                )
+            } else {
+                String::new()
+            };
             return Err(BoardError::BadConfig(format!(
-                "--smp must be between 1 and {MAX_CPUS}"
+                "--smp must be between 1 and {max}{hint}"
             )));
         }
         if cfg.virtio.len() > map::VIRTIO_COUNT {
@@ -439,8 +527,11 @@ impl Board {
         let control: LateControl = Arc::default();
 
         // Devices.
-        let gic = Arc::new(Gic::new(cfg.smp));
-        let timers = Arc::new(TimerService::new(cfg.smp, gic.clone()));
+        let gic = match cfg.gic_version {
+            GicVersion::V2 => Intc::V2(Arc::new(Gic::new(cfg.smp))),
+            GicVersion::V3 => Intc::V3(Arc::new(GicV3::new(cfg.smp))),
+        };
+        let timers = Arc::new(TimerService::new(cfg.smp, Arc::new(gic.clone())));
         let uart = make_uart(&gic, &timers, cfg.serial.sink()?);
         let rtc = make_rtc(&gic, &timers);
         // The banked GIC registers need the accessing CPU: the scheduler knows it.
@@ -453,28 +544,48 @@ impl Board {
         let mem_err = |e: softmmu::PhysMapError| BoardError::Memory(e.to_string());
         phys.add_ram("ram", PhysAddr(map::RAM), cfg.ram_size)
             .map_err(mem_err)?;
-        let dist = GicDist {
-            gic: gic.clone(),
-            current_cpu: current_cpu.clone(),
-        };
-        phys.add_mmio(
-            "gic-dist",
-            PhysAddr(map::GIC_DIST),
-            map::GIC_DIST_SIZE,
-            Arc::new(dist),
-        )
-        .map_err(mem_err)?;
-        let cpuif = GicCpu {
-            gic: gic.clone(),
-            current_cpu,
-        };
-        phys.add_mmio(
-            "gic-cpu",
-            PhysAddr(map::GIC_CPU),
-            map::GIC_CPU_SIZE,
-            Arc::new(cpuif),
-        )
-        .map_err(mem_err)?;
+        match &gic {
+            Intc::V2(gic) => {
+                let dist = GicDist {
+                    gic: gic.clone(),
+                    current_cpu: current_cpu.clone(),
+                };
+                phys.add_mmio(
+                    "gic-dist",
+                    PhysAddr(map::GIC_DIST),
+                    map::GIC_DIST_SIZE,
+                    Arc::new(dist),
+                )
+                .map_err(mem_err)?;
+                let cpuif = GicCpu {
+                    gic: gic.clone(),
+                    current_cpu,
+                };
+                phys.add_mmio(
+                    "gic-cpu",
+                    PhysAddr(map::GIC_CPU),
+                    map::GIC_CPU_SIZE,
+                    Arc::new(cpuif),
+                )
+                .map_err(mem_err)?;
+            }
+            Intc::V3(gic) => {
+                phys.add_mmio(
+                    "gicv3-dist",
+                    PhysAddr(map::GIC_DIST),
+                    crate::gicv3::gicd::SIZE,
+                    Arc::new(GicV3Dist(gic.clone())),
+                )
+                .map_err(mem_err)?;
+                phys.add_mmio(
+                    "gicv3-redist",
+                    PhysAddr(map::GIC_REDIST),
+                    cfg.smp as u64 * crate::gicv3::REDIST_STRIDE,
+                    Arc::new(GicV3Redist(gic.clone())),
+                )
+                .map_err(mem_err)?;
+            }
+        }
         phys.add_mmio("pl011", PhysAddr(map::UART), map::UART_SIZE, uart.clone())
             .map_err(mem_err)?;
         phys.add_mmio("pl031", PhysAddr(map::RTC), map::RTC_SIZE, rtc)
@@ -490,7 +601,10 @@ impl Board {
         }
 
         // CPUs, wired to PSCI, the timer service and the GIC.
-        let psci = Arc::new(Psci::new(cfg.smp));
+        let mpidrs: Vec<u64> = (0..cfg.smp).map(|i| cfg.gic_version.mpidr(i)).collect();
+        let psci = Arc::new(Psci::with_affinities(
+            mpidrs.iter().map(|m| m & 0xff_00ff_ffff).collect(),
+        ));
         let platform = Arc::new(BoardPlatform {
             psci: psci.clone(),
             timers: timers.clone(),
@@ -508,12 +622,26 @@ impl Board {
                 )
             })
             .collect();
-        gic.connect(Arc::new(CpuIrqs {
+        let sink = Arc::new(CpuIrqs {
             lines: cpus.iter().map(|c| c.irq_lines()).collect(),
             control: control.clone(),
-        }));
-        for c in &mut cpus {
+        });
+        match &gic {
+            Intc::V2(g) => g.connect(sink),
+            Intc::V3(g) => {
+                g.connect(sink);
+                for (i, c) in cpus.iter_mut().enumerate() {
+                    c.set_gicv3(true);
+                    c.irq_lines().attach_cpu_interface(Box::new(IccPort {
+                        gic: g.clone(),
+                        cpu: i,
+                    }));
+                }
+            }
+        }
+        for (c, &mpidr) in cpus.iter_mut().zip(&mpidrs) {
             c.set_midr(cfg.cpu.midr());
+            c.set_mpidr(mpidr);
         }
         cpus[0].reset_to(boot.entry, boot.x0);
 

@@ -1,7 +1,7 @@
 //! The device tree the board hands to a Linux kernel (same layout as QEMU's virt for the
 //! devices we implement: memory, CPUs with PSCI, GICv2, generic timer, PL011, PL031).
 
-use crate::board::map;
+use crate::board::{map, GicVersion};
 use crate::psci::func;
 use vm_fdt::{Error, FdtWriter};
 
@@ -26,6 +26,9 @@ pub const VIRTIO_SPI_BASE: u32 = 16;
 pub struct FdtConfig<'a> {
     pub ram_size: u64,
     pub ncpus: usize,
+    /// The interrupt controller's node, the CPU nodes' `reg` (MPIDR affinity) and the
+    /// timer's PPI flags follow it.
+    pub gic_version: crate::board::GicVersion,
     pub bootargs: Option<&'a str>,
     /// Physical start and end of the initial ramdisk.
     pub initrd: Option<(u64, u64)>,
@@ -126,13 +129,31 @@ pub fn build(cfg: &FdtConfig<'_>) -> Result<Vec<u8>, Error> {
     f.property_string_list("clock-names", vec!["uartclk".into(), "apb_pclk".into()])?;
     f.end_node(uart)?;
 
+    let v3 = cfg.gic_version == GicVersion::V3;
     let gic = f.begin_node(&format!("intc@{:x}", map::GIC_DIST))?;
     f.property_phandle(PHANDLE_GIC)?;
-    f.property_string("compatible", "arm,cortex-a15-gic")?;
-    f.property_array_u32(
-        "reg",
-        &cells64(&[map::GIC_DIST, 0x1_0000, map::GIC_CPU, 0x1_0000]),
-    )?;
+    if v3 {
+        // QEMU's: one redistributor region of 123 frames whatever the CPU count (the
+        // last CPU's GICR_TYPER.Last ends the guest's scan); no ITS node (no ITS here)
+        // and no maintenance interrupt (no virtualization).
+        f.property_string("compatible", "arm,gic-v3")?;
+        f.property_array_u32(
+            "reg",
+            &cells64(&[
+                map::GIC_DIST,
+                crate::gicv3::gicd::SIZE,
+                map::GIC_REDIST,
+                crate::gicv3::REDIST_REGION_SIZE,
+            ]),
+        )?;
+        f.property_u32("#redistributor-regions", 1)?;
+    } else {
+        f.property_string("compatible", "arm,cortex-a15-gic")?;
+        f.property_array_u32(
+            "reg",
+            &cells64(&[map::GIC_DIST, 0x1_0000, map::GIC_CPU, 0x1_0000]),
+        )?;
+    }
     f.property_u32("#interrupt-cells", 3)?;
     f.property_null("interrupt-controller")?;
     f.property_u32("#address-cells", 2)?;
@@ -148,13 +169,19 @@ pub fn build(cfg: &FdtConfig<'_>) -> Result<Vec<u8>, Error> {
         f.property_string("device_type", "cpu")?;
         f.property_string("compatible", cfg.cpu_compatible)?;
         f.property_string("enable-method", "psci")?;
-        f.property_u32("reg", i as u32)?;
+        // The MPIDR affinity (Aff2..Aff0; QEMU's virt never sets Aff3).
+        f.property_u32("reg", (cfg.gic_version.mpidr(i) & 0xff_ffff) as u32)?;
         f.end_node(cpu)?;
     }
     f.end_node(cpus)?;
 
-    // PPI flags carry the mask of CPUs the interrupt goes to (GICv2 binding).
-    let ppi_flags = (((1u32 << cfg.ncpus.min(8)) - 1) << 8) | IRQ_LEVEL_HIGH;
+    // PPI flags carry the mask of CPUs the interrupt goes to in the GICv2 binding; the
+    // GICv3 binding has no such mask.
+    let ppi_flags = if v3 {
+        IRQ_LEVEL_HIGH
+    } else {
+        (((1u32 << cfg.ncpus.min(8)) - 1) << 8) | IRQ_LEVEL_HIGH
+    };
     let timer = f.begin_node("timer")?;
     f.property_string_list(
         "compatible",
@@ -213,6 +240,7 @@ mod tests {
         let cfg = FdtConfig {
             ram_size: 512 << 20,
             ncpus: 2,
+            gic_version: GicVersion::V2,
             bootargs: Some("console=ttyAMA0"),
             initrd: Some((0x4800_0000, 0x4810_0000)),
             cpu_compatible: "arm,cortex-a53",
@@ -281,5 +309,116 @@ mod tests {
         ] {
             assert!(dts.contains(needle), "missing `{needle}` in\n{dts}");
         }
+    }
+
+    /// The property lines directly inside node `name` (not its children) of a dts.
+    fn node_props(dts: &str, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut depth = 0usize;
+        let mut inside: Option<usize> = None;
+        for line in dts.lines().map(str::trim) {
+            if line.ends_with('{') {
+                if inside.is_none() && line == format!("{name} {{") {
+                    inside = Some(depth + 1);
+                }
+                depth += 1;
+                continue;
+            }
+            if line.starts_with('}') {
+                if inside == Some(depth) {
+                    inside = None;
+                }
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            if inside == Some(depth) && !line.is_empty() {
+                out.push(line.to_string());
+            }
+        }
+        out
+    }
+
+    fn dts_of(blob: &[u8], tag: &str) -> String {
+        let p = std::env::temp_dir().join(format!("fdt-v3-{}-{tag}.dtb", std::process::id()));
+        std::fs::write(&p, blob).unwrap();
+        let out = std::process::Command::new("dtc")
+            .args(["-I", "dtb", "-O", "dts"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&p);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The GICv3 tree against QEMU's own (`-M virt,gic-version=3,dumpdtb=`, 20 CPUs so
+    /// that the second cluster shows): the interrupt controller node, every CPU's `reg`
+    /// (MPIDR affinity) and the timer's PPI flags.
+    #[test]
+    fn gicv3_tree_matches_qemus() {
+        let n = 20;
+        let blob = build(&FdtConfig {
+            ram_size: 512 << 20,
+            ncpus: n,
+            gic_version: GicVersion::V3,
+            bootargs: None,
+            initrd: None,
+            cpu_compatible: "arm,cortex-a57",
+            seeds: None,
+        })
+        .unwrap();
+        if !dtc_available() {
+            eprintln!("skipping: dtc (device-tree-compiler) is not installed");
+            return;
+        }
+        let ours = dts_of(&blob, "ours");
+        let qemu_dtb = std::env::temp_dir().join(format!("fdt-v3-{}-qemu.dtb", std::process::id()));
+        let run = std::process::Command::new("qemu-system-aarch64")
+            .arg("-M")
+            .arg(format!("virt,gic-version=3,dumpdtb={}", qemu_dtb.display()))
+            .args([
+                "-cpu",
+                "cortex-a57",
+                "-m",
+                "512M",
+                "-nographic",
+                "-smp",
+                "20",
+            ])
+            .output();
+        let Ok(qemu_blob) = run.and_then(|_| std::fs::read(&qemu_dtb)) else {
+            eprintln!("skipping the QEMU comparison: qemu-system-aarch64 is not installed");
+            return;
+        };
+        let _ = std::fs::remove_file(&qemu_dtb);
+        let qemu = dts_of(&qemu_blob, "qemu");
+        let intc = format!("intc@{:x}", map::GIC_DIST);
+        let (q, o) = (node_props(&qemu, &intc), node_props(&ours, &intc));
+        for p in [
+            "reg =",
+            "#redistributor-regions",
+            "compatible =",
+            "#interrupt-cells",
+            "interrupt-controller;",
+            "ranges;",
+        ] {
+            let pick = |v: &[String]| v.iter().find(|l| l.starts_with(p)).cloned();
+            assert!(pick(&q).is_some(), "QEMU's {intc} has no {p}");
+            assert_eq!(pick(&o), pick(&q), "{intc} {p}");
+        }
+        for i in 0..n {
+            let node = format!("cpu@{i}");
+            let reg = |v: Vec<String>| v.into_iter().find(|l| l.starts_with("reg ="));
+            assert_eq!(
+                reg(node_props(&ours, &node)),
+                reg(node_props(&qemu, &node)),
+                "{node}"
+            );
+        }
+        let irqs = |d: &str| {
+            node_props(d, "timer")
+                .into_iter()
+                .find(|l| l.starts_with("interrupts ="))
+        };
+        assert_eq!(irqs(&ours), irqs(&qemu), "timer PPIs");
     }
 }

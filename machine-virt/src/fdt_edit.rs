@@ -391,6 +391,7 @@ mod tests {
         let blob = crate::fdt::build(&crate::fdt::FdtConfig {
             ram_size: 512 << 20,
             ncpus: 2,
+            gic_version: crate::board::GicVersion::V2,
             bootargs: Some("console=ttyAMA0"),
             initrd: None,
             cpu_compatible: "arm,cortex-a57",

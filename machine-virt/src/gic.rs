@@ -79,6 +79,10 @@ const CIDR: [u64; 4] = [0x0d, 0xf0, 0x05, 0xb1];
 /// Receives the IRQ input level of each CPU.
 pub trait IrqSink: Send + Sync {
     fn set_irq(&self, cpu: usize, level: bool);
+    /// The FIQ input (the GICv3 signals group 0 as FIQ; the GICv2 model never does).
+    fn set_fiq(&self, cpu: usize, level: bool) {
+        let _ = (cpu, level);
+    }
 }
 
 /// A per-interrupt state bit.

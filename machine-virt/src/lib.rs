@@ -1,4 +1,4 @@
-//! The "virt" board: memory map, devices (GICv2, generic-timer wiring, PL011, PL031, PSCI,
+//! The "virt" board: memory map, devices (GICv2 or GICv3, generic-timer wiring, PL011, PL031, PSCI,
 //! the virtio-mmio bank),
 //! kernel loading, and wiring of CPUs, back end and scheduler into a runnable machine.
 
@@ -8,6 +8,7 @@ pub mod device_args;
 pub mod fdt;
 pub mod fdt_edit;
 pub mod gic;
+pub mod gicv3;
 pub mod loader;
 pub mod pl011;
 pub mod pl031;

@@ -5,7 +5,7 @@ use backend_cranelift::{CraneliftBackend, JitOptions, QuickTier};
 use backend_interp::Interp;
 use backend_tiered::{TierOptions, Tiered};
 use clap::{Parser, ValueEnum};
-use machine_virt::board::{Exit, Serial};
+use machine_virt::board::{Exit, GicVersion, Serial};
 use machine_virt::cpu_model::CpuModel;
 use machine_virt::qemu_args;
 use machine_virt::stdin::Console;
@@ -54,9 +54,14 @@ struct Args {
     /// a raw binary (loaded at RAM + 512 KiB and entered like an Image).
     #[arg(long)]
     kernel: PathBuf,
-    /// Number of vCPUs.
+    /// Number of vCPUs (at most 8 with GICv2, 123 with GICv3).
     #[arg(long, default_value_t = 1)]
     smp: usize,
+    /// Interrupt controller: 2 (GICv2, the default, as QEMU's) or 3 (GICv3: ICC_* system
+    /// registers, more than 8 vCPUs); `max` and `host` mean 3 (QEMU's
+    /// `-M virt,gic-version=`).
+    #[arg(long, value_name = "2|3", default_value = "2", value_parser = parse_gic_version)]
+    gic_version: GicVersion,
     /// Code generation back end.
     #[arg(long, value_enum, default_value = "tiered")]
     backend: BackendArg,
@@ -167,6 +172,10 @@ fn parse_serial(s: &str) -> Result<SerialArg, String> {
 
 fn parse_trace(s: &str) -> Result<Items, String> {
     trace::parse_items(s)
+}
+
+fn parse_gic_version(s: &str) -> Result<GicVersion, String> {
+    GicVersion::parse(s)
 }
 
 fn parse_cpu(s: &str) -> Result<CpuModel, String> {
@@ -312,6 +321,7 @@ fn build(
         append: args.append.clone(),
         ram_size: args.m,
         smp: args.smp,
+        gic_version: args.gic_version,
         mode,
         backend,
         log_unimp: log_items(args).intersects(Items::UNIMP | Items::GUEST_ERRORS),

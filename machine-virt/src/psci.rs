@@ -37,15 +37,22 @@ pub const VERSION_1_0: u64 = 0x0001_0000;
 pub const RESET_EXIT_STATUS: i32 = 0;
 
 pub struct Psci {
-    ncpus: usize,
+    /// MPIDR_EL1 affinity fields (Aff3 39:32, Aff2..Aff0 23:0) of each vCPU, by index.
+    affinities: Vec<u64>,
     control: OnceLock<Control<ArmCpu>>,
     reset: AtomicBool,
 }
 
 impl Psci {
+    /// PSCI for `ncpus` vCPUs whose MPIDR affinity is their index (Aff0).
     pub fn new(ncpus: usize) -> Psci {
+        Psci::with_affinities((0..ncpus as u64).collect())
+    }
+
+    /// PSCI for vCPUs with these MPIDR affinity values (by vCPU index).
+    pub fn with_affinities(affinities: Vec<u64>) -> Psci {
         Psci {
-            ncpus,
+            affinities,
             control: OnceLock::new(),
             reset: AtomicBool::new(false),
         }
@@ -61,13 +68,13 @@ impl Psci {
         let _ = self.control.set(control);
     }
 
-    /// The vCPU index of an MPIDR value (Aff0 only: at most 256 CPUs; bit 31 ignored).
+    /// The vCPU index of an MPIDR value: its affinity fields (Aff3 39:32, Aff2..Aff0
+    /// 23:0) name a vCPU and every other bit is zero (PSCI's target_cpu format).
     fn cpu_of(&self, mpidr: u64) -> Option<usize> {
-        if mpidr & 0xff_ffff_ff00 != 0 {
+        if mpidr & !0xff_00ff_ffff != 0 {
             return None;
         }
-        let i = (mpidr & 0xff) as usize;
-        (i < self.ncpus).then_some(i)
+        self.affinities.iter().position(|&a| a == mpidr)
     }
 
     fn call(&self, cpu: &mut ArmCpu) -> Result<i64, CpuAction> {

@@ -10,7 +10,7 @@
 /// The QEMU options this module knows, for `--help`.
 pub const HELP: &str = "\
 QEMU syntax (accepted unchanged, alongside the --long flags):
-  -M|-machine virt[,gic-version=2][,dtb-randomness=on|off][,dumpdtb=FILE]
+  -M|-machine virt[,gic-version=2|3|max|host][,its=off][,dtb-randomness=on|off][,dumpdtb=FILE]
   -cpu cortex-a57|cortex-a53|cortex-a72|max   -smp N[,cpus=N,maxcpus=N,sockets=..,cores=..,threads=..]
   -m SIZE|size=SIZE   -kernel FILE   -initrd FILE   -append CMDLINE   -dtb FILE
   -nographic   -display none   -monitor none   -serial stdio|mon:stdio|null|none|file:FILE
@@ -165,15 +165,19 @@ fn machine(spec: &str) -> Result<Vec<String>, String> {
     for p in parts {
         let (k, v) = p.split_once('=').unwrap_or((p, "on"));
         match k {
-            "gic-version" => match v {
-                "2" => {}
-                "3" | "4" | "host" | "max" => {
-                    return Err(format!(
-                        "-machine gic-version={v} is not supported yet (only gic-version=2)"
-                    ))
+            "gic-version" => {
+                crate::board::GicVersion::parse(v)
+                    .map_err(|e| format!("-machine gic-version={v}: {e}"))?;
+                out.extend(["--gic-version".into(), v.into()]);
+            }
+            // The GICv3 here has no ITS (QEMU's default is on).
+            "its" => {
+                if boolean(k, v)? {
+                    return Err(
+                        "-machine its=on is not supported (the GICv3 has no ITS; its=off)".into(),
+                    );
                 }
-                _ => return Err(format!("-machine gic-version={v}: unknown GIC version")),
-            },
+            }
             "dtb-randomness" | "dtb-kaslr-seed" => {
                 if !boolean(k, v)? {
                     out.push("--no-dtb-randomness".into());
@@ -194,7 +198,7 @@ fn machine(spec: &str) -> Result<Vec<String>, String> {
     }
     if !unknown.is_empty() {
         return Err(format!(
-            "unsupported -machine propert{} {} (supported: gic-version=2, dtb-randomness, \
+            "unsupported -machine propert{} {} (supported: gic-version, its=off, dtb-randomness, \
              dumpdtb, secure=off, virtualization=off)",
             if unknown.len() == 1 { "y" } else { "ies" },
             unknown.join(", ")
@@ -404,7 +408,10 @@ mod tests {
     #[test]
     fn machine() {
         assert_eq!(ok("-M virt -kernel k"), "--kernel k -m 128M");
-        assert_eq!(ok("-machine virt,gic-version=2 -m 1G"), "-m 1G");
+        assert_eq!(
+            ok("-machine virt,gic-version=2 -m 1G"),
+            "--gic-version 2 -m 1G"
+        );
         assert_eq!(ok("-machine type=virt -m 1G"), "-m 1G");
         assert_eq!(
             ok("-M virt,dtb-randomness=off,dumpdtb=x.dtb -m 1"),
@@ -414,10 +421,16 @@ mod tests {
             ok("-M virt,dtb-kaslr-seed=on,secure=off,virtualization=off -m 1"),
             "-m 1"
         );
-        assert!(err("-M virt,gic-version=3").contains("gic-version=3 is not supported yet"));
+        assert_eq!(ok("-M virt,gic-version=3 -m 1G"), "--gic-version 3 -m 1G");
+        assert_eq!(
+            ok("-M virt,gic-version=max,its=off -m 1G"),
+            "--gic-version max -m 1G"
+        );
+        assert!(err("-M virt,gic-version=4").contains("gic-version=4: GICv4 is not supported"));
         assert!(err("-M virt,gic-version=7").contains("unknown GIC version"));
-        let e = err("-M virt,highmem=off,its=on");
-        assert!(e.contains("highmem, its"), "{e}");
+        assert!(err("-M virt,gic-version=3,its=on").contains("no ITS"));
+        let e = err("-M virt,highmem=off,mte=on");
+        assert!(e.contains("highmem, mte"), "{e}");
         assert!(err("-M virt,foo").contains("foo"));
         assert!(err("-M sbsa-ref").contains("only the `virt` machine"));
         assert!(err("-M virt,secure=on").contains("secure=on"));

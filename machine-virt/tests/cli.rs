@@ -226,10 +226,10 @@ fn qemu_command_line_is_accepted_and_unsupported_options_are_named() {
     );
     for (args, needle) in [
         (
-            &["-M", "virt,gic-version=3"][..],
-            "gic-version=3 is not supported yet",
+            &["-M", "virt,gic-version=4"][..],
+            "gic-version=4: GICv4 is not supported",
         ),
-        (&["-M", "virt,its=off"], "unsupported -machine property its"),
+        (&["-M", "virt,gic-version=3,its=on"], "no ITS"),
         (&["-cpu", "cortex-a15"], "-cpu cortex-a15 is not supported"),
         (&["-d", "in_asm,page"], "-d page: unknown log item"),
         (&["-gdb", "unix:/tmp/gdb.sock"], "only tcp is supported"),
@@ -262,6 +262,24 @@ fn qemu_command_line_is_accepted_and_unsupported_options_are_named() {
         let out = virt(&a);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    // Too many CPUs for the interrupt controller: the machine does not start.
+    for (args, needle) in [
+        (
+            &["-smp", "9"][..],
+            "between 1 and 8 with GICv2; -M virt,gic-version=3",
+        ),
+        (
+            &["-M", "virt,gic-version=3", "-smp", "124"],
+            "between 1 and 123",
+        ),
+    ] {
+        let mut a = vec!["-kernel", ks];
+        a.extend_from_slice(args);
+        let out = virt(&a);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }

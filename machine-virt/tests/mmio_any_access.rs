@@ -4,6 +4,7 @@
 //! every CPU. Registers the devices do not have must read as something and ignore writes.
 
 use machine_virt::gic::Gic;
+use machine_virt::gicv3::{GicV3, REDIST_STRIDE};
 use machine_virt::pl011::Pl011;
 use machine_virt::pl031::Pl031;
 use softmmu::MmioDevice;
@@ -31,6 +32,37 @@ fn gic_accepts_any_access_from_any_cpu() {
                 }
                 let _ = gic.dist_read(cpu, offset, size);
                 let _ = gic.cpu_read(cpu, offset, size);
+            }
+        }
+    }
+}
+
+/// The GICv3: every distributor offset (the IROUTER block included), both frames of
+/// every redistributor and the space after the last one, and every ICC register.
+#[test]
+fn gicv3_accepts_any_access_and_any_icc_value() {
+    let gic = GicV3::new(3);
+    for offset in (0..0x1000u64).chain((0x1000..0x1_0000).step_by(4)) {
+        for size in SIZES {
+            for v in VALUES {
+                gic.dist_write(offset, size, v);
+            }
+            let _ = gic.dist_read(offset, size);
+        }
+    }
+    for offset in (0..4 * REDIST_STRIDE).step_by(4) {
+        for size in SIZES {
+            for v in VALUES {
+                gic.redist_write(offset, size, v);
+            }
+            let _ = gic.redist_read(offset, size);
+        }
+    }
+    for cpu in 0..4 {
+        for &(reg, _, _) in arm_cpu::irq::IccReg::ALL {
+            for v in VALUES {
+                gic.icc_write(cpu, reg, v);
+                let _ = gic.icc_read(cpu, reg);
             }
         }
     }

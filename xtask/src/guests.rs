@@ -223,6 +223,25 @@ pub const GUESTS: &[Guest] = &[
         ..GUEST
     },
     Guest {
+        name: "gicv3",
+        sources: sys_sources!["gicv3.c"],
+        smp: &[4],
+        expected_per_smp: true,
+        args: &["-M", "virt,gic-version=3"],
+        ..GUEST
+    },
+    // The SMP stress guest at 16 vCPUs, which needs the GICv3 (GICv2 stops at 8);
+    // fewer iterations than `smp-counter` to fit the CI budget.
+    Guest {
+        name: "gicv3-smp-counter",
+        sources: &["smp-counter.c"],
+        flags: &["-DMAX_CPUS=16", "-DSTACK_SHIFT=13", "-DITERATIONS=20000"],
+        smp: &[16],
+        expected_per_smp: true,
+        args: &["-M", "virt,gic-version=3"],
+        ..GUEST
+    },
+    Guest {
         name: "uart-rx",
         sources: sys_sources!["uart-rx.c"],
         stdin: Some(UART_RX_INPUT),

@@ -262,9 +262,117 @@ pub fn command_with(
     cmd
 }
 
+/// vCPUs of the GICv3 boot check (more than GICv2's 8).
+pub const GICV3_SMP: u32 = 16;
+
+/// `command` with the GICv3 (`-M virt,gic-version=3` on QEMU, `--gic-version 3` on
+/// ours: the QEMU-style option would also switch our RAM default to QEMU's).
+pub fn gicv3_command(runner: crate::run::Runner, virt: &Path, kernel: &Path, smp: u32) -> Command {
+    let mut cmd = command(runner, virt, kernel, smp);
+    if runner == crate::run::Runner::Qemu {
+        cmd.args(["-M", "virt,gic-version=3"]);
+    } else {
+        cmd.args(["--gic-version", "3"]);
+    }
+    cmd
+}
+
+/// The lines of a boot log about the interrupt controller and the CPUs brought up,
+/// without timestamps: the GIC probe ("GICv3: ..."), each CPU's redistributor, the
+/// system-register interface, "smp: Brought up ...". LPI lines are left out: QEMU's
+/// GICv3 has LPIs, ours does not.
+pub fn gic_summary(log: &str) -> Vec<String> {
+    log.lines()
+        .map(|l| match l.trim_start().strip_prefix('[') {
+            Some(rest) => rest.split_once("] ").map_or(l, |(_, m)| m),
+            None => l,
+        })
+        .filter(|l| {
+            (l.starts_with("GICv3: ") && !l.contains("LPI"))
+                || l.contains("GIC system register CPU interface")
+                || l.starts_with("Root IRQ handler")
+                || l.starts_with("smp: Brought up")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Debian's kernel with a GICv3 and `smp` vCPUs ([`GICV3_SMP`] in `cargo xtask test`),
+/// to the VFS panic on QEMU, then on tiered and jit with MTTCG: all CPUs up, and the
+/// GIC lines equal QEMU's.
+pub fn gicv3_checks(report: &mut crate::Report, paths: &Paths, smp: u32, timeout: Duration) {
+    use crate::run::{Backend, Runner, Sched};
+    let kernel = match kernel(paths) {
+        Ok(k) => k,
+        Err(e) => {
+            report.fail("fetch Debian's arm64 kernel", &format!("{e:#}"));
+            return;
+        }
+    };
+    let what = format!("linux gicv3 smp{smp} on qemu");
+    let cmd = gicv3_command(Runner::Qemu, &paths.virt(), &kernel, smp);
+    let reference = match boot_until(cmd, VFS_PANIC, timeout) {
+        Ok(boot) => match check_boot(&boot, smp) {
+            None => {
+                report.pass(&what, boot.reached.unwrap_or(boot.elapsed));
+                gic_summary(&boot.log)
+            }
+            Some(why) => return report.fail(&what, &why),
+        },
+        Err(e) => return report.fail(&what, &format!("{e:#}")),
+    };
+    for runner in [
+        Runner::Virt(Backend::Tiered, Sched::Mttcg),
+        Runner::Virt(Backend::Jit, Sched::Mttcg),
+    ] {
+        let what = format!(
+            "linux gicv3 smp{smp} {} (GIC lines as QEMU's)",
+            runner.label()
+        );
+        let cmd = gicv3_command(runner, &paths.virt(), &kernel, smp);
+        match boot_until(cmd, VFS_PANIC, timeout) {
+            Ok(boot) => {
+                let ours = gic_summary(&boot.log);
+                match check_boot(&boot, smp) {
+                    Some(why) => report.fail(&what, &why),
+                    None if ours != reference => report.fail(
+                        &what,
+                        &format!(
+                            "GIC lines differ from QEMU's:\nqemu:\n  {}\nours:\n  {}",
+                            reference.join("\n  "),
+                            ours.join("\n  ")
+                        ),
+                    ),
+                    None => report.pass(&what, boot.reached.unwrap_or(boot.elapsed)),
+                }
+            }
+            Err(e) => report.fail(&what, &format!("{e:#}")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gic_summary_keeps_the_gic_and_smp_lines() {
+        let log = "[    0.000000] GICv3: 224 SPIs implemented\n\
+                   [    0.000000] GICv3: using LPI property table @0x0000000042600000\n\
+                   [    0.000000] Root IRQ handler: gic_handle_irq\n\
+                   [    0.100000] smp: Bringing up secondary CPUs ...\n\
+                   [    0.117456] GICv3: CPU1: found redistributor 1 region 0:0x00000000080c0000\n\
+                   [    0.260628] smp: Brought up 1 node, 16 CPUs\n";
+        assert_eq!(
+            gic_summary(log),
+            [
+                "GICv3: 224 SPIs implemented",
+                "Root IRQ handler: gic_handle_irq",
+                "GICv3: CPU1: found redistributor 1 region 0:0x00000000080c0000",
+                "smp: Brought up 1 node, 16 CPUs"
+            ]
+        );
+    }
 
     #[test]
     fn cpus_online_parses_the_smp_line() {

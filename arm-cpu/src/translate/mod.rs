@@ -47,6 +47,9 @@ bitflags::bitflags! {
         const SP_ALIGN = 1 << 11;
         /// CPACR_EL1.FPEN allows FP/SIMD at this EL (else it traps with EC 0x07).
         const FPEN = 1 << 12;
+        /// At EL1 with a GICv3: the ICC_*_EL1 registers exist (ID_AA64PFR0_EL1.GIC).
+        /// Constant for a machine; in the key so a translation never mixes them up.
+        const GICV3 = 1 << 13;
     }
 }
 
@@ -88,6 +91,8 @@ impl TbFlags {
         // FPEN: 0b11 enables both ELs, 0b01 EL1 only, 0b00/0b10 neither.
         let fpen = (env.sysregs[crate::sysregs::slot::CPACR] >> 20) & 3;
         ctl.set(Ctl::FPEN, fpen == 3 || (fpen == 1 && el == 1));
+        let gic = env.sysregs[crate::sysregs::slot::PFR0] & crate::sysregs::PFR0_GIC != 0;
+        ctl.set(Ctl::GICV3, gic && el == 1);
         if el == 0 {
             // EL0 permissions only matter at EL0; keeping them out of EL1 keys means a
             // change of them does not retranslate kernel code.

@@ -37,6 +37,10 @@ fn mrs(cx: &mut Ctx, rt: Reg, def: &sysregs::Def) {
         }
         Kind::Isr => cx.b.call(&helpers::READ_ISR, Some(v), &[]),
         Kind::FpCtl { offset, .. } => cx.b.ld_env(v, offset, MemOp::UQ),
+        Kind::Icc(r) => {
+            let sel = cx.c(r.index());
+            cx.b.call(&helpers::READ_ICC, Some(v), &[sel]);
+        }
         Kind::Nzcv => {
             // N from bit 63 of nf, Z from zf == 0, C from cf, V from bit 63 of vf.
             let (n, z, c, vv) = (cx.tmp(), cx.tmp(), cx.tmp(), cx.tmp());
@@ -115,6 +119,12 @@ fn msr(cx: &mut Ctx, def: &sysregs::Def, rt: Reg) -> Option<MsrEffect> {
         }
         Kind::SpSel => cx.b.call(&helpers::SET_SPSEL, None, &[v]),
         Kind::SpEl0 => cx.b.call(&helpers::WRITE_SP_EL0, None, &[v]),
+        Kind::Icc(r) => {
+            // The write may raise this CPU's IRQ line (PMR, EOI, an SGI to self): the
+            // GIC kicks the vCPU, and the block ends so the interrupt is taken next.
+            let sel = cx.c(r.index());
+            cx.b.call(&helpers::WRITE_ICC, None, &[sel, v]);
+        }
     }
     Some(MsrEffect::EndBlock)
 }
@@ -200,6 +210,19 @@ const DCZID_BS: u64 = 4;
 /// The syndrome of a trapped WFI (`wfe` false) or WFE.
 fn wfx_esr(wfe: bool) -> u64 {
     crate::except::esr(crate::except::ec::WFX, 1 << 24 | 0xe << 20 | wfe as u64)
+}
+
+/// The definition of `reg` for an MRS (`read`) or MSR, if the access is allowed here:
+/// ICC registers only with a GICv3 and only in their direction (the others are UNDEFINED).
+fn icc_visible(cx: &Ctx, reg: SysReg, read: bool) -> Option<&'static sysregs::Def> {
+    let def = sysregs::lookup(reg)?;
+    match def.kind {
+        Kind::Icc(r) => {
+            let dir = if read { r.readable() } else { r.writable() };
+            (cx.flags.ctl.contains(Ctl::GICV3) && dir).then_some(def)
+        }
+        _ => Some(def),
+    }
 }
 
 /// The EL0 rule for an MRS/MSR (everything is allowed at EL1).
@@ -291,7 +314,7 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
         {
             return BlockEnd::Exited;
         }
-        Insn::Mrs { rt, reg } => match (sysregs::lookup(reg), el0_rule(cx, reg, true)) {
+        Insn::Mrs { rt, reg } => match (icc_visible(cx, reg, true), el0_rule(cx, reg, true)) {
             (_, El0Access::Undef) | (None, _) => return cx.undef(),
             (_, El0Access::Trap) => return cx.trap_sysreg(reg, rt.encoding(), true),
             // DCZID_EL0.DZP tells EL0 whether DC ZVA is allowed.
@@ -301,7 +324,7 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             }
             (Some(def), El0Access::Allowed) => mrs(cx, rt, def),
         },
-        Insn::Msr { reg, rt } => match (sysregs::lookup(reg), el0_rule(cx, reg, false)) {
+        Insn::Msr { reg, rt } => match (icc_visible(cx, reg, false), el0_rule(cx, reg, false)) {
             (_, El0Access::Undef) | (None, _) => return cx.undef(),
             (_, El0Access::Trap) => return cx.trap_sysreg(reg, rt.encoding(), false),
             (Some(def), El0Access::Allowed) => match msr(cx, def, rt) {

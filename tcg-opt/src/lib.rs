@@ -653,15 +653,22 @@ fn remove_dead_ops(func: &mut Func, scratch: &mut Scratch, nlocals: usize) -> bo
 }
 
 /// Dead-code elimination: control-flow clean-up (unreachable code, jumps to the next op,
-/// unused labels) and removal of side-effect-free ops whose results are never read,
-/// repeated while it makes progress.
+/// unused labels), then removal of side-effect-free ops whose results are never read.
+///
+/// One clean-up is enough: removing ops never removes a branch, so it cannot make code
+/// unreachable or a label unused. One removal pass is exact (backward liveness drops whole
+/// dead chains) except at branches, where every local read anywhere counts as live: only
+/// a function with branches can gain from another pass once reads were removed.
 pub fn eliminate_dead_code(func: &mut Func) {
     let mut scratch = Scratch::default();
     let nlocals = scratch.index_locals(func);
+    simplify_control_flow(func, &mut scratch);
+    let branches = func
+        .ops
+        .iter()
+        .any(|op| matches!(op.opc, Opc::Br | Opc::Brcond));
     for _ in 0..4 {
-        let a = simplify_control_flow(func, &mut scratch);
-        let b = remove_dead_ops(func, &mut scratch, nlocals);
-        if !a && !b {
+        if !remove_dead_ops(func, &mut scratch, nlocals) || !branches {
             break;
         }
     }

@@ -179,19 +179,23 @@ pub(crate) fn translate(
             written[t.index()] = true;
         }
     }
-    // Globals whose first reference is a write in the straight-line prefix of the TB
-    // (before any branch, label, exit, call, env or guest memory access) are defined on
-    // every path to every exit and need no load at entry.
+    // Globals whose first reference is a write in the straight-line prefix of the TB are
+    // defined on every path that reaches a use of them, and need no load at entry. The
+    // prefix ends at the first branch or label. Exits, calls, env and guest memory
+    // accesses before that write are fine: they write back (and helpers and env accesses
+    // see in env) only dirty globals, and a global is dirty only once written, so they
+    // never need its entry value. With a backward branch every written global counts as
+    // dirty from the start, so there the prefix also ends at those ops.
+    let back_edges = has_back_edges(func);
     let mut read_first = vec![false; nt];
     let mut write_first = vec![false; nt];
     for op in &func.ops {
         use Opc::*;
-        if matches!(
+        let control = matches!(op.opc, Brcond | Br | SetLabel);
+        let syncs = matches!(
             op.opc,
-            Brcond
-                | Br
-                | SetLabel
-                | ExitTb
+            ExitTb
+                | GotoTb
                 | LookupGoto
                 | Call
                 | QemuLd
@@ -200,8 +204,8 @@ pub(crate) fn translate(
                 | AtomicRmw
                 | LdEnv
                 | StEnv
-        ) || op.opc.flags().contains(OpFlags::VECTOR)
-        {
+        ) || op.opc.flags().contains(OpFlags::VECTOR);
+        if control || (back_edges && syncs) {
             break;
         }
         for &t in &op.iargs {
@@ -249,7 +253,6 @@ pub(crate) fn translate(
     for (k, g) in globals.iter().enumerate() {
         gidx[g.temp.index()] = k as u32;
     }
-    let back_edges = has_back_edges(func);
     let dirty: Vec<bool> = globals.iter().map(|g| back_edges && g.written).collect();
 
     let mut tr = Tr {

@@ -5,7 +5,7 @@
 //! several times faster than the interpreter, though slower than Cranelift's:
 //!
 //! * Values live in memory: globals stay in env at their offsets (so nothing is written
-//!   back at exits, around helper calls or on faults), locals in frame slots below `rbp`,
+//!   back at exits, around helper calls or on faults), locals in frame slots above `rsp`,
 //!   constants are immediates. Each op loads its inputs into scratch registers, computes,
 //!   and stores its output. I32 values are kept zero-extended, as 32-bit x86 ops leave them.
 //! * A register cache keeps copies: `r8`-`r11` hold recently stored or loaded temps (the
@@ -14,7 +14,7 @@
 //!   memory slow paths save it around their call instead.
 //! * `rbx` holds env for the whole TB; `rdi` carries it into the TB and across chains.
 //! * The calling convention is the one Cranelift's TBs use (`tail`: env in `rdi`, exit
-//!   value in `rax`, a `rbp` frame), so the trampoline, chain cells, `goto_tb` patching,
+//!   value in `rax`, `rbp` preserved), so the trampoline, chain cells, `goto_tb` patching,
 //!   `lookup_goto` targets and the exit protocol are those of `lib.rs`.
 //! * Guest memory, atomics, vector ops and the rare arithmetic ops call small `extern "C"`
 //!   functions below (the TLB hit path of `softmmu::access` inlined into them); faults are
@@ -81,7 +81,7 @@ pub(crate) struct QuickCode {
 #[derive(Clone, Copy)]
 enum Loc {
     Imm(u64),
-    /// `[rbp + disp]`, 8 bytes.
+    /// `[rsp + disp]` (plus what the op pushed meanwhile), 8 bytes.
     Slot(i32),
     /// `[rbx + disp]`; `true`: a 4-byte (I32) global.
     Env(i32, bool),
@@ -133,6 +133,10 @@ struct Gen<'a> {
     /// Inside code that runs on one path only (the memory fast and slow paths): the cache
     /// may be read but not changed, so both paths end with the same cache.
     frozen: bool,
+    /// Bytes of local slots below the saved rbx.
+    frame: i32,
+    /// Bytes pushed since the op began (slot addresses are rsp-relative).
+    sp_adj: i32,
 }
 
 /// Compiles `func` for the chain cell at `cell` (writable-view address).
@@ -148,13 +152,13 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
             }
             TempKind::Local => {
                 nslots += 1;
-                // Below the saved rbp (at rbp) and rbx (at rbp - 8).
-                Loc::Slot(-8 - 8 * nslots)
+                Loc::Slot(8 * (nslots - 1))
             }
         }));
     }
-    // rsp = rbp - 8 - frame must stay 16-aligned for calls (rbp is 16-aligned).
-    let frame = ((8 * nslots + 8 + 15) & !15) - 8;
+    // No frame pointer: entry pushes rbx (rsp becomes 16-aligned, as calls need) and
+    // reserves the slots in whole 16 bytes.
+    let frame = (8 * nslots + 15) & !15;
     // Sized so that assembling never regrows them: memory ops add two labels and a few
     // references each, branches and exits one reference.
     let n = func.ops.len();
@@ -202,11 +206,13 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
         stamp: [0; 4],
         clock: 0,
         frozen: false,
+        frame,
+        sp_adj: 0,
     };
     let runs = (cell + CELL_RUNS) as i64;
 
     // Chained entry (offset 0): what chain cells and the jump cache point to.
-    g.prologue(frame);
+    g.prologue();
     if counted {
         dynasm!(g.a
             ; .arch x64
@@ -221,7 +227,7 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
     dynasm!(g.a ; .arch x64 ; jmp =>body);
     // Entry from the execution loop: no run limit.
     let loop_entry = g.a.offset().0;
-    g.prologue(frame);
+    g.prologue();
     if counted {
         dynasm!(g.a
             ; .arch x64
@@ -266,12 +272,9 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
         ; =>fault
         ; mov eax, ExitCode::FAULT as i32
         ; =>ret
-        ; mov rdi, rbx
-        ; mov rbx, [rbp - 8]
-        ; mov rsp, rbp
-        ; pop rbp
-        ; ret
     );
+    g.epilogue();
+    dynasm!(g.a ; .arch x64 ; ret);
     for (l, bytes) in std::mem::take(&mut g.data) {
         dynasm!(g.a ; .arch x64 ; .align 16 ; =>l);
         g.a.extend(bytes);
@@ -283,17 +286,29 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
 }
 
 impl Gen<'_> {
-    fn prologue(&mut self, frame: i32) {
+    /// Entry: env into rbx (saving the caller's), the slots, the exit-request check.
+    fn prologue(&mut self) {
+        const _: () = assert!(ENV_EXIT_REQUEST == 0);
+        dynasm!(self.a ; .arch x64 ; push rbx ; mov rbx, rdi);
+        if self.frame > 0 {
+            dynasm!(self.a ; .arch x64 ; sub rsp, self.frame);
+        }
         dynasm!(self.a
             ; .arch x64
-            ; push rbp
-            ; mov rbp, rsp
-            ; push rbx
-            ; mov rbx, rdi
-            ; sub rsp, frame
-            ; cmp DWORD [rbx + ENV_EXIT_REQUEST as i32], 0
+            ; cmp DWORD [rbx], 0
             ; jne =>self.requested
         );
+    }
+
+    /// Leaving the TB (a `ret` or a jump to the next TB follows): env back in rdi, the
+    /// caller's rbx and rsp restored. Only where the op pushed nothing.
+    fn epilogue(&mut self) {
+        debug_assert_eq!(self.sp_adj, 0);
+        dynasm!(self.a ; .arch x64 ; mov rdi, rbx);
+        if self.frame > 0 {
+            dynasm!(self.a ; .arch x64 ; add rsp, self.frame);
+        }
+        dynasm!(self.a ; .arch x64 ; pop rbx);
     }
 
     fn loc(&self, t: Temp) -> Result<Loc, BackendError> {
@@ -444,16 +459,21 @@ impl Gen<'_> {
     /// Saves the cache registers around a call on a slow path (keeps rsp 16-aligned).
     fn push_cache(&mut self) {
         dynasm!(self.a ; .arch x64 ; push r8 ; push r9 ; push r10 ; push r11);
+        self.sp_adj += 32;
     }
 
     fn pop_cache(&mut self) {
         dynasm!(self.a ; .arch x64 ; pop r11 ; pop r10 ; pop r9 ; pop r8);
+        self.sp_adj -= 32;
     }
 
     fn load_mem(&mut self, r: u8, t: Temp) -> Result<(), BackendError> {
         match self.loc(t)? {
             Loc::Imm(v) => self.mov_imm(r, v),
-            Loc::Slot(d) => dynasm!(self.a ; .arch x64 ; mov Rq(r), [rbp + d]),
+            Loc::Slot(d) => {
+                let d = d + self.sp_adj;
+                dynasm!(self.a ; .arch x64 ; mov Rq(r), [rsp + d])
+            }
             Loc::Env(d, false) => dynasm!(self.a ; .arch x64 ; mov Rq(r), [rbx + d]),
             Loc::Env(d, true) => dynasm!(self.a ; .arch x64 ; mov Rd(r), [rbx + d]),
         }
@@ -466,7 +486,10 @@ impl Gen<'_> {
         self.drop_temp(t);
         match self.loc(t)? {
             Loc::Imm(_) => return Err(bad("output to a constant")),
-            Loc::Slot(d) => dynasm!(self.a ; .arch x64 ; mov [rbp + d], Rq(r)),
+            Loc::Slot(d) => {
+                let d = d + self.sp_adj;
+                dynasm!(self.a ; .arch x64 ; mov [rsp + d], Rq(r))
+            }
             Loc::Env(d, false) => dynasm!(self.a ; .arch x64 ; mov [rbx + d], Rq(r)),
             Loc::Env(d, true) => dynasm!(self.a ; .arch x64 ; mov [rbx + d], Rd(r)),
         }
@@ -912,6 +935,7 @@ impl Gen<'_> {
                     // The sixth argument on the stack, keeping rsp 16-aligned.
                     self.load(RAX, op.iargs[5])?;
                     dynasm!(self.a ; .arch x64 ; sub rsp, 8 ; push rax);
+                    self.sp_adj += 16;
                 }
                 for (k, &t) in op.iargs.iter().take(5).enumerate() {
                     self.load(ARGS[k], t)?;
@@ -920,6 +944,7 @@ impl Gen<'_> {
                 self.call(h.addr);
                 if n == 6 {
                     dynasm!(self.a ; .arch x64 ; add rsp, 16);
+                    self.sp_adj -= 16;
                 }
                 if let Some(&d) = op.oargs.first() {
                     self.trunc(self.f.ty(d));
@@ -939,10 +964,10 @@ impl Gen<'_> {
                     ; mov rax, [rax]
                     ; test rax, rax
                     ; jz >stay
-                    ; mov rdi, rbx
-                    ; mov rbx, [rbp - 8]
-                    ; mov rsp, rbp
-                    ; pop rbp
+                );
+                self.epilogue();
+                dynasm!(self.a
+                    ; .arch x64
                     ; jmp rax
                     ; stay:
                 );
@@ -1039,10 +1064,10 @@ impl Gen<'_> {
             ; test QWORD [rax + crate::CELL_FLAGS_OFFSET as i32], crate::CELL_DEAD as i32
             ; jnz =>miss
             ; mov rax, [rdi + jmp + JMPE_CODE as i32]
-            ; mov rdi, rbx
-            ; mov rbx, [rbp - 8]
-            ; mov rsp, rbp
-            ; pop rbp
+        );
+        self.epilogue();
+        dynasm!(self.a
+            ; .arch x64
             ; jmp rax
             ; =>miss
         );

@@ -861,8 +861,32 @@ fn key(fmt: Fmt, bits: u64, u: &Unp) -> i128 {
     }
 }
 
+/// The order key of `bits` when it is neither a NaN nor a denormal: what [`key`] gives,
+/// straight from the bits. Such values need no unpacking for comparisons and min/max:
+/// no NaN rules, nothing for FZ to flush, no flag to raise.
+fn plain_key(fmt: Fmt, bits: u64) -> Option<i128> {
+    let bits = bits & fmt.mask();
+    let e = (bits >> fmt.fbits()) & fmt.emax_field();
+    if bits & fmt.frac_mask() != 0 && (e == 0 || e == fmt.emax_field()) {
+        return None;
+    }
+    let mag = (bits & (fmt.mask() >> 1)) as i128;
+    Some(if bits & fmt.sign_bit() != 0 {
+        -mag
+    } else {
+        mag
+    })
+}
+
 /// FCMP (`signal_nans == false`) / FCMPE (`true`): returns NZCV in bits 3..0.
 pub fn compare(fmt: Fmt, a: u64, b: u64, signal_nans: bool, st: &mut FpStatus) -> u32 {
+    if let (Some(ka), Some(kb)) = (plain_key(fmt, a), plain_key(fmt, b)) {
+        return match ka.cmp(&kb) {
+            Ordering::Equal => 0b0110,
+            Ordering::Less => 0b1000,
+            Ordering::Greater => 0b0010,
+        };
+    }
     let ua = unpack(fmt, a, st);
     let ub = unpack(fmt, b, st);
     if ua.is_nan() || ub.is_nan() {
@@ -886,6 +910,9 @@ fn compare_bool(
     st: &mut FpStatus,
     pred: fn(Ordering) -> bool,
 ) -> bool {
+    if let (Some(ka), Some(kb)) = (plain_key(fmt, a), plain_key(fmt, b)) {
+        return pred(ka.cmp(&kb));
+    }
     let ua = unpack(fmt, a, st);
     let ub = unpack(fmt, b, st);
     if ua.is_nan() || ub.is_nan() {
@@ -928,6 +955,21 @@ pub fn abd(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
 }
 
 fn minmax(fmt: Fmt, a: u64, b: u64, is_max: bool, st: &mut FpStatus) -> u64 {
+    if let (Some(ka), Some(kb)) = (plain_key(fmt, a), plain_key(fmt, b)) {
+        let first = if is_max { ka > kb } else { ka < kb };
+        let r = if first { a } else { b } & fmt.mask();
+        if r & (fmt.mask() >> 1) != 0 {
+            return r;
+        }
+        // A zero result: both were zeros or one was (the other on its side of it).
+        let (sa, sb) = (a & fmt.sign_bit() != 0, b & fmt.sign_bit() != 0);
+        return fmt.zero(if is_max { sa && sb } else { sa || sb });
+    }
+    minmax_unpacked(fmt, a, b, is_max, st)
+}
+
+/// [`minmax`] through unpacking: NaNs, denormals (and their flushing).
+fn minmax_unpacked(fmt: Fmt, a: u64, b: u64, is_max: bool, st: &mut FpStatus) -> u64 {
     let ua = unpack(fmt, a, st);
     let ub = unpack(fmt, b, st);
     if let Some(r) = process_nans(fmt, &[(a, ua), (b, ub)], st) {

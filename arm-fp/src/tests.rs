@@ -485,3 +485,84 @@ fn isqrt_matches_reference() {
         assert_eq!(isqrt(n), isqrt_reference(n), "n={n:#x}");
     }
 }
+
+/// Values every bit-level fast path must treat as the unpacking path does: zeros,
+/// infinities, normals at both ends, denormals and NaNs of both kinds, both signs.
+fn special_values(fmt: Fmt) -> Vec<u64> {
+    let s = fmt.sign_bit();
+    let base: Vec<u64> = match fmt {
+        Fmt::S => vec![
+            0,
+            1,
+            0x007f_ffff,
+            S_MIN_NORM,
+            S_ONE,
+            S_TWO,
+            S_MAX,
+            S_INF,
+            0x7fc0_0001,
+            0x7f80_0003,
+        ],
+        _ => vec![
+            0,
+            1,
+            0x000f_ffff_ffff_ffff,
+            0x0010_0000_0000_0000,
+            1f64.to_bits(),
+            2f64.to_bits(),
+            f64::MAX.to_bits(),
+            f64::INFINITY.to_bits(),
+            0x7ff8_0000_0000_0001,
+            0x7ff0_0000_0000_0003,
+        ],
+    };
+    let mut v: Vec<u64> = base.iter().flat_map(|&b| [b, b | s]).collect();
+    // Some pseudo-random patterns too (a fixed LCG: reproducible).
+    let mut x = 0x1234_5678_9abc_def0u64;
+    for _ in 0..64 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        v.push(x & fmt.mask());
+    }
+    v
+}
+
+#[test]
+fn min_max_fast_path_matches_unpacking() {
+    for fmt in [Fmt::S, Fmt::D] {
+        let vals = special_values(fmt);
+        for fz in [0, fpcr::FZ] {
+            for &a in &vals {
+                for &b in &vals {
+                    for is_max in [false, true] {
+                        let fast = run(fz, |st| minmax(fmt, a, b, is_max, st));
+                        let slow = run(fz, |st| minmax_unpacked(fmt, a, b, is_max, st));
+                        assert_eq!(fast, slow, "{fmt:?} fz {fz} max {is_max} {a:#x} {b:#x}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn compare_fast_path_is_ieee_order() {
+    let vals = special_values(Fmt::D);
+    for &a in &vals {
+        for &b in &vals {
+            let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+            let (nzcv, flags) = run(0, |st| compare(Fmt::D, a, b, false, st) as u64);
+            let want = match x.partial_cmp(&y) {
+                Some(Ordering::Equal) => 0b0110,
+                Some(Ordering::Less) => 0b1000,
+                Some(Ordering::Greater) => 0b0010,
+                None => 0b0011,
+            };
+            assert_eq!(nzcv, want, "{a:#x} {b:#x}");
+            if !x.is_nan() && !y.is_nan() {
+                assert_eq!(flags, 0, "{a:#x} {b:#x}");
+            }
+        }
+    }
+}

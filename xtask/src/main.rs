@@ -26,8 +26,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  run [--guest NAME | --linux] [virt args...]
+  run [--guest NAME | --linux | --disk | --disk-image FILE] [virt args...]
         build the emulator and run target/release/virt with the arguments; with
+        --disk (or --debian) it boots the Debian disk of `cargo xtask debian` (or
+        FILE) under systemd to a login prompt (root, no password; user networking,
+        2 vCPUs, 1 GiB; the image keeps the guest's writes); with
         neither --guest nor --kernel (or with --linux) it boots Debian's arm64
         kernel with a busybox initramfs (both fetched into target/linux/) to a
         shell; --guest NAME builds the guests and runs guests/NAME
@@ -57,13 +60,21 @@ commands:
         hostfwd, on QEMU, tiered/mttcg and interp/rr; the output must equal QEMU's
         and the host files must hold exactly what the guest wrote
   bench [--runs N] [--guest NAME] [--no-qemu] [--no-linux] [--no-userland]
-        [--userland short|full]
+        [--userland short|full] [--no-debian]
         median wall time of the benchmark guests on every backend x scheduler
         and on QEMU, then the time to Debian's kernel's VFS panic (1 and 4 CPUs) and to
-        the end of the busybox check script (2 CPUs), then the Debian userland
+        the end of the busybox check script (2 CPUs), then the Debian disk under
+        systemd to its login prompt and a guest dd (64 MiB, O_DIRECT) on QEMU and
+        tiered/mttcg (one boot each; --no-debian skips it), then the Debian userland
         workloads (xz, bzip2, gzip, openssl, python3, perl, gcc, a shell loop; packages
         fetched into target/userland/) on QEMU and every backend x scheduler with 2 CPUs
         and 1 GiB: guest seconds, ratio to QEMU, geometric mean (default short)
+  debian [--runner qemu,BACKEND/SCHED,...] [--dd] [--build-only]
+        build the Debian arm64 root disk (packages fetched into target/debian-disk/,
+        unpacked with dpkg-deb, configured by hand, mkfs.ext4 -d) and its initramfs,
+        then boot it (snapshot=on) on the runners (default qemu,tiered/mttcg) until
+        systemd's serial getty prints `login: ` and networkd's DHCP address
+        (10.0.2.15) is printed; --dd also times a 64 MiB O_DIRECT dd in the guest
   userland [--userland short|full] [--runner qemu,BACKEND/SCHED,...] [--only W1,W2]
         the userland workloads on the given runners (default qemu,tiered/mttcg)
   build-guests

@@ -124,10 +124,10 @@ exec switch_root /newroot /sbin/init
 /// configuration the maintainer scripts would have done, then the image.
 const FINISH_SH: &str = r#"set -e
 cd "$ROOT"
-# base-passwd's postinst: the master files.
-cp usr/share/base-passwd/passwd.master etc/passwd
-cp usr/share/base-passwd/group.master etc/group
-# passwd's postinst (shadowconfig on): shadow files; root without a password.
+# base-passwd's postinst: the master files; passwd's (shadowconfig on, pwconv and
+# grpconv): the passwords move to the shadow files ("x" left behind), root's empty.
+awk -F: -v OFS=: '{ $2 = "x"; print }' usr/share/base-passwd/passwd.master > etc/passwd
+awk -F: -v OFS=: '{ $2 = "x"; print }' usr/share/base-passwd/group.master > etc/group
 awk -F: '{ printf "%s:%s:19700:0:99999:7:::\n", $1, ($1 == "root" ? "" : "*") }' etc/passwd > etc/shadow
 awk -F: '{ printf "%s:*::\n", $1 }' etc/group > etc/gshadow
 chmod 0644 etc/passwd etc/group
@@ -137,6 +137,9 @@ chgrp 42 etc/shadow etc/gshadow
 printf '/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/dash\n/usr/bin/dash\n' > etc/shells
 mkdir -p root tmp var/tmp run proc sys dev home mnt
 chmod 0700 root
+# base-files' postinst: root's dot files.
+cp usr/share/base-files/dot.profile root/.profile
+cp usr/share/base-files/dot.bashrc root/.bashrc
 chmod 1777 tmp var/tmp
 # The files and links the xtask wrote (owned by root in the image).
 chmod 0755 "$OVERLAY"/usr/local/sbin/*

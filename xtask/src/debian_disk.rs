@@ -31,6 +31,8 @@ pub const PACKAGES: &[&str] = &[
     "base-passwd",
     "usr-is-merged",
     "libc6",
+    "libc-bin",
+    "bsdutils",
     "bash",
     "dash",
     "coreutils",
@@ -137,9 +139,13 @@ chgrp 42 etc/shadow etc/gshadow
 printf '/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/dash\n/usr/bin/dash\n' > etc/shells
 mkdir -p root tmp var/tmp run proc sys dev home mnt
 chmod 0700 root
-# base-files' postinst: root's dot files.
+# base-files' postinst: /etc/profile, the motd, root's dot files; libc-bin's:
+# /etc/nsswitch.conf.
+cp usr/share/base-files/profile etc/profile
+cp usr/share/base-files/motd etc/motd
 cp usr/share/base-files/dot.profile root/.profile
 cp usr/share/base-files/dot.bashrc root/.bashrc
+if [ -f usr/share/libc-bin/nsswitch.conf ]; then cp usr/share/libc-bin/nsswitch.conf etc/nsswitch.conf; fi
 chmod 1777 tmp var/tmp
 # The files and links the xtask wrote (owned by root in the image).
 chmod 0755 "$OVERLAY"/usr/local/sbin/*
@@ -255,10 +261,14 @@ fn debs(paths: &Paths) -> Result<Vec<PathBuf>> {
     let dir = dir(paths);
     let dl = dir.join("dl");
     let list = dir.join("debs.txt");
+    // The first line names what was asked for: another PACKAGES resolves again.
+    let header = format!("# {}\n", PACKAGES.join(" "));
     if let Ok(text) = std::fs::read_to_string(&list) {
-        let debs: Vec<PathBuf> = text.lines().map(|l| dl.join(l)).collect();
-        if !debs.is_empty() && debs.iter().all(|d| d.is_file()) {
-            return Ok(debs);
+        if let Some(rest) = text.strip_prefix(&header) {
+            let debs: Vec<PathBuf> = rest.lines().map(|l| dl.join(l)).collect();
+            if !debs.is_empty() && debs.iter().all(|d| d.is_file()) {
+                return Ok(debs);
+            }
         }
     }
     std::fs::create_dir_all(&dl)?;
@@ -305,7 +315,7 @@ fn debs(paths: &Paths) -> Result<Vec<PathBuf>> {
         .filter_map(|d| d.file_name())
         .map(|n| format!("{}\n", n.to_string_lossy()))
         .collect();
-    std::fs::write(&list, text)?;
+    std::fs::write(&list, header + &text)?;
     Ok(debs)
 }
 

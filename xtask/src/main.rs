@@ -35,7 +35,7 @@ commands:
         kernel with a busybox initramfs (both fetched into target/linux/) to a
         shell; --guest NAME builds the guests and runs guests/NAME
   test [--skip-cargo-test] [--no-stress] [--stress-runs N] [--guest NAME] [--timeout SECS]
-       [--pending] [--no-linux]
+       [--pending] [--no-linux] [--no-debian]
         install missing tools (as root), build the guests, cargo test --workspace,
         check the expected outputs against QEMU, run every guest on every
         backend x scheduler, then the SMP stress runs; guests not yet expected
@@ -45,7 +45,9 @@ commands:
         Debian's arm64 kernel (fetched into target/linux/) boots to its VFS panic
         on every backend x scheduler with 4 CPUs, and with 2 CPUs and a busybox
         initramfs runs a check script whose output must equal QEMU's, then the
-        virtio check below (unless --no-linux)
+        virtio check below, the GICv3 boots, and the Debian disk under systemd to
+        its login prompt with a DHCP address on tiered/mttcg (unless --no-linux;
+        --no-debian skips only the Debian disk)
   gicv3 [--smp N]
         only the GICv3 checks: the gicv3* guests against QEMU and on every backend x
         scheduler, then Debian's kernel with -M virt,gic-version=3 and N CPUs (default
@@ -69,12 +71,13 @@ commands:
         workloads (xz, bzip2, gzip, openssl, python3, perl, gcc, a shell loop; packages
         fetched into target/userland/) on QEMU and every backend x scheduler with 2 CPUs
         and 1 GiB: guest seconds, ratio to QEMU, geometric mean (default short)
-  debian [--runner qemu,BACKEND/SCHED,...] [--dd] [--build-only]
+  debian [--runner qemu,BACKEND/SCHED,...] [--dd] [--build-only] [--bench]
         build the Debian arm64 root disk (packages fetched into target/debian-disk/,
         unpacked with dpkg-deb, configured by hand, mkfs.ext4 -d) and its initramfs,
         then boot it (snapshot=on) on the runners (default qemu,tiered/mttcg) until
         systemd's serial getty prints `login: ` and networkd's DHCP address
-        (10.0.2.15) is printed; --dd also times a 64 MiB O_DIRECT dd in the guest
+        (10.0.2.15) is printed; --dd also times a 64 MiB O_DIRECT dd in the guest;
+        --bench prints the rows `cargo xtask bench` has for it instead
   userland [--userland short|full] [--runner qemu,BACKEND/SCHED,...] [--only W1,W2]
         the userland workloads on the given runners (default qemu,tiered/mttcg)
   build-guests
@@ -373,6 +376,7 @@ fn cmd_test(args: &[String]) -> Result<()> {
     let skip_cargo_test = opts.flag("--skip-cargo-test");
     let no_stress = opts.flag("--no-stress");
     let no_linux = opts.flag("--no-linux");
+    let no_debian = opts.flag("--no-debian");
     let stress_runs = opts.number("--stress-runs", 20)?;
     let filter = opts.value("--guest")?;
     let timeout = Duration::from_secs(opts.number("--timeout", 120)?);
@@ -466,6 +470,24 @@ fn cmd_test(args: &[String]) -> Result<()> {
         virtio::checks(&mut report, &paths, LINUX_TIMEOUT);
         virtio::net_checks(&mut report, &paths, LINUX_TIMEOUT);
         linux::gicv3_checks(&mut report, &paths, linux::GICV3_SMP, LINUX_TIMEOUT);
+        if !no_debian {
+            // The Debian disk under systemd to login: with its DHCP address, on the
+            // default back end only (a boot is 40-110 s on two shared cores).
+            match debian_disk::files(&paths) {
+                Ok(f) => {
+                    let runner = Runner::Virt(run::Backend::Tiered, run::Sched::Mttcg);
+                    debian_disk::check_one(
+                        &mut report,
+                        &paths,
+                        &f,
+                        runner,
+                        false,
+                        debian_disk::TIMEOUT,
+                    );
+                }
+                Err(e) => report.fail("build the Debian disk image", &format!("{e:#}")),
+            }
+        }
     }
 
     println!("{} passed, {} failed", report.passed, report.failed);
@@ -517,6 +539,7 @@ fn cmd_debian(args: &[String]) -> Result<()> {
         .unwrap_or_else(|| "qemu,tiered/mttcg".to_string());
     let build_only = opts.flag("--build-only");
     let dd = opts.flag("--dd");
+    let bench = opts.flag("--bench");
     opts.finish()?;
     let f = debian_disk::files(&paths)?;
     let size = std::fs::metadata(&f.image)?;
@@ -537,6 +560,13 @@ fn cmd_debian(args: &[String]) -> Result<()> {
         .collect::<Result<_>>()?;
     if runners.iter().any(|r| *r != Runner::Qemu) {
         build_virt(&paths)?;
+    }
+    if bench {
+        println!(
+            "{:<18} {:>4}  {:<13} {:>10}  {:>10}",
+            "guest", "smp", "runner", "s", "time/QEMU"
+        );
+        return bench_debian(&paths, &runners);
     }
     let mut report = Report::default();
     for r in runners {

@@ -497,6 +497,10 @@ pub fn image(paths: &Paths) -> Result<PathBuf> {
         .env("IMAGE", &img)
         .env("SIZE", IMAGE_SIZE);
     run_ok(&mut cmd, "unpacking the packages and mkfs.ext4")?;
+    // The image has it all: the trees would only take disk space.
+    for d in [&root, &overlay] {
+        std::fs::remove_dir_all(d).with_context(|| format!("removing {}", d.display()))?;
+    }
     std::fs::write(&stamp_file, stamp)?;
     Ok(img)
 }

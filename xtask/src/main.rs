@@ -26,11 +26,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  run [--guest NAME | --linux | --disk | --disk-image FILE] [virt args...]
+  run [--guest NAME | --linux | --disk | --disk-image FILE] [--snapshot] [virt args...]
         build the emulator and run target/release/virt with the arguments; with
         --disk (or --debian) it boots the Debian disk of `cargo xtask debian` (or
         FILE) under systemd to a login prompt (root, no password; user networking,
-        2 vCPUs, 1 GiB; the image keeps the guest's writes); with
+        2 vCPUs, 1 GiB; the image keeps the guest's writes, unless --snapshot); with
         neither --guest nor --kernel (or with --linux) it boots Debian's arm64
         kernel with a busybox initramfs (both fetched into target/linux/) to a
         shell; --guest NAME builds the guests and runs guests/NAME
@@ -210,7 +210,11 @@ fn cmd_run(args: &[String]) -> Result<ExitCode> {
     let guest = opts.value("--guest")?;
     let linux_flag = opts.flag("--linux");
     let disk_image = opts.value("--disk-image")?;
+    let snapshot = opts.flag("--snapshot");
     let disk_flag = opts.flag("--disk") || opts.flag("--debian") || disk_image.is_some();
+    if snapshot && !disk_flag {
+        bail!("--snapshot goes with --disk or --disk-image");
+    }
     let mut virt_args = opts.args;
     let has_kernel = virt_args.iter().any(|a| a == "--kernel" || a == "-kernel");
     if [linux_flag, guest.is_some(), has_kernel, disk_flag]
@@ -245,7 +249,7 @@ fn cmd_run(args: &[String]) -> Result<ExitCode> {
         if !virt_args.iter().any(|a| a == "--smp" || a == "-smp") {
             args.extend(["--smp".to_string(), debian_disk::SMP.to_string()]);
         }
-        args.extend(debian_disk::device_args(&image, false));
+        args.extend(debian_disk::device_args(&image, snapshot));
         virt_args.splice(0..0, args);
         eprintln!(
             "booting {} (log in as root, no password; `poweroff` to stop, Ctrl-A x quits)",

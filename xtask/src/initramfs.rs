@@ -262,7 +262,7 @@ fn is_kernel_line(line: &str) -> bool {
 
 /// A `newc` cpio archive writer (the format the kernel unpacks into its rootfs).
 #[derive(Default)]
-struct Cpio {
+pub(crate) struct Cpio {
     out: Vec<u8>,
     ino: u32,
 }
@@ -302,23 +302,23 @@ impl Cpio {
         }
     }
 
-    fn dir(&mut self, name: &str) {
+    pub(crate) fn dir(&mut self, name: &str) {
         self.entry(name, 0o040_755, (0, 0), &[]);
     }
 
-    fn file(&mut self, name: &str, perm: u32, data: &[u8]) {
+    pub(crate) fn file(&mut self, name: &str, perm: u32, data: &[u8]) {
         self.entry(name, 0o100_000 | perm, (0, 0), data);
     }
 
-    fn symlink(&mut self, name: &str, target: &str) {
+    pub(crate) fn symlink(&mut self, name: &str, target: &str) {
         self.entry(name, 0o120_777, (0, 0), target.as_bytes());
     }
 
-    fn node(&mut self, name: &str, mode: u32, major: u32, minor: u32) {
+    pub(crate) fn node(&mut self, name: &str, mode: u32, major: u32, minor: u32) {
         self.entry(name, mode, (major, minor), &[]);
     }
 
-    fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         self.ino = 0;
         self.entry("TRAILER!!!", 0, (0, 0), &[]);
         // The kernel accepts any length; round to 512 like cpio(1) does.

@@ -1,5 +1,6 @@
 //! `cargo xtask run | test | bench | build-guests`: the project's task runner.
 
+mod debian_disk;
 mod difftest;
 mod gdb;
 mod guests;
@@ -25,13 +26,16 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  run [--guest NAME | --linux] [virt args...]
+  run [--guest NAME | --linux | --disk | --disk-image FILE] [--snapshot] [virt args...]
         build the emulator and run target/release/virt with the arguments; with
+        --disk (or --debian) it boots the Debian disk of `cargo xtask debian` (or
+        FILE) under systemd to a login prompt (root, no password; user networking,
+        2 vCPUs, 1 GiB; the image keeps the guest's writes, unless --snapshot); with
         neither --guest nor --kernel (or with --linux) it boots Debian's arm64
         kernel with a busybox initramfs (both fetched into target/linux/) to a
         shell; --guest NAME builds the guests and runs guests/NAME
   test [--skip-cargo-test] [--no-stress] [--stress-runs N] [--guest NAME] [--timeout SECS]
-       [--pending] [--no-linux]
+       [--pending] [--no-linux] [--no-debian]
         install missing tools (as root), build the guests, cargo test --workspace,
         check the expected outputs against QEMU, run every guest on every
         backend x scheduler, then the SMP stress runs; guests not yet expected
@@ -41,7 +45,9 @@ commands:
         Debian's arm64 kernel (fetched into target/linux/) boots to its VFS panic
         on every backend x scheduler with 4 CPUs, and with 2 CPUs and a busybox
         initramfs runs a check script whose output must equal QEMU's, then the
-        virtio check below (unless --no-linux)
+        virtio check below, the GICv3 boots, and the Debian disk under systemd to
+        its login prompt with a DHCP address on tiered/mttcg (unless --no-linux;
+        --no-debian skips only the Debian disk)
   gicv3 [--smp N]
         only the GICv3 checks: the gicv3* guests against QEMU and on every backend x
         scheduler, then Debian's kernel with -M virt,gic-version=3 and N CPUs (default
@@ -56,13 +62,22 @@ commands:
         hostfwd, on QEMU, tiered/mttcg and interp/rr; the output must equal QEMU's
         and the host files must hold exactly what the guest wrote
   bench [--runs N] [--guest NAME] [--no-qemu] [--no-linux] [--no-userland]
-        [--userland short|full]
+        [--userland short|full] [--no-debian]
         median wall time of the benchmark guests on every backend x scheduler
         and on QEMU, then the time to Debian's kernel's VFS panic (1 and 4 CPUs) and to
-        the end of the busybox check script (2 CPUs), then the Debian userland
+        the end of the busybox check script (2 CPUs), then the Debian disk under
+        systemd to its login prompt and a guest dd (64 MiB, O_DIRECT) on QEMU and
+        tiered/mttcg (one boot each; --no-debian skips it), then the Debian userland
         workloads (xz, bzip2, gzip, openssl, python3, perl, gcc, a shell loop; packages
         fetched into target/userland/) on QEMU and every backend x scheduler with 2 CPUs
         and 1 GiB: guest seconds, ratio to QEMU, geometric mean (default short)
+  debian [--runner qemu,BACKEND/SCHED,...] [--dd] [--build-only] [--bench]
+        build the Debian arm64 root disk (packages fetched into target/debian-disk/,
+        unpacked with dpkg-deb, configured by hand, mkfs.ext4 -d) and its initramfs,
+        then boot it (snapshot=on) on the runners (default qemu,tiered/mttcg) until
+        systemd's serial getty prints `login: ` and networkd's DHCP address
+        (10.0.2.15) is printed; --dd also times a 64 MiB O_DIRECT dd in the guest;
+        --bench prints the rows `cargo xtask bench` has for it instead
   userland [--userland short|full] [--runner qemu,BACKEND/SCHED,...] [--only W1,W2]
         the userland workloads on the given runners (default qemu,tiered/mttcg)
   build-guests
@@ -80,6 +95,7 @@ fn main() -> ExitCode {
         Some("difftest") => difftest::cmd(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("gicv3") => cmd_gicv3(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("virtio") => cmd_virtio().map(|()| ExitCode::SUCCESS),
+        Some("debian") => cmd_debian(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("build-guests") => guests::build_all(&Paths::new()).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -193,14 +209,56 @@ fn cmd_run(args: &[String]) -> Result<ExitCode> {
     let mut opts = Opts::new(args);
     let guest = opts.value("--guest")?;
     let linux_flag = opts.flag("--linux");
+    let disk_image = opts.value("--disk-image")?;
+    let snapshot = opts.flag("--snapshot");
+    let disk_flag = opts.flag("--disk") || opts.flag("--debian") || disk_image.is_some();
+    if snapshot && !disk_flag {
+        bail!("--snapshot goes with --disk or --disk-image");
+    }
     let mut virt_args = opts.args;
     let has_kernel = virt_args.iter().any(|a| a == "--kernel" || a == "-kernel");
-    if linux_flag && (guest.is_some() || has_kernel) {
-        bail!("give one of --linux, --guest and --kernel");
+    if [linux_flag, guest.is_some(), has_kernel, disk_flag]
+        .iter()
+        .filter(|x| **x)
+        .count()
+        > 1
+    {
+        bail!("give one of --linux, --disk, --guest and --kernel");
+    }
+    if disk_flag {
+        // The Debian disk (built into target/debian-disk/ on first use) under systemd,
+        // with user networking; the image keeps what the guest writes.
+        let f = debian_disk::files(&paths)?;
+        let image = match disk_image {
+            Some(p) => std::path::PathBuf::from(p),
+            None => f.image.clone(),
+        };
+        if !image.is_file() {
+            bail!("no disk image {}", image.display());
+        }
+        let mut args = vec![
+            "--kernel".to_string(),
+            f.kernel.display().to_string(),
+            "--initrd".to_string(),
+            f.initrd.display().to_string(),
+            "--append".to_string(),
+            debian_disk::append(""),
+            "-m".to_string(),
+            debian_disk::MEMORY.to_string(),
+        ];
+        if !virt_args.iter().any(|a| a == "--smp" || a == "-smp") {
+            args.extend(["--smp".to_string(), debian_disk::SMP.to_string()]);
+        }
+        args.extend(debian_disk::device_args(&image, snapshot));
+        virt_args.splice(0..0, args);
+        eprintln!(
+            "booting {} (log in as root, no password; `poweroff` to stop, Ctrl-A x quits)",
+            image.display()
+        );
     }
     // The main job: with no guest and no kernel named, Debian's kernel boots to the
     // busybox shell.
-    let boot_linux = linux_flag || (guest.is_none() && !has_kernel);
+    let boot_linux = linux_flag || (guest.is_none() && !has_kernel && !disk_flag);
     if boot_linux {
         let kernel = linux::kernel(&paths)?;
         let initrd = initramfs::initramfs(&paths)?;
@@ -322,6 +380,7 @@ fn cmd_test(args: &[String]) -> Result<()> {
     let skip_cargo_test = opts.flag("--skip-cargo-test");
     let no_stress = opts.flag("--no-stress");
     let no_linux = opts.flag("--no-linux");
+    let no_debian = opts.flag("--no-debian");
     let stress_runs = opts.number("--stress-runs", 20)?;
     let filter = opts.value("--guest")?;
     let timeout = Duration::from_secs(opts.number("--timeout", 120)?);
@@ -415,6 +474,24 @@ fn cmd_test(args: &[String]) -> Result<()> {
         virtio::checks(&mut report, &paths, LINUX_TIMEOUT);
         virtio::net_checks(&mut report, &paths, LINUX_TIMEOUT);
         linux::gicv3_checks(&mut report, &paths, linux::GICV3_SMP, LINUX_TIMEOUT);
+        if !no_debian {
+            // The Debian disk under systemd to login: with its DHCP address, on the
+            // default back end only (a boot is 40-110 s on two shared cores).
+            match debian_disk::files(&paths) {
+                Ok(f) => {
+                    let runner = Runner::Virt(run::Backend::Tiered, run::Sched::Mttcg);
+                    debian_disk::check_one(
+                        &mut report,
+                        &paths,
+                        &f,
+                        runner,
+                        false,
+                        debian_disk::TIMEOUT,
+                    );
+                }
+                Err(e) => report.fail("build the Debian disk image", &format!("{e:#}")),
+            }
+        }
     }
 
     println!("{} passed, {} failed", report.passed, report.failed);
@@ -448,6 +525,57 @@ fn cmd_gicv3(args: &[String]) -> Result<()> {
         }
     }
     linux::gicv3_checks(&mut report, &paths, smp, LINUX_TIMEOUT);
+    println!("{} passed, {} failed", report.passed, report.failed);
+    if report.failed > 0 {
+        bail!("{} check(s) failed", report.failed);
+    }
+    Ok(())
+}
+
+/// `cargo xtask debian`: builds the Debian disk (and its initramfs), then boots it on the
+/// given runners to the login prompt (and the DHCP address), with `--dd` the disk
+/// throughput too.
+fn cmd_debian(args: &[String]) -> Result<()> {
+    let paths = Paths::new();
+    let mut opts = Opts::new(args);
+    let runners = opts
+        .value("--runner")?
+        .unwrap_or_else(|| "qemu,tiered/mttcg".to_string());
+    let build_only = opts.flag("--build-only");
+    let dd = opts.flag("--dd");
+    let bench = opts.flag("--bench");
+    opts.finish()?;
+    let f = debian_disk::files(&paths)?;
+    let size = std::fs::metadata(&f.image)?;
+    use std::os::unix::fs::MetadataExt;
+    println!(
+        "{} ({} MiB, {} MiB used on the host), {}",
+        f.image.display(),
+        size.len() >> 20,
+        (size.blocks() * 512) >> 20,
+        f.initrd.display()
+    );
+    if build_only {
+        return Ok(());
+    }
+    let runners: Vec<Runner> = runners
+        .split(',')
+        .map(userland::runner_from_label)
+        .collect::<Result<_>>()?;
+    if runners.iter().any(|r| *r != Runner::Qemu) {
+        build_virt(&paths)?;
+    }
+    if bench {
+        println!(
+            "{:<18} {:>4}  {:<13} {:>10}  {:>10}",
+            "guest", "smp", "runner", "s", "time/QEMU"
+        );
+        return bench_debian(&paths, &runners);
+    }
+    let mut report = Report::default();
+    for r in runners {
+        debian_disk::check_one(&mut report, &paths, &f, r, dd, debian_disk::TIMEOUT);
+    }
     println!("{} passed, {} failed", report.passed, report.failed);
     if report.failed > 0 {
         bail!("{} check(s) failed", report.failed);
@@ -633,6 +761,7 @@ fn cmd_bench(args: &[String]) -> Result<()> {
     let no_qemu = opts.flag("--no-qemu");
     let no_linux = opts.flag("--no-linux");
     let no_userland = opts.flag("--no-userland");
+    let no_debian = opts.flag("--no-debian");
     let mode = userland::Mode::parse(opts.value("--userland")?.as_deref().unwrap_or("short"))?;
     opts.finish()?;
 
@@ -715,8 +844,85 @@ fn cmd_bench(args: &[String]) -> Result<()> {
     if !no_linux && filter.is_none() {
         bench_linux(&paths, &runners, runs)?;
     }
+    if !no_debian && filter.is_none() {
+        bench_debian(&paths, &runners)?;
+    }
     if !no_userland && filter.is_none() {
         userland::bench(&paths, &runners, mode, None)?;
+    }
+    Ok(())
+}
+
+/// The Debian disk under systemd to its `login:` prompt, once per runner (QEMU and the
+/// default back end, tiered/mttcg: a boot takes a minute or two), each on a fresh copy
+/// of the image, with the guest's `dd` (64 MiB, O_DIRECT) throughput.
+fn bench_debian(paths: &Paths, runners: &[Runner]) -> Result<()> {
+    let f = debian_disk::files(paths)?;
+    let scratch = debian_disk::dir(paths).join("bench.img");
+    let default = Runner::Virt(run::Backend::Tiered, run::Sched::Mttcg);
+    let mut qemu_time = None;
+    let mut rates = Vec::new();
+    for &runner in runners
+        .iter()
+        .filter(|r| **r == Runner::Qemu || **r == default)
+    {
+        let copy = Command::new("cp")
+            .arg("--sparse=always")
+            .arg(&f.image)
+            .arg(&scratch)
+            .status()
+            .context("copying the Debian image")?;
+        if !copy.success() {
+            bail!("cp {} {} failed", f.image.display(), scratch.display());
+        }
+        let cmd = debian_disk::command(paths, &f, &scratch, runner, false, debian_disk::DD_PARAM);
+        let b = debian_disk::boot(
+            cmd,
+            &[debian_disk::IP_LINE, debian_disk::DD_LINE],
+            debian_disk::TIMEOUT,
+        )?;
+        let _ = std::fs::remove_file(&scratch);
+        match b.login {
+            Some(t) => print_bench_row(
+                "debian-systemd",
+                debian_disk::SMP,
+                runner,
+                t,
+                &mut qemu_time,
+            ),
+            None => {
+                println!(
+                    "{:<18} {:>4}  {:<13} {:>10}",
+                    "debian-systemd",
+                    debian_disk::SMP,
+                    runner.label(),
+                    "FAILED"
+                );
+                for l in debian_disk::tail(&b.log, 6).lines() {
+                    println!("      {l}");
+                }
+            }
+        }
+        rates.push((runner, b.dd.as_deref().and_then(debian_disk::dd_rate)));
+    }
+    let q = rates
+        .iter()
+        .find(|(r, _)| *r == Runner::Qemu)
+        .and_then(|(_, x)| *x);
+    for (runner, rate) in rates {
+        let cell = rate.map_or("FAILED".to_string(), |r| format!("{r:.1}"));
+        let ratio = match (rate, q) {
+            (Some(r), Some(q)) if q > 0.0 => format!("{:.2}", r / q),
+            _ => "-".to_string(),
+        };
+        println!(
+            "{:<18} {:>4}  {:<13} {:>10}  {:>10}   (guest dd 64 MiB O_DIRECT, MB/s; ratio = ours / QEMU)",
+            "debian-dd-write",
+            debian_disk::SMP,
+            runner.label(),
+            cell,
+            ratio
+        );
     }
     Ok(())
 }

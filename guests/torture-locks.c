@@ -9,7 +9,10 @@
  *     the next one;
  *   - SWPA (LSE), released with STLR;
  *   - the WFE/SEV spin lock (SEVL, WFE, LDAXR, STXR; STLR + SEV to release);
- * plus a counter incremented with LDADD and one with an LDXR/STXR loop, no lock.
+ * plus a counter incremented with STADD and one with an LDXR/STXR loop, no lock.
+ * Every waiter sleeps in WFE and every release sends SEV: on a loaded host (or
+ * one host thread for all vCPUs) a spinning waiter would burn the time the lock
+ * holder needs.
  *
  * With -DLOCKS_RACY_REPORT the guest also increments a counter with plain
  * loads and stores and no lock, and prints how many updates were lost: under
@@ -46,8 +49,10 @@ static volatile u64 racy_counter __attribute__((aligned(64)));
 static void lock_excl(volatile u32 *l)
 {
     u32 t, fail;
-    __asm__ volatile("1: ldxr %w[t], [%[l]]\n\t"
-                     "cbnz %w[t], 1b\n\t"
+    __asm__ volatile("b 1f\n\t"
+                     "2: wfe\n\t"
+                     "1: ldxr %w[t], [%[l]]\n\t"
+                     "cbnz %w[t], 2b\n\t"
                      "stxr %w[f], %w[one], [%[l]]\n\t"
                      "cbnz %w[f], 1b\n\t"
                      "dmb ish"
@@ -58,14 +63,16 @@ static void lock_excl(volatile u32 *l)
 
 static void unlock_excl(volatile u32 *l)
 {
-    __asm__ volatile("dmb ish\n\tstr wzr, [%[l]]" : : [l] "r"(l) : "memory");
+    __asm__ volatile("dmb ish\n\tstr wzr, [%[l]]\n\tdsb ish\n\tsev" : : [l] "r"(l) : "memory");
 }
 
 static void lock_acqrel(volatile u32 *l)
 {
     u32 t, fail;
-    __asm__ volatile("1: ldaxr %w[t], [%[l]]\n\t"
-                     "cbnz %w[t], 1b\n\t"
+    __asm__ volatile("b 1f\n\t"
+                     "2: wfe\n\t"
+                     "1: ldaxr %w[t], [%[l]]\n\t"
+                     "cbnz %w[t], 2b\n\t"
                      "stlxr %w[f], %w[one], [%[l]]\n\t"
                      "cbnz %w[f], 1b"
                      : [t] "=&r"(t), [f] "=&r"(fail)
@@ -75,7 +82,7 @@ static void lock_acqrel(volatile u32 *l)
 
 static void unlock_release(volatile u32 *l)
 {
-    __asm__ volatile("stlr wzr, [%[l]]" : : [l] "r"(l) : "memory");
+    __asm__ volatile("stlr wzr, [%[l]]\n\tdsb ish\n\tsev" : : [l] "r"(l) : "memory");
 }
 
 static void lock_cas(volatile u32 *l)
@@ -89,7 +96,7 @@ static void lock_cas(volatile u32 *l)
         if (old == 0)
             return;
         while (*l)
-            ;
+            wfe();
     }
 }
 
@@ -101,12 +108,14 @@ static void lock_ticket(struct lockctr *c)
                      : [l] "r"(&c->lock), [one] "r"(1u)
                      : "memory");
     while (ldar32(&c->serving) != ticket)
-        ;
+        wfe();
 }
 
 static void unlock_ticket(struct lockctr *c)
 {
     store_release32(&c->serving, c->serving + 1);
+    dsb(ish);
+    sev();
 }
 
 static void lock_swp(volatile u32 *l)
@@ -120,7 +129,7 @@ static void lock_swp(volatile u32 *l)
         if (old == 0)
             return;
         while (*l)
-            ;
+            wfe();
     }
 }
 

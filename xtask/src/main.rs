@@ -8,6 +8,7 @@ mod linux;
 mod paths;
 mod qemu_syntax;
 mod run;
+mod soak;
 mod tools;
 mod torture;
 mod userland;
@@ -45,6 +46,11 @@ commands:
         virtio check below (unless --no-linux); --torture: only the MTTCG torture
         guests (litmus*, torture-*: QEMU comparison, every backend x scheduler at
         2, 4 and 8 CPUs, the self-checked ones, torture-locks 20x)
+  soak [--runs N] [--smp N] [--backend jit|interp|quick|tiered]
+        boots Debian's kernel with the busybox initramfs N times (default 100, 4
+        CPUs, tiered) under mttcg, running the check script each time; no console
+        output for 30 s is a hang: virt gets SIGUSR1 (its vCPU dump is printed)
+        and the soak fails
   litmus [--smp N] [--runner B/S,...]
         the litmus tests with 10^6 iterations each (default jit/mttcg and
         tiered/mttcg, 4 CPUs): forbidden outcomes must be 0; prints the relaxed
@@ -81,6 +87,7 @@ fn main() -> ExitCode {
         Some("difftest") => difftest::cmd(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("virtio") => cmd_virtio().map(|()| ExitCode::SUCCESS),
         Some("litmus") => cmd_litmus(&args[1..]).map(|()| ExitCode::SUCCESS),
+        Some("soak") => cmd_soak(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("build-guests") => guests::build_all(&Paths::new()).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -407,6 +414,7 @@ fn cmd_test(args: &[String]) -> Result<()> {
             }
             if filter.is_none() {
                 torture::checks(&mut report, &paths, timeout);
+                soak::signal_checks(&mut report, &paths);
             }
             // The hidden-variable tests: torture-locks 20x on two combinations.
             let locks = guests::find("torture-locks")?;
@@ -470,6 +478,23 @@ fn cmd_litmus(args: &[String]) -> Result<()> {
     guests::build_all(&paths)?;
     build_virt(&paths)?;
     torture::cmd_litmus(smp, &runners)
+}
+
+fn cmd_soak(args: &[String]) -> Result<()> {
+    let paths = Paths::new();
+    let mut opts = Opts::new(args);
+    let runs = opts.number("--runs", 100)?.max(1);
+    let smp = opts.number("--smp", 4)? as u32;
+    let backend = match opts.value("--backend")?.as_deref().unwrap_or("tiered") {
+        "jit" => run::Backend::Jit,
+        "interp" => run::Backend::Interp,
+        "quick" => run::Backend::Quick,
+        "tiered" => run::Backend::Tiered,
+        other => bail!("unknown back end `{other}` (jit, interp, quick, tiered)"),
+    };
+    opts.finish()?;
+    build_virt(&paths)?;
+    soak::cmd(runs, smp, backend)
 }
 
 fn cmd_virtio() -> Result<()> {

@@ -129,6 +129,11 @@ static void xmodify_caller(u32 me, int with_timer)
             wfe();
     }
     if (with_timer) {
+        /* A short phase may end before the first tick: wait for one (WFI ends
+         * when it arrives), for at most 100 ms of counter time. */
+        u64 end = read_sysreg(cntvct_el0) + timer_ticks * 2000;
+        while (!irqs && read_sysreg(cntvct_el0) < end)
+            wfi();
         irq_disable();
         write_sysreg(cntv_ctl_el0, CNT_CTL_IMASK);
     }

@@ -16,8 +16,9 @@ use crate::Report;
 /// every back end x scheduler at these CPU counts.
 const SELF_CHECKED: &[(&str, &str, &[u32])] = &[
     // guest, verdict prefix, smp
-    ("litmus-rcsc", "litmus", &[2, 4]),
-    ("torture-xmod", "torture-smc", &[2, 4]),
+    ("litmus-rcsc", "litmus", &[2, 4, 8]),
+    ("torture-xmod", "torture-smc", &[2, 4, 8]),
+    ("torture-locks", "torture-locks", &[8]),
 ];
 
 /// Whether `stdout` ends with `<prefix>: PASS` and has no FAIL line.

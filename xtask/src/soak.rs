@@ -19,8 +19,15 @@ use crate::paths::Paths;
 use crate::run::{Backend, Runner, Sched};
 use crate::{initramfs, linux, Report};
 
-/// No console output for this long is a hang.
-const HANG: Duration = Duration::from_secs(30);
+/// No console output for this long is a hang (`XTASK_SOAK_HANG_SECS` overrides it, to
+/// try the hang path).
+fn hang_limit() -> Duration {
+    let secs = std::env::var("XTASK_SOAK_HANG_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    Duration::from_secs(secs)
+}
 /// A boot that never finishes, even while printing.
 const BOOT_LIMIT: Duration = Duration::from_secs(600);
 
@@ -125,7 +132,7 @@ fn boot_once(cmd: Command) -> Result<BootEnd> {
                 ));
             }
         }
-        if last_output.elapsed() >= HANG {
+        if last_output.elapsed() >= hang_limit() {
             // The hang dump: SIGUSR1, then whatever arrives on stderr for a while.
             let sent = signal(&child, "USR1");
             let mut dump = String::new();
@@ -145,7 +152,7 @@ fn boot_once(cmd: Command) -> Result<BootEnd> {
             }
             break BootEnd::Failed(format!(
                 "HANG: no console output for {} s (SIGUSR1 {}); vCPU dump:\n{}\nlast console lines:\n{}",
-                HANG.as_secs(),
+                hang_limit().as_secs(),
                 if sent.is_ok() { "sent" } else { "not sent" },
                 dump,
                 tail(&log)

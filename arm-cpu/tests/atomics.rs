@@ -393,3 +393,38 @@ fn named_hints_are_nops_and_id_registers_advertise_lse() {
         },
     );
 }
+
+/// STLR then LDAR: the store must be ordered before the load (RCsc acquire/release; the
+/// SB+stlr+ldars litmus test in guests/litmus.c saw the forbidden outcome when only a
+/// barrier before the STLR was emitted). The optimised IR must keep a barrier with
+/// store->load ordering between the store and the load.
+#[test]
+fn stlr_then_ldar_keeps_store_load_order() {
+    let code = [
+        0x889f_fc20, // stlr w0, [x1]
+        0x88df_fc62, // ldar w2, [x3]
+        HVC0,
+    ];
+    let m = Machine::new(&code);
+    let page = m.phys.ram_ptr(softmmu::PhysAddr(RAM), 4096).unwrap();
+    // SAFETY: `page` is the host view of the RAM page holding the code.
+    let (mut f, _, _) = unsafe { arm_cpu::translate::translate_block(page, RAM, m.flags) };
+    tcg_opt::optimize(&mut f);
+    let text = f.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let st = lines
+        .iter()
+        .position(|l| l.contains("qemu_st"))
+        .expect(&text);
+    let ld = lines
+        .iter()
+        .position(|l| l.contains("qemu_ld"))
+        .expect(&text);
+    assert!(st < ld, "{text}");
+    assert!(
+        lines[st..ld]
+            .iter()
+            .any(|l| l.contains("mb") && l.contains("stld")),
+        "no store->load barrier between STLR and LDAR:\n{text}"
+    );
+}

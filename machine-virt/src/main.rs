@@ -1,5 +1,7 @@
 //! `virt`: run an AArch64 guest on the emulated virt board.
 
+mod signals;
+
 use anyhow::Context;
 use backend_cranelift::{CraneliftBackend, JitOptions, QuickTier};
 use backend_interp::Interp;
@@ -536,7 +538,17 @@ fn main() -> ExitCode {
         !args.no_stdin && args.dump_dtb.is_none() && matches!(args.serial, SerialArg::Stdio);
     // One reader of standard input for every boot (a reboot must not add threads).
     let console = use_stdin.then(Console::start).flatten().map(Arc::new);
+    // SIGINT/SIGTERM/SIGHUP: a clean stop; SIGUSR1: a vCPU dump (signals.rs).
+    let signals = args
+        .dump_dtb
+        .is_none()
+        .then(signals::Signals::install)
+        .flatten();
     let status = loop {
+        if let Some((sig, pid)) = signals.as_ref().and_then(|s| s.terminated()) {
+            eprintln!("virt: {}", signals::Signals::message(sig, pid));
+            break 0;
+        }
         let debugger = gdb.as_ref().map(|g| g.debugger.clone());
         let board = match build(&args, &files, console.clone(), debugger) {
             Ok(b) => b,
@@ -562,9 +574,23 @@ fn main() -> ExitCode {
         if let Some(g) = &gdb {
             g.slot.set(board.control());
         }
+        if let Some(s) = &signals {
+            s.attach(board.control());
+        }
         let exit = board.run();
+        if let Some(s) = &signals {
+            s.detach();
+        }
         trace::flush();
         drop(redirect);
+        // A termination signal: QEMU's message and status, no reboot.
+        if let Some((sig, pid)) = signals.as_ref().and_then(|s| s.terminated()) {
+            if let Some(g) = &gdb {
+                g.slot.clear();
+            }
+            eprintln!("virt: {}", signals::Signals::message(sig, pid));
+            break 0;
+        }
         if let Some(g) = &gdb {
             g.slot.clear();
         }

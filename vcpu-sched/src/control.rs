@@ -1034,6 +1034,24 @@ impl<C: GuestCpu> Control<C> {
         });
     }
 
+    /// What `cpu` is doing, from its flags alone (no work queued, nothing waited for):
+    /// "off", "pending" (CPU_ON not yet taken), "wfi", "wfe" or "running". For a hang
+    /// dump, which must work when the vCPU answers nothing.
+    pub fn run_state(&self, cpu: usize) -> &'static str {
+        let Some(v) = self.core().vcpus.get(cpu) else {
+            return "absent";
+        };
+        match self.core().power(cpu) {
+            PowerState::Off => "off",
+            PowerState::Pending => "pending",
+            PowerState::On => match v.halt.load(Ordering::Acquire) {
+                HALT_WFI => "wfi",
+                HALT_WFE => "wfe",
+                _ => "running",
+            },
+        }
+    }
+
     /// Statistics of `cpu` as last published by its loop.
     pub fn stats(&self, cpu: usize) -> VcpuStats {
         match self.core().vcpus.get(cpu) {

@@ -9,7 +9,9 @@ mod linux;
 mod paths;
 mod qemu_syntax;
 mod run;
+mod soak;
 mod tools;
+mod torture;
 mod userland;
 mod virtio;
 
@@ -35,7 +37,7 @@ commands:
         kernel with a busybox initramfs (both fetched into target/linux/) to a
         shell; --guest NAME builds the guests and runs guests/NAME
   test [--skip-cargo-test] [--no-stress] [--stress-runs N] [--guest NAME] [--timeout SECS]
-       [--pending] [--no-linux] [--no-debian]
+       [--pending] [--no-linux] [--no-debian] [--torture]
         install missing tools (as root), build the guests, cargo test --workspace,
         check the expected outputs against QEMU, run every guest on every
         backend x scheduler, then the SMP stress runs; guests not yet expected
@@ -47,13 +49,24 @@ commands:
         initramfs runs a check script whose output must equal QEMU's, then the
         virtio check below, the GICv3 boots, and the Debian disk under systemd to
         its login prompt with a DHCP address on tiered/mttcg (unless --no-linux;
-        --no-debian skips only the Debian disk)
+        --no-debian skips only the Debian disk); --torture: only the MTTCG torture
+        guests (litmus*, torture-*: QEMU comparison, every backend x scheduler at
+        2, 4 and 8 CPUs, the self-checked ones, torture-locks 20x)
   gicv3 [--smp N]
         only the GICv3 checks: the gicv3* guests against QEMU and on every backend x
         scheduler, then Debian's kernel with -M virt,gic-version=3 and N CPUs (default
         16; `test` runs these with 16) to its VFS panic on QEMU, tiered/mttcg and
         jit/mttcg (the GIC probe lines and \"Brought up 1 node, N CPUs\" must equal
         QEMU's); --smp 64 is the heavy variant (minutes on two cores)
+  soak [--runs N] [--smp N] [--backend jit|interp|quick|tiered]
+        boots Debian's kernel with the busybox initramfs N times (default 100, 4
+        CPUs, tiered) under mttcg, running the check script each time; no console
+        output for 30 s is a hang: virt gets SIGUSR1 (its vCPU dump is printed)
+        and the soak fails
+  litmus [--smp N] [--runner B/S,...]
+        the litmus tests with 10^6 iterations each (default jit/mttcg and
+        tiered/mttcg, 4 CPUs): forbidden outcomes must be 0; prints the relaxed
+        outcomes observed
   virtio
         only the virtio check: Debian's kernel loads its virtio modules, reads,
         writes and syncs three raw disks (plain, snapshot=on, readonly=on), reads
@@ -96,6 +109,8 @@ fn main() -> ExitCode {
         Some("gicv3") => cmd_gicv3(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("virtio") => cmd_virtio().map(|()| ExitCode::SUCCESS),
         Some("debian") => cmd_debian(&args[1..]).map(|()| ExitCode::SUCCESS),
+        Some("litmus") => cmd_litmus(&args[1..]).map(|()| ExitCode::SUCCESS),
+        Some("soak") => cmd_soak(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("build-guests") => guests::build_all(&Paths::new()).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -385,13 +400,21 @@ fn cmd_test(args: &[String]) -> Result<()> {
     let filter = opts.value("--guest")?;
     let timeout = Duration::from_secs(opts.number("--timeout", 120)?);
     let pending = opts.flag("--pending") || filter.is_some();
+    let only_torture = opts.flag("--torture");
     opts.finish()?;
+    if only_torture && filter.is_some() {
+        bail!("give either --torture or --guest");
+    }
 
     // 1. tools, 2. guests
     tools::ensure()?;
     guests::build_all(&paths)?;
-    let selected = selected_guests(filter.as_deref(), |g| g.in_test)?;
+    let selected = selected_guests(filter.as_deref(), |g| {
+        g.in_test && (!only_torture || is_torture(g.name))
+    })?;
     let mut report = Report::default();
+    let skip_cargo_test = skip_cargo_test || only_torture;
+    let no_linux = no_linux || only_torture;
 
     // 3. the workspace's own tests
     if !skip_cargo_test {
@@ -406,7 +429,12 @@ fn cmd_test(args: &[String]) -> Result<()> {
 
     // 3b. fixed-seed random differential test against qemu-aarch64, both back ends
     let start = Instant::now();
-    match difftest::ci(&paths) {
+    match if only_torture {
+        Ok(())
+    } else {
+        difftest::ci(&paths)
+    } {
+        Ok(()) if only_torture => {}
         Ok(()) => report.pass(
             "difftest (fixed seed, jit+interp vs qemu-aarch64)",
             start.elapsed(),
@@ -444,11 +472,25 @@ fn cmd_test(args: &[String]) -> Result<()> {
                 }
             }
             let syntax_guests = ["hello", "bootinfo", "reset"];
-            if filter.as_deref().is_none_or(|f| syntax_guests.contains(&f)) {
+            if !only_torture && filter.as_deref().is_none_or(|f| syntax_guests.contains(&f)) {
                 qemu_syntax::checks(&mut report, &paths);
             }
-            if filter.as_deref().is_none_or(|f| f == "gdbtarget") {
+            if !only_torture && filter.as_deref().is_none_or(|f| f == "gdbtarget") {
                 gdb::checks(&mut report, &paths);
+            }
+            if filter.is_none() {
+                torture::checks(&mut report, &paths, timeout);
+                soak::signal_checks(&mut report, &paths);
+            }
+            // The hidden-variable tests: torture-locks 20x on two combinations.
+            let locks = guests::find("torture-locks")?;
+            if !no_stress && selected.iter().any(|g| g.name == locks.name) {
+                for runner in [
+                    Runner::Virt(run::Backend::Tiered, run::Sched::Mttcg),
+                    Runner::Virt(run::Backend::Interp, run::Sched::Mttcg),
+                ] {
+                    stress_series(&mut report, &paths, locks, runner, stress_runs, timeout * 2);
+                }
             }
             let stress = guests::find("smp-counter")?;
             let run_stress = !no_stress && selected.iter().any(|g| g.name == stress.name);
@@ -581,6 +623,45 @@ fn cmd_debian(args: &[String]) -> Result<()> {
         bail!("{} check(s) failed", report.failed);
     }
     Ok(())
+}
+
+/// The MTTCG torture guests (issue 14).
+fn is_torture(name: &str) -> bool {
+    name.starts_with("torture-") || name.starts_with("litmus")
+}
+
+fn cmd_litmus(args: &[String]) -> Result<()> {
+    let paths = Paths::new();
+    let mut opts = Opts::new(args);
+    let smp = opts.number("--smp", 4)? as u32;
+    let runners = match opts.value("--runner")? {
+        Some(list) => list
+            .split(',')
+            .map(torture::parse_runner)
+            .collect::<Result<Vec<_>>>()?,
+        None => torture::default_litmus_runners(),
+    };
+    opts.finish()?;
+    guests::build_all(&paths)?;
+    build_virt(&paths)?;
+    torture::cmd_litmus(smp, &runners)
+}
+
+fn cmd_soak(args: &[String]) -> Result<()> {
+    let paths = Paths::new();
+    let mut opts = Opts::new(args);
+    let runs = opts.number("--runs", 100)?.max(1);
+    let smp = opts.number("--smp", 4)? as u32;
+    let backend = match opts.value("--backend")?.as_deref().unwrap_or("tiered") {
+        "jit" => run::Backend::Jit,
+        "interp" => run::Backend::Interp,
+        "quick" => run::Backend::Quick,
+        "tiered" => run::Backend::Tiered,
+        other => bail!("unknown back end `{other}` (jit, interp, quick, tiered)"),
+    };
+    opts.finish()?;
+    build_virt(&paths)?;
+    soak::cmd(runs, smp, backend)
 }
 
 fn cmd_virtio() -> Result<()> {

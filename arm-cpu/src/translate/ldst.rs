@@ -171,6 +171,8 @@ fn pair(cx: &mut Ctx, load: bool, size: u8, signed: bool, rt: Reg, rt2: Reg, mod
 }
 
 const ACQUIRE: BarrierFlags = BarrierFlags::LD_LD.union(BarrierFlags::LD_ST);
+/// Release ordering of a store: earlier loads and stores before it.
+const RELEASE: BarrierFlags = BarrierFlags::LD_ST.union(BarrierFlags::ST_ST);
 
 #[allow(clippy::too_many_arguments)]
 fn exclusive(
@@ -315,8 +317,15 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                 cx.wr(rt, v, size == 3);
             } else {
                 let v = cx.rx(rt);
-                cx.b.mb(BarrierFlags::ALL);
+                // Release: every earlier access before the store.
+                cx.b.mb(RELEASE);
                 cx.b.qemu_st(v, base, m, mmu);
+                // ARMv8's acquire/release is RCsc: a later LDAR (or LDAXR) must not be
+                // satisfied before this store is visible. Store->load is the one order an
+                // x86-64 host relaxes, so it needs its own barrier here, after the store
+                // (a barrier before the store, as QEMU emits, leaves STLR;LDAR
+                // reorderable: SB+stlr+ldars in guests/litmus.c).
+                cx.b.mb(BarrierFlags::ST_LD);
             }
         }
         Insn::Clrex { .. } => {

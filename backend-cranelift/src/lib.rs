@@ -92,6 +92,10 @@ pub struct JitOptions {
     /// With `count_runs`: the run count at which chained entries stop at first (0: none),
     /// until [`CompiledTb::set_run_limit`] moves it.
     pub chain_limit: u32,
+    /// TEST ONLY (the lockstep checker's own test): compile every `add` whose second
+    /// operand is the constant `Some(c)` as a `sub`, a deliberate miscompile. `None` (the
+    /// default) costs one branch per compile.
+    pub miscompile_add_imm: Option<u64>,
 }
 
 impl Default for JitOptions {
@@ -105,6 +109,7 @@ impl Default for JitOptions {
             quick: false,
             count_runs: false,
             chain_limit: 0,
+            miscompile_add_imm: None,
         }
     }
 }
@@ -164,6 +169,25 @@ impl Backend for QuickTier {
     fn unchain(&self, tb: &dyn CompiledTb) {
         self.jit.unchain(tb)
     }
+}
+
+/// [`JitOptions::miscompile_add_imm`]: `func` with every `add x, y, $c` turned into a
+/// `sub`.
+#[cold]
+fn miscompile_add_imm(func: &Func, c: u64) -> Func {
+    let mut f = func.clone();
+    for i in 0..f.ops.len() {
+        let op = &f.ops[i];
+        if op.opc == Opc::Add
+            && op
+                .iargs
+                .get(1)
+                .is_some_and(|t| f.temps[t.index()].kind == tcg_ir::TempKind::Const(c))
+        {
+            f.ops[i].opc = Opc::Sub;
+        }
+    }
+    f
 }
 
 /// `extern "C" fn(env, tb_entry) -> exit value`: calls a tail-convention TB.
@@ -428,6 +452,14 @@ impl CraneliftBackend {
     /// Compiles `func` with the code generator and counting `kind` says.
     fn compile_kind(&self, func: &Func, kind: CodeKind) -> Result<JitTb, BackendError> {
         tcg_ir::verify::verify(func).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        let flipped;
+        let func = match self.opts.miscompile_add_imm {
+            None => func,
+            Some(c) => {
+                flipped = miscompile_add_imm(func, c);
+                &flipped
+            }
+        };
         let pc = func
             .ops
             .iter()

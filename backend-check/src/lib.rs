@@ -310,12 +310,11 @@ impl CheckTb {
     #[cold]
     fn report(&self, env: *mut u8, diffs: &[String]) -> Divergence {
         let mut r = String::new();
-        let pcs: Vec<u64>;
         let ir = match &self.ir {
             Ir::Kept(f) => Some(f.clone()),
             Ir::Source(s) => s.ir(),
         };
-        pcs = ir.as_ref().map_or_else(Vec::new, |f| {
+        let pcs: Vec<u64> = ir.as_ref().map_or_else(Vec::new, |f| {
             f.ops
                 .iter()
                 .filter(|op| op.opc == tcg_ir::Opc::InsnStart)

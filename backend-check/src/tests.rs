@@ -55,7 +55,7 @@ fn rig(checked: Arc<dyn Backend>) -> Rig {
     let reports = Arc::new(Mutex::new(Vec::new()));
     let r2 = reports.clone();
     let spec = CheckSpec {
-        ranges: vec![x_off(0)..x_off(16)],
+        ranges: std::iter::once(x_off(0)..x_off(16)).collect(),
         scratch: vec![],
         field_name: Box::new(|off| format!("x{}", (off - x_off(0)) / 8)),
         replayable: vec![],

@@ -102,7 +102,7 @@ pub fn spec(on_divergence: OnDivergence) -> CheckSpec {
     use arm_cpu::helpers::*;
     CheckSpec {
         ranges: ranges(),
-        scratch: vec![offset_of!(CpuEnv, vtmp)..std::mem::size_of::<CpuEnv>()],
+        scratch: std::iter::once(offset_of!(CpuEnv, vtmp)..std::mem::size_of::<CpuEnv>()).collect(),
         field_name: Box::new(field_name),
         replayable: [&*SET_SPSEL, &*READ_SP_EL0, &*WRITE_SP_EL0, &*FPSIMD]
             .iter()

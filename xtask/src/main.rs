@@ -1,6 +1,8 @@
 //! `cargo xtask run | test | bench | build-guests`: the project's task runner.
 
+mod check;
 mod difftest;
+mod fuzz;
 mod gdb;
 mod guests;
 mod initramfs;
@@ -31,7 +33,7 @@ commands:
         kernel with a busybox initramfs (both fetched into target/linux/) to a
         shell; --guest NAME builds the guests and runs guests/NAME
   test [--skip-cargo-test] [--no-stress] [--stress-runs N] [--guest NAME] [--timeout SECS]
-       [--pending] [--no-linux]
+       [--pending] [--no-linux] [--no-fuzz]
         install missing tools (as root), build the guests, cargo test --workspace,
         check the expected outputs against QEMU, run every guest on every
         backend x scheduler, then the SMP stress runs; guests not yet expected
@@ -41,7 +43,9 @@ commands:
         Debian's arm64 kernel (fetched into target/linux/) boots to its VFS panic
         on every backend x scheduler with 4 CPUs, and with 2 CPUs and a busybox
         initramfs runs a check script whose output must equal QEMU's, then the
-        virtio check below (unless --no-linux)
+        virtio check below and the lockstep checks (--check jit,interp on a short boot,
+        and an injected JIT miscompile it must catch) (unless --no-linux); then each
+        fuzz target for a few seconds (unless --no-fuzz)
   virtio
         only the virtio check: Debian's kernel loads its virtio modules, reads,
         writes and syncs three raw disks (plain, snapshot=on, readonly=on), reads
@@ -61,6 +65,10 @@ commands:
         the userland workloads on the given runners (default qemu,tiered/mttcg)
   build-guests
         only build the guests into target/guests/
+  fuzz --list | TARGET [--seconds N]
+        build the libFuzzer targets in fuzz/ (sanitizer coverage, stable toolchain) and
+        fuzz TARGET for N seconds (default 600) at nice 19; crash inputs go to
+        target/fuzz/artifacts/TARGET/; `cargo xtask test` runs each for a few seconds
   difftest [--seed S] [--count N] [--backend jit|interp|quick|both|all] [--only PART] [--case K]
         random A64 sequences on qemu-aarch64 vs our back ends (difftest/)";
 
@@ -72,6 +80,7 @@ fn main() -> ExitCode {
         Some("bench") => cmd_bench(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("userland") => cmd_userland(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("difftest") => difftest::cmd(&args[1..]).map(|()| ExitCode::SUCCESS),
+        Some("fuzz") => fuzz::cmd(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("virtio") => cmd_virtio().map(|()| ExitCode::SUCCESS),
         Some("build-guests") => guests::build_all(&Paths::new()).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") => {
@@ -315,6 +324,7 @@ fn cmd_test(args: &[String]) -> Result<()> {
     let skip_cargo_test = opts.flag("--skip-cargo-test");
     let no_stress = opts.flag("--no-stress");
     let no_linux = opts.flag("--no-linux");
+    let no_fuzz = opts.flag("--no-fuzz");
     let stress_runs = opts.number("--stress-runs", 20)?;
     let filter = opts.value("--guest")?;
     let timeout = Duration::from_secs(opts.number("--timeout", 120)?);
@@ -407,6 +417,12 @@ fn cmd_test(args: &[String]) -> Result<()> {
         linux_shell_checks(&mut report, &paths);
         virtio::checks(&mut report, &paths, LINUX_TIMEOUT);
         virtio::net_checks(&mut report, &paths, LINUX_TIMEOUT);
+        check::checks(&mut report, &paths);
+    }
+
+    // 7. a short run of every fuzz target
+    if !no_fuzz && filter.is_none() {
+        fuzz::ci(&mut report, &paths);
     }
 
     println!("{} passed, {} failed", report.passed, report.failed);

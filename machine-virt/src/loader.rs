@@ -283,18 +283,24 @@ pub fn boot_layout(
     initrd_len: u64,
     dtb_len: u64,
 ) -> Result<BootLayout, LoadError> {
-    let initrd = (ram_base + (ram_size / 2).min(128 << 20))
+    // Checked arithmetic: a sum past the top of the address space does not fit either.
+    let ram_end = ram_base.saturating_add(ram_size);
+    let initrd = ram_base
+        .saturating_add((ram_size / 2).min(128 << 20))
         .max(image_end)
-        .next_multiple_of(4096);
-    let dtb = (initrd + initrd_len).next_multiple_of(TWO_MIB);
-    let ram_end = ram_base + ram_size;
-    if initrd + initrd_len > ram_end {
+        .checked_next_multiple_of(4096)
+        .unwrap_or(u64::MAX);
+    let initrd_end = initrd.checked_add(initrd_len).filter(|&e| e <= ram_end);
+    let Some(initrd_end) = initrd_end else {
         return Err(LoadError::OutsideRam {
             addr: initrd,
             len: initrd_len,
         });
-    }
-    if dtb + dtb_len > ram_end {
+    };
+    let dtb = initrd_end
+        .checked_next_multiple_of(TWO_MIB)
+        .unwrap_or(u64::MAX);
+    if dtb.checked_add(dtb_len).is_none_or(|e| e > ram_end) {
         return Err(LoadError::OutsideRam {
             addr: dtb,
             len: dtb_len,
@@ -339,6 +345,19 @@ pub fn minimal_elf(addr: u64, payload: &[u8], memsz: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fuzz finding (loaders target): an image end or lengths near the top of the address
+    /// space overflowed the layout arithmetic (a panic with overflow checks, a wrapped
+    /// "fits" without).
+    #[test]
+    fn boot_layout_rejects_overflowing_sizes() {
+        let (base, size) = (0x4000_0000, 0x2000_0000);
+        assert!(boot_layout(base, size, u64::MAX - 10, 0, 0).is_err());
+        assert!(boot_layout(base, size, 0, u64::MAX - 0x1000, 0x2000).is_err());
+        assert!(boot_layout(base, size, 0, 0x1000, u64::MAX).is_err());
+        let l = boot_layout(base, size, 0, 0x1000, 0x2000).unwrap();
+        assert_eq!((l.initrd, l.dtb), (base + (128 << 20), base + (130 << 20)));
+    }
 
     fn ram() -> PhysMap {
         let mut m = PhysMap::new();

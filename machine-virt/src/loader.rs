@@ -45,13 +45,13 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 fn u16le(b: &[u8], o: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?))
+    Some(u16::from_le_bytes(b.get(o..o.checked_add(2)?)?.try_into().ok()?))
 }
 fn u32le(b: &[u8], o: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?))
+    Some(u32::from_le_bytes(b.get(o..o.checked_add(4)?)?.try_into().ok()?))
 }
 fn u64le(b: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(b.get(o..o.checked_add(8)?)?.try_into().ok()?))
 }
 
 pub fn is_elf(data: &[u8]) -> bool {
@@ -103,7 +103,9 @@ pub fn load_elf(data: &[u8], mem: &PhysMap) -> Result<Loaded, LoadError> {
                 i.checked_mul(phentsize)
                     .ok_or_else(|| t("program headers"))?,
             )
+            .filter(|&ph| ph < data.len())
             .ok_or_else(|| t("program headers"))?;
+        // From here `ph + 56` cannot overflow: `ph` is an index into the file.
         let ptype = u32le(data, ph).ok_or_else(|| t("program headers"))?;
         if ptype != 1 {
             continue;
@@ -349,6 +351,19 @@ mod tests {
     /// Fuzz finding (loaders target): an image end or lengths near the top of the address
     /// space overflowed the layout arithmetic (a panic with overflow checks, a wrapped
     /// "fits" without).
+    /// Fuzz finding (loaders target): a program header offset near `usize::MAX`
+    /// overflowed the bounds arithmetic of the field reads.
+    #[test]
+    fn elf_with_program_headers_at_the_end_of_the_address_space_is_an_error() {
+        let mut elf = minimal_elf(0x4008_0000, &[0; 16], 16);
+        // e_phoff (offset 32) = usize::MAX - 3.
+        elf[32..40].copy_from_slice(&(u64::MAX - 3).to_le_bytes());
+        let mut m = PhysMap::new();
+        m.add_ram("ram", softmmu::PhysAddr(0x4000_0000), 0x10_0000).unwrap();
+        assert!(load_elf(&elf, &m).is_err());
+        assert_eq!(u32le(&[1, 2, 3, 4], usize::MAX - 1), None);
+    }
+
     #[test]
     fn boot_layout_rejects_overflowing_sizes() {
         let (base, size) = (0x4000_0000, 0x2000_0000);

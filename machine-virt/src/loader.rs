@@ -223,13 +223,16 @@ pub fn load_image(
     } else {
         h.image_size.max(data.len() as u64)
     };
-    let end = entry + footprint;
-    if end > ram_base + ram_size {
+    // A header's image_size can be anything: a sum past the address space does not fit.
+    let Some(end) = entry
+        .checked_add(footprint)
+        .filter(|&e| e <= ram_base.saturating_add(ram_size))
+    else {
         return Err(LoadError::OutsideRam {
             addr: entry,
             len: footprint,
         });
-    }
+    };
     mem.write_bytes(PhysAddr(entry), data)
         .map_err(|_| LoadError::OutsideRam {
             addr: entry,
@@ -362,6 +365,22 @@ mod tests {
         m.add_ram("ram", softmmu::PhysAddr(0x4000_0000), 0x10_0000).unwrap();
         assert!(load_elf(&elf, &m).is_err());
         assert_eq!(u32le(&[1, 2, 3, 4], usize::MAX - 1), None);
+    }
+
+    /// Fuzz finding (loaders target): an Image header with image_size near `u64::MAX`
+    /// overflowed the end of the kernel's footprint.
+    #[test]
+    fn image_with_a_huge_image_size_is_outside_ram() {
+        let mut img = vec![0u8; 64];
+        img[56..60].copy_from_slice(b"ARM\x64");
+        img[16..24].copy_from_slice(&(u64::MAX - 0x1000).to_le_bytes());
+        let mut m = PhysMap::new();
+        m.add_ram("ram", softmmu::PhysAddr(0x4000_0000), 0x100_0000).unwrap();
+        assert!(parse_image_header(&img).is_some(), "a valid header");
+        assert!(matches!(
+            load_image(&img, &m, 0x4000_0000, 0x100_0000),
+            Err(LoadError::OutsideRam { .. })
+        ));
     }
 
     #[test]

@@ -45,13 +45,19 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 fn u16le(b: &[u8], o: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(o..o.checked_add(2)?)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        b.get(o..o.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 fn u32le(b: &[u8], o: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(o..o.checked_add(4)?)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        b.get(o..o.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 fn u64le(b: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(o..o.checked_add(8)?)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        b.get(o..o.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 pub fn is_elf(data: &[u8]) -> bool {
@@ -130,8 +136,11 @@ pub fn load_elf(data: &[u8], mem: &PhysMap) -> Result<Loaded, LoadError> {
             .map_err(|_| outside.clone())?;
         let bss = memsz - filesz;
         if bss > 0 {
-            let zeros = vec![0u8; usize::try_from(bss).map_err(|_| outside.clone())?];
             let at = paddr.checked_add(filesz).ok_or(outside.clone())?;
+            // Check the bss fits in RAM before allocating its zeros: memsz is the file's
+            // word (fuzz finding: a huge one aborted the host on allocation).
+            mem.ram_ptr(PhysAddr(at), bss).ok_or(outside.clone())?;
+            let zeros = vec![0u8; usize::try_from(bss).map_err(|_| outside.clone())?];
             mem.write_bytes(PhysAddr(at), &zeros)
                 .map_err(|_| outside.clone())?;
         }
@@ -362,7 +371,8 @@ mod tests {
         // e_phoff (offset 32) = usize::MAX - 3.
         elf[32..40].copy_from_slice(&(u64::MAX - 3).to_le_bytes());
         let mut m = PhysMap::new();
-        m.add_ram("ram", softmmu::PhysAddr(0x4000_0000), 0x10_0000).unwrap();
+        m.add_ram("ram", softmmu::PhysAddr(0x4000_0000), 0x10_0000)
+            .unwrap();
         assert!(load_elf(&elf, &m).is_err());
         assert_eq!(u32le(&[1, 2, 3, 4], usize::MAX - 1), None);
     }
@@ -375,10 +385,25 @@ mod tests {
         img[56..60].copy_from_slice(b"ARM\x64");
         img[16..24].copy_from_slice(&(u64::MAX - 0x1000).to_le_bytes());
         let mut m = PhysMap::new();
-        m.add_ram("ram", softmmu::PhysAddr(0x4000_0000), 0x100_0000).unwrap();
+        m.add_ram("ram", softmmu::PhysAddr(0x4000_0000), 0x100_0000)
+            .unwrap();
         assert!(parse_image_header(&img).is_some(), "a valid header");
         assert!(matches!(
             load_image(&img, &m, 0x4000_0000, 0x100_0000),
+            Err(LoadError::OutsideRam { .. })
+        ));
+    }
+
+    /// Fuzz finding (loaders target): a segment whose bss (memsz - filesz) is far larger
+    /// than RAM made the loader allocate that many zero bytes (host abort).
+    #[test]
+    fn elf_with_a_bss_larger_than_ram_is_an_error_not_an_allocation() {
+        let elf = minimal_elf(0x4008_0000, &[0; 16], 1 << 50);
+        let mut m = PhysMap::new();
+        m.add_ram("ram", softmmu::PhysAddr(0x4000_0000), 0x10_0000)
+            .unwrap();
+        assert!(matches!(
+            load_elf(&elf, &m),
             Err(LoadError::OutsideRam { .. })
         ));
     }

@@ -402,12 +402,35 @@ pub fn all() -> Vec<&'static Helper> {
         &*WRITE_ICC,
         &*ERET,
         &*AT,
+        &*FPSIMD,
+        &*crate::translate::atomic::CASP128,
+        &*crate::translate::atomic::STXP128,
     ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fuzz finding (translate target): IR calling `fpsimd` printed but did not parse
+    /// back, because `all()` missed it.
+    #[test]
+    fn all_names_every_helper_the_translator_emits() {
+        let names: Vec<&str> = all().iter().map(|h| h.name).collect();
+        for h in [
+            &*FPSIMD,
+            &*AT,
+            &*ERET,
+            &*crate::translate::atomic::CASP128,
+            &*crate::translate::atomic::STXP128,
+        ] {
+            assert!(names.contains(&h.name), "{} missing", h.name);
+        }
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len(), "names are unique");
+    }
 
     #[test]
     fn crc32_matches_known_vectors() {

@@ -95,6 +95,10 @@ pub struct JitOptions {
     /// Separate writable and executable views of code memory (W^X) instead of one
     /// read-write-execute mapping (see `arena.rs`).
     pub split_wx: bool,
+    /// TEST ONLY (the lockstep checker's own test): compile every `add` whose second
+    /// operand is the constant `Some(c)` as a `sub`, a deliberate miscompile. `None` (the
+    /// default) costs one branch per compile.
+    pub miscompile_add_imm: Option<u64>,
 }
 
 impl Default for JitOptions {
@@ -109,6 +113,7 @@ impl Default for JitOptions {
             count_runs: false,
             chain_limit: 0,
             split_wx: false,
+            miscompile_add_imm: None,
         }
     }
 }
@@ -168,6 +173,25 @@ impl Backend for QuickTier {
     fn unchain(&self, tb: &dyn CompiledTb) {
         self.jit.unchain(tb)
     }
+}
+
+/// [`JitOptions::miscompile_add_imm`]: `func` with every `add x, y, $c` turned into a
+/// `sub`.
+#[cold]
+fn miscompile_add_imm(func: &Func, c: u64) -> Func {
+    let mut f = func.clone();
+    for i in 0..f.ops.len() {
+        let op = &f.ops[i];
+        if op.opc == Opc::Add
+            && op
+                .iargs
+                .get(1)
+                .is_some_and(|t| f.temps[t.index()].kind == tcg_ir::TempKind::Const(c))
+        {
+            f.ops[i].opc = Opc::Sub;
+        }
+    }
+    f
 }
 
 /// `extern "C" fn(env, tb_entry) -> exit value`: calls a tail-convention TB.
@@ -434,6 +458,14 @@ impl CraneliftBackend {
         if tcg_ir::verify::enabled() {
             tcg_ir::verify::verify(func).map_err(|e| BackendError::Invalid(e.to_string()))?;
         }
+        let flipped;
+        let func = match self.opts.miscompile_add_imm {
+            None => func,
+            Some(c) => {
+                flipped = miscompile_add_imm(func, c);
+                &flipped
+            }
+        };
         let pc = func
             .ops
             .iter()

@@ -4,7 +4,7 @@
 use crate::compile::{GSlot, Program};
 use crate::insn::{Insn, S};
 use crate::TbCore;
-use softmmu::access::{host_read, host_write};
+use softmmu::access::{host_read, host_write, GuestMem};
 use softmmu::layout::{ENV_EXIT_REQUEST, ENV_FAULT};
 use softmmu::EnvHead;
 use std::sync::atomic::{fence, AtomicU32, Ordering};
@@ -113,7 +113,7 @@ unsafe fn call_helper(addr: usize, nargs: u8, env: *mut u8, a: &[u64; 6]) -> u64
 /// `env` is a live environment of the layout the IR was built for, used by this thread
 /// only; `tb` stays alive for the call, and so does every TB its chain slots point to
 /// (they are pinned in `tb`'s generation, which the caller keeps alive).
-pub(crate) unsafe fn run(
+pub(crate) unsafe fn run<M: GuestMem>(
     mut tb: &TbCore,
     env: *mut u8,
     frame: &mut Vec<u64>,
@@ -170,7 +170,7 @@ pub(crate) unsafe fn run(
                 let addr = r!($a).wrapping_add($off as i64 as u64);
                 // The size is a constant per variant so the hit path inlines one access.
                 let m = MemOp(($memop.0 & !MemOp::SIZE_MASK) | $size);
-                let v = softmmu::access::load(envh, addr, m, $mmu, pc_of($pcx));
+                let v = M::load(envh, addr, m, $mmu, pc_of($pcx));
                 if fault() {
                     leave!(ExitCode::FAULT, $sl)
                 }
@@ -181,7 +181,7 @@ pub(crate) unsafe fn run(
             ($size:expr, $v:expr, $a:expr, $mmu:expr, $memop:expr, $pcx:expr, $off:expr, $sl:expr) => {{
                 let addr = r!($a).wrapping_add($off as i64 as u64);
                 let m = MemOp(($memop.0 & !MemOp::SIZE_MASK) | $size);
-                softmmu::access::store(envh, addr, r!($v), m, $mmu, pc_of($pcx));
+                M::store(envh, addr, r!($v), m, $mmu, pc_of($pcx));
                 if fault() {
                     leave!(ExitCode::FAULT, $sl)
                 }
@@ -533,18 +533,10 @@ pub(crate) unsafe fn run(
                         let addr = r!(ai.addr);
                         let pc = pc_of(ai.pcx);
                         let old = match ai.rmw {
-                            None => softmmu::access::cmpxchg(
-                                envh,
-                                addr,
-                                r!(ai.v),
-                                r!(ai.new),
-                                ai.memop,
-                                ai.mmu,
-                                pc,
-                            ),
-                            Some(op) => {
-                                softmmu::access::rmw(envh, op, addr, r!(ai.v), ai.memop, ai.mmu, pc)
+                            None => {
+                                M::cmpxchg(envh, addr, r!(ai.v), r!(ai.new), ai.memop, ai.mmu, pc)
                             }
+                            Some(op) => M::rmw(envh, op, addr, r!(ai.v), ai.memop, ai.mmu, pc),
                         };
                         if fault() {
                             leave!(ExitCode::FAULT, ai.sl)

@@ -279,11 +279,34 @@ impl InterpTb {
         FRAME.with(|fr| match fr.try_borrow_mut() {
             // SAFETY: caller contract; `self` holds the core and its generation, which
             // keeps every core reachable through chain slots alive.
-            Ok(mut v) => unsafe { exec::run(&self.core, env, &mut v, chainable) },
+            Ok(mut v) => unsafe {
+                exec::run::<softmmu::access::Direct>(&self.core, env, &mut v, chainable)
+            },
             // Re-entered from a helper: a fresh frame.
             // SAFETY: as above.
-            Err(_) => unsafe { exec::run(&self.core, env, &mut Vec::new(), chainable) },
+            Err(_) => unsafe {
+                exec::run::<softmmu::access::Direct>(&self.core, env, &mut Vec::new(), chainable)
+            },
         })
+    }
+}
+
+impl InterpTb {
+    /// Runs this TB alone (no chains followed, not counted) with guest memory accesses
+    /// going to the thread's shadow write log (`softmmu::shadow`; the caller has called
+    /// `shadow::begin`): RAM and devices are left untouched. Helpers the TB calls run
+    /// as usual, so the caller runs only TBs whose helpers touch nothing but the env.
+    /// This is the reference run of the lockstep checker.
+    ///
+    /// # Safety
+    /// As [`CompiledTb::exec`]; and the TB must never have been chained.
+    pub unsafe fn exec_shadow(&self, env: *mut u8) -> u64 {
+        // SAFETY: env starts with an EnvHead (caller contract).
+        if unsafe { exec::exit_requested(env) } {
+            return ExitCode::REQUESTED;
+        }
+        // SAFETY: caller contract; not chained, so only this core runs.
+        unsafe { exec::run::<softmmu::shadow::Shadow>(&self.core, env, &mut Vec::new(), false) }
     }
 }
 

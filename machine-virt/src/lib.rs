@@ -3,6 +3,7 @@
 //! kernel loading, and wiring of CPUs, back end and scheduler into a runnable machine.
 
 pub mod board;
+pub mod check;
 pub mod cpu_model;
 pub mod device_args;
 pub mod fdt;

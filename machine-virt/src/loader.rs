@@ -45,13 +45,19 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 fn u16le(b: &[u8], o: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        b.get(o..o.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 fn u32le(b: &[u8], o: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        b.get(o..o.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 fn u64le(b: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        b.get(o..o.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 pub fn is_elf(data: &[u8]) -> bool {
@@ -103,7 +109,9 @@ pub fn load_elf(data: &[u8], mem: &PhysMap) -> Result<Loaded, LoadError> {
                 i.checked_mul(phentsize)
                     .ok_or_else(|| t("program headers"))?,
             )
+            .filter(|&ph| ph < data.len())
             .ok_or_else(|| t("program headers"))?;
+        // From here `ph + 56` cannot overflow: `ph` is an index into the file.
         let ptype = u32le(data, ph).ok_or_else(|| t("program headers"))?;
         if ptype != 1 {
             continue;
@@ -128,8 +136,11 @@ pub fn load_elf(data: &[u8], mem: &PhysMap) -> Result<Loaded, LoadError> {
             .map_err(|_| outside.clone())?;
         let bss = memsz - filesz;
         if bss > 0 {
-            let zeros = vec![0u8; usize::try_from(bss).map_err(|_| outside.clone())?];
             let at = paddr.checked_add(filesz).ok_or(outside.clone())?;
+            // Check the bss fits in RAM before allocating its zeros: memsz is the file's
+            // word (fuzz finding: a huge one aborted the host on allocation).
+            mem.ram_ptr(PhysAddr(at), bss).ok_or(outside.clone())?;
+            let zeros = vec![0u8; usize::try_from(bss).map_err(|_| outside.clone())?];
             mem.write_bytes(PhysAddr(at), &zeros)
                 .map_err(|_| outside.clone())?;
         }
@@ -221,13 +232,16 @@ pub fn load_image(
     } else {
         h.image_size.max(data.len() as u64)
     };
-    let end = entry + footprint;
-    if end > ram_base + ram_size {
+    // A header's image_size can be anything: a sum past the address space does not fit.
+    let Some(end) = entry
+        .checked_add(footprint)
+        .filter(|&e| e <= ram_base.saturating_add(ram_size))
+    else {
         return Err(LoadError::OutsideRam {
             addr: entry,
             len: footprint,
         });
-    }
+    };
     mem.write_bytes(PhysAddr(entry), data)
         .map_err(|_| LoadError::OutsideRam {
             addr: entry,
@@ -283,18 +297,24 @@ pub fn boot_layout(
     initrd_len: u64,
     dtb_len: u64,
 ) -> Result<BootLayout, LoadError> {
-    let initrd = (ram_base + (ram_size / 2).min(128 << 20))
+    // Checked arithmetic: a sum past the top of the address space does not fit either.
+    let ram_end = ram_base.saturating_add(ram_size);
+    let initrd = ram_base
+        .saturating_add((ram_size / 2).min(128 << 20))
         .max(image_end)
-        .next_multiple_of(4096);
-    let dtb = (initrd + initrd_len).next_multiple_of(TWO_MIB);
-    let ram_end = ram_base + ram_size;
-    if initrd + initrd_len > ram_end {
+        .checked_next_multiple_of(4096)
+        .unwrap_or(u64::MAX);
+    let initrd_end = initrd.checked_add(initrd_len).filter(|&e| e <= ram_end);
+    let Some(initrd_end) = initrd_end else {
         return Err(LoadError::OutsideRam {
             addr: initrd,
             len: initrd_len,
         });
-    }
-    if dtb + dtb_len > ram_end {
+    };
+    let dtb = initrd_end
+        .checked_next_multiple_of(TWO_MIB)
+        .unwrap_or(u64::MAX);
+    if dtb.checked_add(dtb_len).is_none_or(|e| e > ram_end) {
         return Err(LoadError::OutsideRam {
             addr: dtb,
             len: dtb_len,
@@ -339,6 +359,64 @@ pub fn minimal_elf(addr: u64, payload: &[u8], memsz: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fuzz finding (loaders target): an image end or lengths near the top of the address
+    /// space overflowed the layout arithmetic (a panic with overflow checks, a wrapped
+    /// "fits" without).
+    /// Fuzz finding (loaders target): a program header offset near `usize::MAX`
+    /// overflowed the bounds arithmetic of the field reads.
+    #[test]
+    fn elf_with_program_headers_at_the_end_of_the_address_space_is_an_error() {
+        let mut elf = minimal_elf(0x4008_0000, &[0; 16], 16);
+        // e_phoff (offset 32) = usize::MAX - 3.
+        elf[32..40].copy_from_slice(&(u64::MAX - 3).to_le_bytes());
+        let mut m = PhysMap::new();
+        m.add_ram("ram", softmmu::PhysAddr(0x4000_0000), 0x10_0000)
+            .unwrap();
+        assert!(load_elf(&elf, &m).is_err());
+        assert_eq!(u32le(&[1, 2, 3, 4], usize::MAX - 1), None);
+    }
+
+    /// Fuzz finding (loaders target): an Image header with image_size near `u64::MAX`
+    /// overflowed the end of the kernel's footprint.
+    #[test]
+    fn image_with_a_huge_image_size_is_outside_ram() {
+        let mut img = vec![0u8; 64];
+        img[56..60].copy_from_slice(b"ARM\x64");
+        img[16..24].copy_from_slice(&(u64::MAX - 0x1000).to_le_bytes());
+        let mut m = PhysMap::new();
+        m.add_ram("ram", softmmu::PhysAddr(0x4000_0000), 0x100_0000)
+            .unwrap();
+        assert!(parse_image_header(&img).is_some(), "a valid header");
+        assert!(matches!(
+            load_image(&img, &m, 0x4000_0000, 0x100_0000),
+            Err(LoadError::OutsideRam { .. })
+        ));
+    }
+
+    /// Fuzz finding (loaders target): a segment whose bss (memsz - filesz) is far larger
+    /// than RAM made the loader allocate that many zero bytes (host abort).
+    #[test]
+    fn elf_with_a_bss_larger_than_ram_is_an_error_not_an_allocation() {
+        let elf = minimal_elf(0x4008_0000, &[0; 16], 1 << 50);
+        let mut m = PhysMap::new();
+        m.add_ram("ram", softmmu::PhysAddr(0x4000_0000), 0x10_0000)
+            .unwrap();
+        assert!(matches!(
+            load_elf(&elf, &m),
+            Err(LoadError::OutsideRam { .. })
+        ));
+    }
+
+    #[test]
+    fn boot_layout_rejects_overflowing_sizes() {
+        let (base, size) = (0x4000_0000, 0x2000_0000);
+        assert!(boot_layout(base, size, u64::MAX - 10, 0, 0).is_err());
+        assert!(boot_layout(base, size, 0, u64::MAX - 0x1000, 0x2000).is_err());
+        assert!(boot_layout(base, size, 0, 0x1000, u64::MAX).is_err());
+        let l = boot_layout(base, size, 0, 0x1000, 0x2000).unwrap();
+        assert_eq!((l.initrd, l.dtb), (base + (128 << 20), base + (130 << 20)));
+    }
 
     fn ram() -> PhysMap {
         let mut m = PhysMap::new();

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tcg_ir::Backend;
 use vcpu_sched::trace::{self, Items, Tracer};
-use vcpu_sched::SchedMode;
+use vcpu_sched::{Control, SchedMode};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum BackendArg {
@@ -90,6 +90,12 @@ struct Args {
     /// vCPU scheduler.
     #[arg(long, value_enum, default_value = "mttcg")]
     sched: SchedArg,
+    /// Lockstep self-check: run every TB on CHECKED (jit, quick, interp or tiered) and on
+    /// the interpreter from the same state, and stop at the first difference with a
+    /// report (exit status 3). Written `CHECKED,interp`; `--backend` is ignored; runs
+    /// with the round-robin scheduler; TBs are not chained. See crate `backend-check`.
+    #[arg(long, value_name = "CHECKED,interp", value_parser = parse_check)]
+    check: Option<BackendArg>,
     /// Guest RAM size: a number with optional suffix K, M, G (no suffix = MiB, as QEMU).
     #[arg(short = 'm', default_value = "512M", value_parser = parse_size)]
     m: u64,
@@ -251,6 +257,49 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size `{s}` is too large"))
 }
 
+fn parse_check(s: &str) -> Result<BackendArg, String> {
+    let (checked, reference) = s
+        .split_once(',')
+        .ok_or_else(|| format!("`{s}`: expected CHECKED,interp (e.g. jit,interp)"))?;
+    if reference != "interp" {
+        return Err(format!(
+            "`{reference}`: the reference back end must be `interp` (the only one that runs \
+             against a write log)"
+        ));
+    }
+    BackendArg::from_str(checked, true)
+        .map_err(|_| format!("`{checked}`: expected jit, quick, interp or tiered"))
+}
+
+/// The checker's divergence hook stops this machine (set once the board exists).
+static CHECK_STOP: std::sync::Mutex<Option<Control<arm_cpu::ArmCpu>>> = std::sync::Mutex::new(None);
+/// The checker's counters, for the summary at exit.
+static CHECK_STATS: std::sync::Mutex<Option<Arc<backend_check::CheckStats>>> =
+    std::sync::Mutex::new(None);
+/// Exit status after a lockstep divergence.
+const CHECK_DIVERGED: i32 = 3;
+
+/// `--check`: wraps `checked` in the lockstep checker.
+fn checker(checked: Arc<dyn Backend>) -> Arc<dyn Backend> {
+    let reported = std::sync::atomic::AtomicBool::new(false);
+    let spec = machine_virt::check::spec(Box::new(move |d| {
+        if reported.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
+        eprintln!("\nvirt: --check: {}", d.report);
+        if let Some(c) = CHECK_STOP
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            c.shutdown(CHECK_DIVERGED);
+        }
+    }));
+    let check = backend_check::Check::new(checked, spec);
+    *CHECK_STATS.lock().unwrap_or_else(|p| p.into_inner()) = Some(check.stats());
+    Arc::new(check)
+}
+
 /// A JIT back end with `opts`.
 fn jit(opts: JitOptions) -> anyhow::Result<CraneliftBackend> {
     CraneliftBackend::with_options(opts).map_err(|e| anyhow::anyhow!("cannot start the JIT: {e}"))
@@ -266,7 +315,19 @@ fn build(
         split_wx: args.split_wx,
         ..Default::default()
     };
-    let backend: Arc<dyn Backend> = match args.backend {
+    // TEST ONLY: with --check, VIRT_TEST_MISCOMPILE_ADD_IMM=C makes the JIT compile every
+    // `add x, y, $C` as a subtraction (the checker's own test; see JitOptions).
+    let miscompile = args
+        .check
+        .and_then(|_| std::env::var("VIRT_TEST_MISCOMPILE_ADD_IMM").ok())
+        .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
+    let jit = |o: JitOptions| {
+        jit(JitOptions {
+            miscompile_add_imm: miscompile,
+            ..o
+        })
+    };
+    let backend: Arc<dyn Backend> = match args.check.unwrap_or(args.backend) {
         BackendArg::Jit => Arc::new(jit(jit_opts.clone())?),
         BackendArg::Interp => Arc::new(Interp::new()),
         BackendArg::Quick => Arc::new(jit(JitOptions {
@@ -305,7 +366,15 @@ fn build(
             Arc::new(tiered)
         }
     };
+    let backend = if args.check.is_some() {
+        checker(backend)
+    } else {
+        backend
+    };
     let mode = match args.sched {
+        // The checker compares memory before and after a TB: no other vCPU may store
+        // meanwhile.
+        _ if args.check.is_some() => SchedMode::RoundRobin,
         SchedArg::Rr => SchedMode::RoundRobin,
         SchedArg::Mttcg => SchedMode::Mttcg,
     };
@@ -577,9 +646,19 @@ fn main() -> ExitCode {
         if let Some(s) = &signals {
             s.attach(board.control());
         }
+        if args.check.is_some() {
+            *CHECK_STOP.lock().unwrap_or_else(|p| p.into_inner()) = Some(board.control());
+        }
         let exit = board.run();
         if let Some(s) = &signals {
             s.detach();
+        }
+        if let Some(s) = CHECK_STATS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            eprintln!("virt: {}", s.summary());
         }
         trace::flush();
         drop(redirect);

@@ -143,6 +143,92 @@ pub unsafe fn rmw(
     }
 }
 
+/// How an executor reaches guest memory: [`Direct`] (the functions above, what generated
+/// code does) or [`crate::shadow::Shadow`] (the lockstep checker's write log). The
+/// interpreter is generic over it, so the direct path costs nothing extra.
+pub trait GuestMem {
+    /// As [`load`].
+    ///
+    /// # Safety
+    /// As [`load`].
+    unsafe fn load(env: *mut EnvHead, addr: u64, memop: MemOp, mmu: u8, pc: u64) -> u64;
+    /// As [`store`].
+    ///
+    /// # Safety
+    /// As [`load`].
+    unsafe fn store(env: *mut EnvHead, addr: u64, v: u64, memop: MemOp, mmu: u8, pc: u64);
+    /// As [`cmpxchg`].
+    ///
+    /// # Safety
+    /// As [`load`].
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn cmpxchg(
+        env: *mut EnvHead,
+        addr: u64,
+        cmp: u64,
+        new: u64,
+        memop: MemOp,
+        mmu: u8,
+        pc: u64,
+    ) -> u64;
+    /// As [`rmw`].
+    ///
+    /// # Safety
+    /// As [`load`].
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn rmw(
+        env: *mut EnvHead,
+        op: RmwOp,
+        addr: u64,
+        v: u64,
+        memop: MemOp,
+        mmu: u8,
+        pc: u64,
+    ) -> u64;
+}
+
+/// Guest memory as generated code sees it.
+pub struct Direct;
+
+impl GuestMem for Direct {
+    #[inline(always)]
+    unsafe fn load(env: *mut EnvHead, addr: u64, memop: MemOp, mmu: u8, pc: u64) -> u64 {
+        // SAFETY: caller contract.
+        unsafe { load(env, addr, memop, mmu, pc) }
+    }
+    #[inline(always)]
+    unsafe fn store(env: *mut EnvHead, addr: u64, v: u64, memop: MemOp, mmu: u8, pc: u64) {
+        // SAFETY: caller contract.
+        unsafe { store(env, addr, v, memop, mmu, pc) }
+    }
+    #[inline(always)]
+    unsafe fn cmpxchg(
+        env: *mut EnvHead,
+        addr: u64,
+        cmp: u64,
+        new: u64,
+        memop: MemOp,
+        mmu: u8,
+        pc: u64,
+    ) -> u64 {
+        // SAFETY: caller contract.
+        unsafe { cmpxchg(env, addr, cmp, new, memop, mmu, pc) }
+    }
+    #[inline(always)]
+    unsafe fn rmw(
+        env: *mut EnvHead,
+        op: RmwOp,
+        addr: u64,
+        v: u64,
+        memop: MemOp,
+        mmu: u8,
+        pc: u64,
+    ) -> u64 {
+        // SAFETY: caller contract.
+        unsafe { rmw(env, op, addr, v, memop, mmu, pc) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub mod access;
 pub mod env;
 pub mod jmp;
 pub mod phys;
+pub mod shadow;
 pub mod slow;
 pub mod tables;
 pub mod tlb;

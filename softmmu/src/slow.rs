@@ -186,7 +186,7 @@ unsafe fn lookup(
 }
 
 /// Translates an access of `len` bytes that stays within one page.
-unsafe fn resolve(
+pub(crate) unsafe fn resolve(
     env: *mut EnvHead,
     addr: u64,
     len: u32,
@@ -242,7 +242,13 @@ unsafe fn watch_hit(env: *mut EnvHead, addr: u64, len: u32, access: Access, pc: 
     true
 }
 
-unsafe fn check_align(env: *mut EnvHead, addr: u64, memop: MemOp, access: Access, pc: u64) -> bool {
+pub(crate) unsafe fn check_align(
+    env: *mut EnvHead,
+    addr: u64,
+    memop: MemOp,
+    access: Access,
+    pc: u64,
+) -> bool {
     if memop.aligned() && addr & (memop.bytes() as u64 - 1) != 0 {
         // SAFETY: env valid (caller).
         unsafe { record_fault(env, crate::fault::ALIGNMENT, 0, addr, access, pc) };
@@ -251,7 +257,7 @@ unsafe fn check_align(env: *mut EnvHead, addr: u64, memop: MemOp, access: Access
     true
 }
 
-fn crosses_page(addr: u64, bytes: u32) -> bool {
+pub(crate) fn crosses_page(addr: u64, bytes: u32) -> bool {
     (addr & !PAGE_MASK) + bytes as u64 > PAGE_SIZE
 }
 

@@ -1,7 +1,9 @@
 //! `cargo xtask run | test | bench | build-guests`: the project's task runner.
 
+mod check;
 mod debian_disk;
 mod difftest;
+mod fuzz;
 mod gdb;
 mod guests;
 mod initramfs;
@@ -37,7 +39,7 @@ commands:
         kernel with a busybox initramfs (both fetched into target/linux/) to a
         shell; --guest NAME builds the guests and runs guests/NAME
   test [--skip-cargo-test] [--no-stress] [--stress-runs N] [--guest NAME] [--timeout SECS]
-       [--pending] [--no-linux] [--no-debian] [--torture]
+       [--pending] [--no-linux] [--no-debian] [--torture] [--no-fuzz]
         install missing tools (as root), build the guests, cargo test --workspace,
         check the expected outputs against QEMU, run every guest on every
         backend x scheduler, then the SMP stress runs; guests not yet expected
@@ -48,8 +50,10 @@ commands:
         on every backend x scheduler with 4 CPUs, and with 2 CPUs and a busybox
         initramfs runs a check script whose output must equal QEMU's, then the
         virtio check below, the GICv3 boots, and the Debian disk under systemd to
-        its login prompt with a DHCP address on tiered/mttcg (unless --no-linux;
-        --no-debian skips only the Debian disk); --torture: only the MTTCG torture
+        its login prompt with a DHCP address on tiered/mttcg, and the lockstep checks
+        (--check jit,interp on a short boot, and an injected JIT miscompile it must
+        catch) (unless --no-linux; --no-debian skips only the Debian disk); then each
+        fuzz target for a few seconds (unless --no-fuzz); --torture: only the MTTCG torture
         guests (litmus*, torture-*: QEMU comparison, every backend x scheduler at
         2, 4 and 8 CPUs, the self-checked ones, torture-locks 20x)
   gicv3 [--smp N]
@@ -95,6 +99,10 @@ commands:
         the userland workloads on the given runners (default qemu,tiered/mttcg)
   build-guests
         only build the guests into target/guests/
+  fuzz --list | TARGET [--seconds N]
+        build the libFuzzer targets in fuzz/ (sanitizer coverage, stable toolchain) and
+        fuzz TARGET for N seconds (default 600) at nice 19; crash inputs go to
+        target/fuzz/artifacts/TARGET/; `cargo xtask test` runs each for a few seconds
   difftest [--seed S] [--count N] [--backend jit|interp|quick|both|all] [--only PART] [--case K]
         random A64 sequences on qemu-aarch64 vs our back ends (difftest/)";
 
@@ -107,6 +115,7 @@ fn main() -> ExitCode {
         Some("userland") => cmd_userland(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("difftest") => difftest::cmd(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("gicv3") => cmd_gicv3(&args[1..]).map(|()| ExitCode::SUCCESS),
+        Some("fuzz") => fuzz::cmd(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("virtio") => cmd_virtio().map(|()| ExitCode::SUCCESS),
         Some("debian") => cmd_debian(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("litmus") => cmd_litmus(&args[1..]).map(|()| ExitCode::SUCCESS),
@@ -396,6 +405,7 @@ fn cmd_test(args: &[String]) -> Result<()> {
     let no_stress = opts.flag("--no-stress");
     let no_linux = opts.flag("--no-linux");
     let no_debian = opts.flag("--no-debian");
+    let no_fuzz = opts.flag("--no-fuzz");
     let stress_runs = opts.number("--stress-runs", 20)?;
     let filter = opts.value("--guest")?;
     let timeout = Duration::from_secs(opts.number("--timeout", 120)?);
@@ -534,6 +544,12 @@ fn cmd_test(args: &[String]) -> Result<()> {
                 Err(e) => report.fail("build the Debian disk image", &format!("{e:#}")),
             }
         }
+        check::checks(&mut report, &paths);
+    }
+
+    // 7. a short run of every fuzz target
+    if !no_fuzz && !only_torture && filter.is_none() {
+        fuzz::ci(&mut report, &paths);
     }
 
     println!("{} passed, {} failed", report.passed, report.failed);

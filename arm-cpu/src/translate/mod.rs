@@ -1,7 +1,7 @@
 //! A64 -> IR: the block loop and the machinery every instruction group uses (register
 //! access, lazy flags, conditions, block exits). The groups live in the sibling modules.
 
-mod atomic;
+pub(crate) mod atomic;
 mod branch;
 mod dp;
 mod fpsimd;

@@ -242,19 +242,6 @@ fn inst_names(out: &str) -> Vec<String> {
     v
 }
 
-fn find_deb(dl: &Path, pkg: &str) -> Option<PathBuf> {
-    let prefix = format!("{pkg}_");
-    std::fs::read_dir(dl)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            p.file_name().is_some_and(|n| {
-                let n = n.to_string_lossy();
-                n.starts_with(&prefix) && n.ends_with(".deb")
-            })
-        })
-}
-
 /// The `.deb` files, downloaded on first use (listed in `target/debian-disk/debs.txt`;
 /// delete it to resolve and fetch again).
 fn debs(paths: &Paths) -> Result<Vec<PathBuf>> {
@@ -287,34 +274,8 @@ fn debs(paths: &Paths) -> Result<Vec<PathBuf>> {
             resolve(&opts, &status)?
         }
     };
-    let missing: Vec<&String> = names
-        .iter()
-        .filter(|n| find_deb(&dl, n).is_none())
-        .collect();
-    if !missing.is_empty() {
-        eprintln!(
-            "fetching {} Debian arm64 packages into {}",
-            missing.len(),
-            dl.display()
-        );
-        run_ok(
-            Command::new("apt-get")
-                .args(&opts)
-                .arg("download")
-                .args(&missing)
-                .current_dir(&dl),
-            "apt-get download",
-        )?;
-    }
-    let mut debs = Vec::new();
-    for n in &names {
-        debs.push(find_deb(&dl, n).with_context(|| format!("{n}_*.deb not in {}", dl.display()))?);
-    }
-    let text: String = debs
-        .iter()
-        .filter_map(|d| d.file_name())
-        .map(|n| format!("{}\n", n.to_string_lossy()))
-        .collect();
+    let debs = crate::userland::fetch_debs(&opts, &dl, &names)?;
+    let text = crate::userland::deb_list(&debs);
     std::fs::write(&list, header + &text)?;
     Ok(debs)
 }

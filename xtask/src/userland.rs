@@ -817,6 +817,39 @@ fn closure_names(out: &str) -> Vec<String> {
     names
 }
 
+/// The `.deb` files of the packages `names` in `dl`, fetching the missing ones with
+/// `apt-get download` (arm64 options `opts`; the host's apt state is not touched).
+pub(crate) fn fetch_debs(opts: &[String], dl: &Path, names: &[String]) -> Result<Vec<PathBuf>> {
+    let missing: Vec<&String> = names.iter().filter(|n| find_deb(dl, n).is_none()).collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "fetching {} Debian arm64 packages into {}",
+            missing.len(),
+            dl.display()
+        );
+        run_ok(
+            Command::new("apt-get")
+                .args(opts)
+                .arg("download")
+                .args(&missing)
+                .current_dir(dl),
+            "apt-get download",
+        )?;
+    }
+    names
+        .iter()
+        .map(|n| find_deb(dl, n).with_context(|| format!("{n}_*.deb not in {}", dl.display())))
+        .collect()
+}
+
+/// The file names of `debs`, one per line (the cached list of a download).
+pub(crate) fn deb_list(debs: &[PathBuf]) -> String {
+    debs.iter()
+        .filter_map(|d| d.file_name())
+        .map(|n| format!("{}\n", n.to_string_lossy()))
+        .collect()
+}
+
 /// The downloaded `.deb` of `pkg` in `dl` (`pkg_version_arm64.deb`).
 fn find_deb(dl: &Path, pkg: &str) -> Option<PathBuf> {
     let prefix = format!("{pkg}_");
@@ -858,34 +891,8 @@ pub fn debs(paths: &Paths) -> Result<Vec<PathBuf>> {
             closure(&opts)?
         }
     };
-    let missing: Vec<&String> = names
-        .iter()
-        .filter(|n| find_deb(&dl, n).is_none())
-        .collect();
-    if !missing.is_empty() {
-        eprintln!(
-            "fetching {} Debian arm64 packages into {}",
-            missing.len(),
-            dl.display()
-        );
-        run_ok(
-            Command::new("apt-get")
-                .args(&opts)
-                .arg("download")
-                .args(&missing)
-                .current_dir(&dl),
-            "apt-get download",
-        )?;
-    }
-    let mut debs = Vec::new();
-    for n in &names {
-        debs.push(find_deb(&dl, n).with_context(|| format!("{n}_*.deb not in {}", dl.display()))?);
-    }
-    let text: String = debs
-        .iter()
-        .filter_map(|d| d.file_name())
-        .map(|n| format!("{}\n", n.to_string_lossy()))
-        .collect();
+    let debs = fetch_debs(&opts, &dl, &names)?;
+    let text = deb_list(&debs);
     std::fs::write(&list, text)?;
     Ok(debs)
 }

@@ -166,9 +166,12 @@ pub fn dump(c: &Control<ArmCpu>) -> String {
     for i in 0..c.num_cpus() {
         let stats = c.stats(i);
         s.push_str(&format!(
-            "virt:   vcpu {i}: {}, {} TBs executed, {} translations\r\n",
+            "virt:   vcpu {i}: {}, {} TBs entered from the loop ({} after jump-cache \
+             misses, {} after unchained goto_tb exits), {} translations\r\n",
             c.run_state(i),
             stats.tbs_executed,
+            stats.lookup_exits,
+            stats.goto_exits,
             stats.translations
         ));
         if c.run_state(i) == "off" {

@@ -65,8 +65,13 @@ impl std::error::Error for SchedError {}
 /// Per-vCPU statistics (published by the vCPU when it returns to the top of its loop).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VcpuStats {
+    /// TBs entered from the execution loop (chained TBs run without it).
     pub tbs_executed: u64,
     pub translations: u64,
+    /// Of the loop entries: after generated code missed the jump cache, and after a
+    /// `goto_tb` exit that was not chained yet.
+    pub lookup_exits: u64,
+    pub goto_exits: u64,
 }
 
 /// Work queued on a vCPU; runs on its thread with `&mut` access to the CPU.
@@ -236,6 +241,8 @@ pub(crate) struct VcpuState {
     has_waiter: AtomicBool,
     pub(crate) parker: Arc<Parker>,
     pub(crate) stat_tbs: AtomicU64,
+    pub(crate) stat_lookups: AtomicU64,
+    pub(crate) stat_gotos: AtomicU64,
     pub(crate) stat_translations: AtomicU64,
 }
 
@@ -291,6 +298,8 @@ impl Core {
                     SchedMode::Mttcg => Arc::new(Parker::new()),
                 },
                 stat_tbs: AtomicU64::new(0),
+                stat_lookups: AtomicU64::new(0),
+                stat_gotos: AtomicU64::new(0),
                 stat_translations: AtomicU64::new(0),
             })
             .collect();
@@ -1057,6 +1066,8 @@ impl<C: GuestCpu> Control<C> {
         match self.core().vcpus.get(cpu) {
             Some(v) => VcpuStats {
                 tbs_executed: v.stat_tbs.load(Ordering::Relaxed),
+                lookup_exits: v.stat_lookups.load(Ordering::Relaxed),
+                goto_exits: v.stat_gotos.load(Ordering::Relaxed),
                 translations: v.stat_translations.load(Ordering::Relaxed),
             },
             None => VcpuStats::default(),

@@ -33,6 +33,10 @@ pub(crate) struct VcpuLocal {
     pub(crate) idx: usize,
     jc: JumpCache,
     tbs: u64,
+    /// Loop entries after generated code missed the jump cache (`ExitCode::LOOKUP`) and
+    /// after an unchained `goto_tb` exit.
+    lookups: u64,
+    gotos: u64,
     translations: u64,
     halted_at: Instant,
     /// Run the next instruction ignoring breakpoints (a breakpoint exit at an address
@@ -46,6 +50,8 @@ impl VcpuLocal {
             idx,
             jc: JumpCache::with_pc_relative(pcrel),
             tbs: 0,
+            lookups: 0,
+            gotos: 0,
             translations: 0,
             halted_at: Instant::now(),
             debug_skip: false,
@@ -55,6 +61,8 @@ impl VcpuLocal {
     fn publish(&self, core: &Core) {
         let v = &core.vcpus[self.idx];
         v.stat_tbs.store(self.tbs, Ordering::Relaxed);
+        v.stat_lookups.store(self.lookups, Ordering::Relaxed);
+        v.stat_gotos.store(self.gotos, Ordering::Relaxed);
         v.stat_translations
             .store(self.translations, Ordering::Relaxed);
     }
@@ -442,6 +450,7 @@ fn exec_tbs<C: GuestCpu>(
         };
         l.tbs += 1;
         if ExitCode::is_goto_tb(code) {
+            l.gotos += 1;
             // CHAINING: the exit slot named by `code` (a JIT TB's chainable exit value;
             // plain GOTO_TB0/1 from the interpreter) gets patched to the next TB once the
             // next iteration has looked it up, so later runs skip this loop entirely. Not
@@ -452,7 +461,10 @@ fn exec_tbs<C: GuestCpu>(
             continue;
         }
         match code {
-            ExitCode::LOOKUP => missed = chaining,
+            ExitCode::LOOKUP => {
+                l.lookups += 1;
+                missed = chaining;
+            }
             ExitCode::REQUESTED => return SliceEnd::Requested,
             _ => {
                 if let Some(end) = act(core, l, cpu.handle_exit(code)) {

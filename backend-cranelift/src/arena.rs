@@ -18,9 +18,10 @@
 use std::ptr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-/// Bytes of one chain cell: `[slot0, slot1, guest pc, flags, runs, run limit, 2 spare]`,
-/// each an `AtomicU64` (a cache line). Runs and limit are used by quick-code TBs that
-/// count (see `quick.rs`).
+/// Bytes of one chain cell: `[slot0, slot1, guest pc, flags, runs, run limit, site0,
+/// site1]`, each an `AtomicU64` (a cache line). Runs and limit are used by quick-code TBs
+/// that count (see `quick.rs`); a quick TB's sites are the arena offsets plus one of the
+/// `jmp rel32` displacements its `goto_tb` slots patch (0: the slot has none).
 pub(crate) const CELL_BYTES: usize = 64;
 /// A chain cell.
 pub(crate) type Cell = [AtomicU64; 8];
@@ -28,6 +29,8 @@ pub(crate) type Cell = [AtomicU64; 8];
 pub(crate) const CELL_RUNS: usize = 32;
 /// Byte offset of the run limit (chained entries stop at it) in a cell.
 pub(crate) const CELL_LIMIT: usize = 40;
+/// Word index of slot 0's patch site in a cell (slot 1's follows).
+pub(crate) const CELL_SITE: usize = 6;
 
 /// One generation of code memory.
 pub(crate) struct Arena {
@@ -165,6 +168,36 @@ impl Arena {
     /// Forgets all cells (only when no TB of this arena exists any more).
     pub(crate) fn reset_cells(&self) {
         self.cells_low.store(self.size, Ordering::Release);
+    }
+
+    /// The arena offset of executable address `x`, if it is inside the arena.
+    pub(crate) fn offset_of(&self, x: *const u8) -> Option<usize> {
+        let off = (x as usize).checked_sub(self.rx as usize)?;
+        (off < self.size).then_some(off)
+    }
+
+    /// Points the `jmp rel32` whose displacement is at offset `site` at executable address
+    /// `target` (`None`: at the instruction after it, the unchained path). The displacement
+    /// is 4-aligned, so other threads running the jump see the old or the new target.
+    /// Returns false (nothing written) if `site` is not a displacement inside the arena or
+    /// the target is out of `rel32` reach.
+    pub(crate) fn patch_jump(&self, site: usize, target: Option<usize>) -> bool {
+        if !site.is_multiple_of(4) || site + 4 > self.cells_low() {
+            return false;
+        }
+        let next = self.rx as usize + site + 4;
+        let rel = match target {
+            None => 0,
+            Some(t) => match i32::try_from(t as i64 - next as i64) {
+                Ok(r) => r,
+                Err(_) => return false,
+            },
+        };
+        // SAFETY: `site..site+4` is inside the code part of the mapping (below the cells),
+        // 4-aligned; the code there was placed by us and is only ever patched atomically.
+        let w = unsafe { &*(self.rw.add(site) as *const std::sync::atomic::AtomicU32) };
+        w.store(rel as u32, Ordering::Release);
+        true
     }
 
     /// Copies `code` to offset `off` and returns its executable address.

@@ -495,6 +495,16 @@ impl CraneliftBackend {
                 if let Some(mut tb) = self.place(&arena, &q.code, cell_addr)? {
                     // SAFETY: `loop_entry` is an offset inside the code just placed.
                     tb.loop_entry = unsafe { tb.entry.add(q.loop_entry) };
+                    if let (Some(c), Some(base)) =
+                        (arena.cell(cell_addr), arena.offset_of(tb.entry))
+                    {
+                        for (k, site) in q.sites.iter().enumerate() {
+                            if let Some(s) = site {
+                                c[arena::CELL_SITE + k]
+                                    .store((base + s + 1) as u64, Ordering::Release);
+                            }
+                        }
+                    }
                     tb.counted = kind.count_runs;
                     if let Some(map) = perf_map() {
                         map.record(tb.entry as u64, q.code.len(), "q", pc);
@@ -583,6 +593,15 @@ impl PerfMap {
         let pc = pc.map_or_else(|| kind.to_string(), |pc| format!("{kind}_{pc:x}"));
         // A profiling aid: a failed write loses a line, nothing else.
         let _ = writeln!(lock(&self.0), "{addr:x} {len:x} {pc}");
+    }
+}
+
+/// Points the quick-code jump of `cell`'s `slot` (if it has one) at `target`, or back at
+/// its unchained path. Call under the chain lock, after updating the slot.
+fn patch_site(arena: &Arena, cell: &Cell, slot: usize, target: Option<usize>) {
+    let site = cell[arena::CELL_SITE + slot].load(Ordering::Acquire);
+    if site != 0 {
+        arena.patch_jump(site as usize - 1, target);
     }
 }
 
@@ -739,6 +758,7 @@ impl Backend for CraneliftBackend {
         // Record first: an unchain of `t` (under the same lock) then sees this slot.
         lock(&t.incoming).push((cell, slot));
         from[slot].store(entry, Ordering::Release);
+        patch_site(&t.arena, from, slot, Some(t.entry as usize));
         true
     }
 
@@ -757,11 +777,18 @@ impl Backend for CraneliftBackend {
         c[3].fetch_or(CELL_DEAD, Ordering::AcqRel);
         c[0].store(0, Ordering::Release);
         c[1].store(0, Ordering::Release);
+        patch_site(&t.arena, c, 0, None);
+        patch_site(&t.arena, c, 1, None);
         let entry = t.entry as u64;
         for (cell, slot) in lock(&t.incoming).drain(..) {
             if let Some(from) = t.arena.cell(cell) {
                 // Only if it still points here (the slot may have been re-chained).
-                let _ = from[slot].compare_exchange(entry, 0, Ordering::AcqRel, Ordering::Acquire);
+                if from[slot]
+                    .compare_exchange(entry, 0, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    patch_site(&t.arena, from, slot, None);
+                }
             }
         }
     }

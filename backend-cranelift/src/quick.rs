@@ -47,6 +47,8 @@ type Asm = VecAssembler<X64Relocation>;
 const RAX: u8 = 0;
 const RCX: u8 = 1;
 const RDX: u8 = 2;
+const RBX: u8 = 3;
+const RSP: u8 = 4;
 const RSI: u8 = 6;
 const RDI: u8 = 7;
 const R8: u8 = 8;
@@ -75,6 +77,23 @@ pub(crate) struct QuickCode {
     pub code: Vec<u8>,
     /// Offset of the entry the execution loop uses (the chained entry is at 0).
     pub loop_entry: usize,
+    /// Offsets of the `rel32` of the `goto_tb` jumps (slot 0 and 1) chaining patches.
+    pub sites: [Option<usize>; 2],
+}
+
+/// A guest memory access's slow path, emitted after the TB's code: the call into softmmu
+/// with the cache registers saved, then back to `done` (or out through `fault`).
+struct SlowPath {
+    entry: DynamicLabel,
+    done: DynamicLabel,
+    /// MemOp and MMU index, as `qk_ld`/`qk_st` take them.
+    oi: u64,
+    pc: u64,
+    /// The value a store writes (`None`: a load, whose result is left in `rax`).
+    value: Option<Temp>,
+    /// The cache as the access saw it (the value may be in a cache register).
+    cache: [Option<Temp>; 4],
+    sp_adj: i32,
 }
 
 /// Where a temp lives.
@@ -85,6 +104,23 @@ enum Loc {
     Slot(i32),
     /// `[rbx + disp]`; `true`: a 4-byte (I32) global.
     Env(i32, bool),
+}
+
+/// x86 opcodes with a `reg, r/m` operand pair, for [`Gen::rm`] (dynasm encodes runtime
+/// displacements with 32 bits; most of ours fit in 8).
+mod opc {
+    /// `mov r/m, reg`
+    pub const MOV_STORE: u8 = 0x89;
+    /// `mov reg, r/m`
+    pub const MOV_LOAD: u8 = 0x8b;
+    /// `add reg, r/m`
+    pub const ADD: u8 = 0x03;
+    /// `and reg, r/m`
+    pub const AND: u8 = 0x23;
+    /// `cmp reg, r/m`
+    pub const CMP: u8 = 0x3b;
+    /// `lea reg, m`
+    pub const LEA: u8 = 0x8d;
 }
 
 /// The cache slot of register `r`, if it is one of [`CACHE_REGS`].
@@ -108,6 +144,7 @@ struct Gen<'a> {
     cell: usize,
     pc: u64,
     goto_seen: [bool; 2],
+    sites: [Option<usize>; 2],
     ret: DynamicLabel,
     fault: DynamicLabel,
     requested: DynamicLabel,
@@ -121,10 +158,21 @@ struct Gen<'a> {
     mov_src: Option<Temp>,
     /// The last store from `rax` in this op: (code offset after it, temp).
     last_store: Option<(usize, Temp)>,
+    /// Memory slow paths, placed after the code so the fast paths stay dense.
+    slow: Vec<SlowPath>,
     /// Vector op descriptors, placed after the code.
     data: Vec<(DynamicLabel, [u8; VEC_DESC_BYTES])>,
     /// The temp each of [`CACHE_REGS`] holds a copy of, and when it was last used.
     cache: [Option<Temp>; 4],
+    /// Per cache register: it holds the only current value of a local (its slot was not
+    /// written), so it must be spilled before it is overwritten or control flow merges.
+    dirty: [bool; 4],
+    /// Locals may live only in the cache (no back edges in the TB: a read the op order
+    /// has passed is never executed again, so `uses` says exactly what is still needed).
+    lazy: bool,
+    /// The current op's inputs until it stores an output (`uses` no longer counts their
+    /// reads by this op): they may not be dropped unspilled while the op loads them.
+    pinned: [Option<Temp>; 4],
     /// Per temp: how many reads of it the ops after the current one make (only temps
     /// read again are worth caching).
     uses: Vec<u32>,
@@ -137,6 +185,31 @@ struct Gen<'a> {
     frame: i32,
     /// Bytes pushed since the op began (slot addresses are rsp-relative).
     sp_adj: i32,
+}
+
+/// Whether a branch of `func` goes back to a label set before it.
+fn has_back_edge(func: &Func) -> bool {
+    let mut set = vec![false; func.nb_labels as usize];
+    for op in &func.ops {
+        match op.opc {
+            Opc::SetLabel | Opc::Br | Opc::Brcond => {
+                let k = if op.opc == Opc::Brcond { 1 } else { 0 };
+                let Some(&l) = op.cargs.get(k) else {
+                    return true;
+                };
+                let Some(seen) = set.get_mut(l as usize) else {
+                    return true;
+                };
+                if op.opc == Opc::SetLabel {
+                    *seen = true;
+                } else if *seen {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Compiles `func` for the chain cell at `cell` (writable-view address).
@@ -193,6 +266,7 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
         cell,
         pc: 0,
         goto_seen: [false; 2],
+        sites: [None; 2],
         ret,
         fault,
         requested,
@@ -201,7 +275,11 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
         mov_src: None,
         last_store: None,
         data: Vec::new(),
+        slow: Vec::new(),
         cache: [None; 4],
+        dirty: [false; 4],
+        lazy: !has_back_edge(func),
+        pinned: [None; 4],
         uses,
         stamp: [0; 4],
         clock: 0,
@@ -247,9 +325,16 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
         g.clean = held.iter().any(Option::is_some).then_some((at, held));
         g.last_store = None;
         g.mov_src = None;
-        for t in &op.iargs {
+        g.pinned = [None; 4];
+        for (k, t) in op.iargs.iter().enumerate() {
             if let Some(u) = g.uses.get_mut(t.index()) {
                 *u = u.saturating_sub(1);
+            }
+            if let Some(p) = g.pinned.get_mut(k) {
+                *p = Some(*t);
+            } else {
+                // More inputs than pins (helper calls): keep every value.
+                g.pinned = [Some(Temp(u32::MAX)); 4];
             }
         }
         g.op(op)?;
@@ -275,6 +360,9 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
     );
     g.epilogue();
     dynasm!(g.a ; .arch x64 ; ret);
+    for p in std::mem::take(&mut g.slow) {
+        g.slow_path(&p)?;
+    }
     for (l, bytes) in std::mem::take(&mut g.data) {
         dynasm!(g.a ; .arch x64 ; .align 16 ; =>l);
         g.a.extend(bytes);
@@ -282,7 +370,11 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
     let code =
         g.a.finalize()
             .map_err(|e| BackendError::Compile(format!("quick code: {e}")))?;
-    Ok(QuickCode { code, loop_entry })
+    Ok(QuickCode {
+        code,
+        loop_entry,
+        sites: g.sites,
+    })
 }
 
 impl Gen<'_> {
@@ -309,6 +401,42 @@ impl Gen<'_> {
             dynasm!(self.a ; .arch x64 ; add rsp, self.frame);
         }
         dynasm!(self.a ; .arch x64 ; pop rbx);
+    }
+
+    /// `op reg, [base + disp]` (or `op [base + disp], reg`) with a 64-bit (`w`) or 32-bit
+    /// operand, in the shortest encoding: no displacement, 8 bits, or 32 bits.
+    fn rm(&mut self, w: bool, op: u8, reg: u8, base: u8, disp: i32) {
+        let rex = 0x40 | (w as u8) << 3 | (reg >> 3 & 1) << 2 | (base >> 3 & 1);
+        if rex != 0x40 {
+            self.a.push(rex);
+        }
+        self.a.push(op);
+        let (md, d8) = if disp == 0 && base & 7 != 5 {
+            (0u8, None)
+        } else if disp == disp as i8 as i32 {
+            (1, Some(disp as i8))
+        } else {
+            (2, None)
+        };
+        self.a.push(md << 6 | (reg & 7) << 3 | (base & 7));
+        if base & 7 == 4 {
+            // SIB: base only (rsp, r12).
+            self.a.push(0x24);
+        }
+        match (md, d8) {
+            (1, Some(d)) => self.a.push(d as u8),
+            (2, _) => self.a.extend(disp.to_le_bytes()),
+            _ => {}
+        }
+    }
+
+    /// `op rax, imm8` (opcode 0x83 with its `/digit`: add 0, or 1, and 4, sub 5, xor 6,
+    /// cmp 7), the immediate sign-extended; `w`: 64-bit.
+    fn imm8_op(&mut self, w: bool, digit: u8, i: i8) {
+        if w {
+            self.a.push(0x48);
+        }
+        self.a.extend([0x83, 0xc0 | digit << 3, i as u8]);
     }
 
     fn loc(&self, t: Temp) -> Result<Loc, BackendError> {
@@ -349,7 +477,9 @@ impl Gen<'_> {
             let c = CACHE_REGS[k];
             dynasm!(self.a ; .arch x64 ; mov Rq(r), Rq(c));
             if let Some(i) = cache_index(r) {
-                self.set_cache(i, t);
+                if !self.frozen {
+                    self.set_cache(i, t);
+                }
             }
         } else {
             self.load_mem(r, t)?;
@@ -389,22 +519,67 @@ impl Gen<'_> {
         Ok(RCX)
     }
 
+    /// Makes cache register `k` a clean copy of `t` (its previous value was spilled or
+    /// is dead).
     fn set_cache(&mut self, k: usize, t: Temp) {
         self.clock += 1;
         self.cache[k] = Some(t);
+        self.dirty[k] = false;
         self.stamp[k] = self.clock;
     }
 
-    /// Register `r` is about to be overwritten: forget what the cache had there.
+    /// Whether the value of `t` is read again (by a later op, or by the current one
+    /// before it stores its output).
+    fn live(&self, t: Temp) -> bool {
+        self.uses.get(t.index()).copied().unwrap_or(0) > 0
+            || self
+                .pinned
+                .iter()
+                .any(|&p| p == Some(t) || p == Some(Temp(u32::MAX)))
+    }
+
+    /// Writes cache register `k` to its local's slot if it holds the only copy of a value
+    /// that is read again.
+    fn spill(&mut self, k: usize) {
+        if !std::mem::take(&mut self.dirty[k]) {
+            return;
+        }
+        let Some(t) = self.cache[k] else { return };
+        if !self.live(t) {
+            return;
+        }
+        if let Some(Some(Loc::Slot(d))) = self.locs.get(t.index()) {
+            let d = d + self.sp_adj;
+            self.rm(true, opc::MOV_STORE, CACHE_REGS[k], RSP, d);
+        }
+    }
+
+    /// Spills every dirty cache register (before a branch, a label or a call: the code
+    /// that follows reads locals from their slots).
+    fn flush(&mut self) {
+        for k in 0..self.cache.len() {
+            self.spill(k);
+        }
+    }
+
+    /// Register `r` is about to be overwritten: forget what the cache had there (after
+    /// spilling it). In the memory paths (`frozen`) a cache register is only overwritten
+    /// between `push_cache` and `pop_cache`, which restores it: nothing to forget.
     fn drop_reg(&mut self, r: u8) {
         if let Some(k) = cache_index(r) {
+            if self.frozen {
+                return;
+            }
+            self.spill(k);
             self.cache[k] = None;
         }
     }
 
-    /// Forgets every cached copy (after a call, at a label).
+    /// Forgets every cached copy (after a call, at a label; `flush` ran before).
     fn drop_cache(&mut self) {
+        debug_assert!(self.dirty.iter().all(|d| !d));
         self.cache = [None; 4];
+        self.dirty = [false; 4];
     }
 
     /// Forgets cached globals that overlap env bytes `[off, off + len)` (a raw env store).
@@ -421,11 +596,12 @@ impl Gen<'_> {
         }
     }
 
-    /// Forgets cached copies of `t` (it is being redefined).
+    /// Forgets cached copies of `t` (it is being redefined: the old value is dead).
     fn drop_temp(&mut self, t: Temp) {
-        for c in self.cache.iter_mut() {
-            if *c == Some(t) {
-                *c = None;
+        for k in 0..self.cache.len() {
+            if self.cache[k] == Some(t) {
+                self.cache[k] = None;
+                self.dirty[k] = false;
             }
         }
     }
@@ -439,21 +615,28 @@ impl Gen<'_> {
             }
             return;
         }
-        if self.frozen || self.uses.get(t.index()).copied().unwrap_or(0) == 0 {
+        if self.frozen || !self.live(t) {
             return;
         }
-        // A free register, else one whose temp is not read again, else the least
-        // recently used.
-        let dead = |g: &Self, k: usize| {
-            g.cache[k].is_none_or(|c| g.uses.get(c.index()).copied().unwrap_or(0) == 0)
-        };
+        self.cache_copy(t, r);
+    }
+
+    /// Copies register `r` (not a cache register), which holds `t`, into a cache register:
+    /// a free one, else one whose temp is not read again, else the least recently used
+    /// (spilled first if it is dirty). Returns the cache slot.
+    fn cache_copy(&mut self, t: Temp, r: u8) -> usize {
+        let dead = |g: &Self, k: usize| g.cache[k].is_none_or(|c| !g.live(c));
         let k = match (0..4).find(|&k| dead(self, k)) {
             Some(k) => k,
             None => (0..4).min_by_key(|&k| self.stamp[k]).unwrap_or(0),
         };
+        if !dead(self, k) {
+            self.spill(k);
+        }
         let c = CACHE_REGS[k];
         dynasm!(self.a ; .arch x64 ; mov Rq(c), Rq(r));
         self.set_cache(k, t);
+        k
     }
 
     /// Saves the cache registers around a call on a slow path (keeps rsp 16-aligned).
@@ -472,7 +655,7 @@ impl Gen<'_> {
             Loc::Imm(v) => self.mov_imm(r, v),
             Loc::Slot(d) => {
                 let d = d + self.sp_adj;
-                dynasm!(self.a ; .arch x64 ; mov Rq(r), [rsp + d])
+                self.rm(true, opc::MOV_LOAD, r, RSP, d)
             }
             Loc::Env(d, false) => dynasm!(self.a ; .arch x64 ; mov Rq(r), [rbx + d]),
             Loc::Env(d, true) => dynasm!(self.a ; .arch x64 ; mov Rd(r), [rbx + d]),
@@ -483,12 +666,33 @@ impl Gen<'_> {
     /// Stores register `r` into temp `t` (an I32 temp gets the low half; the register
     /// must then hold it zero-extended).
     fn store(&mut self, t: Temp, r: u8) -> Result<(), BackendError> {
+        // Ops store their outputs after loading all their inputs.
+        self.pinned = [None; 4];
         self.drop_temp(t);
-        match self.loc(t)? {
+        let loc = self.loc(t)?;
+        if self.lazy && !self.frozen && matches!(loc, Loc::Slot(_)) {
+            // A local lives in the cache until it must be spilled, and is not kept at all
+            // if nothing reads it again.
+            if self.live(t) {
+                let k = match cache_index(r) {
+                    Some(k) => {
+                        self.set_cache(k, t);
+                        k
+                    }
+                    None => self.cache_copy(t, r),
+                };
+                self.dirty[k] = true;
+            }
+            if r == RAX {
+                self.last_store = Some((self.a.offset().0, t));
+            }
+            return Ok(());
+        }
+        match loc {
             Loc::Imm(_) => return Err(bad("output to a constant")),
             Loc::Slot(d) => {
                 let d = d + self.sp_adj;
-                dynasm!(self.a ; .arch x64 ; mov [rsp + d], Rq(r))
+                self.rm(true, opc::MOV_STORE, r, RSP, d)
             }
             Loc::Env(d, false) => dynasm!(self.a ; .arch x64 ; mov [rbx + d], Rq(r)),
             Loc::Env(d, true) => dynasm!(self.a ; .arch x64 ; mov [rbx + d], Rd(r)),
@@ -547,6 +751,8 @@ impl Gen<'_> {
 
     /// Calls `addr`; the callee may clobber the cache registers (see `call_saving`).
     fn call(&mut self, addr: usize) {
+        // The argument registers are set: spills only store.
+        self.flush();
         dynasm!(self.a
             ; .arch x64
             ; mov rax, QWORD addr as i64
@@ -586,6 +792,7 @@ impl Gen<'_> {
         let test = matches!(cond, Cond::TstEq | Cond::TstNe);
         let w = ty == Type::I64;
         match (self.imm(b, ty), test, w) {
+            (Some(i), false, w) if i == i as i8 as i32 => self.imm8_op(w, 7, i as i8),
             (Some(i), false, true) => dynasm!(self.a ; .arch x64 ; cmp rax, i),
             (Some(i), false, false) => dynasm!(self.a ; .arch x64 ; cmp eax, i),
             (Some(i), true, true) => dynasm!(self.a ; .arch x64 ; test rax, i),
@@ -640,6 +847,7 @@ impl Gen<'_> {
         match op.opc {
             SetLabel => {
                 let l = self.label(Self::c(op, 0)?)?;
+                self.flush();
                 dynasm!(self.a ; .arch x64 ; =>l);
                 // Control flow merges here.
                 self.drop_cache();
@@ -799,10 +1007,13 @@ impl Gen<'_> {
                 let l = self.label(Self::c(op, 1)?)?;
                 let cc =
                     self.compare(Self::cond_of(op, 0)?, ty, Self::i(op, 0)?, Self::i(op, 1)?)?;
+                // Spill stores leave the flags alone.
+                self.flush();
                 self.jcc(cc, l);
             }
             Br => {
                 let l = self.label(Self::c(op, 0)?)?;
+                self.flush();
                 dynasm!(self.a ; .arch x64 ; jmp =>l);
             }
             LdEnv => {
@@ -848,14 +1059,8 @@ impl Gen<'_> {
                     (4, true) => dynasm!(self.a ; .arch x64 ; movsxd rax, DWORD [rsi + rdx]),
                     _ => dynasm!(self.a ; .arch x64 ; mov rax, [rsi + rdx]),
                 }
-                dynasm!(self.a ; .arch x64 ; jmp =>done ; =>slow);
-                self.push_cache();
-                dynasm!(self.a ; .arch x64 ; mov rdi, rbx);
-                self.mov_imm(RDX, oi);
-                self.mov_imm(RCX, self.pc);
-                self.call_saving(qk_ld as *const () as usize);
-                self.check_fault();
                 dynasm!(self.a ; .arch x64 ; =>done);
+                self.defer_slow(slow, done, oi, None);
                 self.frozen = false;
                 self.trunc(ty);
                 self.store(Self::o(op, 0)?, RAX)?;
@@ -875,15 +1080,8 @@ impl Gen<'_> {
                     4 => dynasm!(self.a ; .arch x64 ; mov [rsi + rdx], ecx),
                     _ => dynasm!(self.a ; .arch x64 ; mov [rsi + rdx], rcx),
                 }
-                dynasm!(self.a ; .arch x64 ; jmp =>done ; =>slow);
-                self.push_cache();
-                dynasm!(self.a ; .arch x64 ; mov rdi, rbx);
-                self.load(RDX, v)?;
-                self.mov_imm(RCX, oi);
-                self.mov_imm(R8, self.pc);
-                self.call_saving(qk_st as *const () as usize);
-                self.check_fault();
                 dynasm!(self.a ; .arch x64 ; =>done);
+                self.defer_slow(slow, done, oi, Some(v));
                 self.frozen = false;
             }
             AtomicCmpxchg => {
@@ -957,20 +1155,21 @@ impl Gen<'_> {
                     return Err(bad("goto_tb slot"));
                 }
                 self.goto_seen[slot as usize] = true;
-                let p = (self.cell + 8 * slot as usize) as i64;
-                dynasm!(self.a
-                    ; .arch x64
-                    ; mov rax, QWORD p
-                    ; mov rax, [rax]
-                    ; test rax, rax
-                    ; jz >stay
-                );
+                // A direct `jmp rel32` that chaining patches (`Arena::patch_jump`); its
+                // displacement is 4-aligned so the patch is one atomic store. Unchained
+                // (displacement 0) it falls through to rebuild the frame and leave by the
+                // `exit_tb` that follows.
                 self.epilogue();
-                dynasm!(self.a
-                    ; .arch x64
-                    ; jmp rax
-                    ; stay:
-                );
+                while !(self.a.offset().0 + 1).is_multiple_of(4) {
+                    self.a.push(0x90);
+                }
+                self.a.push(0xe9);
+                self.sites[slot as usize] = Some(self.a.offset().0);
+                self.a.extend([0, 0, 0, 0]);
+                dynasm!(self.a ; .arch x64 ; push rbx ; mov rbx, rdi);
+                if self.frame > 0 {
+                    dynasm!(self.a ; .arch x64 ; sub rsp, self.frame);
+                }
             }
             LookupGoto => self.lookup_goto(op)?,
             ExitTb => {
@@ -993,6 +1192,57 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// Records the slow path of the access whose fast path jumps to `entry` on a TLB miss
+    /// and ends at `done` (the guest address is in `rsi`).
+    fn defer_slow(
+        &mut self,
+        entry: DynamicLabel,
+        done: DynamicLabel,
+        oi: u64,
+        value: Option<Temp>,
+    ) {
+        self.slow.push(SlowPath {
+            entry,
+            done,
+            oi,
+            pc: self.pc,
+            value,
+            cache: self.cache,
+            sp_adj: self.sp_adj,
+        });
+    }
+
+    /// Emits a deferred slow path with the cache as its access saw it. The cache
+    /// registers hold what they held there (`push_cache` saves them around the call).
+    fn slow_path(&mut self, p: &SlowPath) -> Result<(), BackendError> {
+        self.cache = p.cache;
+        self.dirty = [false; 4];
+        self.sp_adj = p.sp_adj;
+        self.clean = None;
+        self.frozen = true;
+        self.pc = p.pc;
+        dynasm!(self.a ; .arch x64 ; =>p.entry);
+        self.push_cache();
+        dynasm!(self.a ; .arch x64 ; mov rdi, rbx);
+        match p.value {
+            None => {
+                self.mov_imm(RDX, p.oi);
+                self.mov_imm(RCX, p.pc);
+                self.call_saving(qk_ld as *const () as usize);
+            }
+            Some(v) => {
+                self.load(RDX, v)?;
+                self.mov_imm(RCX, p.oi);
+                self.mov_imm(R8, p.pc);
+                self.call_saving(qk_st as *const () as usize);
+            }
+        }
+        self.check_fault();
+        dynasm!(self.a ; .arch x64 ; jmp =>p.done);
+        self.frozen = false;
+        Ok(())
+    }
+
     /// The softmmu TLB hit test for the guest address in `rsi`: jumps to `slow` on a miss
     /// (or an entry whose flag bits send the access to the slow path), else leaves the
     /// entry's addend (guest address to host address) in `rdx`. Clobbers rax, rcx.
@@ -1007,14 +1257,14 @@ impl Gen<'_> {
             ; .arch x64
             ; mov rdx, rsi
             ; shr rdx, (PAGE_BITS - TLBE_SIZE_LOG2) as i8
-            ; and rdx, [rbx + fast + TLBF_MASK as i32]
-            ; add rdx, [rbx + fast + TLBF_TABLE as i32]
-            ; lea rcx, [rsi + last]
-            ; and rcx, cmp_mask
-            ; cmp rcx, [rdx + tag as i32]
-            ; jne =>slow
-            ; mov rdx, [rdx + TLBE_ADDEND as i32]
         );
+        self.rm(true, opc::AND, RDX, RBX, fast + TLBF_MASK as i32);
+        self.rm(true, opc::ADD, RDX, RBX, fast + TLBF_TABLE as i32);
+        self.rm(true, opc::LEA, RCX, RSI, last);
+        dynasm!(self.a ; .arch x64 ; and rcx, cmp_mask);
+        self.rm(true, opc::CMP, RCX, RDX, tag as i32);
+        dynasm!(self.a ; .arch x64 ; jne =>slow);
+        self.rm(true, opc::MOV_LOAD, RDX, RDX, TLBE_ADDEND as i32);
     }
 
     /// `lookup_goto pc, flags, mmu`: jumps to the TB the vCPU's jump cache names for the
@@ -1079,6 +1329,20 @@ impl Gen<'_> {
         let w = op.ty == Type::I64;
         let (a, b) = (Self::i(op, 0)?, Self::i(op, 1)?);
         self.load(RAX, a)?;
+        let digit = match op.opc {
+            Add => Some(0),
+            Or => Some(1),
+            And => Some(4),
+            Sub => Some(5),
+            Xor => Some(6),
+            _ => None,
+        };
+        if let (Some(i), Some(digit)) = (self.imm(b, op.ty), digit) {
+            if i == i as i8 as i32 {
+                self.imm8_op(w, digit, i as i8);
+                return self.store(Self::o(op, 0)?, RAX);
+            }
+        }
         if let Some(i) = self.imm(b, op.ty) {
             match (op.opc, w) {
                 (Add, true) => dynasm!(self.a ; .arch x64 ; add rax, i),

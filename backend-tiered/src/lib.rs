@@ -330,7 +330,11 @@ impl CompiledTb for TieredTb {
     }
 
     fn host_code(&self) -> Option<&[u8]> {
-        self.hot.get()?.host_code()
+        // The code that runs now: the hot code once installed, the cold code before.
+        match self.hot.get() {
+            Some(h) => h.host_code(),
+            None => self.cold.host_code(),
+        }
     }
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {

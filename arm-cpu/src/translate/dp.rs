@@ -123,7 +123,14 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             let a = cx.rw(rn, is64);
             let b = cx.c(imm as u64);
             let r = add_sub(cx, is64, sub, set_flags, a, b);
+            // `add/sub sp, sp, #16n` keeps a checked SP aligned.
+            let keep = cx.sp_aligned
+                && is64
+                && rd.kind() == arm_decode::RegKind::Sp
+                && rn.kind() == arm_decode::RegKind::Sp
+                && imm % 16 == 0;
             cx.wr(rd, r, is64);
+            cx.sp_aligned |= keep;
         }
         Insn::AddSubShifted {
             is64,

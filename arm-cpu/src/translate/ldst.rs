@@ -10,12 +10,16 @@ use tcg_ir::Temp;
 pub(super) struct Addr {
     pub addr: Temp,
     pub writeback: Option<(Reg, Temp)>,
+    /// The writeback adds a multiple of 16 (an aligned SP stays aligned).
+    pub keeps_align: bool,
 }
 
 /// The SP alignment check (SCTLR_EL1.SA/SA0): a load or store based on a misaligned SP
-/// takes an SP alignment fault (EC 0x26) before any access.
+/// takes an SP alignment fault (EC 0x26) before any access. Once checked, SP stays known
+/// aligned in the block until an instruction may change it otherwise (`Ctx::sp_aligned`),
+/// so a function's stack accesses are checked once.
 fn check_sp_base(cx: &mut Ctx, rn: Reg, base: Temp) {
-    if rn.kind() != RegKind::Sp || !cx.flags.ctl.contains(Ctl::SP_ALIGN) {
+    if rn.kind() != RegKind::Sp || !cx.flags.ctl.contains(Ctl::SP_ALIGN) || cx.sp_aligned {
         return;
     }
     let low = cx.tmp();
@@ -27,6 +31,7 @@ fn check_sp_base(cx: &mut Ctx, rn: Reg, base: Temp) {
     let esr = crate::except::esr(crate::except::ec::SP_ALIGN, 0);
     cx.exit_with(crate::exits::TRAP, cx.pc, esr);
     cx.b.set_label(ok);
+    cx.sp_aligned = true;
 }
 
 pub(super) fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
@@ -47,6 +52,7 @@ pub(super) fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
             Addr {
                 addr: a,
                 writeback: None,
+                keeps_align: true,
             }
         }
         AddrMode::PreIndex { rn, imm } => {
@@ -57,6 +63,7 @@ pub(super) fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
             Addr {
                 addr: a,
                 writeback: Some((rn, a)),
+                keeps_align: imm % 16 == 0,
             }
         }
         AddrMode::PostIndex { rn, imm } => {
@@ -69,6 +76,7 @@ pub(super) fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
             Addr {
                 addr: a,
                 writeback: Some((rn, nb)),
+                keeps_align: imm % 16 == 0,
             }
         }
         AddrMode::Reg {
@@ -86,6 +94,7 @@ pub(super) fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
             Addr {
                 addr: a,
                 writeback: None,
+                keeps_align: true,
             }
         }
         AddrMode::Literal { offset } => {
@@ -93,6 +102,7 @@ pub(super) fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
             Addr {
                 addr: a,
                 writeback: None,
+                keeps_align: true,
             }
         }
     }
@@ -100,7 +110,9 @@ pub(super) fn address(cx: &mut Ctx, mode: AddrMode) -> Addr {
 
 pub(super) fn writeback(cx: &mut Ctx, a: &Addr) {
     if let Some((rn, v)) = a.writeback {
+        let keep = cx.sp_aligned && a.keeps_align;
         cx.wr(rn, v, true);
+        cx.sp_aligned |= keep;
     }
 }
 

@@ -174,6 +174,9 @@ pub(crate) struct Ctx {
     /// A debugger single-steps: block exits neither chain nor probe the jump cache, so
     /// the execution loop sees the end of the one instruction.
     pub no_chain: bool,
+    /// SP was checked 16-byte aligned earlier in the block and has only changed by
+    /// multiples of 16 since (see `ldst::check_sp_base`).
+    pub sp_aligned: bool,
 }
 
 /// A condition in IR terms: holds when `a cond b`.
@@ -207,6 +210,7 @@ impl Ctx {
             word: 0,
             flags,
             no_chain: false,
+            sp_aligned: false,
         }
     }
 
@@ -246,7 +250,10 @@ impl Ctx {
     pub fn wr(&mut self, r: Reg, v: Temp, is64: bool) {
         let dst = match r.kind() {
             RegKind::Gpr(n) => self.g.x[n as usize],
-            RegKind::Sp => self.g.sp,
+            RegKind::Sp => {
+                self.sp_aligned = false;
+                self.g.sp
+            }
             RegKind::Zr => return,
         };
         if is64 {
@@ -617,7 +624,11 @@ fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             | Insn::LoadAcquirePc { .. } => atomic::translate(cx, insn),
             _ => ldst::translate(cx, insn),
         },
-        InsnClass::Exception | InsnClass::System => system::translate(cx, insn),
+        InsnClass::Exception | InsnClass::System => {
+            // A system instruction may switch or write the stack pointer behind `wr`.
+            cx.sp_aligned = false;
+            system::translate(cx, insn)
+        }
         InsnClass::FpSimd => fpsimd::translate(cx, insn),
         InsnClass::Unallocated => cx.undef(),
     }

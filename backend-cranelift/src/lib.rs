@@ -31,13 +31,18 @@
 //! `exit_tb n` that follows, which returns [`ExitCode::chainable`]`(cell, n)` (from
 //! [`CompiledTb::exec_chained`]; plain `exec` normalises it to `GOTO_TB0/1`).
 //!
+//! Quick code (`quick.rs`) jumps directly instead: its `goto_tb n` is a `jmp rel32` whose
+//! displacement offset the cell records (`site0/1`); chaining stores the slot and patches
+//! the displacement (one aligned 4-byte store, on the writable view), unchaining points it
+//! back at the unchained path (displacement 0).
+//!
 //! [`Backend::chain`] stores the target's entry into the exiting TB's cell slot. It checks,
 //! without trusting the caller: the exit value names a cell that the *target's* arena
 //! handed out (so both TBs are of one generation and the cell lives as long as the target
 //! holds that arena), both TBs' first guest pcs are known and lie in the same guest page,
 //! and neither TB was unchained. A successful chain is recorded in the target's incoming
 //! list; [`Backend::unchain`] marks a TB dead, zeroes its own slots and every recorded slot
-//! still pointing at it. Chain and unchain serialise on one backend mutex; generated code
+//! still pointing at it (and repoints their quick-code jumps). Chain and unchain serialise on one backend mutex; generated code
 //! reads cells with plain atomic loads. Memory safety: chains jump only to entries of their
 //! own arena, which the TB the execution loop entered keeps alive; `lookup_goto` jumps to
 //! entries of the vCPU's jump cache (in tiered mode, from quick code into Cranelift's

@@ -4,18 +4,23 @@
 //! It compiles in a few microseconds where Cranelift needs 100 or more, and its code is
 //! several times faster than the interpreter, though slower than Cranelift's:
 //!
-//! * Values live in memory: globals stay in env at their offsets (so nothing is written
-//!   back at exits, around helper calls or on faults), locals in frame slots above `rsp`,
-//!   constants are immediates. Each op loads its inputs into scratch registers, computes,
-//!   and stores its output. I32 values are kept zero-extended, as 32-bit x86 ops leave them.
-//! * A register cache keeps copies: `r8`-`r11` hold recently stored or loaded temps (the
-//!   memory copy stays current, so a cached value is only ever a faster source), and an
-//!   op's result stays in `rax` for the next op. Labels and calls drop the cache; the
-//!   memory slow paths save it around their call instead.
+//! * Globals live in env at their offsets (so nothing is written back at exits, around
+//!   helper calls or on faults), constants are immediates, locals have frame slots above
+//!   `rsp`. Each op loads its inputs into scratch registers, computes, and stores its
+//!   output. I32 values are kept zero-extended, as 32-bit x86 ops leave them.
+//! * A register cache: `r8`-`r11` hold temps that are read again, and an op's result
+//!   stays in `rax` for the next op. A cached global is a copy (env stays current); a
+//!   local may live only in its register (`dirty`) and is written to its slot only when
+//!   the register is needed for another value, or before a branch, a label or a call
+//!   (in TBs with no back edge; others store every local). A local no later op reads is
+//!   never stored. The memory slow paths save the cache around their call.
+//! * Memory fast paths (the inline TLB probe) are inline; their slow paths (the call into
+//!   softmmu) are placed after the TB's code, so the code that runs is dense.
+//! * `goto_tb` is a direct `jmp rel32` that chaining patches (`lib.rs`, `patch_site`).
 //! * `rbx` holds env for the whole TB; `rdi` carries it into the TB and across chains.
 //! * The calling convention is the one Cranelift's TBs use (`tail`: env in `rdi`, exit
-//!   value in `rax`, `rbp` preserved), so the trampoline, chain cells, `goto_tb` patching,
-//!   `lookup_goto` targets and the exit protocol are those of `lib.rs`.
+//!   value in `rax`, `rbp` preserved), so the trampoline, chain cells, `lookup_goto`
+//!   targets and the exit protocol are those of `lib.rs`.
 //! * Guest memory, atomics, vector ops and the rare arithmetic ops call small `extern "C"`
 //!   functions below (the TLB hit path of `softmmu::access` inlined into them); faults are
 //!   seen in env's fault word after the call.

@@ -207,7 +207,16 @@ fn chaining_is_refused_across_generations_and_backends() {
 
 #[test]
 fn unchain_resets_cells_and_blocks_later_chains() {
-    let be = jit();
+    unchain_resets(jit());
+}
+
+/// Quick code chains by patching its jumps: unchaining must point them back.
+#[test]
+fn quick_code_unchain_repoints_its_jumps() {
+    unchain_resets(quick_counting(0));
+}
+
+fn unchain_resets(be: CraneliftBackend) {
     let a = compile(&be, &tb_inc(0x4000_1000, 0x4000_1040));
     let a2 = compile(&be, &tb_inc(0x4000_1080, 0x4000_1040));
     let b = compile(&be, &tb_end(0x4000_1040));
@@ -241,9 +250,19 @@ fn unchain_resets_cells_and_blocks_later_chains() {
 
 #[test]
 fn concurrent_chaining_while_running() {
+    concurrent_chaining(jit());
+}
+
+/// Four threads patch the same quick-code jumps while running through them.
+#[test]
+fn quick_code_concurrent_chaining_while_running() {
+    concurrent_chaining(quick_counting(0));
+}
+
+fn concurrent_chaining(be: CraneliftBackend) {
     // Four threads run A -> B -> A ... (B leaves after 2000 rounds of its env's counter),
     // chaining the slots as they exit, all at once.
-    let be = Arc::new(jit());
+    let be = Arc::new(be);
     let a = compile(&be, &tb_inc(0x4000_1000, 0x4000_1040));
     let b = compile(
         &be,

@@ -218,9 +218,13 @@ P=$(sed 's/.*xtask.httpport=\([0-9]*\).*/\1/' /proc/cmdline)
 wget -q -O - "http://10.0.2.2:$P/hello" || echo "wget failed"
 mkdir -p /www
 echo "hello from the guest" > /www/index.html
-httpd -p 8080 -h /www && echo "httpd started"
-# The host's client retries every 250 ms meanwhile.
-sleep 4
+httpd -f -v -p 8080 -h /www 2>/tmp/httpd.log &
+echo "httpd started"
+# The host's client retries every 250 ms; httpd -v logs its connection. Wait for it (at
+# most 30 s: a slow back end on a loaded host needs more than a fixed few seconds).
+i=0
+while [ $i -lt 30 ] && ! [ -s /tmp/httpd.log ]; do sleep 1; i=$((i+1)); done
+sleep 2
 echo "=== check end ==="
 "#;
 

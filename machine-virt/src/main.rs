@@ -83,6 +83,10 @@ struct Args {
     /// in the RSS.
     #[arg(long)]
     split_wx: bool,
+    /// Size of the generated-code buffer in MiB (QEMU's `-accel tcg,tb-size=N`); when it
+    /// fills, all code is flushed and translated again.
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=2048))]
+    tb_size: u32,
     /// With `--backend tiered`: number of background compile threads (default: host cores
     /// minus one, at least 1, at most 4).
     #[arg(long, value_name = "N")]
@@ -313,6 +317,7 @@ fn build(
 ) -> anyhow::Result<Board> {
     let jit_opts = JitOptions {
         split_wx: args.split_wx,
+        arena_size: (args.tb_size as usize) << 20,
         ..Default::default()
     };
     // TEST ONLY: with --check, VIRT_TEST_MISCOMPILE_ADD_IMM=C makes the JIT compile every

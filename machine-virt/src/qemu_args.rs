@@ -308,7 +308,8 @@ fn global(spec: &str) -> Result<(), String> {
     }
 }
 
-/// `-accel tcg[,thread=single|multi][,split-wx=on|off]` as a scheduler and code mapping.
+/// `-accel tcg[,thread=single|multi][,split-wx=on|off][,tb-size=MiB]` as a scheduler, code
+/// mapping and code buffer size.
 fn accel(spec: &str) -> Result<Vec<String>, String> {
     let mut parts = spec.split(',');
     let name = parts.next().unwrap_or_default();
@@ -318,6 +319,7 @@ fn accel(spec: &str) -> Result<Vec<String>, String> {
     // QEMU's default for an AArch64 guest on a 64-bit host is multi-threaded TCG.
     let mut sched = "mttcg";
     let mut split_wx = false;
+    let mut tb_size = None;
     for p in parts {
         match p.split_once('=') {
             Some(("thread", "single")) => sched = "rr",
@@ -326,12 +328,22 @@ fn accel(spec: &str) -> Result<Vec<String>, String> {
                 split_wx = boolean("split-wx", v)
                     .map_err(|_| format!("-accel tcg,split-wx={v}: expected on or off"))?
             }
+            Some(("tb-size", v)) => {
+                let n: u32 = v
+                    .parse()
+                    .map_err(|_| format!("-accel tcg,tb-size={v}: expected a size in MiB"))?;
+                tb_size = Some(n);
+            }
             _ => return Err(format!("-accel tcg: unsupported property `{p}`")),
         }
     }
     let mut out = vec!["--sched".to_string(), sched.to_string()];
     if split_wx {
         out.push("--split-wx".into());
+    }
+    if let Some(n) = tb_size {
+        out.push("--tb-size".into());
+        out.push(n.to_string());
     }
     Ok(out)
 }
@@ -518,7 +530,11 @@ mod tests {
         assert_eq!(ok("-accel tcg -m 1"), "--sched mttcg -m 1");
         assert_eq!(ok("-accel tcg,thread=single -m 1"), "--sched rr -m 1");
         assert!(err("-accel kvm").contains("-accel kvm is not supported"));
-        assert!(err("-accel tcg,tb-size=64").contains("tb-size"));
+        assert_eq!(
+            ok("-accel tcg,tb-size=64 -m 1"),
+            "--sched mttcg --tb-size 64 -m 1"
+        );
+        assert!(err("-accel tcg,tb-size=lots").contains("tb-size"));
         assert_eq!(
             ok("-accel tcg,thread=single,split-wx=on -m 1"),
             "--sched rr --split-wx -m 1"

@@ -36,9 +36,9 @@ const _: () = assert!(CELL_LIMIT == CELL_RUNS + 8);
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 use softmmu::layout::{
-    ENV_EXIT_REQUEST, ENV_FAULT, ENV_JMP, ENV_TLB, NB_MMU_MODES, PAGE_BITS, PAGE_MASK, TLBE_ADDEND,
-    TLBE_ADDR_CODE, TLBE_ADDR_READ, TLBE_ADDR_WRITE, TLBE_SIZE_LOG2, TLBF_MASK, TLBF_SIZE_LOG2,
-    TLBF_TABLE,
+    ENV_EXIT_REQUEST, ENV_FAULT, ENV_JMP_TABLE, ENV_TLB, NB_MMU_MODES, PAGE_BITS, PAGE_MASK,
+    TLBE_ADDEND, TLBE_ADDR_CODE, TLBE_ADDR_READ, TLBE_ADDR_WRITE, TLBE_SIZE_LOG2, TLBF_MASK,
+    TLBF_SIZE_LOG2, TLBF_TABLE,
 };
 use softmmu::EnvHead;
 use tcg_ir::vector::{self, VecShape};
@@ -193,8 +193,26 @@ struct Gen<'a> {
 }
 
 /// Whether a branch of `func` goes back to a label set before it.
-fn has_back_edge(func: &Func) -> bool {
-    let mut set = vec![false; func.nb_labels as usize];
+/// What one thread's compilations reuse: the assembler (its label and relocation tables)
+/// and the per-TB tables, so compiling a TB allocates little more than its code.
+#[derive(Default)]
+struct Scratch {
+    asm: Option<Asm>,
+    locs: Vec<Option<Loc>>,
+    uses: Vec<u32>,
+    labels: Vec<DynamicLabel>,
+    slow: Vec<SlowPath>,
+    data: Vec<(DynamicLabel, [u8; VEC_DESC_BYTES])>,
+    seen: Vec<bool>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+fn has_back_edge(func: &Func, set: &mut Vec<bool>) -> bool {
+    set.clear();
+    set.resize(func.nb_labels as usize, false);
     for op in &func.ops {
         match op.opc {
             Opc::SetLabel | Opc::Br | Opc::Brcond => {
@@ -219,7 +237,21 @@ fn has_back_edge(func: &Func) -> bool {
 
 /// Compiles `func` for the chain cell at `cell` (writable-view address).
 pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCode, BackendError> {
-    let mut locs = Vec::with_capacity(func.temps.len());
+    let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    let r = compile_with(func, cell, counted, &mut scratch);
+    SCRATCH.with(|s| *s.borrow_mut() = scratch);
+    r
+}
+
+fn compile_with(
+    func: &Func,
+    cell: usize,
+    counted: bool,
+    scratch: &mut Scratch,
+) -> Result<QuickCode, BackendError> {
+    let mut locs = std::mem::take(&mut scratch.locs);
+    locs.clear();
+    locs.reserve(func.temps.len());
     let mut nslots = 0i32;
     for t in &func.temps {
         locs.push(Some(match t.kind {
@@ -240,7 +272,9 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
     // Sized so that assembling never regrows them: memory ops add two labels and a few
     // references each, branches and exits one reference.
     let n = func.ops.len();
-    let mut uses = vec![0u32; func.temps.len()];
+    let mut uses = std::mem::take(&mut scratch.uses);
+    uses.clear();
+    uses.resize(func.temps.len(), 0);
     for op in &func.ops {
         for t in &op.iargs {
             if let Some(u) = uses.get_mut(t.index()) {
@@ -248,16 +282,31 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
             }
         }
     }
-    let mut a = Asm::new_with_capacity(
-        0,
-        64 * n + 128,
-        0,
-        0,
-        func.nb_labels as usize + 2 * n + 8,
-        0,
-        3 * n + 16,
-    );
-    let labels = (0..func.nb_labels).map(|_| a.new_dynamic_label()).collect();
+    // A reused assembler was left empty by `take` (labels cleared, relocations resolved);
+    // one that failed mid-TB is dropped with its state (see below).
+    let mut a = match scratch.asm.take() {
+        Some(mut a) => {
+            a.reserve_ops(64 * n + 128);
+            a
+        }
+        None => Asm::new_with_capacity(
+            0,
+            64 * n + 128,
+            0,
+            0,
+            func.nb_labels as usize + 2 * n + 8,
+            0,
+            3 * n + 16,
+        ),
+    };
+    let mut labels = std::mem::take(&mut scratch.labels);
+    labels.clear();
+    labels.extend((0..func.nb_labels).map(|_| a.new_dynamic_label()));
+    let lazy = !has_back_edge(func, &mut scratch.seen);
+    let mut slow = std::mem::take(&mut scratch.slow);
+    slow.clear();
+    let mut data = std::mem::take(&mut scratch.data);
+    data.clear();
     let ret = a.new_dynamic_label();
     let fault = a.new_dynamic_label();
     let requested = a.new_dynamic_label();
@@ -279,11 +328,11 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
         clean: None,
         mov_src: None,
         last_store: None,
-        data: Vec::new(),
-        slow: Vec::new(),
+        data,
+        slow,
         cache: [None; 4],
         dirty: [false; 4],
-        lazy: !has_back_edge(func),
+        lazy,
         pinned: [None; 4],
         uses,
         stamp: [0; 4],
@@ -365,16 +414,28 @@ pub(crate) fn compile(func: &Func, cell: usize, counted: bool) -> Result<QuickCo
     );
     g.epilogue();
     dynasm!(g.a ; .arch x64 ; ret);
-    for p in std::mem::take(&mut g.slow) {
+    let mut slow = std::mem::take(&mut g.slow);
+    for p in slow.drain(..) {
         g.slow_path(&p)?;
     }
-    for (l, bytes) in std::mem::take(&mut g.data) {
+    let mut data = std::mem::take(&mut g.data);
+    for (l, bytes) in data.drain(..) {
         dynasm!(g.a ; .arch x64 ; .align 16 ; =>l);
         g.a.extend(bytes);
     }
     let code =
-        g.a.finalize()
+        g.a.take()
             .map_err(|e| BackendError::Compile(format!("quick code: {e}")))?;
+    // Everything goes back for the next TB only after a success.
+    *scratch = Scratch {
+        asm: Some(g.a),
+        locs: g.locs,
+        uses: g.uses,
+        labels: g.labels,
+        slow,
+        data,
+        seen: std::mem::take(&mut scratch.seen),
+    };
     Ok(QuickCode {
         code,
         loop_entry,
@@ -1281,7 +1342,6 @@ impl Gen<'_> {
         let mmu = (Self::c(op, 1)? as usize) % NB_MMU_MODES;
         let miss = self.a.new_dynamic_label();
         let fast = (ENV_TLB + (mmu << TLBF_SIZE_LOG2)) as i32;
-        let jmp = ENV_JMP as i32;
         self.load(RSI, Self::i(op, 0)?)?;
         dynasm!(self.a
             ; .arch x64
@@ -1293,8 +1353,8 @@ impl Gen<'_> {
             ; xor rdi, rax
             ; and edi, (JMP_SIZE - 1) as i32
             ; shl rdi, JMPE_SIZE_LOG2 as i8
-            ; add rdi, rbx
-            ; cmp rsi, [rdi + jmp + JMPE_PC as i32]
+            ; add rdi, [rbx + ENV_JMP_TABLE as i32]
+            ; cmp rsi, [rdi + JMPE_PC as i32]
             ; jne =>miss
             // The code TLB entry of pc maps its page to the guest code the key names.
             ; mov rdx, rsi
@@ -1312,13 +1372,13 @@ impl Gen<'_> {
         dynasm!(self.a
             ; .arch x64
             ; or rcx, rax
-            ; cmp rcx, [rdi + jmp + JMPE_KEY as i32]
+            ; cmp rcx, [rdi + JMPE_KEY as i32]
             ; jne =>miss
             // Alive: no CELL_DEAD in its cell's flag word.
-            ; mov rax, [rdi + jmp + JMPE_AUX as i32]
+            ; mov rax, [rdi + JMPE_AUX as i32]
             ; test QWORD [rax + crate::CELL_FLAGS_OFFSET as i32], crate::CELL_DEAD as i32
             ; jnz =>miss
-            ; mov rax, [rdi + jmp + JMPE_CODE as i32]
+            ; mov rax, [rdi + JMPE_CODE as i32]
         );
         self.epilogue();
         dynasm!(self.a

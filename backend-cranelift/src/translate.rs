@@ -1288,17 +1288,18 @@ impl Tr<'_, '_> {
         let miss = self.b.create_block();
         let fl = flags_env();
 
-        // e = env + ENV_JMP + jmp_index(pc) * 32
+        // e = env->jmp + jmp_index(pc) * 32
         let h1 = self.b.ins().ushr_imm_s(pc, 2);
         let h2 = self.b.ins().ushr_imm_s(pc, 2 + JMP_BITS as i64);
         let h = self.b.ins().bxor(h1, h2);
         let h = self.b.ins().band_imm_s(h, (JMP_SIZE - 1) as i64);
         let eoff = self.b.ins().ishl_imm_s(h, JMPE_SIZE_LOG2 as i64);
-        let e = self.b.ins().iadd(self.env, eoff);
-        let epc = self
+        let table = self
             .b
             .ins()
-            .load(types::I64, fl, e, (ENV_JMP + JMPE_PC) as i32);
+            .load(types::I64, fl, self.env, ENV_JMP_TABLE as i32);
+        let e = self.b.ins().iadd(table, eoff);
+        let epc = self.b.ins().load(types::I64, fl, e, JMPE_PC as i32);
         let c = self.b.ins().icmp(IntCC::Equal, epc, pc);
         self.branch_or(c, miss);
 
@@ -1318,18 +1319,12 @@ impl Tr<'_, '_> {
             .b
             .ins()
             .bor_imm_s(host, (flags << JMP_KEY_FLAGS_SHIFT) as i64);
-        let ekey = self
-            .b
-            .ins()
-            .load(types::I64, fl, e, (ENV_JMP + JMPE_KEY) as i32);
+        let ekey = self.b.ins().load(types::I64, fl, e, JMPE_KEY as i32);
         let c = self.b.ins().icmp(IntCC::Equal, ekey, key);
         self.branch_or(c, miss);
 
         // The TB is alive: its chain cell's flag word has no CELL_DEAD.
-        let cell = self
-            .b
-            .ins()
-            .load(types::I64, fl, e, (ENV_JMP + JMPE_AUX) as i32);
+        let cell = self.b.ins().load(types::I64, fl, e, JMPE_AUX as i32);
         let flag_word = self.b.ins().iadd_imm_s(cell, crate::CELL_FLAGS_OFFSET);
         let cf = self
             .b
@@ -1339,10 +1334,7 @@ impl Tr<'_, '_> {
         let c = self.b.ins().icmp_imm_s(IntCC::Equal, dead, 0);
         self.branch_or(c, miss);
 
-        let code = self
-            .b
-            .ins()
-            .load(types::I64, fl, e, (ENV_JMP + JMPE_CODE) as i32);
+        let code = self.b.ins().load(types::I64, fl, e, JMPE_CODE as i32);
         let sig = self.tb_sig();
         let env = self.env;
         self.b.ins().return_call_indirect(sig, code, &[env]);

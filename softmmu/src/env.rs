@@ -1,6 +1,6 @@
 //! The softmmu part of every guest environment, and the per-vCPU memory context.
 
-use crate::jmp::{JmpEntry, JMP_SIZE};
+use crate::jmp::{JmpEntry, JmpTable};
 use crate::phys::PhysMap;
 use crate::tables::{Tlb, TlbStats};
 use crate::tlb::{PageWalker, TlbEntry, TlbFlush, TlbFull};
@@ -36,7 +36,7 @@ pub struct EnvHead {
     /// The TLB; its first field, `Tlb::fast`, is what generated code reads.
     pub tlb: Tlb,
     /// The jump cache generated code probes at indirect branches (see `crate::jmp`).
-    pub jmp: [JmpEntry; JMP_SIZE],
+    pub jmp: JmpTable,
 }
 
 impl EnvHead {
@@ -53,7 +53,7 @@ impl EnvHead {
             ctx,
             _pad1: [0; 2],
             tlb: Tlb::new(),
-            jmp: [JmpEntry::EMPTY; JMP_SIZE],
+            jmp: JmpTable::new(),
         }
     }
 

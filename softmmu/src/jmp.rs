@@ -1,7 +1,7 @@
 //! The per-vCPU jump cache that generated code probes to continue at an indirect branch
 //! target without returning to the execution loop (QEMU's `lookup_and_goto_ptr` idea).
 //!
-//! It lives in the env ([`crate::EnvHead::jmp`]), is written only by the vCPU's own thread
+//! The env points at it ([`crate::EnvHead::jmp`], a [`JmpTable`]), it is written only by the vCPU's own thread
 //! (the execution loop fills an entry after generated code missed it) and read only by
 //! generated code on that thread, so it needs no synchronisation. An entry names a TB by
 //! the virtual pc, the host address of its guest code (RAM: one-to-one with the physical
@@ -11,10 +11,12 @@
 //! TB is never entered. The loop clears the whole cache when the TB cache is flushed (the
 //! code it points to is then reset).
 
-/// Log2 of the number of entries. 16K: with 4K, two thirds of the jump-cache misses in a
-/// gcc run were entries taken by another pc (counted by kind with a probe in the loop;
-/// 16K removed about 70 % of those, for 384 KB more env per vCPU).
-pub const JMP_BITS: u32 = 14;
+/// Log2 of the number of entries. 64K: with 4K, two thirds of the jump-cache misses in a
+/// gcc run were entries taken by another pc (counted by kind with a probe in the loop);
+/// 16K removed about 70 % of those, but in the gcc workload (cc1 returns to very many call
+/// sites) 84 % of the misses were still other pcs' entries. 2 MiB per vCPU, on the heap,
+/// so its pages cost memory only once used.
+pub const JMP_BITS: u32 = 16;
 pub const JMP_SIZE: usize = 1 << JMP_BITS;
 /// Log2 of the entry size and the field offsets generated code uses.
 pub const JMPE_SIZE_LOG2: u32 = 5;
@@ -25,7 +27,9 @@ pub const JMPE_AUX: usize = 24;
 /// Bits of a code address kept in [`JmpEntry::key`]; the TB flags sit above them.
 pub const JMP_KEY_FLAGS_SHIFT: u32 = 48;
 
-/// One entry. `pc == EMPTY_PC` (never a valid, 4-aligned pc) marks it free.
+/// One entry. `pc == EMPTY_PC` (never a valid, 4-aligned pc) marks it free; an all-zero
+/// entry (a fresh table) never matches either, since no TB has key 0 (its code's host
+/// address is not 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C, align(32))]
 pub struct JmpEntry {
@@ -52,6 +56,64 @@ impl JmpEntry {
 #[inline]
 pub fn jmp_index(pc: u64) -> usize {
     ((pc >> 2) ^ (pc >> (2 + JMP_BITS))) as usize & (JMP_SIZE - 1)
+}
+
+/// The jump cache of one env: `JMP_SIZE` entries on the heap. `#[repr(C)]` with the
+/// entries' address as its only field, which generated code loads from
+/// [`crate::layout::ENV_JMP_TABLE`].
+#[repr(C)]
+pub struct JmpTable {
+    entries: std::ptr::NonNull<JmpEntry>,
+}
+
+// SAFETY: the table owns its allocation (like a `Box<[JmpEntry]>`).
+unsafe impl Send for JmpTable {}
+// SAFETY: shared access only reads plain data.
+unsafe impl Sync for JmpTable {}
+
+impl JmpTable {
+    fn layout() -> std::alloc::Layout {
+        std::alloc::Layout::new::<[JmpEntry; JMP_SIZE]>()
+    }
+
+    /// An empty table (zeroed: untouched pages are not resident).
+    pub fn new() -> JmpTable {
+        let layout = Self::layout();
+        // SAFETY: the layout has a non-zero size; all-zero bytes are valid entries.
+        let p = unsafe { std::alloc::alloc_zeroed(layout) } as *mut JmpEntry;
+        match std::ptr::NonNull::new(p) {
+            Some(entries) => JmpTable { entries },
+            None => std::alloc::handle_alloc_error(layout),
+        }
+    }
+}
+
+impl Default for JmpTable {
+    fn default() -> Self {
+        JmpTable::new()
+    }
+}
+
+impl std::ops::Deref for JmpTable {
+    type Target = [JmpEntry];
+    fn deref(&self) -> &[JmpEntry] {
+        // SAFETY: `JMP_SIZE` initialised entries, owned by `self`.
+        unsafe { std::slice::from_raw_parts(self.entries.as_ptr(), JMP_SIZE) }
+    }
+}
+
+impl std::ops::DerefMut for JmpTable {
+    fn deref_mut(&mut self) -> &mut [JmpEntry] {
+        // SAFETY: as in `deref`, borrowed mutably through `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.entries.as_ptr(), JMP_SIZE) }
+    }
+}
+
+impl Drop for JmpTable {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.entries.as_ptr() as *mut u8, Self::layout()) };
+    }
 }
 
 /// The key of a TB whose guest code is at host address `host_pc`, with key flags

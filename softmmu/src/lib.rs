@@ -61,8 +61,8 @@ pub mod layout {
     pub const TLB_WATCH: u64 = 1 << 8;
     /// An empty TLB tag.
     pub const TLB_EMPTY: u64 = u64::MAX;
-    /// `EnvHead::jmp`: the jump cache (`crate::jmp`).
-    pub const ENV_JMP: usize = std::mem::offset_of!(crate::env::EnvHead, jmp);
+    /// `EnvHead::jmp`: the address of the jump cache's entries (`crate::jmp::JmpTable`).
+    pub const ENV_JMP_TABLE: usize = std::mem::offset_of!(crate::env::EnvHead, jmp);
 }
 
 /// Kinds of fault the softmmu records itself in `EnvHead::fault`; walkers use

@@ -16,7 +16,10 @@ use crate::access::{host_read, host_write};
 use crate::env::EnvHead;
 use crate::layout::*;
 use crate::phys::{PhysAddr, RegionKind};
-use crate::tlb::{compare_value, fill_write_tag, tlb_unprotect, Access, Perms, TlbEntry, TlbFull};
+use crate::tlb::{
+    compare_value, fill_write_tag, is_ram_write_tag, tlb_unprotect, Access, Perms, TlbEntry,
+    TlbFull,
+};
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use tcg_ir::types::{MemOp, RmwOp};
 
@@ -129,6 +132,9 @@ pub unsafe fn tlb_fill(env: *mut EnvHead, vaddr: u64, access: Access, mmu: usize
             addend,
         });
         full.write(TlbFull::new(&t, page));
+        if ram.is_some() && is_ram_write_tag(write) {
+            tlb.note_write_page(mmu, t.paddr_page & PAGE_MASK);
+        }
         fill_write_tag(e, full, t.paddr_page & PAGE_MASK, write, ram);
     }
     true

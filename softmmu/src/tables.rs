@@ -31,13 +31,23 @@
 //!   and the old one is kept until drop); a growing table is published before entries move
 //!   into its new part, and moves write the write tag like fills do
 //!   (`tlb::fill_write_tag`), so a sweep finds every entry or the move sees the code bit.
+//! * **Write-page filter.** A sweep names one physical page, and most tables hold no
+//!   writable entry for it, but scanning a full table reads a megabyte. Each allocation
+//!   ends with a bit set (two bits per entry of capacity) indexed by the physical page
+//!   number: a fill of a writable RAM entry sets its page's bit before the write tag goes
+//!   in ([`Tlb::note_write_page`]), a reset clears the set, and a sweep skips a table whose
+//!   bit for its page is clear. Bits of evicted entries stay set until the next reset
+//!   (only a wasted scan); a grown allocation starts with each old bit in both of its new
+//!   places.
 
 use crate::layout::*;
 use crate::phys::PhysMap;
-use crate::tlb::{fill_write_tag, tlb_index, TlbEntry, TlbFast, TlbFlush, TlbFull};
+use crate::tlb::{
+    fill_write_tag, is_ram_write_tag, tlb_index, TlbEntry, TlbFast, TlbFlush, TlbFull,
+};
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 const SLOTS: usize = TLB_ASID_SLOTS;
 const MODES: usize = NB_MMU_MODES;
@@ -120,9 +130,30 @@ struct Table {
     old: Vec<(*mut u8, u32)>,
 }
 
+/// Bytes of the entries and records of a table of capacity `2^cap_bits`: the write-page
+/// filter starts there.
+const fn filter_offset(cap_bits: u32) -> usize {
+    (std::mem::size_of::<TlbEntry>() + std::mem::size_of::<TlbFull>()) << cap_bits
+}
+
+/// Words of the write-page filter of a table of capacity `2^cap_bits`: two bits per entry,
+/// so even a table full of writable pages leaves most bits clear.
+const fn filter_words(cap_bits: u32) -> usize {
+    (2usize << cap_bits) / 64
+}
+
+/// Word and bit of physical page `paddr_page`'s filter bit at capacity `2^cap_bits`.
+fn filter_bit(paddr_page: u64, cap_bits: u32) -> (usize, u64) {
+    let b = (paddr_page >> PAGE_BITS) as usize & ((2usize << cap_bits) - 1);
+    (b / 64, 1 << (b % 64))
+}
+
+// Whole filter words at the smallest capacity, and filters stay 8-byte aligned.
+const _: () = assert!(filter_words(TLB_MIN_BITS) >= 1 && filter_offset(0).is_multiple_of(8));
+
 fn table_layout(cap_bits: u32) -> Layout {
-    let bytes = (std::mem::size_of::<TlbEntry>() + std::mem::size_of::<TlbFull>()) << cap_bits;
-    // At most 2^TLB_MAX_BITS * 64 bytes with a power-of-two alignment: never an error.
+    let bytes = filter_offset(cap_bits) + filter_words(cap_bits) * 8;
+    // At most 2^TLB_MAX_BITS * 65 bytes with a power-of-two alignment: never an error.
     Layout::from_size_align(bytes, TABLE_ALIGN)
         .unwrap_or_else(|_| handle_alloc_error(Layout::new::<TlbEntry>()))
 }
@@ -160,6 +191,25 @@ impl Table {
     /// Entry and slow-path record `i` (< `n()`).
     fn slot(&self, i: usize) -> (*mut TlbEntry, *mut TlbFull) {
         (self.entries().wrapping_add(i), self.fulls().wrapping_add(i))
+    }
+
+    /// The write-page filter of the allocation (`filter_words(cap_bits)` words).
+    fn filter(&self) -> &[AtomicU64] {
+        // SAFETY: every allocation has room for its filter after the records
+        // (`table_layout`), 8-byte aligned; the words are only accessed atomically (other
+        // threads read them in `for_each_published_table`).
+        unsafe {
+            std::slice::from_raw_parts(
+                self.mem.add(filter_offset(self.cap_bits)) as *const AtomicU64,
+                filter_words(self.cap_bits),
+            )
+        }
+    }
+
+    fn clear_filter(&self) {
+        for w in self.filter() {
+            w.store(0, Ordering::Relaxed);
+        }
     }
 
     fn full(&self, i: usize) -> &TlbFull {
@@ -206,10 +256,12 @@ impl Table {
             self.cap_bits = TLB_MIN_BITS;
             self.bits = TLB_MIN_BITS;
             self.clear_range(0, self.n());
+            self.clear_filter();
         } else {
             if self.live > 0 || self.word.load(Ordering::Relaxed) == 0 {
                 self.clear_range(0, self.n());
             }
+            self.clear_filter();
             let want = (2 * self.peak.max(1)).next_power_of_two().trailing_zeros();
             let bits = want.clamp(TLB_MIN_BITS, self.bits);
             if bits < self.bits {
@@ -267,11 +319,21 @@ impl Table {
                 // No memory to grow into: keep the table as it is.
                 return;
             }
+            let old_filter = self.filter().as_ptr();
+            let old_words = filter_words(self.cap_bits);
             self.old.push((self.mem, self.cap_bits));
             self.mem = mem;
             self.cap_bits = new_bits;
             self.bits = new_bits;
             self.clear_range(0, self.n());
+            // Each page's bit at the old capacity is one of its two places at the new one.
+            let filter = self.filter();
+            for k in 0..old_words {
+                // SAFETY: the old allocation is kept (`old`) and its filter initialised.
+                let v = unsafe { (*old_filter.add(k)).load(Ordering::Relaxed) };
+                filter[k].store(v, Ordering::Relaxed);
+                filter[k + old_words].store(v, Ordering::Relaxed);
+            }
         } else {
             self.bits = new_bits;
             self.clear_range(old_n, self.n());
@@ -589,9 +651,22 @@ impl Tlb {
             });
             f.write(full);
             let ram = phys.and_then(|p| p.ram_block(full.paddr_page));
+            if ram.is_some() && is_ram_write_tag(src.addr_write) {
+                self.note_write_page(mmu, full.paddr_page);
+            }
             fill_write_tag(e, f, full.paddr_page, src.addr_write, ram);
         }
         true
+    }
+
+    /// Before a fill of the current table of `mmu` puts in a writable RAM tag for physical
+    /// page `paddr_page`: sets the page's bit in the table's write-page filter, so code-page
+    /// sweeps look at the table (see the module documentation).
+    pub(crate) fn note_write_page(&self, mmu: usize, paddr_page: u64) {
+        let t = &self.tables[self.cur][mmu % MODES];
+        let (w, bit) = filter_bit(paddr_page, t.cap_bits);
+        // Ordered before the fill's write tag (SeqCst): pairs with the sweep's load.
+        t.filter()[w].fetch_or(bit, Ordering::SeqCst);
     }
 
     /// Entry and slow-path record for `vaddr` in the current table of `mmu`.
@@ -676,13 +751,15 @@ impl Drop for Tlb {
     }
 }
 
-/// Calls `f(entries, fulls, n)` for every table of `env` currently published.
+/// Calls `f(entries, fulls, n)` for every table of `env` currently published that may
+/// hold a writable entry for physical page `paddr_page` (its write-page filter bit is set).
 ///
 /// # Safety
 /// `env` must point at a live `EnvHead` for the whole call. `f` may only access the
 /// records atomically as `tlb::tlb_protect_code_page` does.
-pub(crate) unsafe fn for_each_published_table(
+pub(crate) unsafe fn for_each_table_writing(
     env: *mut crate::EnvHead,
+    paddr_page: u64,
     mut f: impl FnMut(*mut TlbEntry, *mut TlbFull, usize),
 ) {
     for s in 0..SLOTS {
@@ -698,6 +775,13 @@ pub(crate) unsafe fn for_each_published_table(
             let entries = (w & !(TABLE_ALIGN - 1)) as *mut TlbEntry;
             let fulls =
                 entries.wrapping_byte_add(std::mem::size_of::<TlbEntry>() << cap) as *mut TlbFull;
+            let (k, bit) = filter_bit(paddr_page, cap);
+            let filter = entries.wrapping_byte_add(filter_offset(cap)) as *const AtomicU64;
+            // SAFETY: the published allocation (kept while the env lives) has
+            // `filter_words(cap)` initialised words after its records, and `k` is below.
+            if unsafe { (*filter.add(k)).load(Ordering::SeqCst) } & bit == 0 {
+                continue;
+            }
             f(entries, fulls, 1 << bits);
         }
     }

@@ -241,7 +241,7 @@ pub fn compare_value(vaddr: u64, bytes: u32, aligned: bool) -> u64 {
 /// Whether a write tag maps a RAM page the fast path may write (no flag bits at all) or
 /// one kept on the slow path only because it holds code (`TLB_NOTDIRTY` alone).
 #[inline]
-fn is_ram_write_tag(tag: u64) -> bool {
+pub(crate) fn is_ram_write_tag(tag: u64) -> bool {
     tag & (TLB_INVALID | TLB_MMIO) == 0
 }
 
@@ -323,7 +323,7 @@ pub unsafe fn tlb_protect_code_page(env: *mut crate::EnvHead, paddr_page: u64) {
     fence(Ordering::SeqCst);
     // SAFETY: caller contract; the tables' memory outlives the call.
     unsafe {
-        crate::tables::for_each_published_table(env, |entries, full, n| {
+        crate::tables::for_each_table_writing(env, page, |entries, full, n| {
             for i in 0..n {
                 let (e, f) = (entries.add(i), full.add(i));
                 // Tag first (see `fill_write_tag`), then the page stored before it.

@@ -390,3 +390,39 @@ fn the_code_page_sweep_reaches_every_asid_and_grown_tables() {
     };
     assert_eq!(tags, (NG | TLB_NOTDIRTY, (GLOBAL + 0x3000) | TLB_NOTDIRTY));
 }
+
+#[test]
+fn the_code_page_sweep_finds_entries_filled_before_their_table_grew_or_copied_to_a_slot() {
+    let mut f = Fx::new();
+    let e: *mut EnvHead = &mut *f.env;
+    f.env.tlb_set_asid(1);
+    // A writable global EL1 entry first; then the table outgrows its allocation, so the
+    // entry (and its write-page filter bit) move to a new one.
+    // SAFETY: env and ctx live for the fixture; one thread.
+    unsafe { access::store(e, GLOBAL + 0x5000, 3, MemOp::UQ, 1, 0) };
+    for k in 0..4u64 << TLB_MIN_BITS {
+        f.read(1, (k << (PAGE_BITS + TLB_MIN_BITS)) % (4 << 20));
+    }
+    assert!(f.env.tlb.size(1) > 2 << TLB_MIN_BITS);
+    // ASID 2 gets the global entry by copy (no walk) and writes through its copy.
+    f.env.tlb_set_asid(2);
+    // SAFETY: as above.
+    unsafe { access::store(e, GLOBAL + 0x5000, 4, MemOp::UQ, 1, 0) };
+    // SAFETY: as above; the sweep only ORs flags into write tags.
+    unsafe { tlb_protect_code_page(e, RAM + 0x5000) };
+    let tag = |f: &Fx| {
+        // SAFETY: the entry is inside the current table.
+        unsafe { (*f.env.tlb_entry(1, GLOBAL + 0x5000)).addr_write }
+    };
+    assert_eq!(
+        tag(&f),
+        (GLOBAL + 0x5000) | TLB_NOTDIRTY,
+        "the copy in ASID 2's slot"
+    );
+    f.env.tlb_set_asid(1);
+    assert_eq!(
+        tag(&f),
+        (GLOBAL + 0x5000) | TLB_NOTDIRTY,
+        "the moved entry of ASID 1"
+    );
+}

@@ -38,14 +38,11 @@ macro_rules! unops {
 
 impl Builder {
     pub fn new() -> Builder {
-        // Sized for a typical TB (the A64 translator declares ~45 globals up front), so
-        // building one does not regrow the vectors several times.
+        // Vectors recycled from an earlier TB of this thread, or sized for a typical TB
+        // (the A64 translator declares ~45 globals up front), so building one does not
+        // regrow them several times.
         Builder {
-            func: Func {
-                temps: Vec::with_capacity(128),
-                ops: Vec::with_capacity(128),
-                ..Func::default()
-            },
+            func: Func::from_pool(),
             consts: FxHashMap::default(),
         }
     }

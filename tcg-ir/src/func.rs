@@ -60,7 +60,50 @@ pub struct Func {
     pub helpers: Vec<&'static Helper>,
 }
 
+/// Emptied vectors of finished functions, per thread, for the next [`crate::Builder`]: a
+/// TB's IR is built, compiled and dropped on the same thread, so translating does not
+/// allocate its two biggest vectors each time.
+const POOL_MAX: usize = 4;
+/// Vectors that grew past this many elements (a huge TB) are freed rather than kept.
+const POOL_MAX_LEN: usize = 4096;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<(Vec<TempData>, Vec<Op>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Func {
+    /// An empty function, reusing recycled vectors when the thread has some.
+    pub(crate) fn from_pool() -> Func {
+        let (temps, ops) = POOL
+            .with(|p| p.borrow_mut().pop())
+            .unwrap_or_else(|| (Vec::with_capacity(128), Vec::with_capacity(128)));
+        Func {
+            temps,
+            ops,
+            ..Func::default()
+        }
+    }
+
+    /// Gives the function's vectors back to this thread's pool once it is no longer
+    /// needed (dropping it instead is fine, only slower).
+    pub fn recycle(self) {
+        let Func {
+            mut temps, mut ops, ..
+        } = self;
+        if temps.capacity() > POOL_MAX_LEN || ops.capacity() > POOL_MAX_LEN {
+            return;
+        }
+        temps.clear();
+        ops.clear();
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < POOL_MAX {
+                p.push((temps, ops));
+            }
+        });
+    }
+
     pub fn temp(&self, t: Temp) -> &TempData {
         &self.temps[t.index()]
     }

@@ -11,6 +11,13 @@ use tcg_ir::text::op_label;
 use tcg_ir::vector;
 use tcg_ir::{Cond, Func, HelperFlags, Label, MemOp, Op, Opc, Temp, TempKind, Type};
 
+// Each pass's buffers, reused by the next TB this thread optimises (taken out while a pass
+// runs, so a panic only loses them).
+thread_local! {
+    static COPIES: std::cell::RefCell<(Copies, Vec<usize>)> = std::cell::RefCell::default();
+    static DCE: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
 /// Runs the passes in order: fold, propagate copies, fold again (propagation exposes new
 /// constants), then remove dead code.
 pub fn optimize(func: &mut Func) {
@@ -305,6 +312,7 @@ fn remove_indices(ops: &mut Vec<Op>, sorted: &[usize]) {
 /// value as `s` (a root: never itself a recorded copy) if `s` is still at version `v`
 /// (`version[s]` counts its redefinitions) and no label came since (epoch `e`). Forgetting
 /// is O(1): redefining `s` bumps its version, a label bumps the epoch.
+#[derive(Default)]
 struct Copies {
     copy: Vec<(u32, u32, u32)>,
     version: Vec<u32>,
@@ -364,24 +372,25 @@ impl Copies {
 /// that may write globals and at `st_env` or vector ops over them, and entirely at every
 /// label (control flow merges there). A `mov` that becomes `mov x, x` is removed.
 pub fn propagate_copies(func: &mut Func) {
+    let (mut st, mut removed) = COPIES.with(|c| c.take());
     let n = func.temps.len();
-    let globals = func
-        .temps
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| match t.kind {
-            TempKind::Global { offset } => Some((Temp(i as u32), offset, t.ty.bits() / 8)),
-            _ => None,
-        })
-        .collect();
-    let mut st = Copies {
-        copy: vec![(NO_COPY, 0, 0); n],
-        version: vec![0; n],
-        epoch: 0,
-        globals,
-    };
+    st.globals.clear();
+    st.globals.extend(
+        func.temps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| match t.kind {
+                TempKind::Global { offset } => Some((Temp(i as u32), offset, t.ty.bits() / 8)),
+                _ => None,
+            }),
+    );
+    st.copy.clear();
+    st.copy.resize(n, (NO_COPY, 0, 0));
+    st.version.clear();
+    st.version.resize(n, 0);
+    st.epoch = 0;
+    removed.clear();
     let mut ops = std::mem::take(&mut func.ops);
-    let mut removed = Vec::new();
     for (i, op) in ops.iter_mut().enumerate() {
         if op.opc == Opc::SetLabel {
             st.forget_all();
@@ -433,6 +442,7 @@ pub fn propagate_copies(func: &mut Func) {
     }
     remove_indices(&mut ops, &removed);
     func.ops = ops;
+    COPIES.with(|c| c.replace((st, removed)));
 }
 
 /// Can this op be dropped when none of its outputs is needed?
@@ -536,7 +546,7 @@ fn compact(ops: &mut Vec<Op>, keep: &[bool]) {
     });
 }
 
-/// Buffers reused by the dead-code passes (one allocation each per `optimize`).
+/// Buffers of the dead-code passes (kept per thread between TBs, see `DCE`).
 #[derive(Default)]
 struct Scratch {
     labels: Vec<bool>,
@@ -660,7 +670,7 @@ fn remove_dead_ops(func: &mut Func, scratch: &mut Scratch, nlocals: usize) -> bo
 /// dead chains) except at branches, where every local read anywhere counts as live: only
 /// a function with branches can gain from another pass once reads were removed.
 pub fn eliminate_dead_code(func: &mut Func) {
-    let mut scratch = Scratch::default();
+    let mut scratch = DCE.with(|s| s.take());
     let nlocals = scratch.index_locals(func);
     simplify_control_flow(func, &mut scratch);
     let branches = func
@@ -672,4 +682,5 @@ pub fn eliminate_dead_code(func: &mut Func) {
             break;
         }
     }
+    DCE.with(|s| s.replace(scratch));
 }

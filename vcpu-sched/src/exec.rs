@@ -294,6 +294,7 @@ fn find_or_translate<C: GuestCpu>(
         .get()
         .and_then(|p| p.ram_ptr(softmmu::PhysAddr(key.phys_pc), 4))
         .map_or(0, |p| p as u64);
+    func.recycle();
     let tb = Arc::new(Tb::new(*key, code, t.size, t.insns).with_host_pc(host_pc));
     Ok(match reg {
         Some(r) => r.finish(tb),

@@ -217,6 +217,11 @@ pub fn cmd(args: &[String]) -> Result<()> {
         for a in &r.artifacts {
             println!("crash input: {}", a.display());
         }
+        // A signal (Ctrl-C, or `cargo xtask test` rebuilding the binary) stops libFuzzer
+        // with a failing status but no crash input: that is not a finding.
+        if r.artifacts.is_empty() && r.log_tail.contains("run interrupted") {
+            bail!("fuzz target {target} was interrupted before its time was up (no finding)");
+        }
         bail!("fuzz target {target} found a failure");
     }
     Ok(())

@@ -160,6 +160,12 @@ pub(crate) enum BlockEnd {
     /// Stop after this instruction and continue at the next PC via lookup (state that
     /// affects translation may have changed).
     StopAfter,
+    /// Stop after this instruction and continue at the next PC through the jump cache
+    /// from generated code (`lookup_goto`): the TB flags are unchanged, but the next
+    /// instruction must start a TB. For ISB (later instructions are fetched anew) and
+    /// DAIF writes (an interrupt they unmask is taken at that TB's entry: the write's
+    /// `CHECK_IRQ` requests the exit). A boot ran ~1.5 M loop trips from these.
+    StopLookup,
 }
 
 pub(crate) struct Ctx {
@@ -589,6 +595,12 @@ pub unsafe fn translate_block_debug(
                 let p = cx.vpc(cur);
                 cx.b.mov(cx.g.pc, p);
                 cx.b.exit_tb(ExitCode::LOOKUP);
+                break;
+            }
+            BlockEnd::StopLookup => {
+                let p = cx.vpc(cur);
+                cx.b.mov(cx.g.pc, p);
+                cx.lookup_exit(p);
                 break;
             }
             BlockEnd::Next => {

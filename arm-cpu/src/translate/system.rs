@@ -70,6 +70,8 @@ fn mrs(cx: &mut Ctx, rt: Reg, def: &sysregs::Def) {
 enum MsrEffect {
     Next,
     EndBlock,
+    /// End the block, flags unchanged (`BlockEnd::StopLookup`).
+    Lookup,
     Timer(crate::Timer),
 }
 
@@ -116,6 +118,7 @@ fn msr(cx: &mut Ctx, def: &sysregs::Def, rt: Reg) -> Option<MsrEffect> {
             cx.b.and(t, v, m);
             cx.b.st_env(t, off::DAIF, MemOp::UQ);
             cx.b.call(&helpers::CHECK_IRQ, None, &[]);
+            return Some(MsrEffect::Lookup);
         }
         Kind::SpSel => cx.b.call(&helpers::SET_SPSEL, None, &[v]),
         Kind::SpEl0 => cx.b.call(&helpers::WRITE_SP_EL0, None, &[v]),
@@ -281,8 +284,9 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                 };
                 cx.b.mb(flags);
             }
-            // ISB: later instructions see earlier context changes: end the block.
-            BarrierKind::Isb => return BlockEnd::StopAfter,
+            // ISB: later instructions see earlier context changes: end the block. Every
+            // change of the TB flags ended its own block, so the flags are still these.
+            BarrierKind::Isb => return BlockEnd::StopLookup,
             // SB: nothing executes speculatively here.
             BarrierKind::Sb => {}
         },
@@ -330,6 +334,7 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             (Some(def), El0Access::Allowed) => match msr(cx, def, rt) {
                 None => return cx.undef(),
                 Some(MsrEffect::EndBlock) => return BlockEnd::StopAfter,
+                Some(MsrEffect::Lookup) => return BlockEnd::StopLookup,
                 Some(MsrEffect::Timer(t)) => {
                     cx.exit_with(exits::TIMER, next, t as u64);
                     return BlockEnd::Exited;
@@ -354,9 +359,10 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                         cx.b.andc(d, d, bits);
                     }
                     cx.b.st_env(d, off::DAIF, MemOp::UQ);
-                    // Unmasking may make a pending interrupt deliverable.
+                    // Unmasking may make a pending interrupt deliverable: the helper then
+                    // requests the exit the next TB's entry takes.
                     cx.b.call(&helpers::CHECK_IRQ, None, &[]);
-                    return BlockEnd::StopAfter;
+                    return BlockEnd::StopLookup;
                 }
                 Some(PstateField::SpSel) if !el0 => {
                     let v = cx.c(crm as u64 & 1);

@@ -86,6 +86,12 @@ fn msr(cx: &mut Ctx, def: &sysregs::Def, rt: Reg) -> Option<MsrEffect> {
             let m = cx.c(wmask);
             cx.b.and(t, v, m);
             cx.b.st_env(t, off::sysreg(slot), MemOp::UQ);
+            // Only CPACR_EL1 and CNTKCTL_EL1 feed the TB flags (`TbFlags::from_env`);
+            // the others (ELR, SPSR, VBAR, TPIDR, MAIR, ...) are read where they are
+            // used, so the block goes on (Linux writes several on every kernel exit).
+            if slot != sysregs::slot::CPACR && slot != sysregs::slot::CNTKCTL {
+                return Some(MsrEffect::Next);
+            }
         }
         Kind::RazWi => return Some(MsrEffect::Next),
         Kind::Mmu { slot, wmask } => {
@@ -121,7 +127,10 @@ fn msr(cx: &mut Ctx, def: &sysregs::Def, rt: Reg) -> Option<MsrEffect> {
             return Some(MsrEffect::Lookup);
         }
         Kind::SpSel => cx.b.call(&helpers::SET_SPSEL, None, &[v]),
-        Kind::SpEl0 => cx.b.call(&helpers::WRITE_SP_EL0, None, &[v]),
+        Kind::SpEl0 => {
+            cx.b.call(&helpers::WRITE_SP_EL0, None, &[v]);
+            return Some(MsrEffect::Lookup);
+        }
         Kind::Icc(r) => {
             // The write may raise this CPU's IRQ line (PMR, EOI, an SGI to self): the
             // GIC kicks the vCPU, and the block ends so the interrupt is taken next.
@@ -257,8 +266,9 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                 cx.exit_with(exits::SEV, next, 0);
                 return BlockEnd::Exited;
             }
-            // YIELD ends the block so a spinning vCPU reaches the scheduler sooner.
-            Hint::Yield => return BlockEnd::StopAfter,
+            // YIELD ends the block so a spinning vCPU sees an exit request (its slice
+            // ending, a kick) at the next TB entry; it needs no trip to the loop.
+            Hint::Yield => return BlockEnd::StopLookup,
             // Everything else is a NOP here: the ID registers advertise neither PAuth nor
             // BTI, and ESB/PSB/TSB/CSDB have no effect on an emulator without RAS, SPE,
             // trace or speculation.

@@ -300,6 +300,11 @@ pub(crate) fn translate(
     for op in &func.ops {
         tr.op(op);
     }
+    // Running off the end is invalid IR (the verifier, off in release builds, requires a
+    // final exit): leave through the loop rather than hand Cranelift an open block.
+    if !tr.dead {
+        tr.exit(ExitCode::LOOKUP);
+    }
     if let Some(fb) = tr.fault_ret {
         tr.b.switch_to_block(fb);
         let v = tr.b.ins().iconst(types::I64, ExitCode::FAULT as i64);

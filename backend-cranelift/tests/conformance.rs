@@ -570,12 +570,17 @@ fn exit_codes_pass_through() {
 
 #[test]
 fn invalid_ir_is_rejected() {
+    // No exit at the end: the verifier rejects it. Release builds verify only with
+    // TCG_VERIFY=1 (`tcg_ir::verify::enabled`); unverified, the JIT still compiles it
+    // safely (running off the end leaves through the loop).
     let f = parse("  add.i64 x0, x0, $1\n");
     let p = backends();
-    assert!(matches!(
-        tcg_ir::Backend::compile(&p.jit, &f),
-        Err(tcg_ir::BackendError::Invalid(_))
-    ));
+    let r = tcg_ir::Backend::compile(&p.jit, &f);
+    if tcg_ir::verify::enabled() {
+        assert!(matches!(r, Err(tcg_ir::BackendError::Invalid(_))));
+    } else {
+        assert!(r.is_ok());
+    }
 }
 
 #[test]

@@ -402,7 +402,10 @@ pub fn all() -> Vec<&'static Helper> {
         &*WRITE_ICC,
         &*ERET,
         &*AT,
-        &*FPSIMD,
+        &*FP_SCALAR,
+        &*FP_VECTOR,
+        &*SIMD_INT,
+        &*CRYPTO,
         &*crate::translate::atomic::CASP128,
         &*crate::translate::atomic::STXP128,
     ]
@@ -418,7 +421,10 @@ mod tests {
     fn all_names_every_helper_the_translator_emits() {
         let names: Vec<&str> = all().iter().map(|h| h.name).collect();
         for h in [
-            &*FPSIMD,
+            &*FP_SCALAR,
+            &*FP_VECTOR,
+            &*SIMD_INT,
+            &*CRYPTO,
             &*AT,
             &*ERET,
             &*crate::translate::atomic::CASP128,
@@ -490,20 +496,42 @@ mod tests {
     }
 }
 
-/// Runs one FP/AdvSIMD/crypto data-processing instruction on `env.fp` through
-/// `arm_fpsimd` (see there for what `gpr` carries in and the result out). `insn` is the
-/// address of the instruction decoded at translation time ([`interned_insn`]); the
-/// translator only emits this for instructions `arm_fpsimd::supported` accepts.
-extern "C" fn fpsimd(env: *mut u8, insn: u64, gpr: u64) -> u64 {
-    // SAFETY: generated code passes its own env, which is a CpuEnv.
-    let env = unsafe { &mut *(env as *mut CpuEnv) };
-    // SAFETY: the translator embeds only addresses from `interned_insn`, which are
-    // leaked (never freed) and never written after creation.
-    let insn = unsafe { &*(insn as usize as *const arm_decode::Insn) };
-    arm_fpsimd::exec(&mut env.fp, insn, gpr)
+/// Helpers that run one FP/AdvSIMD/crypto data-processing instruction on `env.fp`
+/// through `arm_fpsimd`, one per [`arm_fpsimd::Part`] (resolved at translation time; see
+/// `arm_fpsimd` for what `gpr` carries in and the result out). `insn` is the address of
+/// the instruction decoded at translation time ([`interned_insn`]); the translator only
+/// emits these for instructions `arm_fpsimd::supported` accepts, each with its part.
+macro_rules! fpsimd_helper {
+    ($name:ident, $f:ident, $part:expr) => {
+        extern "C" fn $f(env: *mut u8, insn: u64, gpr: u64) -> u64 {
+            // SAFETY: generated code passes its own env, which is a CpuEnv.
+            let env = unsafe { &mut *(env as *mut CpuEnv) };
+            // SAFETY: the translator embeds only addresses from `interned_insn`, which
+            // are leaked (never freed) and never written after creation.
+            let insn = unsafe { &*(insn as usize as *const arm_decode::Insn) };
+            arm_fpsimd::exec_part($part, &mut env.fp, insn, gpr)
+        }
+        env_helper!($name, $f, 2, true, ENV_ONLY);
+    };
+}
+fpsimd_helper!(FP_SCALAR, fp_scalar, arm_fpsimd::Part::FpScalar);
+fpsimd_helper!(FP_VECTOR, fp_vector, arm_fpsimd::Part::FpVector);
+fpsimd_helper!(SIMD_INT, simd_int, arm_fpsimd::Part::IntVector);
+fpsimd_helper!(CRYPTO, crypto, arm_fpsimd::Part::Crypto);
+
+/// The helper running instructions of part `p` (`None` for [`arm_fpsimd::Part::None`]).
+pub fn fpsimd_helper(p: arm_fpsimd::Part) -> Option<&'static Helper> {
+    use arm_fpsimd::Part;
+    Some(match p {
+        Part::FpScalar => &FP_SCALAR,
+        Part::FpVector => &FP_VECTOR,
+        Part::IntVector => &SIMD_INT,
+        Part::Crypto => &CRYPTO,
+        Part::None => return None,
+    })
 }
 
-/// A decoded instruction at a stable address for [`FPSIMD`] calls: decoding an AdvSIMD
+/// A decoded instruction at a stable address for [`fpsimd_helper`] calls: decoding an AdvSIMD
 /// word at run time costs more than executing most of them. One leaked copy per
 /// distinct word (a guest uses a few thousand; a random test up to one per word).
 pub fn interned_insn(word: u32, insn: arm_decode::Insn) -> &'static arm_decode::Insn {
@@ -518,4 +546,3 @@ pub fn interned_insn(word: u32, insn: arm_decode::Insn) -> &'static arm_decode::
     let mut t = TABLE.write().unwrap_or_else(|e| e.into_inner());
     t.entry(word).or_insert_with(|| Box::leak(Box::new(insn)))
 }
-env_helper!(FPSIMD, fpsimd, 2, true, ENV_ONLY);

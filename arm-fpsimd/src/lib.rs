@@ -24,7 +24,7 @@ mod int_vector;
 
 pub use regs::FpRegs;
 
-use arm_decode::{Insn, SimdOp};
+use arm_decode::{FpType, Insn, SimdOp};
 
 /// Whether `op` is a floating-point operation (handled by `fp_vector`) rather than an
 /// integer, bitwise or permute one (`int_vector`).
@@ -99,13 +99,24 @@ pub fn supported(insn: &Insn) -> bool {
 /// Executes `insn` on `regs` (see the crate docs for `gpr` and the result). An
 /// instruction [`supported`] rejects changes nothing and returns 0.
 pub fn exec(regs: &mut FpRegs, insn: &Insn, gpr: u64) -> u64 {
-    match part(insn) {
+    exec_part(part(insn), regs, insn, gpr)
+}
+
+/// [`exec`] for an instruction of part `p` (`p` must be [`part`]`(insn)`): the translator
+/// resolves the part once per instruction, not once per execution.
+pub fn exec_part(p: Part, regs: &mut FpRegs, insn: &Insn, gpr: u64) -> u64 {
+    match p {
         Part::FpScalar => fp_scalar::exec(regs, insn, gpr),
         Part::FpVector => fp_vector::exec(regs, insn, gpr),
         Part::IntVector => int_vector::exec(regs, insn, gpr),
         Part::Crypto => crypto::exec(regs, insn, gpr),
         Part::None => 0,
     }
+}
+
+/// The value FMOV (scalar, immediate) writes: `imm8` expanded to `ftype`'s format.
+pub fn fp_imm(ftype: FpType, imm8: u8) -> u64 {
+    fp_scalar::expand_imm(fp_scalar::fmt_of(ftype), imm8)
 }
 
 #[cfg(test)]

@@ -104,10 +104,18 @@ pub fn spec(on_divergence: OnDivergence) -> CheckSpec {
         ranges: ranges(),
         scratch: std::iter::once(offset_of!(CpuEnv, vtmp)..std::mem::size_of::<CpuEnv>()).collect(),
         field_name: Box::new(field_name),
-        replayable: [&*SET_SPSEL, &*READ_SP_EL0, &*WRITE_SP_EL0, &*FPSIMD]
-            .iter()
-            .map(|h| h.addr)
-            .collect(),
+        replayable: [
+            &*SET_SPSEL,
+            &*READ_SP_EL0,
+            &*WRITE_SP_EL0,
+            &*FP_SCALAR,
+            &*FP_VECTOR,
+            &*SIMD_INT,
+            &*CRYPTO,
+        ]
+        .iter()
+        .map(|h| h.addr)
+        .collect(),
         describe: Box::new(describe),
         on_divergence,
     }

@@ -193,10 +193,13 @@ fn data_processing(cx: &mut Ctx, insn: Insn) -> BlockEnd {
         }
         _ => cx.c(0),
     };
+    let Some(helper) = helpers::fpsimd_helper(arm_fpsimd::part(&insn)) else {
+        return cx.undef();
+    };
     let decoded = helpers::interned_insn(cx.word, insn);
     let w = cx.c(decoded as *const Insn as usize as u64);
     let ret = cx.tmp();
-    cx.b.call(&helpers::FPSIMD, Some(ret), &[w, gpr]);
+    cx.b.call(helper, Some(ret), &[w, gpr]);
     match insn {
         Insn::FpToInt { rd, .. }
         | Insn::FpMovGeneral {

@@ -8,7 +8,7 @@
 
 use super::Ctx;
 use crate::state::off;
-use arm_decode::{Arrangement, Insn, ModImmOp, SimdOp};
+use arm_decode::{Arrangement, FpUnaryOp, Insn, ModImmOp, SimdOp};
 use arm_fpsimd::regs::FPSR_QC;
 use tcg_ir::types::MemOp;
 use tcg_ir::{Cond, Opc, VecShape};
@@ -470,6 +470,81 @@ pub(super) fn emit(cx: &mut Ctx, insn: &Insn) -> bool {
             cx.wr(rd, x, is64);
             true
         }
+        Insn::FpMovGeneral {
+            to_fp,
+            is64,
+            size,
+            top,
+            vreg,
+            gpr,
+        } if matches!((size, top), (1..=3, false) | (3, true)) => {
+            let lane = v(vreg) + if top { 8 } else { 0 };
+            if to_fp {
+                let x = cx.rx(gpr);
+                if top {
+                    // FMOV Vd.D[1], Xn keeps the low half.
+                    cx.b.st_env(x, lane, MemOp::UQ);
+                } else {
+                    cx.b.st_env(x, lane, MemOp::size(size));
+                    scalar_upper_zero(cx, vreg, size);
+                }
+            } else {
+                let x = cx.tmp();
+                cx.b.ld_env(x, lane, MemOp::size(size.min(if is64 { 3 } else { 2 })));
+                cx.wr(gpr, x, true);
+            }
+            true
+        }
+        Insn::FpUnary {
+            op: op @ (FpUnaryOp::Mov | FpUnaryOp::Abs | FpUnaryOp::Neg),
+            ftype,
+            rd,
+            rn,
+        } => {
+            let size = ftype.log2_bytes();
+            let x = cx.tmp();
+            cx.b.ld_env(x, v(rn), MemOp::size(size));
+            let sign = 1u64 << ((8u32 << size) - 1);
+            match op {
+                FpUnaryOp::Abs => {
+                    let m = cx.c(sign - 1);
+                    cx.b.and(x, x, m);
+                }
+                FpUnaryOp::Neg => {
+                    let m = cx.c(sign);
+                    cx.b.xor(x, x, m);
+                }
+                _ => {}
+            }
+            cx.b.st_env(x, v(rd), MemOp::size(size));
+            scalar_upper_zero(cx, rd, size);
+            true
+        }
+        Insn::FpMovImm { ftype, rd, imm8 } => {
+            let size = ftype.log2_bytes();
+            let x = cx.c(arm_fpsimd::fp_imm(ftype, imm8));
+            cx.b.st_env(x, v(rd), MemOp::size(size));
+            scalar_upper_zero(cx, rd, size);
+            true
+        }
+        Insn::FpCondSelect {
+            ftype,
+            cond,
+            rd,
+            rn,
+            rm,
+        } => {
+            let size = ftype.log2_bytes();
+            let (a, b) = (cx.tmp(), cx.tmp());
+            cx.b.ld_env(a, v(rn), MemOp::size(size));
+            cx.b.ld_env(b, v(rm), MemOp::size(size));
+            let t = cx.cond_test(cond);
+            let x = cx.tmp();
+            cx.b.movcond(t.cond, x, t.a, t.b, a, b);
+            cx.b.st_env(x, v(rd), MemOp::size(size));
+            scalar_upper_zero(cx, rd, size);
+            true
+        }
         Insn::SimdScalarTwoReg {
             op,
             size: 3,
@@ -510,10 +585,22 @@ pub(super) fn emit(cx: &mut Ctx, insn: &Insn) -> bool {
     }
 }
 
+/// After a scalar write of `1 << size` bytes to the bottom of Vr: zero the rest of the
+/// register, as every scalar FP write does.
+fn scalar_upper_zero(cx: &mut Ctx, r: u8, size: u8) {
+    let z = cx.c(0);
+    let mut at = 1u32 << size;
+    while at < 16 {
+        let sz = if at < 8 { at.trailing_zeros() as u8 } else { 3 };
+        cx.b.st_env(z, v(r) + at, MemOp::size(sz));
+        at += 1 << sz;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Every covered instruction, from random words of its encoding groups, on random
-    //! register values: the native IR on both back ends must leave exactly the register
+    //! register values: the native IR on every back end must leave exactly the register
     //! file the reference (`arm_fpsimd::exec`) computes.
     use super::*;
     use crate::state::CpuEnv;
@@ -580,21 +667,82 @@ mod tests {
         Some(f)
     }
 
+    /// The scalar FP encoding groups with natively emitted members (FMOV general among
+    /// the FP<->integer conversions, FMOV/FABS/FNEG among the one-source ops, FMOV
+    /// immediate, FCSEL).
+    const FP_GROUPS: &[(u32, u32)] = &[
+        (0x5f20_fc00, 0x1e20_0000), // FP <-> integer (FMOV general, FCVT*, SCVTF, ...)
+        (0xff20_7c00, 0x1e20_4000), // FP data-processing, one source
+        (0xff20_1fe0, 0x1e20_1000), // FMOV (scalar, immediate)
+        (0xff20_0c00, 0x1e20_0c00), // FCSEL
+    ];
+
+    /// Whether A64 condition `c` holds for NZCV `nzcv` (bits 31..28).
+    fn holds(c: arm_decode::Cond, nzcv: u64) -> bool {
+        use arm_decode::Cond::*;
+        let (n, z, cf, v) = (
+            nzcv >> 31 & 1 == 1,
+            nzcv >> 30 & 1 == 1,
+            nzcv >> 29 & 1 == 1,
+            nzcv >> 28 & 1 == 1,
+        );
+        match c {
+            Eq => z,
+            Ne => !z,
+            Cs => cf,
+            Cc => !cf,
+            Mi => n,
+            Pl => !n,
+            Vs => v,
+            Vc => !v,
+            Hi => cf && !z,
+            Ls => !cf || z,
+            Ge => n == v,
+            Lt => n != v,
+            Gt => !z && n == v,
+            Le => z || n != v,
+            Al | Nv => true,
+        }
+    }
+
     #[test]
     fn native_ops_match_the_reference() {
+        let native = check_groups(GROUPS, 10000, 0x1234_5678_9abc_def1);
+        // Most words of these groups are covered natively.
+        assert!(native > 4000, "only {native} of 10000 words native");
+    }
+
+    #[test]
+    fn native_fp_scalar_ops_match_the_reference() {
+        let native = check_groups(FP_GROUPS, 4000, 0x0fed_cba9_8765_4321);
+        // FMOV immediate and FCSEL are all native, about half of the other two groups
+        // are not (conversions, FSQRT, FRINT*).
+        assert!(native > 1800, "only {native} of 4000 words native");
+    }
+
+    /// Runs `count` supported random words of `groups` through the native path (where it
+    /// emits) on the JIT and the interpreter and compares every register with
+    /// `arm_fpsimd::exec`; returns how many were native.
+    fn check_groups(groups: &[(u32, u32)], count: usize, seed: u64) -> usize {
         let phys = Arc::new(PhysMap::new());
         let ctx = Box::new(MemCtx {
             phys,
             walker: Box::new(softmmu::tlb::IdentityWalker),
         });
         let jit = backend_cranelift::CraneliftBackend::new().expect("host JIT");
+        let quick =
+            backend_cranelift::CraneliftBackend::with_options(backend_cranelift::JitOptions {
+                quick: true,
+                ..Default::default()
+            })
+            .expect("quick JIT");
         let interp = backend_interp::Interp::new();
-        let backends: [&dyn Backend; 2] = [&jit, &interp];
-        let mut r = Rng(0x1234_5678_9abc_def1);
+        let backends: [&dyn Backend; 3] = [&jit, &quick, &interp];
+        let mut r = Rng(seed);
         let mut native = 0;
         let mut tried = 0;
-        while tried < 10000 {
-            let (mask, val) = GROUPS[tried % GROUPS.len()];
+        while tried < count {
+            let (mask, val) = groups[tried % groups.len()];
             let word = val | (r.next() as u32 & !mask);
             let insn = decode(word);
             if !arm_fpsimd::supported(&insn) {
@@ -621,20 +769,36 @@ mod tests {
                     for x in env.x.iter_mut() {
                         *x = r.lane_word();
                     }
+                    env.nf = r.next();
+                    env.zf = r.next() & 1;
+                    env.cf = r.next() & 1;
+                    env.vf = r.next();
                     env.fp.fpsr = 0;
+                    let xreg = |reg: arm_decode::Reg, x: &[u64; 31]| match reg.kind() {
+                        RegKind::Gpr(n) => x[n as usize],
+                        _ => 0,
+                    };
                     let gpr = match insn {
-                        Insn::SimdDupGeneral { rn, .. } | Insn::SimdInsGeneral { rn, .. } => {
-                            match rn.kind() {
-                                RegKind::Gpr(n) => env.x[n as usize],
-                                _ => 0,
-                            }
-                        }
+                        Insn::SimdDupGeneral { rn, .. }
+                        | Insn::SimdInsGeneral { rn, .. }
+                        | Insn::FpMovGeneral {
+                            to_fp: true,
+                            gpr: rn,
+                            ..
+                        } => xreg(rn, &env.x),
+                        Insn::FpCondSelect { cond, .. } => holds(cond, env.nzcv()) as u64,
                         _ => 0,
                     };
                     let mut want: FpRegs = env.fp.clone();
                     let ret = arm_fpsimd::exec(&mut want, &insn, gpr);
                     let mut want_x = env.x;
-                    if let Insn::SimdMovToGeneral { rd, .. } = insn {
+                    if let Insn::SimdMovToGeneral { rd, .. }
+                    | Insn::FpMovGeneral {
+                        to_fp: false,
+                        gpr: rd,
+                        ..
+                    } = insn
+                    {
                         if let RegKind::Gpr(n) = rd.kind() {
                             want_x[n as usize] = ret;
                         }
@@ -653,7 +817,6 @@ mod tests {
                 }
             }
         }
-        // Most words of these groups are covered natively.
-        assert!(native > 4000, "only {native} of {tried} words native");
+        native
     }
 }

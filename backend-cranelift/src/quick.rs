@@ -47,6 +47,8 @@ use tcg_ir::{
     Temp, TempKind, Type,
 };
 
+mod vec;
+
 type Asm = VecAssembler<X64Relocation>;
 
 const RAX: u8 = 0;
@@ -976,8 +978,31 @@ impl Gen<'_> {
                 }
                 self.store(Self::o(op, 0)?, RAX)?;
             }
-            Div | Divu | Rem | Remu | Clz | Ctz | Ctpop | Bswap16 | Bswap32 | Bswap64 => {
-                // Rare: the IR's own semantics, through a call.
+            Div | Divu | Rem | Remu => self.div(op)?,
+            Bswap16 | Bswap32 | Bswap64 => {
+                self.load(RAX, Self::i(op, 0)?)?;
+                match op.opc {
+                    Bswap16 => dynasm!(self.a ; .arch x64 ; rol ax, 8 ; movzx eax, ax),
+                    Bswap32 => dynasm!(self.a ; .arch x64 ; bswap eax),
+                    _ => dynasm!(self.a ; .arch x64 ; bswap rax),
+                }
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            Clz | Ctz | Ctpop if bit_count_insns() => {
+                // lzcnt/tzcnt give the operand width for 0, as the IR defines.
+                self.load(RAX, Self::i(op, 0)?)?;
+                match (op.opc, w) {
+                    (Clz, true) => dynasm!(self.a ; .arch x64 ; lzcnt rax, rax),
+                    (Clz, false) => dynasm!(self.a ; .arch x64 ; lzcnt eax, eax),
+                    (Ctz, true) => dynasm!(self.a ; .arch x64 ; tzcnt rax, rax),
+                    (Ctz, false) => dynasm!(self.a ; .arch x64 ; tzcnt eax, eax),
+                    (_, true) => dynasm!(self.a ; .arch x64 ; popcnt rax, rax),
+                    (_, false) => dynasm!(self.a ; .arch x64 ; popcnt eax, eax),
+                }
+                self.store(Self::o(op, 0)?, RAX)?;
+            }
+            Clz | Ctz | Ctpop => {
+                // Hosts without LZCNT/BMI1/POPCNT: the IR's own semantics, through a call.
                 let code = op.opc as u64 | (w as u64) << 16;
                 self.load(RSI, Self::i(op, 0)?)?;
                 if op.opc.def().nb_iargs == 2 {
@@ -1247,7 +1272,11 @@ impl Gen<'_> {
                 };
                 self.exit_code(code);
             }
-            opc if opc.flags().contains(OpFlags::VECTOR) => self.vec_op(op)?,
+            opc if opc.flags().contains(OpFlags::VECTOR) => {
+                if !self.vec_native(op)? {
+                    self.vec_op(op)?
+                }
+            }
             opc => {
                 return Err(BackendError::Compile(format!(
                     "quick: no code for {}",
@@ -1482,6 +1511,73 @@ impl Gen<'_> {
         self.store(Self::o(op, 0)?, RAX)
     }
 
+    /// Division and remainder with the IR's results where x86 would trap: by 0 the
+    /// quotient is 0 and the remainder the dividend; signed MIN / -1 is MIN rem 0 (any
+    /// value / -1 is its negation, rem 0, so -1 takes that path too).
+    fn div(&mut self, op: &Op) -> Result<(), BackendError> {
+        let w = op.ty == Type::I64;
+        let rem = matches!(op.opc, Opc::Rem | Opc::Remu);
+        let signed = matches!(op.opc, Opc::Div | Opc::Rem);
+        self.load(RAX, Self::i(op, 0)?)?;
+        self.load(RCX, Self::i(op, 1)?)?;
+        let special = self.a.new_dynamic_label();
+        let done = self.a.new_dynamic_label();
+        match (signed, w) {
+            // b + 1 <= 1 (unsigned): b is 0 or -1.
+            (true, true) => dynasm!(self.a
+                ; .arch x64
+                ; lea rdx, [rcx + 1]
+                ; cmp rdx, 1
+                ; jbe =>special
+                ; cqo
+                ; idiv rcx
+            ),
+            (true, false) => dynasm!(self.a
+                ; .arch x64
+                ; lea edx, [rcx + 1]
+                ; cmp edx, 1
+                ; jbe =>special
+                ; cdq
+                ; idiv ecx
+            ),
+            (false, true) => dynasm!(self.a
+                ; .arch x64
+                ; test rcx, rcx
+                ; jz =>special
+                ; xor edx, edx
+                ; div rcx
+            ),
+            (false, false) => dynasm!(self.a
+                ; .arch x64
+                ; test ecx, ecx
+                ; jz =>special
+                ; xor edx, edx
+                ; div ecx
+            ),
+        }
+        if rem {
+            dynasm!(self.a ; .arch x64 ; mov rax, rdx);
+        }
+        dynasm!(self.a ; .arch x64 ; jmp =>done ; =>special);
+        if signed {
+            // b == -1: the negation (wrapping), remainder 0.
+            let zero = self.a.new_dynamic_label();
+            dynasm!(self.a ; .arch x64 ; test rcx, rcx ; jz =>zero);
+            match (rem, w) {
+                (true, _) => dynasm!(self.a ; .arch x64 ; xor eax, eax),
+                (false, true) => dynasm!(self.a ; .arch x64 ; neg rax),
+                (false, false) => dynasm!(self.a ; .arch x64 ; neg eax),
+            }
+            dynasm!(self.a ; .arch x64 ; jmp =>done ; =>zero);
+        }
+        // b == 0: quotient 0, remainder the dividend (still in rax).
+        if !rem {
+            dynasm!(self.a ; .arch x64 ; xor eax, eax);
+        }
+        dynasm!(self.a ; .arch x64 ; =>done);
+        self.store(Self::o(op, 0)?, RAX)
+    }
+
     /// A vector op: its descriptor goes after the code; `qk_vec` runs it.
     fn vec_op(&mut self, op: &Op) -> Result<(), BackendError> {
         let desc = vec_desc(op)?;
@@ -1582,6 +1678,13 @@ unsafe extern "C" fn qk_rmw(env: *mut EnvHead, addr: u64, v: u64, oi: u64, pc: u
     };
     // SAFETY: caller contract.
     unsafe { softmmu::access::rmw(env, op, addr, v, m, mmu, pc) }
+}
+
+/// Whether the host has LZCNT, TZCNT (BMI1) and POPCNT.
+fn bit_count_insns() -> bool {
+    std::arch::is_x86_feature_detected!("lzcnt")
+        && std::arch::is_x86_feature_detected!("bmi1")
+        && std::arch::is_x86_feature_detected!("popcnt")
 }
 
 /// The rare pure ops: `code` is the opcode with bit 16 set for I64.

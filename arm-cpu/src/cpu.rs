@@ -304,6 +304,28 @@ impl GuestCpu for ArmCpu {
         }
     }
 
+    fn peek_tb_key(&mut self) -> Option<TbKey> {
+        let flags = TbFlags::from_env(&self.env);
+        let pc = self.env.pc;
+        if pc & 3 != 0 {
+            return None;
+        }
+        let env = &mut self.env.head as *mut softmmu::EnvHead;
+        // SAFETY: as in tb_key.
+        match unsafe { softmmu::slow::code_page(env, pc, flags.mmu_idx().0 as usize) } {
+            Some((_, paddr_page)) => Some(TbKey {
+                pc,
+                phys_pc: paddr_page | (pc & !PAGE_MASK),
+                flags: flags.bits(),
+            }),
+            None => {
+                // Not taken: the loop fetches again (and takes it) after the request.
+                self.env.head.clear_fault();
+                None
+            }
+        }
+    }
+
     fn translate(&mut self, key: &TbKey) -> Result<Translation, CpuAction> {
         self.translate_debug(key, &[])
     }

@@ -137,13 +137,28 @@ struct CodeKind {
 /// nothing: the JIT, reset as the hot tier, owns the arenas.
 pub struct QuickTier {
     jit: Arc<CraneliftBackend>,
-    chain_limit: u32,
+    /// `None`: TBs do not count their runs (promotion by samples, see
+    /// `Backend::sample`).
+    chain_limit: Option<u32>,
 }
 
 impl QuickTier {
     /// Quick code for `jit` (x86-64 hosts only); chained entries stop at `chain_limit`
     /// runs until [`CompiledTb::set_run_limit`] moves the limit.
     pub fn new(jit: Arc<CraneliftBackend>, chain_limit: u32) -> Result<QuickTier, BackendError> {
+        Self::with_counting(jit, Some(chain_limit))
+    }
+
+    /// Quick code for `jit` whose TBs count nothing: chained entries cost no more than
+    /// without tiers, and the tiered back end promotes by profiling samples instead.
+    pub fn uncounted(jit: Arc<CraneliftBackend>) -> Result<QuickTier, BackendError> {
+        Self::with_counting(jit, None)
+    }
+
+    fn with_counting(
+        jit: Arc<CraneliftBackend>,
+        chain_limit: Option<u32>,
+    ) -> Result<QuickTier, BackendError> {
         if !cfg!(target_arch = "x86_64") {
             return Err(BackendError::Compile(
                 "the quick code generator needs an x86-64 host".into(),
@@ -161,8 +176,8 @@ impl Backend for QuickTier {
     fn compile(&self, func: &Func) -> Result<Arc<dyn CompiledTb>, BackendError> {
         let kind = CodeKind {
             quick: true,
-            count_runs: true,
-            chain_limit: self.chain_limit,
+            count_runs: self.chain_limit.is_some(),
+            chain_limit: self.chain_limit.unwrap_or(0),
         };
         Ok(Arc::new(self.jit.compile_kind(func, kind)?))
     }

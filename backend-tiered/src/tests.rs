@@ -248,6 +248,7 @@ fn background(threshold: u32, cap: usize, hot: Arc<dyn Backend>) -> Tiered {
             threshold,
             workers: 1,
             queue_cap: cap,
+            sample_promote: 0,
             steal_after: 0,
         },
     )
@@ -421,6 +422,7 @@ fn a_tb_left_waiting_in_the_queue_is_compiled_by_its_vcpu() {
             threshold: 2,
             workers: 1,
             queue_cap: 16,
+            sample_promote: 0,
             steal_after: 4,
         },
     );
@@ -491,4 +493,45 @@ fn a_queued_tb_runs_chained_until_the_next_ask() {
     assert_eq!(cold_runs, [7, 7, 7], "cold while the worker compiles");
     assert_eq!(asked_again, 9, "asked again at run 6");
     assert_eq!(run(&tb), 9);
+}
+
+#[test]
+fn samples_promote_when_the_cold_tier_counts_nothing() {
+    let cold = StubBackend::new(1);
+    let hot = StubBackend::new(100);
+    let opts = TierOptions {
+        sample_promote: 3,
+        ..TierOptions::sync(1_000_000)
+    };
+    let t = Tiered::with_options(cold, hot.clone(), opts);
+    let tb = t.compile(&Func::default()).unwrap();
+    t.sample(&*tb);
+    t.sample(&*tb);
+    assert_eq!(tb.code_size(), 1, "cold after two samples");
+    t.sample(&*tb);
+    assert_eq!(tb.code_size(), 101, "hot after the third");
+    assert_eq!(hot.compiles.load(Ordering::Relaxed), 1);
+    // Samples of a promoted TB change nothing.
+    t.sample(&*tb);
+    assert_eq!(hot.compiles.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn samples_are_ignored_when_off_and_for_dead_tbs() {
+    let (_, hot, t) = setup(1_000_000);
+    let tb = t.compile(&Func::default()).unwrap();
+    for _ in 0..100 {
+        t.sample(&*tb);
+    }
+    assert_eq!(tb.code_size(), 1, "sample_promote 0: samples do nothing");
+    let opts = TierOptions {
+        sample_promote: 1,
+        ..TierOptions::sync(1_000_000)
+    };
+    let t = Tiered::with_options(StubBackend::new(1), hot.clone(), opts);
+    let tb = t.compile(&Func::default()).unwrap();
+    t.unchain(&*tb);
+    t.sample(&*tb);
+    assert_eq!(tb.code_size(), 1, "an unchained TB is never promoted");
+    assert_eq!(hot.compiles.load(Ordering::Relaxed), 0);
 }

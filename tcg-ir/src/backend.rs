@@ -244,6 +244,14 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Profiling: the execution loop found a vCPU about to run `tb` when it stopped for
+    /// an exit request (a timer interrupt, a kick), a sample of where guest time goes
+    /// that costs generated code nothing. The tiered back end promotes by these samples
+    /// when its cold code does not count runs. Default: ignored.
+    fn sample(&self, tb: &dyn CompiledTb) {
+        let _ = tb;
+    }
+
     /// Invalidation support: cuts every chain *into* `tb` (resets the exit slots pointing
     /// at it), resets `tb`'s own exit slots, and makes every later
     /// [`chain`](Self::chain) to or from `tb` fail. After it returns no thread can newly

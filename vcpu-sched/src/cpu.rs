@@ -93,6 +93,13 @@ pub trait GuestCpu: Send + 'static {
     /// exceptions exist, returns an action such as `Fatal`).
     fn tb_key(&mut self) -> Result<TbKey, CpuAction>;
 
+    /// The key [`tb_key`](Self::tb_key) would return, when getting it needs no fault:
+    /// takes no exception and leaves no recorded fault (for profiling samples, see
+    /// `Backend::sample`). Default: `None`.
+    fn peek_tb_key(&mut self) -> Option<TbKey> {
+        None
+    }
+
     /// Translates the block at `key` into IR (not yet optimised).
     fn translate(&mut self, key: &TbKey) -> Result<Translation, CpuAction>;
 

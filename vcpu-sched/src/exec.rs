@@ -336,6 +336,23 @@ pub(crate) fn run_slice<C: GuestCpu>(core: &Core, cpu: &mut C, l: &mut VcpuLocal
     end
 }
 
+/// PROFILING: generated code stopped for an exit request (a timer interrupt, a kick) at
+/// the entry of the TB at the vCPU's pc, so that TB is a sample of where guest time goes:
+/// tell the back end (the tiered one promotes hot TBs by these samples).
+#[cold]
+fn sample<C: GuestCpu>(core: &Core, cpu: &mut C, l: &VcpuLocal) {
+    let Some(key) = cpu.peek_tb_key() else {
+        return;
+    };
+    let tb = match l.jc.lookup(&key) {
+        Some(tb) => Some(tb.clone()),
+        None => core.tb_cache.lookup(&key),
+    };
+    if let Some(tb) = tb {
+        core.backend.sample(&*tb.code);
+    }
+}
+
 /// CHAINING: patches the exit `from` (a chainable `goto_tb` exit value returned while the
 /// TB cache was at generation `generation`) to jump straight to `next` from now on.
 ///
@@ -466,7 +483,10 @@ fn exec_tbs<C: GuestCpu>(
                 l.lookups += 1;
                 missed = chaining;
             }
-            ExitCode::REQUESTED => return SliceEnd::Requested,
+            ExitCode::REQUESTED => {
+                sample(core, cpu, l);
+                return SliceEnd::Requested;
+            }
             _ => {
                 if let Some(end) = act(core, l, cpu.handle_exit(code)) {
                     return end;

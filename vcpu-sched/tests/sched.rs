@@ -7,7 +7,8 @@ use common::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use vcpu_sched::{CpuAction, PowerState, SchedError, SchedMode};
+use tcg_ir::{Backend, BackendError, CompiledTb};
+use vcpu_sched::{CpuAction, PowerState, Sched, SchedError, SchedMode};
 
 /// A script that counts `n` blocks at PC_COUNT, then does `then`.
 fn count_then(n: u64, then: CpuAction) -> Script {
@@ -761,4 +762,68 @@ fn invalidate_tb_cuts_a_running_chain_jit() {
     assert!(!Arc::ptr_eq(&old, &new), "retranslated");
     control.shutdown(0);
     assert_eq!(rx.recv_timeout(WATCHDOG).expect("stops").status, 0);
+}
+
+/// The JIT, counting the profiling samples the loop reports.
+struct Sampled {
+    jit: Arc<dyn Backend>,
+    samples: AtomicUsize,
+}
+
+impl Backend for Sampled {
+    fn name(&self) -> &'static str {
+        "sampled"
+    }
+    fn compile(&self, func: &tcg_ir::Func) -> Result<Arc<dyn CompiledTb>, BackendError> {
+        self.jit.compile(func)
+    }
+    fn reset(&self) {
+        self.jit.reset()
+    }
+    fn chain(&self, from_exit: u64, target: &Arc<dyn CompiledTb>) -> bool {
+        self.jit.chain(from_exit, target)
+    }
+    fn direct_entry(&self, tb: &dyn CompiledTb) -> Option<(u64, u64)> {
+        self.jit.direct_entry(tb)
+    }
+    fn sample(&self, _tb: &dyn CompiledTb) {
+        self.samples.fetch_add(1, Ordering::Relaxed);
+    }
+    fn unchain(&self, tb: &dyn CompiledTb) {
+        self.jit.unchain(tb)
+    }
+}
+
+/// A vCPU looping in a TB chained to itself never returns to the loop by itself; each kick
+/// stops it at that TB's entry, which the loop reports to the back end as a sample.
+#[test]
+fn exit_requests_in_chained_code_are_reported_as_samples() {
+    for mode in BOTH {
+        let phys = new_phys();
+        // The script runs only from tb_key: keep the counting block looping.
+        let cpu = Toy::new(
+            0,
+            &phys,
+            PC_COUNT_CHAIN,
+            Box::new(|_c: &mut Ctx| CpuAction::Continue),
+        );
+        let be = Arc::new(Sampled {
+            jit: backend(Be::Jit),
+            samples: AtomicUsize::new(0),
+        });
+        let s = Sched::new(vec![cpu], be.clone(), mode);
+        let control = s.control();
+        let kicker = std::thread::spawn(move || {
+            for _ in 0..20 {
+                std::thread::sleep(Duration::from_millis(5));
+                control.kick(0);
+            }
+            control.shutdown(0);
+        });
+        let out = run_with_watchdog(s, WATCHDOG);
+        kicker.join().unwrap();
+        assert_eq!(out.status, 0, "{mode:?}: {:?}", out.message);
+        let n = be.samples.load(Ordering::Relaxed);
+        assert!(n >= 5, "{mode:?}: only {n} samples from 20 kicks");
+    }
 }

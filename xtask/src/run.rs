@@ -19,7 +19,9 @@ pub enum Backend {
     Quick,
     /// Quick code first, Cranelift for hot TBs (compiled on background threads).
     Tiered,
-    /// Tiered with hot TBs compiled on the vCPU's own thread (`--jit-sync`).
+    /// Tiered with hot TBs compiled on the vCPU's own thread (`--jit-sync`), promoted
+    /// after 100 entries from the execution loop, so that short guests run much of their
+    /// code in Cranelift's tier and across promotions too.
     TieredSync,
 }
 
@@ -57,7 +59,13 @@ impl Backend {
             Backend::Interp => &["--backend", "interp"],
             Backend::Quick => &["--backend", "quick"],
             Backend::Tiered => &["--backend", "tiered"],
-            Backend::TieredSync => &["--backend", "tiered", "--jit-sync"],
+            Backend::TieredSync => &[
+                "--backend",
+                "tiered",
+                "--jit-sync",
+                "--tier-threshold",
+                "100",
+            ],
         }
     }
 }

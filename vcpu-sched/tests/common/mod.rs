@@ -112,6 +112,14 @@ impl GuestCpu for Toy {
         }
     }
 
+    fn peek_tb_key(&mut self) -> Option<TbKey> {
+        Some(TbKey {
+            pc: self.pc,
+            phys_pc: self.pc,
+            flags: 0,
+        })
+    }
+
     fn translate(&mut self, key: &TbKey) -> Result<Translation, CpuAction> {
         let mut b = Builder::new();
         let r0 = b.global("r0", Type::I64, REGS);

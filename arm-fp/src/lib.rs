@@ -4,8 +4,24 @@
 //! according to [`Fmt`]) plus an [`FpStatus`] carrying FPCR (read) and FPSR (cumulative
 //! flags, written). The behaviour follows the Arm ARM pseudocode (FPUnpack, FPRound,
 //! FPProcessNaN(s), FPAdd, FPMulAdd, FPToFixed, FPRecipEstimate, ...) with FPCR.AH = 0 and
-//! all floating-point traps disabled. Arithmetic is done exactly on integers (no host FPU
-//! is used), then rounded once by [`FpStatus`]'s rounding mode.
+//! all floating-point traps disabled. Arithmetic is done exactly on integers, then rounded
+//! once by [`FpStatus`]'s rounding mode.
+//!
+//! Single and double precision take faster routes to the same bits and flags:
+//! - the host FPU (module `host`) for add, sub, mul, div, sqrt, fused multiply-add,
+//!   double-to-single and integer-to-float conversions when the operands are finite and
+//!   nonzero and the result is safely normal (or, for sums and products, tiny);
+//!   whether the operation was inexact, and on which side of the host's
+//!   round-to-nearest-even result the exact value lies (for the directed rounding modes),
+//!   is decided exactly (TwoSum error terms, products of significands in wider formats or
+//!   in 128-bit integers);
+//! - zeros, infinities and NaNs straight from the bits (`*_special`), without unpacking;
+//! - rounding to integral, conversion to fixed point, comparisons and min/max straight
+//!   from the bits, mostly without branches on the data.
+//!
+//! Everything else (denormal operands under FZ, overflowing results, tiny quotients,
+//! half precision, ...) runs the general unpack-compute-round path, which the unit tests
+//! use as the reference for every faster route.
 //!
 //! # API
 //!
@@ -35,6 +51,31 @@
 #![forbid(unsafe_code)]
 
 mod host;
+
+/// `$body` with `$f` bound to the format `$fmt` as a constant, one copy per format: the
+/// format's constants fold, and there is one dispatch on the format instead of many.
+macro_rules! per_fmt {
+    ($fmt:expr, $f:ident => $body:expr) => {
+        match $fmt {
+            Fmt::S => {
+                let $f = Fmt::S;
+                $body
+            }
+            Fmt::D => {
+                let $f = Fmt::D;
+                $body
+            }
+            Fmt::H => {
+                let $f = Fmt::H;
+                $body
+            }
+            Fmt::B => {
+                let $f = Fmt::B;
+                $body
+            }
+        }
+    };
+}
 
 use core::cmp::Ordering;
 
@@ -291,6 +332,7 @@ impl Unp {
     }
 }
 
+#[inline(always)]
 fn unpack_base(fmt: Fmt, bits: u64, st: &mut FpStatus, flush: bool, ahp: bool) -> Unp {
     let bits = bits & fmt.mask();
     let sign = bits & fmt.sign_bit() != 0;
@@ -332,18 +374,21 @@ fn unpack_base(fmt: Fmt, bits: u64, st: &mut FpStatus, flush: bool, ahp: bool) -
 }
 
 /// FPUnpack: AHP ignored, FZ/FZ16 honoured.
+#[inline(always)]
 fn unpack(fmt: Fmt, bits: u64, st: &mut FpStatus) -> Unp {
     let flush = st.flush(fmt);
     unpack_base(fmt, bits, st, flush, false)
 }
 
 /// FPUnpackCV: FZ16 ignored, AHP honoured for half precision.
+#[inline(always)]
 fn unpack_cv(fmt: Fmt, bits: u64, st: &mut FpStatus) -> Unp {
     let flush = fmt != Fmt::H && st.fz();
     let ahp = fmt == Fmt::H && st.ahp();
     unpack_base(fmt, bits, st, flush, ahp)
 }
 
+#[inline(always)]
 fn process_nan(fmt: Fmt, bits: u64, class: Class, st: &mut FpStatus) -> u64 {
     let mut r = bits & fmt.mask();
     if class == Class::SNaN {
@@ -357,6 +402,7 @@ fn process_nan(fmt: Fmt, bits: u64, class: Class, st: &mut FpStatus) -> u64 {
     }
 }
 
+#[inline(always)]
 fn process_nans(fmt: Fmt, ops: &[(u64, Unp)], st: &mut FpStatus) -> Option<u64> {
     for &(b, u) in ops {
         if u.class == Class::SNaN {
@@ -371,6 +417,7 @@ fn process_nans(fmt: Fmt, ops: &[(u64, Unp)], st: &mut FpStatus) -> Option<u64> 
     None
 }
 
+#[inline(always)]
 fn invalid(fmt: Fmt, st: &mut FpStatus) -> u64 {
     st.raise(fpsr::IOC);
     fmt.default_nan()
@@ -389,6 +436,7 @@ enum Rem {
     More,
 }
 
+#[inline(always)]
 fn classify(rem: u128, half: u128) -> Rem {
     if rem == 0 {
         Rem::Zero
@@ -402,6 +450,7 @@ fn classify(rem: u128, half: u128) -> Rem {
 }
 
 /// `mant / 2^k` split into integer part and the classified remainder.
+#[inline(always)]
 fn shr_round(mant: u128, k: u32) -> (u128, Rem) {
     match k {
         0 => (mant, Rem::Zero),
@@ -415,6 +464,7 @@ fn shr_round(mant: u128, k: u32) -> (u128, Rem) {
 }
 
 /// Shift right keeping a sticky bit in the least significant bit.
+#[inline(always)]
 fn jam_shr(m: u128, d: u32) -> u128 {
     if d == 0 {
         m
@@ -429,6 +479,22 @@ fn jam_shr(m: u128, d: u32) -> u128 {
 /// `mant` must have at least F+3 significant bits.
 #[allow(clippy::too_many_arguments)]
 fn round_base(
+    fmt: Fmt,
+    sign: bool,
+    mant: u128,
+    exp: i32,
+    st: &mut FpStatus,
+    rounding: Rounding,
+    flush: bool,
+    ahp: bool,
+) -> u64 {
+    per_fmt!(fmt, f => round_base_impl(f, sign, mant, exp, st, rounding, flush, ahp))
+}
+
+/// [`round_base`] for one format (inlined into one copy per format there).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn round_base_impl(
     fmt: Fmt,
     sign: bool,
     mant: u128,
@@ -616,6 +682,238 @@ fn isqrt_reference(n: u128) -> u128 {
 // Arithmetic
 // ---------------------------------------------------------------------------------------
 
+// Special operands straight from the bits (zeros, infinities, NaNs), for S and D: the
+// results of the unpacking path without unpacking or rounding. Each returns `None` when
+// an operand is a denormal (FZ and IDC are the unpacking path's business) or when no
+// operand is special.
+
+/// The magnitude bits of `x` (the sign cleared).
+#[inline(always)]
+fn mag(fmt: Fmt, x: u64) -> u64 {
+    x & (fmt.mask() >> 1)
+}
+
+/// A zero, an infinity or a NaN (not a denormal, not a normal number).
+#[inline(always)]
+fn is_special(fmt: Fmt, m: u64) -> bool {
+    m == 0 || m >= fmt.inf(false)
+}
+
+#[inline(always)]
+fn is_denormal(fmt: Fmt, m: u64) -> bool {
+    m != 0 && m < (1 << fmt.fbits())
+}
+
+/// Neither operand a denormal, and one of them special.
+#[inline(always)]
+fn special2(fmt: Fmt, ma: u64, mb: u64) -> bool {
+    !is_denormal(fmt, ma) && !is_denormal(fmt, mb) && (is_special(fmt, ma) || is_special(fmt, mb))
+}
+
+/// FPProcessNaNs for two operands of which one is a NaN (given their magnitudes).
+#[inline(always)]
+fn nans2(fmt: Fmt, a: u64, b: u64, ma: u64, mb: u64, st: &mut FpStatus) -> u64 {
+    let inf = fmt.inf(false);
+    let q = fmt.quiet_bit();
+    let snan = |m: u64| m > inf && m & q == 0;
+    let (x, class) = if snan(ma) {
+        (a, Class::SNaN)
+    } else if snan(mb) {
+        (b, Class::SNaN)
+    } else if ma > inf {
+        (a, Class::QNaN)
+    } else {
+        (b, Class::QNaN)
+    };
+    process_nan(fmt, x, class, st)
+}
+
+/// FADD/FSUB with a special operand.
+#[inline(always)]
+fn addsub_special(fmt: Fmt, a: u64, b: u64, negate_b: bool, st: &mut FpStatus) -> Option<u64> {
+    let (a, b) = (a & fmt.mask(), b & fmt.mask());
+    let (ma, mb) = (mag(fmt, a), mag(fmt, b));
+    if !special2(fmt, ma, mb) {
+        return None;
+    }
+    let inf = fmt.inf(false);
+    if ma > inf || mb > inf {
+        return Some(nans2(fmt, a, b, ma, mb, st));
+    }
+    let bn = if negate_b { b ^ fmt.sign_bit() } else { b };
+    let opposite = (a ^ bn) & fmt.sign_bit() != 0;
+    Some(if ma == inf {
+        if mb == inf && opposite {
+            invalid(fmt, st)
+        } else {
+            a
+        }
+    } else if mb == inf {
+        bn
+    } else if ma == 0 {
+        if mb == 0 && opposite {
+            rounded_zero(fmt, st)
+        } else {
+            // 0 + x is x exactly (x is normal or a zero of the same sign).
+            bn
+        }
+    } else {
+        // x + 0 with x normal.
+        a
+    })
+}
+
+/// FMUL/FMULX with a special operand.
+#[inline(always)]
+fn mul_special(fmt: Fmt, a: u64, b: u64, mulx: bool, st: &mut FpStatus) -> Option<u64> {
+    let (a, b) = (a & fmt.mask(), b & fmt.mask());
+    let (ma, mb) = (mag(fmt, a), mag(fmt, b));
+    if !special2(fmt, ma, mb) {
+        return None;
+    }
+    let inf = fmt.inf(false);
+    if ma > inf || mb > inf {
+        return Some(nans2(fmt, a, b, ma, mb, st));
+    }
+    let s = (a ^ b) & fmt.sign_bit();
+    Some(if (ma == inf && mb == 0) || (ma == 0 && mb == inf) {
+        if mulx {
+            fmt.two(s != 0)
+        } else {
+            invalid(fmt, st)
+        }
+    } else if ma == inf || mb == inf {
+        s | inf
+    } else {
+        s
+    })
+}
+
+/// FDIV with a special operand.
+#[inline(always)]
+fn div_special(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> Option<u64> {
+    let (a, b) = (a & fmt.mask(), b & fmt.mask());
+    let (ma, mb) = (mag(fmt, a), mag(fmt, b));
+    if !special2(fmt, ma, mb) {
+        return None;
+    }
+    let inf = fmt.inf(false);
+    if ma > inf || mb > inf {
+        return Some(nans2(fmt, a, b, ma, mb, st));
+    }
+    let s = (a ^ b) & fmt.sign_bit();
+    Some(if (ma == inf && mb == inf) || (ma == 0 && mb == 0) {
+        invalid(fmt, st)
+    } else if ma == inf {
+        s | inf
+    } else if mb == 0 {
+        st.raise(fpsr::DZC);
+        s | inf
+    } else {
+        // 0 / x or x / inf.
+        s
+    })
+}
+
+/// FSQRT of a special operand or a negative normal one.
+#[inline(always)]
+fn sqrt_special(fmt: Fmt, a: u64, st: &mut FpStatus) -> Option<u64> {
+    let a = a & fmt.mask();
+    let ma = mag(fmt, a);
+    let inf = fmt.inf(false);
+    if is_denormal(fmt, ma) {
+        return None;
+    }
+    if ma > inf {
+        let q = ma & fmt.quiet_bit() != 0;
+        return Some(process_nan(
+            fmt,
+            a,
+            if q { Class::QNaN } else { Class::SNaN },
+            st,
+        ));
+    }
+    if ma == 0 {
+        return Some(a);
+    }
+    if a != ma {
+        return Some(invalid(fmt, st));
+    }
+    (ma == inf).then_some(a)
+}
+
+/// FPMulAdd `c + a * b` with a special operand.
+#[inline(always)]
+fn muladd_special(fmt: Fmt, c: u64, a: u64, b: u64, st: &mut FpStatus) -> Option<u64> {
+    let (c, a, b) = (c & fmt.mask(), a & fmt.mask(), b & fmt.mask());
+    let (mc, ma, mb) = (mag(fmt, c), mag(fmt, a), mag(fmt, b));
+    let denormal = is_denormal(fmt, mc) || is_denormal(fmt, ma) || is_denormal(fmt, mb);
+    if denormal || !(is_special(fmt, mc) || is_special(fmt, ma) || is_special(fmt, mb)) {
+        return None;
+    }
+    let inf = fmt.inf(false);
+    let inf_times_zero = (ma == inf && mb == 0) || (ma == 0 && mb == inf);
+    if mc > inf || ma > inf || mb > inf {
+        let q = fmt.quiet_bit();
+        let snan = |m: u64| m > inf && m & q == 0;
+        let ops = [(c, mc), (a, ma), (b, mb)];
+        let pick = ops
+            .iter()
+            .find(|&&(_, m)| snan(m))
+            .map(|&(x, _)| (x, Class::SNaN))
+            .or_else(|| {
+                ops.iter()
+                    .find(|&&(_, m)| m > inf)
+                    .map(|&(x, _)| (x, Class::QNaN))
+            });
+        let (x, class) = pick?;
+        let r = process_nan(fmt, x, class, st);
+        // A quiet NaN addend with infinity times zero is invalid (after the NaN rules).
+        return Some(if mc > inf && mc & q != 0 && inf_times_zero {
+            invalid(fmt, st)
+        } else {
+            r
+        });
+    }
+    let sign = fmt.sign_bit();
+    let sp = (a ^ b) & sign;
+    let sc = c & sign;
+    let (inf_c, inf_p) = (mc == inf, ma == inf || mb == inf);
+    Some(if inf_times_zero || (inf_c && inf_p && sc != sp) {
+        invalid(fmt, st)
+    } else if inf_c {
+        c
+    } else if inf_p {
+        sp | inf
+    } else if ma == 0 || mb == 0 {
+        // A zero product: the addend, or a zero whose sign follows the sum rules.
+        if mc != 0 || sc == sp {
+            c
+        } else {
+            rounded_zero(fmt, st)
+        }
+    } else {
+        // A zero addend and a nonzero product of normal numbers: the product, rounded
+        // once, as FMUL rounds it.
+        mul_common(fmt, a, b, false, st)
+    })
+}
+
+/// FADD/FSUB off the host fast path: special operands, then the soft-float path. Out of
+/// line, so that the fast path stays a small leaf.
+#[inline(never)]
+fn addsub_slow(fmt: Fmt, a: u64, b: u64, negate_b: bool, st: &mut FpStatus) -> u64 {
+    let special = match fmt {
+        Fmt::S => addsub_special(Fmt::S, a, b, negate_b, st),
+        Fmt::D => addsub_special(Fmt::D, a, b, negate_b, st),
+        Fmt::H | Fmt::B => None,
+    };
+    match special {
+        Some(r) => r,
+        None => addsub(fmt, a, b, negate_b, st),
+    }
+}
+
 fn addsub(fmt: Fmt, a: u64, b: u64, negate_b: bool, st: &mut FpStatus) -> u64 {
     let ua = unpack(fmt, a, st);
     let ub = unpack(fmt, b, st);
@@ -637,25 +935,59 @@ fn addsub(fmt: Fmt, a: u64, b: u64, negate_b: bool, st: &mut FpStatus) -> u64 {
 
 /// FADD.
 pub fn add(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
-    if let Some(r) = host::try_op(fmt, &[a, b], st, |v| v[0] + v[1], |v| v[0] + v[1]) {
-        return r;
+    let fast = match fmt {
+        Fmt::S => host::add32(a, b, false, st),
+        Fmt::D => host::add64(a, b, false, st),
+        Fmt::H | Fmt::B => None,
+    };
+    match fast {
+        Some(r) => r,
+        None => addsub_slow(fmt, a, b, false, st),
     }
-    addsub(fmt, a, b, false, st)
 }
 
 /// FSUB (`a - b`).
 pub fn sub(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
-    if let Some(r) = host::try_op(fmt, &[a, b], st, |v| v[0] - v[1], |v| v[0] - v[1]) {
-        return r;
+    let fast = match fmt {
+        Fmt::S => host::add32(a, b, true, st),
+        Fmt::D => host::add64(a, b, true, st),
+        Fmt::H | Fmt::B => None,
+    };
+    match fast {
+        Some(r) => r,
+        None => addsub_slow(fmt, a, b, true, st),
     }
-    addsub(fmt, a, b, true, st)
 }
 
 fn mul_common(fmt: Fmt, a: u64, b: u64, mulx: bool, st: &mut FpStatus) -> u64 {
     // FMULX differs from FMUL only for infinity times zero, which the fast path excludes.
-    if let Some(r) = host::try_op(fmt, &[a, b], st, |v| v[0] * v[1], |v| v[0] * v[1]) {
-        return r;
+    let fast = match fmt {
+        Fmt::S => host::mul32(a, b, st),
+        Fmt::D => host::mul64(a, b, st),
+        Fmt::H | Fmt::B => None,
+    };
+    match fast {
+        Some(r) => r,
+        None => mul_slow(fmt, a, b, mulx, st),
     }
+}
+
+/// FMUL/FMULX off the host fast path (out of line).
+#[inline(never)]
+fn mul_slow(fmt: Fmt, a: u64, b: u64, mulx: bool, st: &mut FpStatus) -> u64 {
+    let special = match fmt {
+        Fmt::S => mul_special(Fmt::S, a, b, mulx, st),
+        Fmt::D => mul_special(Fmt::D, a, b, mulx, st),
+        Fmt::H | Fmt::B => None,
+    };
+    match special {
+        Some(r) => r,
+        None => mul_soft(fmt, a, b, mulx, st),
+    }
+}
+
+/// FMUL/FMULX without the host fast path.
+fn mul_soft(fmt: Fmt, a: u64, b: u64, mulx: bool, st: &mut FpStatus) -> u64 {
     let ua = unpack(fmt, a, st);
     let ub = unpack(fmt, b, st);
     if let Some(r) = process_nans(fmt, &[(a, ua), (b, ub)], st) {
@@ -693,9 +1025,33 @@ pub fn nmul(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
 
 /// FDIV (`a / b`).
 pub fn div(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
-    if let Some(r) = host::try_op(fmt, &[a, b], st, |v| v[0] / v[1], |v| v[0] / v[1]) {
-        return r;
+    let fast = match fmt {
+        Fmt::S => host::div32(a, b, st),
+        Fmt::D => host::div64(a, b, st),
+        Fmt::H | Fmt::B => None,
+    };
+    match fast {
+        Some(r) => r,
+        None => div_slow(fmt, a, b, st),
     }
+}
+
+/// FDIV off the host fast path (out of line).
+#[inline(never)]
+fn div_slow(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
+    let special = match fmt {
+        Fmt::S => div_special(Fmt::S, a, b, st),
+        Fmt::D => div_special(Fmt::D, a, b, st),
+        Fmt::H | Fmt::B => None,
+    };
+    match special {
+        Some(r) => r,
+        None => div_soft(fmt, a, b, st),
+    }
+}
+
+/// FDIV without the host fast path.
+fn div_soft(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
     let ua = unpack(fmt, a, st);
     let ub = unpack(fmt, b, st);
     if let Some(r) = process_nans(fmt, &[(a, ua), (b, ub)], st) {
@@ -726,11 +1082,33 @@ pub fn div(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
 /// FSQRT.
 pub fn sqrt(fmt: Fmt, a: u64, st: &mut FpStatus) -> u64 {
     // Negative operands are invalid: only positive ones take the fast path.
-    if a & fmt.sign_bit() == 0 {
-        if let Some(r) = host::try_op(fmt, &[a], st, |v| v[0].sqrt(), |v| v[0].sqrt()) {
-            return r;
-        }
+    let fast = match fmt {
+        Fmt::S => host::sqrt32(a, st),
+        Fmt::D => host::sqrt64(a, st),
+        Fmt::H | Fmt::B => None,
+    };
+    match fast {
+        Some(r) => r,
+        None => sqrt_slow(fmt, a, st),
     }
+}
+
+/// FSQRT off the host fast path (out of line).
+#[inline(never)]
+fn sqrt_slow(fmt: Fmt, a: u64, st: &mut FpStatus) -> u64 {
+    let special = match fmt {
+        Fmt::S => sqrt_special(Fmt::S, a, st),
+        Fmt::D => sqrt_special(Fmt::D, a, st),
+        Fmt::H | Fmt::B => None,
+    };
+    match special {
+        Some(r) => r,
+        None => sqrt_soft(fmt, a, st),
+    }
+}
+
+/// FSQRT without the host fast path.
+fn sqrt_soft(fmt: Fmt, a: u64, st: &mut FpStatus) -> u64 {
     let ua = unpack(fmt, a, st);
     if ua.is_nan() {
         return process_nan(fmt, a, ua.class, st);
@@ -759,17 +1137,33 @@ pub fn sqrt(fmt: Fmt, a: u64, st: &mut FpStatus) -> u64 {
 
 /// FPMulAdd: `addend + op1 * op2`, fused, with the Arm NaN and invalid rules.
 pub fn muladd(fmt: Fmt, addend: u64, op1: u64, op2: u64, st: &mut FpStatus) -> u64 {
-    // Fused: one rounding of the exact a + b * c, as the host's fused multiply-add.
-    let fused = host::try_op(
-        fmt,
-        &[addend, op1, op2],
-        st,
-        |v| v[1].mul_add(v[2], v[0]),
-        |v| v[1].mul_add(v[2], v[0]),
-    );
-    if let Some(r) = fused {
-        return r;
+    let fast = match fmt {
+        Fmt::S => host::muladd32(addend, op1, op2, st),
+        Fmt::D => host::muladd64(addend, op1, op2, st),
+        Fmt::H | Fmt::B => None,
+    };
+    match fast {
+        Some(r) => r,
+        None => muladd_slow(fmt, addend, op1, op2, st),
     }
+}
+
+/// FPMulAdd off the host fast path (out of line).
+#[inline(never)]
+fn muladd_slow(fmt: Fmt, addend: u64, op1: u64, op2: u64, st: &mut FpStatus) -> u64 {
+    let special = match fmt {
+        Fmt::S => muladd_special(Fmt::S, addend, op1, op2, st),
+        Fmt::D => muladd_special(Fmt::D, addend, op1, op2, st),
+        Fmt::H | Fmt::B => None,
+    };
+    match special {
+        Some(r) => r,
+        None => muladd_soft(fmt, addend, op1, op2, st),
+    }
+}
+
+/// FPMulAdd without the host fast path.
+fn muladd_soft(fmt: Fmt, addend: u64, op1: u64, op2: u64, st: &mut FpStatus) -> u64 {
     let ua = unpack(fmt, addend, st);
     let u1 = unpack(fmt, op1, st);
     let u2 = unpack(fmt, op2, st);
@@ -848,11 +1242,12 @@ pub fn abs(fmt: Fmt, a: u64) -> u64 {
 // ---------------------------------------------------------------------------------------
 
 /// Signed ordering key of a non-NaN unpacked operand of a single format.
-fn key(fmt: Fmt, bits: u64, u: &Unp) -> i128 {
+#[inline(always)]
+fn key(fmt: Fmt, bits: u64, u: &Unp) -> i64 {
     let mag = if u.class == Class::Zero {
         0
     } else {
-        (bits & (fmt.mask() >> 1)) as i128
+        (bits & (fmt.mask() >> 1)) as i64
     };
     if u.sign {
         -mag
@@ -861,32 +1256,80 @@ fn key(fmt: Fmt, bits: u64, u: &Unp) -> i128 {
     }
 }
 
-/// The order key of `bits` when it is neither a NaN nor a denormal: what [`key`] gives,
-/// straight from the bits. Such values need no unpacking for comparisons and min/max:
-/// no NaN rules, nothing for FZ to flush, no flag to raise.
-fn plain_key(fmt: Fmt, bits: u64) -> Option<i128> {
+/// The order key of an operand for comparisons and min/max straight from the bits, what
+/// [`key`] gives after unpacking: the signed magnitude, 0 for zeros and for denormals
+/// that `flush` flushes. Also whether it is a NaN (the key is meaningless then) and
+/// whether it was flushed (unpacking would raise IDC for S and D). No branches.
+#[inline(always)]
+fn order_key(fmt: Fmt, bits: u64, flush: bool) -> (i64, bool, bool) {
     let bits = bits & fmt.mask();
-    let e = (bits >> fmt.fbits()) & fmt.emax_field();
-    if bits & fmt.frac_mask() != 0 && (e == 0 || e == fmt.emax_field()) {
-        return None;
+    let m = bits & (fmt.mask() >> 1);
+    let nan = m > fmt.inf(false);
+    let flushed = flush & (m != 0) & (m < 1 << fmt.fbits());
+    let km = select(flushed, 0, m) as i64;
+    let neg = (bits >> (fmt.width() - 1)) as i64;
+    ((km ^ -neg) + neg, nan, flushed)
+}
+
+/// The keys of two operands for comparisons and min/max, raising IDC as unpacking both
+/// would; `None` if either is a NaN.
+#[inline(always)]
+fn order_keys(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> Option<(i64, i64)> {
+    let flush = st.flush(fmt);
+    let (ka, na, fa) = order_key(fmt, a, flush);
+    let (kb, nb, fb) = order_key(fmt, b, flush);
+    if fmt != Fmt::H {
+        st.fpsr |= (fa | fb) as u32 * fpsr::IDC;
     }
-    let mag = (bits & (fmt.mask() >> 1)) as i128;
-    Some(if bits & fmt.sign_bit() != 0 {
-        -mag
-    } else {
-        mag
-    })
+    (!(na | nb)).then_some((ka, kb))
+}
+
+/// A signalling NaN (given the bits).
+#[inline(always)]
+fn is_snan(fmt: Fmt, bits: u64) -> bool {
+    let m = mag(fmt, bits);
+    m > fmt.inf(false) && m & fmt.quiet_bit() == 0
+}
+
+/// NZCV of FCMP for an ordering.
+#[inline(always)]
+#[cfg(test)]
+fn nzcv(o: Ordering) -> u32 {
+    match o {
+        Ordering::Equal => 0b0110,
+        Ordering::Less => 0b1000,
+        Ordering::Greater => 0b0010,
+    }
+}
+
+/// [`nzcv`] of `ka` against `kb`, without branches (the outcome is data-dependent).
+#[inline(always)]
+fn nzcv_keys(ka: i64, kb: i64) -> u32 {
+    let (lt, eq) = (ka < kb, ka == kb);
+    (lt as u32) << 3 | (eq as u32) << 2 | (!lt as u32) << 1
 }
 
 /// FCMP (`signal_nans == false`) / FCMPE (`true`): returns NZCV in bits 3..0.
 pub fn compare(fmt: Fmt, a: u64, b: u64, signal_nans: bool, st: &mut FpStatus) -> u32 {
-    if let (Some(ka), Some(kb)) = (plain_key(fmt, a), plain_key(fmt, b)) {
-        return match ka.cmp(&kb) {
-            Ordering::Equal => 0b0110,
-            Ordering::Less => 0b1000,
-            Ordering::Greater => 0b0010,
-        };
+    per_fmt!(fmt, f => compare_impl(f, a, b, signal_nans, st))
+}
+
+#[inline(always)]
+fn compare_impl(fmt: Fmt, a: u64, b: u64, signal_nans: bool, st: &mut FpStatus) -> u32 {
+    match order_keys(fmt, a, b, st) {
+        Some((ka, kb)) => nzcv_keys(ka, kb),
+        None => {
+            if signal_nans || is_snan(fmt, a) || is_snan(fmt, b) {
+                st.raise(fpsr::IOC);
+            }
+            0b0011
+        }
     }
+}
+
+/// [`compare`] through unpacking, the reference for tests.
+#[cfg(test)]
+fn compare_soft(fmt: Fmt, a: u64, b: u64, signal_nans: bool, st: &mut FpStatus) -> u32 {
     let ua = unpack(fmt, a, st);
     let ub = unpack(fmt, b, st);
     if ua.is_nan() || ub.is_nan() {
@@ -895,13 +1338,10 @@ pub fn compare(fmt: Fmt, a: u64, b: u64, signal_nans: bool, st: &mut FpStatus) -
         }
         return 0b0011;
     }
-    match key(fmt, a, &ua).cmp(&key(fmt, b, &ub)) {
-        Ordering::Equal => 0b0110,
-        Ordering::Less => 0b1000,
-        Ordering::Greater => 0b0010,
-    }
+    nzcv(key(fmt, a, &ua).cmp(&key(fmt, b, &ub)))
 }
 
+#[inline(always)]
 fn compare_bool(
     fmt: Fmt,
     a: u64,
@@ -910,33 +1350,30 @@ fn compare_bool(
     st: &mut FpStatus,
     pred: fn(Ordering) -> bool,
 ) -> bool {
-    if let (Some(ka), Some(kb)) = (plain_key(fmt, a), plain_key(fmt, b)) {
-        return pred(ka.cmp(&kb));
-    }
-    let ua = unpack(fmt, a, st);
-    let ub = unpack(fmt, b, st);
-    if ua.is_nan() || ub.is_nan() {
-        if signal_nans || ua.class == Class::SNaN || ub.class == Class::SNaN {
-            st.raise(fpsr::IOC);
+    match order_keys(fmt, a, b, st) {
+        Some((ka, kb)) => pred(ka.cmp(&kb)),
+        None => {
+            if signal_nans || is_snan(fmt, a) || is_snan(fmt, b) {
+                st.raise(fpsr::IOC);
+            }
+            false
         }
-        return false;
     }
-    pred(key(fmt, a, &ua).cmp(&key(fmt, b, &ub)))
 }
 
 /// FPCompareEQ (FCMEQ): false on NaN, Invalid only for signalling NaNs.
 pub fn compare_eq(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> bool {
-    compare_bool(fmt, a, b, false, st, |o| o == Ordering::Equal)
+    per_fmt!(fmt, f => compare_bool(f, a, b, false, st, |o| o == Ordering::Equal))
 }
 
 /// FPCompareGE (FCMGE, FCMLE with swapped operands): Invalid on any NaN.
 pub fn compare_ge(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> bool {
-    compare_bool(fmt, a, b, true, st, |o| o != Ordering::Less)
+    per_fmt!(fmt, f => compare_bool(f, a, b, true, st, |o| o != Ordering::Less))
 }
 
 /// FPCompareGT (FCMGT, FCMLT with swapped operands): Invalid on any NaN.
 pub fn compare_gt(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> bool {
-    compare_bool(fmt, a, b, true, st, |o| o == Ordering::Greater)
+    per_fmt!(fmt, f => compare_bool(f, a, b, true, st, |o| o == Ordering::Greater))
 }
 
 /// FACGE: `|a| >= |b|`.
@@ -954,21 +1391,24 @@ pub fn abd(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
     abs(fmt, sub(fmt, a, b, st))
 }
 
+#[inline(always)]
 fn minmax(fmt: Fmt, a: u64, b: u64, is_max: bool, st: &mut FpStatus) -> u64 {
-    if let (Some(ka), Some(kb)) = (plain_key(fmt, a), plain_key(fmt, b)) {
-        let first = if is_max { ka > kb } else { ka < kb };
-        let r = if first { a } else { b } & fmt.mask();
-        if r & (fmt.mask() >> 1) != 0 {
-            return r;
-        }
-        // A zero result: both were zeros or one was (the other on its side of it).
-        let (sa, sb) = (a & fmt.sign_bit() != 0, b & fmt.sign_bit() != 0);
-        return fmt.zero(if is_max { sa && sb } else { sa || sb });
+    let Some((ka, kb)) = order_keys(fmt, a, b, st) else {
+        return minmax_unpacked(fmt, a, b, is_max, st);
+    };
+    let first = if is_max { ka > kb } else { ka < kb };
+    let r = select(first, a, b) & fmt.mask();
+    if select(first, ka as u64, kb as u64) != 0 {
+        return r;
     }
-    minmax_unpacked(fmt, a, b, is_max, st)
+    // A zero result (or a flushed denormal): both were zeros or one was (the other on
+    // its side of it).
+    let (sa, sb) = (a & fmt.sign_bit() != 0, b & fmt.sign_bit() != 0);
+    fmt.zero(if is_max { sa && sb } else { sa || sb })
 }
 
-/// [`minmax`] through unpacking: NaNs, denormals (and their flushing).
+/// [`minmax`] through unpacking: NaNs (and the reference for tests). Out of line.
+#[inline(never)]
 fn minmax_unpacked(fmt: Fmt, a: u64, b: u64, is_max: bool, st: &mut FpStatus) -> u64 {
     let ua = unpack(fmt, a, st);
     let ub = unpack(fmt, b, st);
@@ -994,36 +1434,55 @@ fn minmax_unpacked(fmt: Fmt, a: u64, b: u64, is_max: bool, st: &mut FpStatus) ->
 
 /// FMAX.
 pub fn max(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
-    minmax(fmt, a, b, true, st)
+    per_fmt!(fmt, f => minmax(f, a, b, true, st))
 }
 
 /// FMIN.
 pub fn min(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
-    minmax(fmt, a, b, false, st)
+    per_fmt!(fmt, f => minmax(f, a, b, false, st))
 }
 
+#[inline(always)]
 fn minmaxnum(fmt: Fmt, a: u64, b: u64, is_max: bool, st: &mut FpStatus) -> u64 {
+    // A single quiet NaN is treated as -inf (max) or +inf (min). (Unpacking here would
+    // only raise IDC for flushed denormals, which `minmax` does as well.)
+    let qnan = |x: u64| mag(fmt, x) >= (fmt.inf(false) | fmt.quiet_bit());
+    let (qa, qb) = (qnan(a), qnan(b));
+    if qa == qb {
+        return minmax(fmt, a, b, is_max, st);
+    }
+    let repl = fmt.inf(is_max);
+    if qa {
+        minmax(fmt, repl, b, is_max, st)
+    } else {
+        minmax(fmt, a, repl, is_max, st)
+    }
+}
+
+/// [`minmaxnum`] as the pseudocode has it (unpacking both operands first), the reference
+/// for tests.
+#[cfg(test)]
+fn minmaxnum_unpacked(fmt: Fmt, a: u64, b: u64, is_max: bool, st: &mut FpStatus) -> u64 {
     let ua = unpack(fmt, a, st);
     let ub = unpack(fmt, b, st);
     let (mut a, mut b) = (a, b);
-    // A single quiet NaN is treated as -inf (max) or +inf (min).
     let repl = fmt.inf(is_max);
     if ua.class == Class::QNaN && ub.class != Class::QNaN {
         a = repl;
     } else if ua.class != Class::QNaN && ub.class == Class::QNaN {
         b = repl;
     }
-    minmax(fmt, a, b, is_max, st)
+    minmax_unpacked(fmt, a, b, is_max, st)
 }
 
 /// FMAXNM.
 pub fn maxnm(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
-    minmaxnum(fmt, a, b, true, st)
+    per_fmt!(fmt, f => minmaxnum(f, a, b, true, st))
 }
 
 /// FMINNM.
 pub fn minnm(fmt: Fmt, a: u64, b: u64, st: &mut FpStatus) -> u64 {
-    minmaxnum(fmt, a, b, false, st)
+    per_fmt!(fmt, f => minmaxnum(f, a, b, false, st))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1041,8 +1500,183 @@ fn convert_nan(from: Fmt, to: Fmt, a: u64) -> u64 {
     to.sgn(sign) | (to.emax_field() << to.fbits()) | to.quiet_bit() | tp
 }
 
+/// Whether rounding the integer magnitude `int` with a discarded fraction `rem` (in units
+/// where `half` is one half) goes up, as [`round_integer`] decides.
+#[inline(always)]
+fn round_up_bits(int: u64, rem: u64, half: u64, neg: bool, rounding: Rounding) -> bool {
+    match rounding {
+        // Non-short-circuit operators: these are data-dependent, better without branches.
+        Rounding::TieEven => (rem > half) | ((rem == half) & (int & 1 == 1)),
+        Rounding::TieAway => rem >= half,
+        Rounding::PosInf => (rem != 0) & !neg,
+        Rounding::NegInf => (rem != 0) & neg,
+        Rounding::Zero | Rounding::Odd => false,
+    }
+}
+
+/// `x` if `c`, else `y`, without a branch.
+#[inline(always)]
+fn select(c: bool, x: u64, y: u64) -> u64 {
+    let m = (c as u64).wrapping_neg();
+    (x & m) | (y & !m)
+}
+
+/// [`round_int`] for S and D straight from the bits: every case, no unpacking.
+#[inline(always)]
+fn round_int_bits(fmt: Fmt, a: u64, rounding: Rounding, exact: bool, st: &mut FpStatus) -> u64 {
+    let a = a & fmt.mask();
+    let m = mag(fmt, a);
+    let fb = fmt.fbits() as u64;
+    let inf = fmt.inf(false);
+    if m >= inf {
+        if m == inf {
+            return a;
+        }
+        let class = if m & fmt.quiet_bit() != 0 {
+            Class::QNaN
+        } else {
+            Class::SNaN
+        };
+        return process_nan(fmt, a, class, st);
+    }
+    let e = m >> fb;
+    let bias = fmt.bias() as u64;
+    if e >= bias + fb || m == 0 {
+        // Zeros and values without fraction bits.
+        return a;
+    }
+    let sign = a & fmt.sign_bit();
+    let neg = sign != 0;
+    if e == 0 && st.fz() {
+        st.raise(fpsr::IDC);
+        return sign;
+    }
+    // n fraction bits below the integer's unit, at most F + 2: below 0.5 (denormals
+    // included) the integer part is 0 and the fraction nonzero and less than a half
+    // either way. No branches on the (unpredictable) value from here on.
+    let n = (bias + fb).saturating_sub(e.max(1)).min(fb + 2);
+    let unit = 1u64 << n;
+    let mant = (m & fmt.frac_mask()) | (((e != 0) as u64) << fb);
+    let rem = mant & (unit - 1);
+    let int = mant >> n;
+    let up = round_up_bits(int, rem, unit >> 1, neg, rounding);
+    st.fpsr |= ((rem != 0) & exact) as u32 * fpsr::IXC;
+    // |a| >= 1: add a unit to the truncated bit pattern (it carries into the exponent
+    // when needed); |a| < 1: zero or one.
+    let big = (a - rem) + up as u64 * unit;
+    let small = sign | (up as u64 * (bias << fb));
+    select(e >= bias, big, small)
+}
+
+/// [`to_fixed`] for S and D straight from the bits: every case, no unpacking.
+#[inline(always)]
+fn to_fixed_bits(
+    fmt: Fmt,
+    a: u64,
+    fbits: u32,
+    unsigned: bool,
+    int_bits: u32,
+    rounding: Rounding,
+    st: &mut FpStatus,
+) -> u64 {
+    let a = a & fmt.mask();
+    let m = mag(fmt, a);
+    let neg = a & fmt.sign_bit() != 0;
+    let inf = fmt.inf(false);
+    let out_mask = u64::MAX >> (64 - int_bits);
+    // The saturated results (with IOC).
+    let lo = if unsigned { 0 } else { 1u64 << (int_bits - 1) };
+    let hi = if unsigned {
+        out_mask
+    } else {
+        (1u64 << (int_bits - 1)) - 1
+    };
+    let saturate = |st: &mut FpStatus| {
+        st.raise(fpsr::IOC);
+        if neg {
+            lo
+        } else {
+            hi
+        }
+    };
+    if m >= inf {
+        if m == inf {
+            return saturate(st);
+        }
+        st.raise(fpsr::IOC);
+        return 0;
+    }
+    if m == 0 {
+        return 0;
+    }
+    let fb = fmt.fbits();
+    let e = (m >> fb) as i32;
+    let (mant, e) = if e == 0 {
+        if st.fz() {
+            st.raise(fpsr::IDC);
+            return 0;
+        }
+        (m, 1)
+    } else {
+        ((m & fmt.frac_mask()) | (1 << fb), e)
+    };
+    // |a| * 2^fbits = mant * 2^k.
+    let k = e - fmt.bias() - fb as i32 + fbits as i32;
+    let (mag_int, rem) = if k >= 0 {
+        if k > 63 - fb as i32 {
+            // At least 2^64: out of range of every destination.
+            return saturate(st);
+        }
+        (mant << k, 0)
+    } else {
+        let s = (-k) as u32;
+        let (int, rem, half) = if s >= 64 {
+            // mant < 2^53 <= half of 2^64.
+            (0, 1, 2)
+        } else {
+            (mant >> s, mant & ((1u64 << s) - 1), 1u64 << (s - 1))
+        };
+        let up = round_up_bits(int, rem, half, neg, rounding);
+        (int + up as u64, rem)
+    };
+    let neg_limit = if unsigned { 0 } else { 1u64 << (int_bits - 1) };
+    if mag_int > select(neg, neg_limit, hi) {
+        return saturate(st);
+    }
+    st.fpsr |= (rem != 0) as u32 * fpsr::IXC;
+    select(neg, mag_int.wrapping_neg(), mag_int) & out_mask
+}
+
 /// FCVT between precisions with an explicit rounding rule (FPConvert).
 pub fn convert_with(from: Fmt, to: Fmt, a: u64, rounding: Rounding, st: &mut FpStatus) -> u64 {
+    match (from, to) {
+        (Fmt::S, Fmt::D) => {
+            let m = a & 0x7fff_ffff;
+            // Not a NaN, and not a denormal that FZ flushes: the conversion is exact.
+            if m <= 0x7f80_0000 && (m >= 0x0080_0000 || m == 0 || !st.fz()) {
+                return (f32::from_bits(a as u32) as f64).to_bits();
+            }
+        }
+        (Fmt::D, Fmt::S) => {
+            if let Some(r) = host::d_to_s(a, rounding, st) {
+                return r;
+            }
+            let m = a & !(1 << 63);
+            let sign = (a >> 32) as u32 as u64 & 0x8000_0000;
+            if m == 0 {
+                return sign;
+            }
+            if m == f64::INFINITY.to_bits() {
+                return sign | 0x7f80_0000;
+            }
+        }
+        _ => {}
+    }
+    convert_with_soft(from, to, a, rounding, st)
+}
+
+/// [`convert_with`] through unpacking and rounding.
+fn convert_with_soft(from: Fmt, to: Fmt, a: u64, rounding: Rounding, st: &mut FpStatus) -> u64 {
     let alt_hp = to == Fmt::H && st.ahp();
     let u = unpack_cv(from, a, st);
     match u.class {
@@ -1115,6 +1749,23 @@ pub fn to_fixed(
     rounding: Rounding,
     st: &mut FpStatus,
 ) -> u64 {
+    match fmt {
+        Fmt::S => to_fixed_bits(Fmt::S, a, fbits, unsigned, int_bits, rounding, st),
+        Fmt::D => to_fixed_bits(Fmt::D, a, fbits, unsigned, int_bits, rounding, st),
+        Fmt::H | Fmt::B => to_fixed_soft(fmt, a, fbits, unsigned, int_bits, rounding, st),
+    }
+}
+
+/// [`to_fixed`] through unpacking.
+fn to_fixed_soft(
+    fmt: Fmt,
+    a: u64,
+    fbits: u32,
+    unsigned: bool,
+    int_bits: u32,
+    rounding: Rounding,
+    st: &mut FpStatus,
+) -> u64 {
     let u = unpack(fmt, a, st);
     let (lo, hi): (i128, i128) = if unsigned {
         (0, (1i128 << int_bits) - 1)
@@ -1168,21 +1819,37 @@ pub fn from_fixed(
     int_bits: u32,
     st: &mut FpStatus,
 ) -> u64 {
-    let v = v & (u64::MAX >> (64 - int_bits));
-    let (neg, mag) = if signed && (v >> (int_bits - 1)) & 1 == 1 {
-        (true, (1u128 << int_bits) - v as u128)
-    } else {
-        (false, v as u128)
-    };
+    let mask = u64::MAX >> (64 - int_bits);
+    let v = v & mask;
+    // Negative: the magnitude is 2^int_bits - v. No branch on the (data-dependent) sign.
+    let neg = signed & ((v >> (int_bits - 1)) & 1 == 1);
+    let mag = select(neg, v.wrapping_neg() & mask, v);
     if mag == 0 {
         return fmt.zero(false);
     }
-    round(fmt, neg, mag, -(fbits as i32), st)
+    let fast = match fmt {
+        Fmt::S => host::from_int::<false>(mag, neg, fbits, st),
+        Fmt::D => host::from_int::<true>(mag, neg, fbits, st),
+        Fmt::H | Fmt::B => None,
+    };
+    match fast {
+        Some(r) => r,
+        None => round(fmt, neg, mag as u128, -(fbits as i32), st),
+    }
 }
 
 /// FPRoundInt: FRINTN/A/P/M/Z (`exact == false`), FRINTX (`exact == true`, FPCR
 /// rounding), FRINTI (`exact == false`, FPCR rounding).
 pub fn round_int(fmt: Fmt, a: u64, rounding: Rounding, exact: bool, st: &mut FpStatus) -> u64 {
+    match fmt {
+        Fmt::S => round_int_bits(Fmt::S, a, rounding, exact, st),
+        Fmt::D => round_int_bits(Fmt::D, a, rounding, exact, st),
+        Fmt::H | Fmt::B => round_int_soft(fmt, a, rounding, exact, st),
+    }
+}
+
+/// [`round_int`] through unpacking.
+fn round_int_soft(fmt: Fmt, a: u64, rounding: Rounding, exact: bool, st: &mut FpStatus) -> u64 {
     let u = unpack(fmt, a, st);
     match u.class {
         Class::QNaN | Class::SNaN => process_nan(fmt, a, u.class, st),

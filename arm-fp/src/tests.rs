@@ -566,3 +566,546 @@ fn compare_fast_path_is_ieee_order() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Differential tests: the fast paths against the soft-float paths
+// ---------------------------------------------------------------------------------------
+
+/// A reproducible xorshift64* generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Every combination of the rounding mode, FZ, DN and AHP.
+fn all_fpcrs() -> Vec<u32> {
+    let mut v = Vec::new();
+    for rm in 0..4u32 {
+        for extra in 0..8u32 {
+            let mut f = rm << fpcr::RMODE_SHIFT;
+            if extra & 1 != 0 {
+                f |= fpcr::FZ;
+            }
+            if extra & 2 != 0 {
+                f |= fpcr::DN;
+            }
+            if extra & 4 != 0 {
+                f |= fpcr::AHP | fpcr::FZ16;
+            }
+            v.push(f);
+        }
+    }
+    v
+}
+
+/// The generator of a differential test: its own seed, changed by `ARM_FP_DIFF_SEED`.
+fn diff_rng(seed: u64) -> Rng {
+    let extra = std::env::var("ARM_FP_DIFF_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0u64);
+    Rng((seed ^ extra.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1)
+}
+
+/// How many random cases each differential test runs (`ARM_FP_DIFF_SCALE` multiplies).
+fn diff_cases(base: u64) -> u64 {
+    let k = std::env::var("ARM_FP_DIFF_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1u64)
+        .max(1);
+    base * k
+}
+
+/// An operand biased towards what the fast paths must get right: specials, values near
+/// the underflow and overflow thresholds, short significands (exact results), values
+/// near 1.0, and raw bit patterns.
+fn rand_operand(rng: &mut Rng, fmt: Fmt) -> u64 {
+    let x = rand_operand_bits(rng, fmt);
+    // Now and then garbage above the format's bits, which every function ignores.
+    if fmt != Fmt::D && rng.below(16) == 0 {
+        x | rng.next() << fmt.width()
+    } else {
+        x
+    }
+}
+
+fn rand_operand_bits(rng: &mut Rng, fmt: Fmt) -> u64 {
+    let fb = fmt.fbits();
+    let emax = fmt.emax_field();
+    let bias = emax >> 1;
+    let sign = if rng.below(2) == 1 { fmt.sign_bit() } else { 0 };
+    let frac = rng.next() & fmt.frac_mask();
+    // Short significands: the low bits cleared.
+    let short = frac & !(fmt.frac_mask() >> rng.below(fb as u64 + 1));
+    match rng.below(12) {
+        0 => {
+            let sp = special_values(fmt);
+            sp[rng.below(sp.len() as u64) as usize]
+        }
+        1 => rng.next() & fmt.mask(),
+        2 => sign | frac >> rng.below(fb as u64 + 1), // denormal or zero
+        3 => sign | ((1 + rng.below(4)) << fb) | frac, // tiny normal
+        4 => sign | ((1 + rng.below(4)) << fb) | short,
+        5 => sign | ((emax - 1 - rng.below(4)) << fb) | frac, // huge
+        6 => sign | ((emax - 1 - rng.below(4)) << fb) | short,
+        7 | 8 => sign | ((bias - 4 + rng.below(9)) << fb) | short,
+        9 => sign | ((bias - 2 + rng.below(5)) << fb) | (frac | fmt.frac_mask() >> 3), // near a power of two
+        _ => sign | ((1 + rng.below(emax - 1)) << fb) | frac,
+    }
+}
+
+/// A second operand related to `a`: equal, opposite, a few ulps away, scaled, or far
+/// smaller (large exponent differences, ties at half an ulp), or unrelated.
+fn rand_related(rng: &mut Rng, fmt: Fmt, a: u64) -> u64 {
+    let fb = fmt.fbits() as u64;
+    let e = (a >> fb) & fmt.emax_field();
+    let with_exp = |x: u64, e: u64| (x & !(fmt.emax_field() << fb)) | (e << fb);
+    match rng.below(10) {
+        0 => a,
+        1 => a ^ fmt.sign_bit(),
+        2 => {
+            (a ^ fmt.sign_bit())
+                .wrapping_add(rng.below(5))
+                .wrapping_sub(2)
+                & fmt.mask()
+        }
+        3 => a.wrapping_add(rng.below(9)).wrapping_sub(4) & fmt.mask(),
+        4 if e > fb + 2 => {
+            // Half an ulp of `a` (or near it), either sign: ties.
+            let s = if rng.below(2) == 1 { fmt.sign_bit() } else { 0 };
+            let m = if rng.below(2) == 1 { 0 } else { rng.next() & 3 };
+            s | ((e - fb - 1 - rng.below(3)) << fb) | m
+        }
+        5 if e > 0 => {
+            // Much smaller or larger exponent.
+            let d = rng.below(2 * fb + 8);
+            let ne = if rng.below(2) == 1 {
+                e.saturating_sub(d).max(1)
+            } else {
+                (e + d).min(fmt.emax_field() - 1)
+            };
+            with_exp(rand_operand(rng, fmt), ne)
+        }
+        6 => {
+            // Product or quotient near 1.0 (products of tiny and ~1, huge and ~1).
+            let bias = fmt.emax_field() >> 1;
+            let s = if rng.below(2) == 1 { fmt.sign_bit() } else { 0 };
+            let f = if rng.below(2) == 1 {
+                fmt.frac_mask() - rng.below(4)
+            } else {
+                rng.below(4)
+            };
+            s | ((bias - rng.below(2)) << fb) | f
+        }
+        _ => rand_operand(rng, fmt),
+    }
+}
+
+/// Run `fast` and `slow` from the same status, over every FPCR setting and FPSR with and
+/// without IXC, and require the same result and flags.
+fn check_same(
+    what: &str,
+    ops: &[u64],
+    fpcrs: &[u32],
+    fast: impl Fn(&mut FpStatus) -> u64,
+    slow: impl Fn(&mut FpStatus) -> u64,
+) {
+    for &fc in fpcrs {
+        for fpsr0 in [0, IXC] {
+            let mut s1 = FpStatus::new(fc);
+            s1.fpsr = fpsr0;
+            let mut s2 = s1;
+            let r1 = fast(&mut s1);
+            let r2 = slow(&mut s2);
+            assert_eq!(
+                (r1, s1.fpsr),
+                (r2, s2.fpsr),
+                "{what} fpcr={fc:#x} fpsr0={fpsr0:#x} operands {ops:x?}: fast {r1:#x} flags {:#x}, soft {r2:#x} flags {:#x}",
+                s1.fpsr,
+                s2.fpsr
+            );
+        }
+    }
+}
+
+/// A random subset of the FPCR settings (all of them every so often).
+fn some_fpcrs(rng: &mut Rng, all: &[u32]) -> Vec<u32> {
+    if rng.below(8) == 0 {
+        return all.to_vec();
+    }
+    (0..3)
+        .map(|_| all[rng.below(all.len() as u64) as usize])
+        .collect()
+}
+
+#[test]
+fn host_arithmetic_matches_soft_float() {
+    let all = all_fpcrs();
+    let mut rng = diff_rng(0x5eed_1234_abcd_0001);
+    for fmt in [Fmt::S, Fmt::D] {
+        for _ in 0..diff_cases(40_000) {
+            let a = rand_operand(&mut rng, fmt);
+            let b = rand_related(&mut rng, fmt, a);
+            let fc = some_fpcrs(&mut rng, &all);
+            let ops = [a, b];
+            check_same(
+                "add",
+                &ops,
+                &fc,
+                |s| add(fmt, a, b, s),
+                |s| addsub(fmt, a, b, false, s),
+            );
+            check_same(
+                "sub",
+                &ops,
+                &fc,
+                |s| sub(fmt, a, b, s),
+                |s| addsub(fmt, a, b, true, s),
+            );
+            check_same(
+                "mul",
+                &ops,
+                &fc,
+                |s| mul(fmt, a, b, s),
+                |s| mul_soft(fmt, a, b, false, s),
+            );
+            check_same(
+                "mulx",
+                &ops,
+                &fc,
+                |s| mulx(fmt, a, b, s),
+                |s| mul_soft(fmt, a, b, true, s),
+            );
+            check_same(
+                "div",
+                &ops,
+                &fc,
+                |s| div(fmt, a, b, s),
+                |s| div_soft(fmt, a, b, s),
+            );
+            // Exact quotients: (a * b) / b.
+            let p = mul_soft(fmt, a, b, false, &mut FpStatus::new(0));
+            check_same(
+                "div-exact",
+                &[p, b],
+                &fc,
+                |s| div(fmt, p, b, s),
+                |s| div_soft(fmt, p, b, s),
+            );
+            check_same(
+                "sqrt",
+                &[a],
+                &fc,
+                |s| sqrt(fmt, a, s),
+                |s| sqrt_soft(fmt, a, s),
+            );
+            // Exact square roots.
+            let sq = mul_soft(fmt, a, a, false, &mut FpStatus::new(0));
+            check_same(
+                "sqrt-exact",
+                &[sq],
+                &fc,
+                |s| sqrt(fmt, sq, s),
+                |s| sqrt_soft(fmt, sq, s),
+            );
+            // Fused multiply-add with an addend that is unrelated, or cancels the
+            // product (nearly) exactly, or is far smaller or larger.
+            let c = match rng.below(4) {
+                0 => rand_operand(&mut rng, fmt),
+                1 => {
+                    let p = mul_soft(fmt, a, b, false, &mut FpStatus::new(0));
+                    (p ^ fmt.sign_bit())
+                        .wrapping_add(rng.below(7))
+                        .wrapping_sub(3)
+                        & fmt.mask()
+                }
+                _ => rand_related(&mut rng, fmt, p),
+            };
+            check_same(
+                "muladd",
+                &[c, a, b],
+                &fc,
+                |s| muladd(fmt, c, a, b, s),
+                |s| muladd_soft(fmt, c, a, b, s),
+            );
+        }
+    }
+}
+
+/// Operands for rounding to integers and conversions to fixed point: exponents around
+/// the integer range of the format and around 2^31, 2^32, 2^63, 2^64 (with fraction
+/// bits), halves and other ties, plus the general mix.
+fn rand_int_like(rng: &mut Rng, fmt: Fmt) -> u64 {
+    let fb = fmt.fbits() as u64;
+    let bias = fmt.emax_field() >> 1;
+    let sign = if rng.below(2) == 1 { fmt.sign_bit() } else { 0 };
+    let frac = rng.next() & fmt.frac_mask();
+    let short = frac & !(fmt.frac_mask() >> rng.below(fb + 1));
+    let f = if rng.below(2) == 1 { frac } else { short };
+    match rng.below(4) {
+        0 => sign | ((bias - 3 + rng.below(fb + 6)) << fb) | f,
+        1 => {
+            let p = [31u64, 32, 63, 64][rng.below(4) as usize];
+            let e = bias + p - 1 + rng.below(3) - rng.below(8).min(p);
+            let f = if rng.below(2) == 1 {
+                fmt.frac_mask() - rng.below(3)
+            } else {
+                rng.below(3) * (1 << fb.saturating_sub(40))
+            };
+            sign | (e << fb) | f
+        }
+        _ => rand_operand(rng, fmt),
+    }
+}
+
+const ROUNDINGS: [Rounding; 6] = [
+    Rounding::TieEven,
+    Rounding::PosInf,
+    Rounding::NegInf,
+    Rounding::Zero,
+    Rounding::TieAway,
+    Rounding::Odd,
+];
+
+#[test]
+fn bit_level_conversions_match_soft_float() {
+    let all = all_fpcrs();
+    let mut rng = diff_rng(0x5eed_1234_abcd_0002);
+    for fmt in [Fmt::S, Fmt::D] {
+        for _ in 0..diff_cases(20_000) {
+            let a = rand_int_like(&mut rng, fmt);
+            let fc = some_fpcrs(&mut rng, &all);
+            let rnd = ROUNDINGS[rng.below(6) as usize];
+            let exact = rng.below(2) == 1;
+            check_same(
+                "round_int",
+                &[a, exact as u64],
+                &fc,
+                |s| round_int(fmt, a, rnd, exact, s),
+                |s| round_int_soft(fmt, a, rnd, exact, s),
+            );
+            let int_bits = if rng.below(2) == 1 { 64 } else { 32 };
+            let fbits = match rng.below(4) {
+                0 | 1 => 0,
+                2 => 1 + rng.below(int_bits as u64) as u32,
+                _ => int_bits,
+            };
+            let unsigned = rng.below(2) == 1;
+            check_same(
+                "to_fixed",
+                &[a, fbits as u64, unsigned as u64, int_bits as u64],
+                &fc,
+                |s| to_fixed(fmt, a, fbits, unsigned, int_bits, rnd, s),
+                |s| to_fixed_soft(fmt, a, fbits, unsigned, int_bits, rnd, s),
+            );
+            let to = if fmt == Fmt::S { Fmt::D } else { Fmt::S };
+            // Doubles that convert to singles near their limits, too.
+            let c = if fmt == Fmt::D && rng.below(2) == 1 {
+                let x = rand_operand(&mut rng, Fmt::S);
+                let wide =
+                    convert_with_soft(Fmt::S, Fmt::D, x, Rounding::TieEven, &mut FpStatus::new(0));
+                wide ^ (rng.next() & ((1 << 30) - 1)) >> rng.below(31)
+            } else {
+                a
+            };
+            check_same(
+                "convert",
+                &[c, rnd as u64],
+                &fc,
+                |s| convert_with(fmt, to, c, rnd, s),
+                |s| convert_with_soft(fmt, to, c, rnd, s),
+            );
+            check_same(
+                "convert-fpcr",
+                &[c],
+                &fc,
+                |s| convert(fmt, to, c, s),
+                |s| {
+                    let r = s.rounding();
+                    convert_with_soft(fmt, to, c, r, s)
+                },
+            );
+        }
+    }
+}
+
+type Pred = fn(Ordering) -> bool;
+
+#[test]
+fn bit_level_compare_and_min_max_match_soft_float() {
+    let all = all_fpcrs();
+    let mut rng = diff_rng(0x5eed_1234_abcd_0003);
+    for fmt in [Fmt::S, Fmt::D] {
+        for _ in 0..diff_cases(20_000) {
+            let a = rand_operand(&mut rng, fmt);
+            let b = rand_related(&mut rng, fmt, a);
+            let fc = some_fpcrs(&mut rng, &all);
+            let ops = [a, b];
+            for signal in [false, true] {
+                check_same(
+                    "compare",
+                    &ops,
+                    &fc,
+                    |s| compare(fmt, a, b, signal, s) as u64,
+                    |s| compare_soft(fmt, a, b, signal, s) as u64,
+                );
+            }
+            for is_max in [false, true] {
+                check_same(
+                    "minmax",
+                    &ops,
+                    &fc,
+                    |s| minmax(fmt, a, b, is_max, s),
+                    |s| minmax_unpacked(fmt, a, b, is_max, s),
+                );
+                check_same(
+                    "minmaxnum",
+                    &ops,
+                    &fc,
+                    |s| minmaxnum(fmt, a, b, is_max, s),
+                    |s| minmaxnum_unpacked(fmt, a, b, is_max, s),
+                );
+            }
+            let preds: [(Pred, bool); 3] = [
+                (|o| o == Ordering::Equal, false),
+                (|o| o != Ordering::Less, true),
+                (|o| o == Ordering::Greater, true),
+            ];
+            for (pred, signal) in preds {
+                check_same(
+                    "compare_bool",
+                    &ops,
+                    &fc,
+                    |s| compare_bool(fmt, a, b, signal, s, pred) as u64,
+                    |s| {
+                        let ua = unpack(fmt, a, s);
+                        let ub = unpack(fmt, b, s);
+                        if ua.is_nan() || ub.is_nan() {
+                            if signal || ua.class == Class::SNaN || ub.class == Class::SNaN {
+                                s.raise(IOC);
+                            }
+                            return 0;
+                        }
+                        pred(key(fmt, a, &ua).cmp(&key(fmt, b, &ub))) as u64
+                    },
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn special_operands_match_soft_float() {
+    let all = all_fpcrs();
+    for fmt in [Fmt::S, Fmt::D] {
+        // Zeros, denormals, normals at both ends, infinities, NaNs of both kinds, both
+        // signs (the fixed part of `special_values`).
+        let vals: Vec<u64> = special_values(fmt).into_iter().take(20).collect();
+        for &a in &vals {
+            check_same(
+                "sqrt",
+                &[a],
+                &all,
+                |s| sqrt(fmt, a, s),
+                |s| sqrt_soft(fmt, a, s),
+            );
+            for &b in &vals {
+                let ops = [a, b];
+                check_same(
+                    "add",
+                    &ops,
+                    &all,
+                    |s| add(fmt, a, b, s),
+                    |s| addsub(fmt, a, b, false, s),
+                );
+                check_same(
+                    "sub",
+                    &ops,
+                    &all,
+                    |s| sub(fmt, a, b, s),
+                    |s| addsub(fmt, a, b, true, s),
+                );
+                check_same(
+                    "mulx",
+                    &ops,
+                    &all,
+                    |s| mulx(fmt, a, b, s),
+                    |s| mul_soft(fmt, a, b, true, s),
+                );
+                check_same(
+                    "div",
+                    &ops,
+                    &all,
+                    |s| div(fmt, a, b, s),
+                    |s| div_soft(fmt, a, b, s),
+                );
+                for &c in &vals {
+                    check_same(
+                        "muladd",
+                        &[c, a, b],
+                        &all[..8],
+                        |s| muladd(fmt, c, a, b, s),
+                        |s| muladd_soft(fmt, c, a, b, s),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn host_int_to_float_matches_soft_float() {
+    let all = all_fpcrs();
+    let mut rng = diff_rng(0x5eed_1234_abcd_0004);
+    for fmt in [Fmt::S, Fmt::D] {
+        for i in 0..diff_cases(20_000) {
+            let x = rng.next();
+            let v = match i % 6 {
+                0 => x >> rng.below(64),
+                1 => (x >> rng.below(64)).wrapping_neg(),
+                // Just above and below the precision: ties and carries.
+                2 => (1u64 << (24 + rng.below(40))) + rng.below(5) - 2,
+                3 => (x >> rng.below(64)) & !((1u64 << rng.below(40)) - 1),
+                4 => [0, 1, u64::MAX, 1 << 63, (1 << 63) - 1, 1 << 31, 0xffff_ffff]
+                    [rng.below(7) as usize],
+                _ => x,
+            };
+            let int_bits = if rng.below(2) == 1 { 64 } else { 32 };
+            let fbits = match rng.below(3) {
+                0 => 0,
+                1 => rng.below(int_bits as u64 + 1) as u32,
+                _ => int_bits,
+            };
+            let signed = rng.below(2) == 1;
+            let fc = some_fpcrs(&mut rng, &all);
+            check_same(
+                "from_fixed",
+                &[v, fbits as u64, signed as u64, int_bits as u64],
+                &fc,
+                |s| from_fixed(fmt, v, fbits, signed, int_bits, s),
+                |s| {
+                    let v = v & (u64::MAX >> (64 - int_bits));
+                    let (neg, mag) = if signed && (v >> (int_bits - 1)) & 1 == 1 {
+                        (true, (1u128 << int_bits) - v as u128)
+                    } else {
+                        (false, v as u128)
+                    };
+                    if mag == 0 {
+                        return fmt.zero(false);
+                    }
+                    round(fmt, neg, mag, -(fbits as i32), s)
+                },
+            );
+        }
+    }
+}

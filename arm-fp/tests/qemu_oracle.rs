@@ -260,8 +260,8 @@ fn ops() -> Vec<Op> {
     v
 }
 
-/// Our result and FPSR starting from FPSR = `fpsr0` (IXC preset exercises the host-FPU
-/// fast path, which only runs when IXC is already set).
+/// Our result and FPSR starting from FPSR = `fpsr0` (both without and with IXC preset: the
+/// fast paths must raise IXC exactly when the operation is inexact, and never clear it).
 fn model(k: Kind, fpcr_v: u32, fpsr0: u32, a: u64, b: u64, c: u64) -> (u64, u32) {
     let mut st = FpStatus::new(fpcr_v);
     st.fpsr = fpsr0;
@@ -378,7 +378,15 @@ fn specials(f: Fmt) -> Vec<u64> {
         ((bias - fb as u64 - 1) << fb),      // 2^-(F+1)
         ((bias - fb as u64 - 1) << fb) | 1,
         (1 << fb) | 1,
-        3 << (fb - 2), // denormal 0.75*2^emin
+        3 << (fb - 2),                                          // denormal 0.75*2^emin
+        (1 << fb) | (1 << (fb - 1)),                            // 1.5 * min normal
+        2 << fb,                                                // 2 * min normal
+        one | (1 << (fb - 2)), // 1.25: short significands, exact results
+        (one - (1 << fb)) | (1 << (fb - 1)), // 0.75
+        ((bias + 1) << fb) | (1 << (fb - 1)) | (1 << (fb - 3)), // 3.25
+        ((bias - 1) << fb) | ((1 << fb) - 1), // just below 1
+        f.max_normal(false) - (1 << fb), // large, not the largest
+        ((2 * bias - 2) << fb) | 1, // 2^(emax - 1) + ulp
     ];
     let n = v.len();
     for i in 0..n {
@@ -405,6 +413,47 @@ fn rand_fp(rng: &mut Rng, f: Fmt, sp: &[u64]) -> u64 {
                 | (frac & !((1 << (fb / 2)) - 1))
         }
         _ => sign | ((bias - 12 + rng.below(24)) << fb) | frac,
+    }
+}
+
+/// A second operand related to `a`: equal or opposite (exact cancellation), a few ulps
+/// away (cancellation to small results), with a short significand (exact products and
+/// quotients), close to 1 (results just above or below the smallest normal when `a` is
+/// tiny), or half an ulp of `a` (ties).
+fn rand_related(rng: &mut Rng, f: Fmt, a: u64, sp: &[u64]) -> u64 {
+    let fb = f.fbits() as u64;
+    let emax = (1u64 << f.ebits()) - 1;
+    let bias = emax >> 1;
+    let e = (a >> fb) & emax;
+    let sign = if rng.below(2) == 1 { f.sign_bit() } else { 0 };
+    match rng.below(7) {
+        0 => a,
+        1 => a ^ f.sign_bit(),
+        2 => {
+            (a ^ f.sign_bit())
+                .wrapping_add(rng.below(7))
+                .wrapping_sub(3)
+                & f.mask()
+        }
+        3 => {
+            // Near 1.0: 1 - ulp/2, 1, 1 + ulp, ...
+            let frac = if rng.below(2) == 1 {
+                rng.below(3)
+            } else {
+                (1 << fb) - 1 - rng.below(3)
+            };
+            sign | ((bias - rng.below(2)) << fb) | frac
+        }
+        4 => {
+            // A short significand: a few leading fraction bits only.
+            let frac = rng.next() & ((1 << fb) - 1) & !((1 << (fb - 3)) - 1);
+            sign | ((bias - 2 + rng.below(5)) << fb) | frac
+        }
+        5 if e > fb + 2 && e < emax => {
+            // Half an ulp of `a`, or a little more or less.
+            sign | ((e - fb - 1) << fb) | rng.below(2)
+        }
+        _ => rand_fp(rng, f, sp),
     }
 }
 
@@ -502,13 +551,13 @@ fn cases(ops: &[Op]) -> Vec<(usize, u32, u64, u64, u64)> {
                 }
                 for _ in 0..6000 * k {
                     let fc = FPCRS[rng.below(FPCRS.len() as u64) as usize];
-                    v.push((
-                        i,
-                        fc,
-                        rand_fp(&mut rng, f, &sp),
-                        rand_fp(&mut rng, f, &sp),
-                        0,
-                    ));
+                    let a = rand_fp(&mut rng, f, &sp);
+                    let b = if rng.below(3) == 0 {
+                        rand_related(&mut rng, f, a, &sp)
+                    } else {
+                        rand_fp(&mut rng, f, &sp)
+                    };
+                    v.push((i, fc, a, b, 0));
                 }
             }
             Kind::Tern(..) => {
@@ -516,13 +565,25 @@ fn cases(ops: &[Op]) -> Vec<(usize, u32, u64, u64, u64)> {
                     let fc = FPCRS[rng.below(FPCRS.len() as u64) as usize];
                     let a = rand_fp(&mut rng, f, &sp);
                     let b = rand_fp(&mut rng, f, &sp);
-                    let c = if rng.below(3) == 0 {
-                        // addend close to -(a*b): heavy cancellation
-                        let mut st = FpStatus::new(0);
-                        let p = fp::mul(f, a, b, &mut st);
-                        (p ^ f.sign_bit()) ^ rng.below(4)
+                    let b = if rng.below(4) == 0 {
+                        rand_related(&mut rng, f, a, &sp)
                     } else {
-                        rand_fp(&mut rng, f, &sp)
+                        b
+                    };
+                    let c = match rng.below(6) {
+                        0 | 1 => {
+                            // addend close to -(a*b): heavy cancellation
+                            let mut st = FpStatus::new(0);
+                            let p = fp::mul(f, a, b, &mut st);
+                            (p ^ f.sign_bit()) ^ rng.below(4)
+                        }
+                        2 => {
+                            // addend exactly -(a*b) when that product is exact
+                            let mut st = FpStatus::new(0);
+                            fp::mul(f, a, b, &mut st) ^ f.sign_bit()
+                        }
+                        3 => rand_related(&mut rng, f, a, &sp),
+                        _ => rand_fp(&mut rng, f, &sp),
                     };
                     v.push((i, fc, a, b, c));
                 }

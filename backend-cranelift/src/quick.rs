@@ -986,6 +986,8 @@ impl Gen<'_> {
                     Bswap32 => dynasm!(self.a ; .arch x64 ; bswap eax),
                     _ => dynasm!(self.a ; .arch x64 ; bswap rax),
                 }
+                // bswap64.i32: the result (in rax for the next op) stays zero-extended.
+                self.trunc(ty);
                 self.store(Self::o(op, 0)?, RAX)?;
             }
             Clz | Ctz | Ctpop if bit_count_insns() => {

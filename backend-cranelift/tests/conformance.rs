@@ -138,6 +138,35 @@ fn unary_ops() {
     }
 }
 
+/// A result read again by the next op (the quick JIT keeps it in a register): an I32
+/// result must be zero-extended there too. Found by `random_programs_agree`: the quick
+/// JIT's inline `bswap64.i32` left the swapped upper half in the register, and a
+/// following 32-bit multiply read it.
+#[test]
+fn unary_results_feed_the_next_op() {
+    for ty in ["i64", "i32"] {
+        let [d, a, b, c, _] = regs(ty);
+        let inits = pair_inits(ty);
+        for op in UNARY {
+            check(
+                &format!("{op}.{ty} then mulu2"),
+                &format!("  {op}.{ty} {d}, {a}\n  mulu2.{ty} {b}, {c}, {d}, {d}\n  exit_tb 0\n"),
+                &inits,
+            );
+        }
+    }
+    // The shrunk random program itself.
+    check(
+        "bswap64.i32 feeding mulu2.i32",
+        "local m0:i32\n  mov.i32 m0, w19\n  bswap64.i32 w18, w16\n  \
+         mulu2.i32 w16, w16, m0, w18\n  exit_tb 0x10\n",
+        &[Init::new(&[
+            (16, 0x538a_acc4_e151_e35f),
+            (19, 0xd39d_8846_923c_2a29),
+        ])],
+    );
+}
+
 #[test]
 fn conversions_between_types() {
     let inits: Vec<Init> = VALUES

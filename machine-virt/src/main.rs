@@ -73,8 +73,9 @@ struct Args {
     cold_tier: Option<ColdTierArg>,
     /// With `--backend tiered`: runs of a TB in the cold tier before Cranelift compiles
     /// it. The quick cold tier counts only entries from the execution loop (its chained
-    /// code counts nothing) and also promotes a TB where 4 timer-interrupt exits found
-    /// the vCPU; the interpreter counts every run.
+    /// code counts nothing) and also promotes a TB where 4 profiling samples (exit
+    /// requests: the scheduler's every 2 ms, timer interrupts) found the vCPU; the
+    /// interpreter counts every run.
     #[arg(long, default_value_t = backend_tiered::DEFAULT_THRESHOLD)]
     tier_threshold: u32,
     /// With `--backend tiered`: compile hot TBs on the vCPU's own thread when they cross

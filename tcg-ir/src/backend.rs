@@ -252,6 +252,13 @@ pub trait Backend: Send + Sync {
         let _ = tb;
     }
 
+    /// Whether [`sample`](Self::sample) is used: the scheduler then also stops each
+    /// running vCPU every few milliseconds, so that guests without timer interrupts (bare
+    /// metal) are sampled too. Default: false.
+    fn wants_samples(&self) -> bool {
+        false
+    }
+
     /// Invalidation support: cuts every chain *into* `tb` (resets the exit slots pointing
     /// at it), resets `tb`'s own exit slots, and makes every later
     /// [`chain`](Self::chain) to or from `tb` fail. After it returns no thread can newly

@@ -768,6 +768,8 @@ fn invalidate_tb_cuts_a_running_chain_jit() {
 struct Sampled {
     jit: Arc<dyn Backend>,
     samples: AtomicUsize,
+    /// `Backend::wants_samples`: the scheduler's own periodic sampling.
+    periodic: bool,
 }
 
 impl Backend for Sampled {
@@ -788,6 +790,9 @@ impl Backend for Sampled {
     }
     fn sample(&self, _tb: &dyn CompiledTb) {
         self.samples.fetch_add(1, Ordering::Relaxed);
+    }
+    fn wants_samples(&self) -> bool {
+        self.periodic
     }
     fn unchain(&self, tb: &dyn CompiledTb) {
         self.jit.unchain(tb)
@@ -810,6 +815,7 @@ fn exit_requests_in_chained_code_are_reported_as_samples() {
         let be = Arc::new(Sampled {
             jit: backend(Be::Jit),
             samples: AtomicUsize::new(0),
+            periodic: false,
         });
         let s = Sched::new(vec![cpu], be.clone(), mode);
         let control = s.control();
@@ -825,5 +831,42 @@ fn exit_requests_in_chained_code_are_reported_as_samples() {
         assert_eq!(out.status, 0, "{mode:?}: {:?}", out.message);
         let n = be.samples.load(Ordering::Relaxed);
         assert!(n >= 5, "{mode:?}: only {n} samples from 20 kicks");
+    }
+}
+
+/// A back end that asks for samples gets them with MTTCG even when nothing else stops the
+/// vCPU (a bare-metal loop without timer interrupts): the scheduler's sampling thread.
+#[test]
+fn a_back_end_that_wants_samples_gets_them_without_interrupts() {
+    for periodic in [false, true] {
+        let phys = new_phys();
+        let cpu = Toy::new(
+            0,
+            &phys,
+            PC_COUNT_CHAIN,
+            Box::new(|_c: &mut Ctx| CpuAction::Continue),
+        );
+        let be = Arc::new(Sampled {
+            jit: backend(Be::Jit),
+            samples: AtomicUsize::new(0),
+            periodic,
+        });
+        let s = Sched::new(vec![cpu], be.clone(), SchedMode::Mttcg);
+        let control = s.control();
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            control.shutdown(0);
+        });
+        let out = run_with_watchdog(s, WATCHDOG);
+        stopper.join().unwrap();
+        assert_eq!(out.status, 0, "{:?}", out.message);
+        let n = be.samples.load(Ordering::Relaxed);
+        if periodic {
+            // 100 ms at one sample per 2 ms: ~50; a loaded host delays some.
+            assert!(n >= 10, "only {n} samples in 100 ms");
+        } else {
+            // Only the shutdown's own exit request.
+            assert!(n <= 1, "{n} samples without asking for them");
+        }
     }
 }

@@ -799,25 +799,30 @@ impl Backend for Sampled {
     }
 }
 
+/// One vCPU looping forever in a TB chained to itself (the script, which runs only from
+/// `tb_key`, never stops it), on the JIT wrapped in [`Sampled`].
+fn looping_on_sampled(mode: SchedMode, periodic: bool) -> (Sched<Toy>, Arc<Sampled>) {
+    let phys = new_phys();
+    let cpu = Toy::new(
+        0,
+        &phys,
+        PC_COUNT_CHAIN,
+        Box::new(|_c: &mut Ctx| CpuAction::Continue),
+    );
+    let be = Arc::new(Sampled {
+        jit: backend(Be::Jit),
+        samples: AtomicUsize::new(0),
+        periodic,
+    });
+    (Sched::new(vec![cpu], be.clone(), mode), be)
+}
+
 /// A vCPU looping in a TB chained to itself never returns to the loop by itself; each kick
 /// stops it at that TB's entry, which the loop reports to the back end as a sample.
 #[test]
 fn exit_requests_in_chained_code_are_reported_as_samples() {
     for mode in BOTH {
-        let phys = new_phys();
-        // The script runs only from tb_key: keep the counting block looping.
-        let cpu = Toy::new(
-            0,
-            &phys,
-            PC_COUNT_CHAIN,
-            Box::new(|_c: &mut Ctx| CpuAction::Continue),
-        );
-        let be = Arc::new(Sampled {
-            jit: backend(Be::Jit),
-            samples: AtomicUsize::new(0),
-            periodic: false,
-        });
-        let s = Sched::new(vec![cpu], be.clone(), mode);
+        let (s, be) = looping_on_sampled(mode, false);
         let control = s.control();
         let kicker = std::thread::spawn(move || {
             for _ in 0..20 {
@@ -839,19 +844,7 @@ fn exit_requests_in_chained_code_are_reported_as_samples() {
 #[test]
 fn a_back_end_that_wants_samples_gets_them_without_interrupts() {
     for periodic in [false, true] {
-        let phys = new_phys();
-        let cpu = Toy::new(
-            0,
-            &phys,
-            PC_COUNT_CHAIN,
-            Box::new(|_c: &mut Ctx| CpuAction::Continue),
-        );
-        let be = Arc::new(Sampled {
-            jit: backend(Be::Jit),
-            samples: AtomicUsize::new(0),
-            periodic,
-        });
-        let s = Sched::new(vec![cpu], be.clone(), SchedMode::Mttcg);
+        let (s, be) = looping_on_sampled(SchedMode::Mttcg, periodic);
         let control = s.control();
         let stopper = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(100));

@@ -406,6 +406,7 @@ pub fn all() -> Vec<&'static Helper> {
         &*FP_VECTOR,
         &*SIMD_INT,
         &*CRYPTO,
+        &*FP_PLAN,
         &*crate::translate::atomic::CASP128,
         &*crate::translate::atomic::STXP128,
     ]
@@ -425,6 +426,7 @@ mod tests {
             &*FP_VECTOR,
             &*SIMD_INT,
             &*CRYPTO,
+            &*FP_PLAN,
             &*AT,
             &*ERET,
             &*crate::translate::atomic::CASP128,
@@ -518,6 +520,38 @@ fpsimd_helper!(FP_SCALAR, fp_scalar, arm_fpsimd::Part::FpScalar);
 fpsimd_helper!(FP_VECTOR, fp_vector, arm_fpsimd::Part::FpVector);
 fpsimd_helper!(SIMD_INT, simd_int, arm_fpsimd::Part::IntVector);
 fpsimd_helper!(CRYPTO, crypto, arm_fpsimd::Part::Crypto);
+
+/// Runs an instruction resolved at translation time ([`arm_fpsimd::plan`]); `plan` is
+/// the address of the plan ([`interned_plan`]), `gpr` and the result as for the
+/// per-part helpers.
+extern "C" fn fp_plan(env: *mut u8, plan: u64, gpr: u64) -> u64 {
+    // SAFETY: generated code passes its own env, which is a CpuEnv.
+    let env = unsafe { &mut *(env as *mut CpuEnv) };
+    // SAFETY: the translator embeds only addresses from `interned_plan`, which are leaked
+    // (never freed) and never written after creation.
+    let plan = unsafe { &*(plan as usize as *const arm_fpsimd::plan::Plan) };
+    arm_fpsimd::plan::run(plan, &mut env.fp, gpr)
+}
+env_helper!(FP_PLAN, fp_plan, 2, true, ENV_ONLY);
+
+/// The plan of the instruction `word` (decoded as `insn`) at a stable address for
+/// [`FP_PLAN`] calls, if plans cover it; one leaked copy per distinct word.
+pub fn interned_plan(
+    word: u32,
+    insn: &arm_decode::Insn,
+) -> Option<&'static arm_fpsimd::plan::Plan> {
+    use std::collections::HashMap;
+    use std::sync::RwLock;
+    type Table = HashMap<u32, &'static arm_fpsimd::plan::Plan>;
+    static TABLE: LazyLock<RwLock<Table>> = LazyLock::new(|| RwLock::new(HashMap::new()));
+    // A poisoned lock still holds a consistent map (inserts cannot half-happen).
+    if let Some(&p) = TABLE.read().unwrap_or_else(|e| e.into_inner()).get(&word) {
+        return Some(p);
+    }
+    let p = arm_fpsimd::plan::plan(insn)?;
+    let mut t = TABLE.write().unwrap_or_else(|e| e.into_inner());
+    Some(t.entry(word).or_insert_with(|| Box::leak(Box::new(p))))
+}
 
 /// The helper running instructions of part `p` (`None` for [`arm_fpsimd::Part::None`]).
 pub fn fpsimd_helper(p: arm_fpsimd::Part) -> Option<&'static Helper> {

@@ -1972,7 +1972,28 @@ fn recip_estimate_int(a: u64) -> u64 {
     b.div_ceil(2)
 }
 
+/// [`rsqrt_estimate_search`] for every input the callers pass (128..512), computed at
+/// build time: the search takes up to ~360 steps, and FRSQRTE is common in vector code.
+static RSQRT_TABLE: [u16; 384] = {
+    let mut t = [0u16; 384];
+    let mut i = 0;
+    while i < 384 {
+        t[i] = rsqrt_estimate_search(i as u64 + 128) as u16;
+        i += 1;
+    }
+    t
+};
+
+/// The Arm RecipSqrtEstimate() on a 9-bit input in 128..512.
 fn rsqrt_estimate_int(a: u64) -> u64 {
+    match RSQRT_TABLE.get((a as usize).wrapping_sub(128)) {
+        Some(&e) => e as u64,
+        None => rsqrt_estimate_search(a),
+    }
+}
+
+/// The Arm pseudocode's search for the estimate.
+const fn rsqrt_estimate_search(a: u64) -> u64 {
     let a = if a < 256 {
         a * 2 + 1
     } else {

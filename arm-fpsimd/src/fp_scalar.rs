@@ -15,7 +15,7 @@ pub(crate) fn fmt_of(t: FpType) -> Fmt {
 }
 
 /// The arm-fp rounding of a fixed rounding mode; `None` for the FPCR-driven ones.
-fn fixed_rounding(r: FpRounding) -> Option<Rounding> {
+pub(crate) fn fixed_rounding(r: FpRounding) -> Option<Rounding> {
     Some(match r {
         FpRounding::TieEven => Rounding::TieEven,
         FpRounding::PlusInf => Rounding::PosInf,

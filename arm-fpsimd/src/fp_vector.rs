@@ -5,14 +5,14 @@ use crate::FpRegs;
 use arm_decode::{Insn, SimdOp};
 use arm_fp::{Fmt, FpStatus, Rounding};
 
-type Un = fn(Fmt, u64, &mut FpStatus) -> u64;
-type Bin = fn(Fmt, u64, u64, &mut FpStatus) -> u64;
+pub(crate) type Un = fn(Fmt, u64, &mut FpStatus) -> u64;
+pub(crate) type Bin = fn(Fmt, u64, u64, &mut FpStatus) -> u64;
 
 /// Lane values of one register operand or result (at most 8 FP lanes; sized for 16 so
 /// that any lane count the decoder can produce stays in bounds).
 type Lanes = [u64; 16];
 
-fn fmt_of(size: u8) -> Option<Fmt> {
+pub(crate) fn fmt_of(size: u8) -> Option<Fmt> {
     match size {
         1 => Some(Fmt::H),
         2 => Some(Fmt::S),
@@ -31,7 +31,7 @@ fn mask(f: Fmt, t: bool) -> u64 {
 }
 
 /// The element-wise two-operand operations (three-same, scalar three-same).
-fn binary(op: SimdOp) -> Option<Bin> {
+pub(crate) fn binary(op: SimdOp) -> Option<Bin> {
     use SimdOp::*;
     Some(match op {
         Fadd => arm_fp::add,
@@ -75,7 +75,7 @@ fn to_int(f: Fmt, a: u64, unsigned: bool, r: Rounding, st: &mut FpStatus) -> u64
 
 /// The element-wise one-operand operations (two-reg misc, vector and scalar, including
 /// the compares against zero), not counting the narrowing/lengthening conversions.
-fn unary(op: SimdOp) -> Option<Un> {
+pub(crate) fn unary(op: SimdOp) -> Option<Un> {
     use Rounding::*;
     use SimdOp::*;
     Some(match op {
@@ -394,7 +394,7 @@ fn three_same(
 }
 
 /// FMLA (`d + n * m`) / FMLS (`d + (-n) * m`), fused.
-fn mla(f: Fmt, op: SimdOp, d: u64, n: u64, m: u64, st: &mut FpStatus) -> u64 {
+pub(crate) fn mla(f: Fmt, op: SimdOp, d: u64, n: u64, m: u64, st: &mut FpStatus) -> u64 {
     let n = if op == SimdOp::Fmls {
         arm_fp::neg(f, n)
     } else {

@@ -15,6 +15,7 @@
 //!   FpCompare and FpCondCompare; 0 otherwise.
 #![forbid(unsafe_code)]
 
+pub mod plan;
 pub mod regs;
 
 mod crypto;

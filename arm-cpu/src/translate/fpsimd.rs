@@ -193,13 +193,18 @@ fn data_processing(cx: &mut Ctx, insn: Insn) -> BlockEnd {
         }
         _ => cx.c(0),
     };
-    let Some(helper) = helpers::fpsimd_helper(arm_fpsimd::part(&insn)) else {
-        return cx.undef();
-    };
-    let decoded = helpers::interned_insn(cx.word, insn);
-    let w = cx.c(decoded as *const Insn as usize as u64);
     let ret = cx.tmp();
-    cx.b.call(helper, Some(ret), &[w, gpr]);
+    if let Some(p) = helpers::interned_plan(cx.word, &insn) {
+        let w = cx.c(p as *const arm_fpsimd::plan::Plan as usize as u64);
+        cx.b.call(&helpers::FP_PLAN, Some(ret), &[w, gpr]);
+    } else {
+        let Some(helper) = helpers::fpsimd_helper(arm_fpsimd::part(&insn)) else {
+            return cx.undef();
+        };
+        let decoded = helpers::interned_insn(cx.word, insn);
+        let w = cx.c(decoded as *const Insn as usize as u64);
+        cx.b.call(helper, Some(ret), &[w, gpr]);
+    }
     match insn {
         Insn::FpToInt { rd, .. }
         | Insn::FpMovGeneral {

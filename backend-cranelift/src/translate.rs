@@ -146,6 +146,10 @@ struct Tr<'a, 'f> {
     fault_ret: Option<Block>,
     /// Cranelift's `shuffle` compiles inline on this ISA (else `vshuf` moves bytes).
     byte_shuffle: bool,
+    /// Where the TB's ops start, after the entry's exit check and global loads, when the
+    /// TB loops to itself (`Func::self_loops`): those `goto_tb`s jump back here with the
+    /// globals still in variables.
+    head: Option<Block>,
 }
 
 fn flags_env() -> MemFlagsData {
@@ -186,7 +190,8 @@ pub(crate) fn translate(
     // see in env) only dirty globals, and a global is dirty only once written, so they
     // never need its entry value. With a backward branch every written global counts as
     // dirty from the start, so there the prefix also ends at those ops.
-    let back_edges = has_back_edges(func);
+    // A loop back to the TB's own start (`Func::self_loops`) is a backward branch too.
+    let back_edges = has_back_edges(func) || func.self_loops != 0;
     let mut read_first = vec![false; nt];
     let mut write_first = vec![false; nt];
     for op in &func.ops {
@@ -279,6 +284,7 @@ pub(crate) fn translate(
         slow_ret: None,
         fault_ret: None,
         byte_shuffle,
+        head: None,
     };
 
     // Exit request check, then the globals.
@@ -296,6 +302,14 @@ pub(crate) fn translate(
     tr.b.ins().return_(&[v]);
     tr.b.switch_to_block(body);
     tr.reload_globals(|g| !write_first[g.temp.index()]);
+    if func.self_loops != 0 {
+        // Sealed only at the end, once the back edges exist: the globals the loop uses
+        // become its block parameters.
+        let head = tr.b.create_block();
+        tr.b.ins().jump(head, &[]);
+        tr.b.switch_to_block(head);
+        tr.head = Some(head);
+    }
 
     for op in &func.ops {
         tr.op(op);
@@ -1260,14 +1274,32 @@ impl Tr<'_, '_> {
             return;
         }
         self.goto_seen[slot as usize] = true;
-        // Globals go back to env on both paths (the tail call and the `exit_tb` that
-        // follows), so write them once here.
-        self.store_globals(|_| true);
         let addr = self.k(types::I64, (self.cell + 8 * slot as usize) as u64);
         let next = self
             .b
             .ins()
             .atomic_load(types::I64, MemFlagsData::trusted(), addr);
+        if let Some(head) = self.head.filter(|_| self.f.self_loops & (1 << slot) != 0) {
+            // The next TB is this one: while the slot stays chained (an invalidation
+            // unchains it) and no exit is requested (what the entry would check), loop
+            // here without writing the globals back.
+            let req = self.b.ins().load(
+                types::I32,
+                flags_env(),
+                self.env,
+                ENV_EXIT_REQUEST as i32,
+            );
+            let chained = self.b.ins().icmp_imm_u(IntCC::NotEqual, next, 0);
+            let quiet = self.b.ins().icmp_imm_u(IntCC::Equal, req, 0);
+            let again = self.b.ins().band(chained, quiet);
+            let out = self.b.create_block();
+            self.b.ins().brif(again, head, &[], out, &[]);
+            self.b.seal_block(out);
+            self.b.switch_to_block(out);
+        }
+        // Globals go back to env on both paths (the tail call and the `exit_tb` that
+        // follows), so write them once here.
+        self.store_globals(|_| true);
         let chain = self.b.create_block();
         let stay = self.b.create_block();
         self.b.ins().brif(next, chain, &[], stay, &[]);

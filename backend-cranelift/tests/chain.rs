@@ -135,8 +135,15 @@ fn chain_through_a_chain_names_the_exiting_tb() {
 
 #[test]
 fn self_loop_sees_exit_request_from_another_thread() {
+    // Chained through its cell, and (marked) looping inside the TB.
+    for marked in ["", "self_loops 0x1\n"] {
+        self_loop_sees_exit_request(&format!("{marked}{}", tb_inc(0x4000_1000, 0x4000_1000)));
+    }
+}
+
+fn self_loop_sees_exit_request(body: &str) {
     let be = Arc::new(jit());
-    let a = compile(&be, &tb_inc(0x4000_1000, 0x4000_1000));
+    let a = compile(&be, body);
     let e = env();
     let v = exec(&a, e);
     assert!(be.chain(v, &a), "a TB may chain to itself");
@@ -159,6 +166,65 @@ fn self_loop_sees_exit_request_from_another_thread() {
     runner.join().unwrap();
     assert_eq!(r, ExitCode::REQUESTED);
     assert!(count > 1000, "the loop ran chained ({count} iterations)");
+}
+
+/// `x1 += 1` until it reaches 1000 (exit 0x21), else back to its own start, marked as a
+/// self loop (`Func::self_loops`).
+const COUNT_LOOP: &str = "self_loops 0x1\n  insn_start 0x40001000\n  add.i64 x1, x1, $0x1\n  brcond.i64 x1, $0x3e8, geu, L0\n  mov.i64 x15, $0x40001000\n  goto_tb 0\n  exit_tb 0\nL0:\n  exit_tb 0x21\n";
+
+#[test]
+fn a_marked_self_loop_runs_inside_the_tb_once_chained() {
+    let be = jit();
+    let a = compile(&be, COUNT_LOOP);
+    let e = env();
+    // Unchained: one iteration, then the loop's exit.
+    let v = exec(&a, e);
+    assert_eq!(ExitCode::goto_tb_slot(v), Some(0));
+    assert_eq!((e.regs[1], e.regs[15]), (1, 0x4000_1000));
+    assert!(be.chain(v, &a));
+    // Chained: the rest of the count in one exec, the globals written back at the exit.
+    assert_eq!(exec(&a, e), 0x21);
+    assert_eq!(e.regs[1], 1000);
+    // A pending request stops it at the entry.
+    e.regs[1] = 0;
+    e.head.exit_request.store(1, Ordering::Relaxed);
+    assert_eq!(exec(&a, e), ExitCode::REQUESTED);
+    assert_eq!(e.regs[1], 0);
+    e.head.exit_request.store(0, Ordering::Relaxed);
+}
+
+/// Invalidating a TB that is looping inside itself (another vCPU wrote its code): the
+/// loop leaves through its exit at the next iteration, with the globals in env.
+#[test]
+fn unchaining_a_running_self_loop_stops_it() {
+    let be = Arc::new(jit());
+    let a = compile(
+        &be,
+        &format!("self_loops 0x1\n{}", tb_inc(0x4000_1000, 0x4000_1000)),
+    );
+    let e = env();
+    let v = exec(&a, e);
+    assert!(be.chain(v, &a));
+    let addr = e as *mut TestEnv as usize;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let runner = {
+        let a = a.clone();
+        std::thread::spawn(move || {
+            // SAFETY: the env is leaked; only this thread uses it.
+            let e = unsafe { &mut *(addr as *mut TestEnv) };
+            let r = exec(&a, e);
+            let _ = tx.send((r, e.regs[1], e.regs[15]));
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    be.unchain(&*a);
+    let (r, count, pc) = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the loop did not leave after unchain");
+    runner.join().unwrap();
+    assert_eq!(ExitCode::goto_tb_slot(r), Some(0), "left through its exit");
+    assert!(count > 1000, "it ran in the TB ({count} iterations)");
+    assert_eq!(pc, 0x4000_1000);
 }
 
 #[test]

@@ -390,6 +390,13 @@ impl Builder {
         self.emit(Opc::InsnStart, Type::I64, &[], &[], &[pc]);
     }
 
+    /// Marks `goto_tb slot` as continuing at this TB's own start (see [`Func::self_loops`]).
+    pub fn mark_self_loop(&mut self, slot: u32) {
+        if slot < 8 {
+            self.func.self_loops |= 1 << slot;
+        }
+    }
+
     pub fn goto_tb(&mut self, slot: u32) {
         self.emit(Opc::GotoTb, Type::I64, &[], &[], &[slot as u64]);
     }

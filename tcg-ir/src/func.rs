@@ -58,6 +58,11 @@ pub struct Func {
     pub nb_labels: u32,
     /// Helpers named by `call` ops (their first constant argument indexes this).
     pub helpers: Vec<&'static Helper>,
+    /// Bit `n`: `goto_tb n` continues at this TB's own first instruction, with the same
+    /// TB key (a loop that is one TB). A back end may run such a loop without leaving the
+    /// TB, provided it still leaves on exit requests and once the slot is unchained (an
+    /// invalidation). 0 when unknown.
+    pub self_loops: u8,
 }
 
 /// Emptied vectors of finished functions, per thread, for the next [`crate::Builder`]: a

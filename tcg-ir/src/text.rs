@@ -96,6 +96,9 @@ impl fmt::Display for Func {
                 TempKind::Const(_) => {}
             }
         }
+        if self.self_loops != 0 {
+            writeln!(f, "self_loops {:#x}", self.self_loops)?;
+        }
         for op in &self.ops {
             if op.opc == Opc::SetLabel {
                 writeln!(f, "{}", op_text(self, op))?;
@@ -164,6 +167,12 @@ pub fn parse(src: &str, helpers: &[&'static Helper]) -> Result<Func, ParseError>
             continue;
         }
         let (head, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        if head == "self_loops" {
+            func.self_loops = parse_int(rest)
+                .and_then(|v| u8::try_from(v).ok())
+                .ok_or_else(|| err(format!("bad self_loops mask `{rest}`")))?;
+            continue;
+        }
         if head == "global" || head == "local" {
             let mut it = rest.split_whitespace();
             let decl = it.next().ok_or_else(|| err("missing name:type".into()))?;
@@ -333,6 +342,7 @@ global x0:i64 @0x40
 global nf:i32 @0x48
 local t2:i64
 local t3:i32
+self_loops 0x1
   insn_start 0x40000000
   add.i64 t2, x0, $0x10
   extrl_i64_i32 t3, t2
@@ -362,6 +372,7 @@ L0:
         let f = parse(SAMPLE, &[&H]).expect("sample parses");
         verify(&f).expect("sample verifies");
         assert_eq!(f.to_string(), SAMPLE);
+        assert_eq!(f.self_loops, 1);
         let g = parse(&f.to_string(), &[&H]).expect("reparse");
         assert_eq!(g.to_string(), SAMPLE);
     }

@@ -408,6 +408,9 @@ fn exec_tbs<C: GuestCpu>(
         let pending = chain_from.take();
         let fill = std::mem::take(&mut missed);
         if exit_request.load(Ordering::Relaxed) != 0 {
+            // Also a sample: when hot code exits to cold code (no chaining between tiers),
+            // the request is seen here rather than at a TB's entry.
+            sample(core, cpu, l);
             return SliceEnd::Requested;
         }
         let key = match cpu.tb_key() {

@@ -412,6 +412,9 @@ impl Ctx {
         if self.no_chain {
             self.b.exit_tb(ExitCode::LOOKUP);
         } else if (target ^ self.start_pc) & PAGE_MASK == 0 {
+            if target == self.start_pc {
+                self.b.mark_self_loop(slot);
+            }
             self.b.goto_tb(slot);
             self.b.exit_tb(slot as u64);
         } else {

@@ -120,6 +120,16 @@ pub struct Boot {
     /// Time from start to the `until` line, if it appeared.
     pub reached: Option<Duration>,
     pub elapsed: Duration,
+    /// The child's peak resident set (VmHWM) just before it was stopped, in KiB, when it
+    /// was still running then (Linux hosts).
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// The peak resident set (`VmHWM`) of the running process `pid`, in KiB.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Runs `cmd` (stdin closed) until a line of its output contains `until` (then kills it),
@@ -184,6 +194,7 @@ pub fn boot_until(mut cmd: Command, until: &str, timeout: Duration) -> Result<Bo
         }
     }
     let elapsed = start.elapsed();
+    let peak_rss_kib = peak_rss_kib(child.id());
     let _ = child.kill();
     let _ = child.wait();
     // Collect what is still buffered (the output after the line, for the log).
@@ -198,6 +209,7 @@ pub fn boot_until(mut cmd: Command, until: &str, timeout: Duration) -> Result<Bo
         log,
         reached,
         elapsed,
+        peak_rss_kib,
     })
 }
 

@@ -82,7 +82,8 @@ commands:
         [--userland short|full] [--no-debian]
         median wall time of the benchmark guests on every backend x scheduler
         and on QEMU, then the time to Debian's kernel's VFS panic (1 and 4 CPUs) and to
-        the end of the busybox check script (2 CPUs), then the Debian disk under
+        the end of the busybox check script (2 CPUs) with each runner's peak RSS
+        (largest of the runs, against QEMU's), then the Debian disk under
         systemd to its login prompt and a guest dd (64 MiB, O_DIRECT) on QEMU and
         tiered/mttcg (one boot each; --no-debian skips it), then the Debian userland
         workloads (xz, bzip2, gzip, openssl, python3, perl, gcc, a shell loop; packages
@@ -1102,8 +1103,11 @@ fn bench_linux(paths: &Paths, runners: &[Runner], runs: u64) -> Result<()> {
     ];
     for (name, smp, initrd, append, until) in rows {
         let mut qemu_time = None;
+        let mut qemu_rss = None;
         for &runner in runners {
             let mut times = Vec::new();
+            // The largest peak RSS of the runs.
+            let mut rss = None;
             for _ in 0..runs {
                 let cmd = linux::command_with(
                     runner,
@@ -1118,6 +1122,7 @@ fn bench_linux(paths: &Paths, runners: &[Runner], runs: u64) -> Result<()> {
                     Some(t) => times.push(t),
                     None => break,
                 }
+                rss = rss.max(boot.peak_rss_kib);
             }
             let label = runner.label();
             if times.len() as u64 != runs {
@@ -1125,6 +1130,24 @@ fn bench_linux(paths: &Paths, runners: &[Runner], runs: u64) -> Result<()> {
                 continue;
             }
             print_bench_row(name, smp, runner, median(times), &mut qemu_time);
+            // Peak memory on its own line, against QEMU's (issue 11: at most QEMU's).
+            if runner == Runner::Qemu {
+                qemu_rss = rss;
+            }
+            if let Some(kib) = rss {
+                let ratio = match qemu_rss {
+                    Some(q) if q > 0 => format!("{:.2}", kib as f64 / q as f64),
+                    _ => "-".to_string(),
+                };
+                println!(
+                    "{:<18} {:>4}  {:<13} {:>7} MiB  {:>10}",
+                    "  peak RSS",
+                    "",
+                    label,
+                    kib / 1024,
+                    ratio
+                );
+            }
         }
     }
     Ok(())

@@ -311,8 +311,30 @@ pub(crate) fn translate(
         tr.head = Some(head);
     }
 
-    for op in &func.ops {
+    // Without backward branches, a global's last write in the TB (in op order) is its
+    // final value on every path through that op: it is stored there, not at the exits,
+    // so its value need not stay in a register until then (fewer live values, fewer
+    // callee-saved registers to save on entry and restore on every chained exit).
+    let mut last_def = vec![usize::MAX; nt];
+    if !back_edges {
+        for (i, op) in func.ops.iter().enumerate() {
+            for &t in &op.oargs {
+                if matches!(func.temps[t.index()].kind, TempKind::Global { .. }) {
+                    last_def[t.index()] = i;
+                }
+            }
+        }
+    }
+    for (i, op) in func.ops.iter().enumerate() {
         tr.op(op);
+        if tr.dead {
+            continue;
+        }
+        for &t in &op.oargs {
+            if last_def[t.index()] == i {
+                tr.store_global_now(t);
+            }
+        }
     }
     // Running off the end is invalid IR (the verifier, off in release builds, requires a
     // final exit): leave through the loop rather than hand Cranelift an open block.
@@ -437,10 +459,28 @@ impl Tr<'_, '_> {
         }
     }
 
+    /// Writes back global `t` if dirty (it is clean afterwards).
+    fn store_global_now(&mut self, t: Temp) {
+        let Some(&k) = self.gidx.get(t.index()) else {
+            return;
+        };
+        self.store_globals_at(k as usize..k as usize + 1, |_| true);
+    }
+
     /// Writes back the dirty globals selected by `sel` (they are clean afterwards).
     fn store_globals(&mut self, sel: impl Fn(&GlobalInfo) -> bool) {
-        for i in 0..self.globals.len() {
-            let g = self.globals[i];
+        self.store_globals_at(0..self.globals.len(), sel);
+    }
+
+    fn store_globals_at(
+        &mut self,
+        range: std::ops::Range<usize>,
+        sel: impl Fn(&GlobalInfo) -> bool,
+    ) {
+        for i in range {
+            let Some(&g) = self.globals.get(i) else {
+                continue;
+            };
             if !g.written || !self.dirty[i] || !sel(&g) {
                 continue;
             }

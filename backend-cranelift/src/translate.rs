@@ -1323,12 +1323,10 @@ impl Tr<'_, '_> {
             // The next TB is this one: while the slot stays chained (an invalidation
             // unchains it) and no exit is requested (what the entry would check), loop
             // here without writing the globals back.
-            let req = self.b.ins().load(
-                types::I32,
-                flags_env(),
-                self.env,
-                ENV_EXIT_REQUEST as i32,
-            );
+            let req = self
+                .b
+                .ins()
+                .load(types::I32, flags_env(), self.env, ENV_EXIT_REQUEST as i32);
             let chained = self.b.ins().icmp_imm_u(IntCC::NotEqual, next, 0);
             let quiet = self.b.ins().icmp_imm_u(IntCC::Equal, req, 0);
             let again = self.b.ins().band(chained, quiet);

@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// Bytes of one chain cell: `[slot0, slot1, guest pc, flags, runs, run limit, site0,
 /// site1]`, each an `AtomicU64` (a cache line). Runs and limit are used by quick-code TBs
 /// that count (see `quick.rs`); a quick TB's sites are the arena offsets plus one of the
-/// `jmp rel32` displacements its `goto_tb` slots patch (0: the slot has none).
+/// `jmp rel32` displacements its `goto_tb` slots patch (0: the slot has none), with bit 62
+/// set when an inner site precedes it (`quick::INNER_SITE_DISTANCE`, `lib.rs`).
 pub(crate) const CELL_BYTES: usize = 64;
 /// A chain cell.
 pub(crate) type Cell = [AtomicU64; 8];

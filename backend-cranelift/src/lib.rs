@@ -245,6 +245,9 @@ pub struct JitTb {
     entry: *const u8,
     /// Where the execution loop enters (`entry` except for counting quick code).
     loop_entry: *const u8,
+    /// Quick code with the shared frame: where other such TBs jump keeping their frame
+    /// (null: none).
+    inner_entry: *const u8,
     /// Counts runs in its cell (quick code with `count_runs`).
     counted: bool,
     tramp: Trampoline,
@@ -515,13 +518,18 @@ impl CraneliftBackend {
                 if let Some(mut tb) = self.place(&arena, &q.code, cell_addr)? {
                     // SAFETY: `loop_entry` is an offset inside the code just placed.
                     tb.loop_entry = unsafe { tb.entry.add(q.loop_entry) };
+                    if let Some(i) = q.inner {
+                        // SAFETY: as above.
+                        tb.inner_entry = unsafe { tb.entry.add(i) };
+                    }
                     if let (Some(c), Some(base)) =
                         (arena.cell(cell_addr), arena.offset_of(tb.entry))
                     {
                         for (k, site) in q.sites.iter().enumerate() {
                             if let Some(s) = site {
+                                let inner = if q.inner_sites[k] { SITE_INNER } else { 0 };
                                 c[arena::CELL_SITE + k]
-                                    .store((base + s + 1) as u64, Ordering::Release);
+                                    .store((base + s + 1) as u64 | inner, Ordering::Release);
                             }
                         }
                     }
@@ -590,6 +598,7 @@ impl CraneliftBackend {
         Ok(Some(JitTb {
             entry: p,
             loop_entry: p,
+            inner_entry: std::ptr::null(),
             counted: false,
             tramp: st.tramp,
             size: bytes.len(),
@@ -618,10 +627,38 @@ impl PerfMap {
 
 /// Points the quick-code jump of `cell`'s `slot` (if it has one) at `target`, or back at
 /// its unchained path. Call under the chain lock, after updating the slot.
-fn patch_site(arena: &Arena, cell: &Cell, slot: usize, target: Option<usize>) {
-    let site = cell[arena::CELL_SITE + slot].load(Ordering::Acquire);
-    if site != 0 {
-        arena.patch_jump(site as usize - 1, target);
+/// In a cell's site word: the site has an inner site (quick code with the shared frame,
+/// `quick::INNER_SITE_DISTANCE` bytes before it).
+const SITE_INNER: u64 = 1 << 62;
+
+/// Points the jump of quick code's `goto_tb` `slot` (if it has one) at `target`, or back
+/// to its fall-through (`None`). `inner`: the target's inner entry, taken from the inner
+/// site when the slot has one (the frame is kept); the outer site is reset then, and the
+/// inner one otherwise.
+fn patch_site(
+    arena: &Arena,
+    cell: &Cell,
+    slot: usize,
+    target: Option<usize>,
+    inner: Option<usize>,
+) {
+    let word = cell[arena::CELL_SITE + slot].load(Ordering::Acquire);
+    let site = (word & !SITE_INNER) as usize;
+    if site == 0 {
+        return;
+    }
+    let site = site - 1;
+    match (word & SITE_INNER != 0, target.and(inner)) {
+        (true, Some(i)) => {
+            arena.patch_jump(site - quick::INNER_SITE_DISTANCE, Some(i));
+            arena.patch_jump(site, None);
+        }
+        (has_inner, _) => {
+            if has_inner {
+                arena.patch_jump(site - quick::INNER_SITE_DISTANCE, None);
+            }
+            arena.patch_jump(site, target);
+        }
     }
 }
 
@@ -778,7 +815,8 @@ impl Backend for CraneliftBackend {
         // Record first: an unchain of `t` (under the same lock) then sees this slot.
         lock(&t.incoming).push((cell, slot));
         from[slot].store(entry, Ordering::Release);
-        patch_site(&t.arena, from, slot, Some(t.entry as usize));
+        let inner = (!t.inner_entry.is_null()).then_some(t.inner_entry as usize);
+        patch_site(&t.arena, from, slot, Some(t.entry as usize), inner);
         true
     }
 
@@ -797,8 +835,8 @@ impl Backend for CraneliftBackend {
         c[3].fetch_or(CELL_DEAD, Ordering::AcqRel);
         c[0].store(0, Ordering::Release);
         c[1].store(0, Ordering::Release);
-        patch_site(&t.arena, c, 0, None);
-        patch_site(&t.arena, c, 1, None);
+        patch_site(&t.arena, c, 0, None, None);
+        patch_site(&t.arena, c, 1, None, None);
         let entry = t.entry as u64;
         for (cell, slot) in lock(&t.incoming).drain(..) {
             if let Some(from) = t.arena.cell(cell) {
@@ -807,7 +845,7 @@ impl Backend for CraneliftBackend {
                     .compare_exchange(entry, 0, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
-                    patch_site(&t.arena, from, slot, None);
+                    patch_site(&t.arena, from, slot, None, None);
                 }
             }
         }

@@ -17,6 +17,10 @@
 //! * Memory fast paths (the inline TLB probe) are inline; their slow paths (the call into
 //!   softmmu) are placed after the TB's code, so the code that runs is dense.
 //! * `goto_tb` is a direct `jmp rel32` that chaining patches (`lib.rs`, `patch_site`).
+//!   TBs that do not count runs and whose slots fit [`SHARED_FRAME`] all have that frame:
+//!   their `goto_tb` has a second, inner `jmp rel32` before the epilogue, patched when
+//!   the target has the shared frame too, to its inner entry (the exit-request check and
+//!   the body), so a chain between them neither tears down nor rebuilds the frame.
 //! * `rbx` holds env for the whole TB; `rdi` carries it into the TB and across chains.
 //! * The calling convention is the one Cranelift's TBs use (`tail`: env in `rdi`, exit
 //!   value in `rax`, `rbp` preserved), so the trampoline, chain cells, `lookup_goto`
@@ -86,7 +90,20 @@ pub(crate) struct QuickCode {
     pub loop_entry: usize,
     /// Offsets of the `rel32` of the `goto_tb` jumps (slot 0 and 1) chaining patches.
     pub sites: [Option<usize>; 2],
+    /// Offset of the inner entry of a TB with the shared frame (see [`SHARED_FRAME`]).
+    pub inner: Option<usize>,
+    /// Per slot: its site has an inner site [`INNER_SITE_DISTANCE`] bytes before it.
+    pub inner_sites: [bool; 2],
 }
+
+/// Frame of the quick TBs whose slots fit in it (all but huge TBs): one size, so that a
+/// chained jump from one such TB to another can keep the frame (the inner entry and
+/// inner sites) instead of tearing it down and building it again.
+const SHARED_FRAME: i32 = 256;
+/// How far before a `goto_tb`'s site its inner site is (a shared-frame TB's `jmp rel32`
+/// taken before the epilogue, which chaining patches to a shared-frame target's inner
+/// entry).
+pub(crate) const INNER_SITE_DISTANCE: usize = 16;
 
 /// A guest memory access's slow path, emitted after the TB's code: the call into softmmu
 /// with the cache registers saved, then back to `done` (or out through `fault`).
@@ -190,6 +207,10 @@ struct Gen<'a> {
     frozen: bool,
     /// Bytes of local slots below the saved rbx.
     frame: i32,
+    /// The frame is [`SHARED_FRAME`] (inner entry and inner sites).
+    shared: bool,
+    /// Per `goto_tb` slot: an inner site precedes its site.
+    inner_sites: [bool; 2],
     /// Bytes pushed since the op began (slot addresses are rsp-relative).
     sp_adj: i32,
 }
@@ -269,8 +290,14 @@ fn compile_with(
         }));
     }
     // No frame pointer: entry pushes rbx (rsp becomes 16-aligned, as calls need) and
-    // reserves the slots in whole 16 bytes.
-    let frame = (8 * nslots + 15) & !15;
+    // reserves the slots in whole 16 bytes; the shared size when they fit (not for
+    // counting TBs, whose chained entry must count).
+    let shared = !counted && 8 * nslots <= SHARED_FRAME;
+    let frame = if shared {
+        SHARED_FRAME
+    } else {
+        (8 * nslots + 15) & !15
+    };
     // Sized so that assembling never regrows them: memory ops add two labels and a few
     // references each, branches and exits one reference.
     let n = func.ops.len();
@@ -341,10 +368,27 @@ fn compile_with(
         clock: 0,
         frozen: false,
         frame,
+        shared,
+        inner_sites: [false; 2],
         sp_adj: 0,
     };
     let runs = (cell + CELL_RUNS) as i64;
 
+    if shared {
+        // Chained entry (offset 0: what the jump cache and other TBs' outer sites point
+        // to) building the frame, then the inner entry (from another shared-frame TB's
+        // inner site: frame kept), then the execution loop's entry.
+        g.frame_setup();
+        let inner = g.a.offset().0;
+        let check = g.a.new_dynamic_label();
+        dynasm!(g.a ; .arch x64 ; =>check);
+        g.exit_check();
+        dynasm!(g.a ; .arch x64 ; jmp =>body);
+        let loop_entry = g.a.offset().0;
+        g.frame_setup();
+        dynasm!(g.a ; .arch x64 ; jmp =>check ; =>body);
+        return finish(g, func, Some(inner), loop_entry, limit, scratch);
+    }
     // Chained entry (offset 0): what chain cells and the jump cache point to.
     g.prologue();
     if counted {
@@ -370,6 +414,19 @@ fn compile_with(
         );
     }
     dynasm!(g.a ; .arch x64 ; =>body);
+    finish(g, func, None, loop_entry, limit, scratch)
+}
+
+/// The ops, the exits and slow paths after the entries; `inner`: offset of the inner
+/// entry of a shared-frame TB.
+fn finish(
+    mut g: Gen<'_>,
+    func: &Func,
+    inner: Option<usize>,
+    loop_entry: usize,
+    limit: DynamicLabel,
+    scratch: &mut Scratch,
+) -> Result<QuickCode, BackendError> {
     for op in &func.ops {
         if op.opc == Opc::InsnStart {
             // No code: what rax holds stays valid.
@@ -404,15 +461,15 @@ fn compile_with(
     g.exit_code(ExitCode::LOOKUP);
     dynasm!(g.a
         ; .arch x64
-        ; =>requested
+        ; =>g.requested
         ; mov eax, ExitCode::REQUESTED as i32
-        ; jmp =>ret
+        ; jmp =>g.ret
         ; =>limit
         ; mov eax, ExitCode::LOOKUP as i32
-        ; jmp =>ret
-        ; =>fault
+        ; jmp =>g.ret
+        ; =>g.fault
         ; mov eax, ExitCode::FAULT as i32
-        ; =>ret
+        ; =>g.ret
     );
     g.epilogue();
     dynasm!(g.a ; .arch x64 ; ret);
@@ -442,22 +499,46 @@ fn compile_with(
         code,
         loop_entry,
         sites: g.sites,
+        inner,
+        inner_sites: g.inner_sites,
     })
 }
 
 impl Gen<'_> {
     /// Entry: env into rbx (saving the caller's), the slots, the exit-request check.
     fn prologue(&mut self) {
-        const _: () = assert!(ENV_EXIT_REQUEST == 0);
+        self.frame_setup();
+        self.exit_check();
+    }
+
+    /// Env into rbx (saving the caller's), the slots.
+    fn frame_setup(&mut self) {
         dynasm!(self.a ; .arch x64 ; push rbx ; mov rbx, rdi);
         if self.frame > 0 {
             dynasm!(self.a ; .arch x64 ; sub rsp, self.frame);
         }
+    }
+
+    /// Leaves with `REQUESTED` if an exit is requested.
+    fn exit_check(&mut self) {
+        const _: () = assert!(ENV_EXIT_REQUEST == 0);
         dynasm!(self.a
             ; .arch x64
             ; cmp DWORD [rbx], 0
             ; jne =>self.requested
         );
+    }
+
+    /// A `jmp rel32` with a 4-aligned displacement of 0 (falls through); returns the
+    /// offset of the displacement.
+    fn jmp_site(&mut self) -> usize {
+        while !(self.a.offset().0 + 1).is_multiple_of(4) {
+            self.a.push(0x90);
+        }
+        self.a.push(0xe9);
+        let site = self.a.offset().0;
+        self.a.extend([0, 0, 0, 0]);
+        site
     }
 
     /// Leaving the TB (a `ret` or a jump to the next TB follows): env back in rdi, the
@@ -1251,14 +1332,14 @@ impl Gen<'_> {
                 // A direct `jmp rel32` that chaining patches (`Arena::patch_jump`); its
                 // displacement is 4-aligned so the patch is one atomic store. Unchained
                 // (displacement 0) it falls through to rebuild the frame and leave by the
-                // `exit_tb` that follows.
+                // `exit_tb` that follows. With the shared frame, an inner site before
+                // the epilogue first (patched instead for a shared-frame target).
+                let inner = self.shared.then(|| self.jmp_site());
                 self.epilogue();
-                while !(self.a.offset().0 + 1).is_multiple_of(4) {
-                    self.a.push(0x90);
-                }
-                self.a.push(0xe9);
-                self.sites[slot as usize] = Some(self.a.offset().0);
-                self.a.extend([0, 0, 0, 0]);
+                let site = self.jmp_site();
+                self.sites[slot as usize] = Some(site);
+                self.inner_sites[slot as usize] =
+                    inner.is_some_and(|i| i + INNER_SITE_DISTANCE == site);
                 dynasm!(self.a ; .arch x64 ; push rbx ; mov rbx, rdi);
                 if self.frame > 0 {
                     dynasm!(self.a ; .arch x64 ; sub rsp, self.frame);

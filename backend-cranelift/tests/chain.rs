@@ -366,6 +366,36 @@ fn concurrent_chaining(be: CraneliftBackend) {
     }
 }
 
+/// Quick code as the tiered back end uses it: no counting, so TBs share one frame size
+/// and chains between them keep the frame (inner entries and sites).
+fn quick_shared() -> CraneliftBackend {
+    CraneliftBackend::with_options(backend_cranelift::JitOptions {
+        quick: true,
+        ..Default::default()
+    })
+    .expect("host JIT")
+}
+
+#[test]
+fn quick_shared_frame_chains_unchain_and_run_concurrently() {
+    unchain_resets(quick_shared());
+    concurrent_chaining(quick_shared());
+    // From shared-frame quick code into Cranelift code of the same arena (the tiered
+    // back end's tiers): the outer site and the full entry.
+    let hot = Arc::new(jit());
+    let q = backend_cranelift::QuickTier::uncounted(hot.clone()).expect("quick tier");
+    let a = q
+        .compile(&parse(&tb_inc(0x4000_1000, 0x4000_1040)))
+        .expect("compile");
+    let b = compile(&hot, &tb_end(0x4000_1040));
+    let e = env();
+    e.regs[1] = 1;
+    let v = exec(&a, e);
+    assert!(q.chain(v, &b));
+    assert_eq!(exec(&a, e), 0x20);
+    assert_eq!((e.regs[1], e.regs[2]), (3, 6));
+}
+
 fn quick_counting(limit: u32) -> CraneliftBackend {
     CraneliftBackend::with_options(backend_cranelift::JitOptions {
         quick: true,

@@ -68,6 +68,8 @@ use tcg_ir::{Backend, BackendError, CompiledTb, ExitCode, Func, Opc};
 /// Flag bits of a chain cell's word 3.
 const CELL_HAS_PC: u64 = 1;
 const CELL_DEAD: u64 = 2;
+/// Quick code with the shared frame: its inner entry is at `quick::INNER_ENTRY`.
+const CELL_SHARED: u64 = 4;
 /// Byte offset of word 3 (the flags) in a chain cell.
 const CELL_FLAGS_OFFSET: i64 = 24;
 /// Guest page size for the same-page chaining rule.
@@ -521,6 +523,9 @@ impl CraneliftBackend {
                     if let Some(i) = q.inner {
                         // SAFETY: as above.
                         tb.inner_entry = unsafe { tb.entry.add(i) };
+                        if let Some(c) = arena.cell(cell_addr) {
+                            c[3].fetch_or(CELL_SHARED, Ordering::AcqRel);
+                        }
                     }
                     if let (Some(c), Some(base)) =
                         (arena.cell(cell_addr), arena.offset_of(tb.entry))

@@ -100,6 +100,10 @@ pub(crate) struct QuickCode {
 /// chained jump from one such TB to another can keep the frame (the inner entry and
 /// inner sites) instead of tearing it down and building it again.
 const SHARED_FRAME: i32 = 256;
+/// Offset of a shared-frame TB's inner entry (after `push rbx; mov rbx, rdi; sub rsp,
+/// imm32`): `lookup_goto` in another such TB jumps there, the cell flag
+/// `CELL_SHARED` telling it the target is one.
+pub(crate) const INNER_ENTRY: usize = 11;
 /// How far before a `goto_tb`'s site its inner site is (a shared-frame TB's `jmp rel32`
 /// taken before the epilogue, which chaining patches to a shared-frame target's inner
 /// entry).
@@ -380,6 +384,9 @@ fn compile_with(
         // inner site: frame kept), then the execution loop's entry.
         g.frame_setup();
         let inner = g.a.offset().0;
+        if inner != INNER_ENTRY {
+            return Err(bad("shared-frame setup of an unexpected size"));
+        }
         let check = g.a.new_dynamic_label();
         dynasm!(g.a ; .arch x64 ; =>check);
         g.exit_check();
@@ -1488,10 +1495,23 @@ impl Gen<'_> {
             ; jne =>miss
             // Alive: no CELL_DEAD in its cell's flag word.
             ; mov rax, [rdi + JMPE_AUX as i32]
-            ; test QWORD [rax + crate::CELL_FLAGS_OFFSET as i32], crate::CELL_DEAD as i32
+            ; mov rcx, [rax + crate::CELL_FLAGS_OFFSET as i32]
+            ; test ecx, crate::CELL_DEAD as i32
             ; jnz =>miss
             ; mov rax, [rdi + JMPE_CODE as i32]
         );
+        if self.shared {
+            // Quick code with the shared frame: its inner entry, the frame kept.
+            let outer = self.a.new_dynamic_label();
+            dynasm!(self.a
+                ; .arch x64
+                ; test ecx, crate::CELL_SHARED as i32
+                ; jz =>outer
+                ; add rax, INNER_ENTRY as i32
+                ; jmp rax
+                ; =>outer
+            );
+        }
         self.epilogue();
         dynasm!(self.a
             ; .arch x64

@@ -54,7 +54,22 @@ fn map_code(e: &mut TestEnv) {
 
 #[test]
 fn lookup_goto_enters_only_the_right_live_tb() {
-    let be = CraneliftBackend::new().expect("host JIT");
+    lookup_goto_enters_only_the_right_live_tb_on(CraneliftBackend::new().expect("host JIT"));
+}
+
+/// Quick code that counts nothing: A and B share the frame, so A enters B's inner entry.
+#[test]
+fn quick_lookup_goto_enters_only_the_right_live_tb() {
+    lookup_goto_enters_only_the_right_live_tb_on(
+        CraneliftBackend::with_options(backend_cranelift::JitOptions {
+            quick: true,
+            ..Default::default()
+        })
+        .expect("quick JIT"),
+    );
+}
+
+fn lookup_goto_enters_only_the_right_live_tb_on(be: CraneliftBackend) {
     let a = be.compile(&parse(&tb_a())).unwrap();
     let b = be.compile(&parse(&tb_b())).unwrap();
     let (code, aux) = be.direct_entry(&*b).expect("JIT TBs have a direct entry");

@@ -96,10 +96,11 @@ pub(crate) struct QuickCode {
     pub inner_sites: [bool; 2],
 }
 
-/// Frame of the quick TBs whose slots fit in it (all but huge TBs): one size, so that a
+/// Frame of the quick TBs whose slots fit in it (all but huge TBs; a 256-byte one left
+/// out long kernel loops): one size, so that a
 /// chained jump from one such TB to another can keep the frame (the inner entry and
 /// inner sites) instead of tearing it down and building it again.
-const SHARED_FRAME: i32 = 256;
+const SHARED_FRAME: i32 = 1024;
 /// Offset of a shared-frame TB's inner entry (after `push rbx; mov rbx, rdi; sub rsp,
 /// imm32`): `lookup_goto` in another such TB jumps there, the cell flag
 /// `CELL_SHARED` telling it the target is one.

@@ -1189,7 +1189,10 @@ impl Gen<'_> {
                 let l = self.label(Self::c(op, 1)?)?;
                 let cc =
                     self.compare(Self::cond_of(op, 0)?, ty, Self::i(op, 0)?, Self::i(op, 1)?)?;
-                // Spill stores leave the flags alone.
+                // The compare has read the inputs: no need to keep them for this op
+                // (only later reads make a spill worth it). Spill stores leave the
+                // flags alone.
+                self.pinned = [None; 4];
                 self.flush();
                 self.jcc(cc, l);
             }

@@ -205,8 +205,11 @@ fn parse_cpu(s: &str) -> Result<CpuModel, String> {
 
 /// What is read once and reused by every boot (a reboot reloads these images).
 struct Files {
-    kernel: Vec<u8>,
-    initrd: Option<Vec<u8>>,
+    /// The kernel and initrd as read at startup, for the first boot only: a reboot reads
+    /// the files again rather than keep a copy (an uncompressed arm64 kernel is ~33 MiB,
+    /// an initramfs can be hundreds) for the whole run.
+    kernel: std::cell::Cell<Option<Vec<u8>>>,
+    initrd: std::cell::Cell<Option<Vec<u8>>>,
     dtb: Option<Vec<u8>>,
     serial: SerialArg,
     serial_file: Option<std::fs::File>,
@@ -214,10 +217,12 @@ struct Files {
     virtio: Vec<virtio_devices::DeviceSpec>,
 }
 
+fn read_file(what: &str, p: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(p).with_context(|| format!("cannot read {what} {}", p.display()))
+}
+
 fn read_files(args: &Args) -> anyhow::Result<Files> {
-    let read = |what: &str, p: &PathBuf| {
-        std::fs::read(p).with_context(|| format!("cannot read {what} {}", p.display()))
-    };
+    let read = read_file;
     let serial_file = match &args.serial {
         SerialArg::File(p) => Some(
             std::fs::File::create(p)
@@ -230,12 +235,13 @@ fn read_files(args: &Args) -> anyhow::Result<Files> {
             .map_err(|e| anyhow::anyhow!(e))?;
     Ok(Files {
         virtio,
-        kernel: read("kernel", &args.kernel)?,
-        initrd: args
-            .initrd
-            .as_ref()
-            .map(|p| read("initrd", p))
-            .transpose()?,
+        kernel: std::cell::Cell::new(Some(read("kernel", &args.kernel)?)),
+        initrd: std::cell::Cell::new(
+            args.initrd
+                .as_ref()
+                .map(|p| read("initrd", p))
+                .transpose()?,
+        ),
         dtb: args
             .dtb
             .as_ref()
@@ -403,8 +409,15 @@ fn build(
         (SerialArg::Stdio, _) => Serial::Stdout,
     };
     let board = Board::new(BoardConfig {
-        kernel: files.kernel.clone(),
-        initrd: files.initrd.clone(),
+        kernel: match files.kernel.take() {
+            Some(k) => k,
+            None => read_file("kernel", &args.kernel)?,
+        },
+        initrd: match (files.initrd.take(), &args.initrd) {
+            (Some(i), _) => Some(i),
+            (None, Some(p)) => Some(read_file("initrd", p)?),
+            (None, None) => None,
+        },
         append: args.append.clone(),
         ram_size: args.m,
         smp: args.smp,

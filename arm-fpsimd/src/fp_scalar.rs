@@ -39,6 +39,34 @@ pub(crate) fn expand_imm(fmt: Fmt, imm8: u8) -> u64 {
     sign << (e + f) | exp << f | frac
 }
 
+/// The scalar fused multiply-add family: `f(fmt, n, m, a)`.
+pub(crate) type Tern = fn(Fmt, u64, u64, u64, &mut arm_fp::FpStatus) -> u64;
+
+/// The arm-fp function of a scalar two-operand FP operation.
+pub(crate) fn scalar_binary(op: FpBinOp) -> crate::fp_vector::Bin {
+    match op {
+        FpBinOp::Mul => arm_fp::mul,
+        FpBinOp::Div => arm_fp::div,
+        FpBinOp::Add => arm_fp::add,
+        FpBinOp::Sub => arm_fp::sub,
+        FpBinOp::Max => arm_fp::max,
+        FpBinOp::Min => arm_fp::min,
+        FpBinOp::MaxNm => arm_fp::maxnm,
+        FpBinOp::MinNm => arm_fp::minnm,
+        FpBinOp::NMul => arm_fp::nmul,
+    }
+}
+
+/// The arm-fp function of FMADD/FMSUB/FNMADD/FNMSUB.
+pub(crate) fn scalar_madd(op: FpMaddOp) -> Tern {
+    match op {
+        FpMaddOp::Madd => arm_fp::fmadd,
+        FpMaddOp::Msub => arm_fp::fmsub,
+        FpMaddOp::NMadd => arm_fp::fnmadd,
+        FpMaddOp::NMsub => arm_fp::fnmsub,
+    }
+}
+
 pub(crate) fn supported(insn: &Insn) -> bool {
     match *insn {
         Insn::FpMovGeneral { size, top, .. } => matches!((size, top), (1..=3, false) | (3, true)),
@@ -143,17 +171,7 @@ pub(crate) fn exec(regs: &mut FpRegs, insn: &Insn, gpr: u64) -> u64 {
         } => {
             let sz = ftype.log2_bytes();
             let (a, b) = (regs.lane(rn, sz, 0), regs.lane(rm, sz, 0));
-            let func = match op {
-                FpBinOp::Mul => arm_fp::mul,
-                FpBinOp::Div => arm_fp::div,
-                FpBinOp::Add => arm_fp::add,
-                FpBinOp::Sub => arm_fp::sub,
-                FpBinOp::Max => arm_fp::max,
-                FpBinOp::Min => arm_fp::min,
-                FpBinOp::MaxNm => arm_fp::maxnm,
-                FpBinOp::MinNm => arm_fp::minnm,
-                FpBinOp::NMul => arm_fp::nmul,
-            };
+            let func = scalar_binary(op);
             let r = func(fmt_of(ftype), a, b, &mut st);
             regs.set_scalar(rd, sz, r as u128);
         }
@@ -171,12 +189,7 @@ pub(crate) fn exec(regs: &mut FpRegs, insn: &Insn, gpr: u64) -> u64 {
                 regs.lane(rm, sz, 0),
                 regs.lane(ra, sz, 0),
             );
-            let func = match op {
-                FpMaddOp::Madd => arm_fp::fmadd,
-                FpMaddOp::Msub => arm_fp::fmsub,
-                FpMaddOp::NMadd => arm_fp::fnmadd,
-                FpMaddOp::NMsub => arm_fp::fnmsub,
-            };
+            let func = scalar_madd(op);
             let r = func(fmt_of(ftype), n, m, a, &mut st);
             regs.set_scalar(rd, sz, r as u128);
         }

@@ -467,18 +467,22 @@ fn fixed(
     let Some(f) = fmt_of(size) else { return };
     let n = dst.lanes(size);
     let a = read(regs, rn, size, n);
-    let fb = fbits as u32;
-    let w = f.width();
     let mut r: Lanes = [0; 16];
     for i in 0..n {
-        r[i] = match op {
-            SimdOp::Scvtf => arm_fp::from_fixed(f, a[i], fb, true, w, st),
-            SimdOp::Ucvtf => arm_fp::from_fixed(f, a[i], fb, false, w, st),
-            SimdOp::Fcvtzs => arm_fp::to_fixed(f, a[i], fb, false, w, Rounding::Zero, st),
-            _ => arm_fp::to_fixed(f, a[i], fb, true, w, Rounding::Zero, st),
-        };
+        r[i] = fixed_lane(f, op, a[i], fbits as u32, st);
     }
     write(regs, rd, size, dst, &r[..n]);
+}
+
+/// One lane of SCVTF/UCVTF/FCVTZS/FCVTZU (FCVTZU for any other `op`) with `fbits`.
+pub(crate) fn fixed_lane(f: Fmt, op: SimdOp, a: u64, fbits: u32, st: &mut FpStatus) -> u64 {
+    let w = f.width();
+    match op {
+        SimdOp::Scvtf => arm_fp::from_fixed(f, a, fbits, true, w, st),
+        SimdOp::Ucvtf => arm_fp::from_fixed(f, a, fbits, false, w, st),
+        SimdOp::Fcvtzs => arm_fp::to_fixed(f, a, fbits, false, w, Rounding::Zero, st),
+        _ => arm_fp::to_fixed(f, a, fbits, true, w, Rounding::Zero, st),
+    }
 }
 
 /// FMLA/FMLS/FMUL/FMULX by element (vector and scalar).

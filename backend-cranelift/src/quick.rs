@@ -14,6 +14,8 @@
 //!   the register is needed for another value, or before a branch, a label or a call
 //!   (in TBs with no back edge; others store every local). A local no later op reads is
 //!   never stored. The memory slow paths save the cache around their call.
+//! * A pair of accesses as LDP/STP translate (`add B, A, $size` and two loads or stores,
+//!   [`pair_at`]) takes one TLB probe covering both elements.
 //! * Memory fast paths (the inline TLB probe) are inline; their slow paths (the call into
 //!   softmmu) are placed after the TB's code, so the code that runs is dense.
 //! * `goto_tb` is a direct `jmp rel32` that chaining patches (`lib.rs`, `patch_site`).
@@ -120,6 +122,9 @@ struct SlowPath {
     pc: u64,
     /// The value a store writes (`None`: a load, whose result is left in `rax`).
     value: Option<Temp>,
+    /// A pair of accesses (see [`pair_at`]): a load leaves the second element in `rcx`,
+    /// a store writes this second value.
+    pair: Option<Option<Temp>>,
     /// The cache as the access saw it (the value may be in a cache register).
     cache: [Option<Temp>; 4],
     sp_adj: i32,
@@ -425,6 +430,108 @@ fn compile_with(
     finish(g, func, None, loop_entry, limit, scratch)
 }
 
+/// The second access of a pair starting at op `i`: two loads (or two stores) of the
+/// same size (4 or 8 bytes), MMU index and type where the second address is the first
+/// plus the size, computed by the op right before (`add B, A, $size`; LDP/STP and their
+/// SIMD forms translate to this), and the first load does not overwrite the second
+/// address. One TLB probe covers both.
+fn pair_at(f: &Func, i: usize) -> Option<&Op> {
+    let (prev, op, next) = (
+        f.ops.get(i.checked_sub(1)?)?,
+        f.ops.get(i)?,
+        f.ops.get(i + 1)?,
+    );
+    if !matches!(op.opc, Opc::QemuLd | Opc::QemuSt)
+        || next.opc != op.opc
+        || next.ty != op.ty
+        || next.cargs != op.cargs
+    {
+        return None;
+    }
+    let bytes = MemOp(*op.cargs.first()? as u8).bytes() as u64;
+    if bytes != 4 && bytes != 8 {
+        return None;
+    }
+    let addr_arg = if op.opc == Opc::QemuLd { 0 } else { 1 };
+    let (a, b) = (*op.iargs.get(addr_arg)?, *next.iargs.get(addr_arg)?);
+    let add_ok = prev.opc == Opc::Add
+        && prev.ty == Type::I64
+        && prev.oargs.first() == Some(&b)
+        && prev.iargs.first() == Some(&a)
+        && prev.iargs.get(1).and_then(|&c| f.const_value(c)) == Some(bytes);
+    let clobbers_b = op.oargs.first() == Some(&b);
+    (add_ok && a != b && !clobbers_b).then_some(next)
+}
+
+impl Gen<'_> {
+    /// A pair of loads or stores (see [`pair_at`]): one TLB probe over both elements, the
+    /// slow path (a miss, a page crossing, a flagged entry) does both accesses in order.
+    fn mem_pair(&mut self, op: &Op, next: &Op) -> Result<(), BackendError> {
+        let ty = op.ty;
+        let (m, mmu) = (MemOp(Self::c(op, 0)? as u8), Self::c(op, 1)? & 0xff);
+        let oi = m.0 as u64 | mmu << 8;
+        let bytes = m.bytes() as i32;
+        let (slow, done) = (self.a.new_dynamic_label(), self.a.new_dynamic_label());
+        if op.opc == Opc::QemuLd {
+            self.load(RSI, Self::i(op, 0)?)?;
+            self.frozen = true;
+            self.tlb_probe_span(m, 2 * bytes as u64, mmu as usize, TLBE_ADDR_READ, slow);
+            match (bytes, m.signed()) {
+                (4, false) => dynasm!(self.a
+                    ; .arch x64
+                    ; mov eax, [rsi + rdx]
+                    ; mov ecx, [rsi + rdx + 4]
+                ),
+                (4, true) => dynasm!(self.a
+                    ; .arch x64
+                    ; movsxd rax, DWORD [rsi + rdx]
+                    ; movsxd rcx, DWORD [rsi + rdx + 4]
+                ),
+                _ => dynasm!(self.a
+                    ; .arch x64
+                    ; mov rax, [rsi + rdx]
+                    ; mov rcx, [rsi + rdx + 8]
+                ),
+            }
+            dynasm!(self.a ; .arch x64 ; =>done);
+            self.defer_slow(slow, done, oi, None);
+            if let Some(p) = self.slow.last_mut() {
+                p.pair = Some(None);
+            }
+            self.frozen = false;
+            if ty == Type::I32 {
+                dynasm!(self.a ; .arch x64 ; mov eax, eax ; mov ecx, ecx);
+            }
+            self.store(Self::o(op, 0)?, RAX)?;
+            self.store(Self::o(next, 0)?, RCX)?;
+        } else {
+            let (v1, v2) = (Self::i(op, 0)?, Self::i(next, 0)?);
+            self.load(RSI, Self::i(op, 1)?)?;
+            self.frozen = true;
+            self.tlb_probe_span(m, 2 * bytes as u64, mmu as usize, TLBE_ADDR_WRITE, slow);
+            self.load(RCX, v1)?;
+            if bytes == 4 {
+                dynasm!(self.a ; .arch x64 ; mov [rsi + rdx], ecx);
+            } else {
+                dynasm!(self.a ; .arch x64 ; mov [rsi + rdx], rcx);
+            }
+            self.load(RCX, v2)?;
+            if bytes == 4 {
+                dynasm!(self.a ; .arch x64 ; mov [rsi + rdx + 4], ecx);
+            } else {
+                dynasm!(self.a ; .arch x64 ; mov [rsi + rdx + 8], rcx);
+            }
+            dynasm!(self.a ; .arch x64 ; =>done);
+            self.defer_slow(slow, done, oi, Some(v1));
+            if let Some(p) = self.slow.last_mut() {
+                p.pair = Some(Some(v2));
+            }
+            self.frozen = false;
+        }
+        Ok(())
+    }
+}
+
 /// The ops, the exits and slow paths after the entries; `inner`: offset of the inner
 /// entry of a shared-frame TB.
 fn finish(
@@ -435,7 +542,11 @@ fn finish(
     limit: DynamicLabel,
     scratch: &mut Scratch,
 ) -> Result<QuickCode, BackendError> {
-    for op in &func.ops {
+    let mut skip = false;
+    for (i, op) in func.ops.iter().enumerate() {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
         if op.opc == Opc::InsnStart {
             // No code: what rax holds stays valid.
             g.pc = Gen::c(op, 0)?;
@@ -447,7 +558,12 @@ fn finish(
         g.last_store = None;
         g.mov_src = None;
         g.pinned = [None; 4];
-        for (k, t) in op.iargs.iter().enumerate() {
+        let second = pair_at(func, i);
+        let inputs = op
+            .iargs
+            .iter()
+            .chain(second.iter().flat_map(|s| s.iargs.iter()));
+        for (k, t) in inputs.enumerate() {
             if let Some(u) = g.uses.get_mut(t.index()) {
                 *u = u.saturating_sub(1);
             }
@@ -458,7 +574,13 @@ fn finish(
                 g.pinned = [Some(Temp(u32::MAX)); 4];
             }
         }
-        g.op(op)?;
+        match second {
+            Some(s) => {
+                g.mem_pair(op, s)?;
+                skip = true;
+            }
+            None => g.op(op)?,
+        }
         let end = g.a.offset().0;
         if let Some((_, t)) = g.last_store.filter(|&(o, _)| o == end) {
             g.rax_val = [Some(t), g.mov_src.filter(|&s| s != t)];
@@ -1396,6 +1518,7 @@ impl Gen<'_> {
             oi,
             pc: self.pc,
             value,
+            pair: None,
             cache: self.cache,
             sp_adj: self.sp_adj,
         });
@@ -1413,13 +1536,26 @@ impl Gen<'_> {
         dynasm!(self.a ; .arch x64 ; =>p.entry);
         self.push_cache();
         dynasm!(self.a ; .arch x64 ; mov rdi, rbx);
-        match p.value {
-            None => {
+        match (p.value, p.pair) {
+            (None, Some(_)) => {
+                self.mov_imm(RDX, p.oi);
+                self.mov_imm(RCX, p.pc);
+                self.call_saving(qk_ld2 as *const () as usize);
+                dynasm!(self.a ; .arch x64 ; mov rcx, rdx);
+            }
+            (Some(v), Some(Some(v2))) => {
+                self.load(RDX, v)?;
+                self.load(RCX, v2)?;
+                self.mov_imm(R8, p.oi);
+                self.mov_imm(R9, p.pc);
+                self.call_saving(qk_st2 as *const () as usize);
+            }
+            (None, _) => {
                 self.mov_imm(RDX, p.oi);
                 self.mov_imm(RCX, p.pc);
                 self.call_saving(qk_ld as *const () as usize);
             }
-            Some(v) => {
+            (Some(v), _) => {
                 self.load(RDX, v)?;
                 self.mov_imm(RCX, p.oi);
                 self.mov_imm(R8, p.pc);
@@ -1436,11 +1572,17 @@ impl Gen<'_> {
     /// (or an entry whose flag bits send the access to the slow path), else leaves the
     /// entry's addend (guest address to host address) in `rdx`. Clobbers rax, rcx.
     fn tlb_probe(&mut self, m: MemOp, mmu: usize, tag: usize, slow: DynamicLabel) {
+        self.tlb_probe_span(m, m.bytes() as u64, mmu, tag, slow);
+    }
+
+    /// [`Self::tlb_probe`] for `span` bytes from the address (an access of `m`, or a pair
+    /// of them).
+    fn tlb_probe_span(&mut self, m: MemOp, span: u64, mmu: usize, tag: usize, slow: DynamicLabel) {
         let fast = (ENV_TLB + ((mmu % NB_MMU_MODES) << TLBF_SIZE_LOG2)) as i32;
         let s_mask = m.bytes() as u64 - 1;
         let a_mask = if m.aligned() { s_mask } else { 0 };
         // The access's last byte must be in the page too.
-        let last = (s_mask - a_mask) as i32;
+        let last = (span - 1 - a_mask) as i32;
         let cmp_mask = (PAGE_MASK | a_mask) as i32;
         dynasm!(self.a
             ; .arch x64
@@ -1759,6 +1901,44 @@ unsafe extern "C" fn qk_st(env: *mut EnvHead, addr: u64, v: u64, oi: u64, pc: u6
     let (m, mmu) = memop_of(oi);
     // SAFETY: caller contract.
     unsafe { softmmu::access::store(env, addr, v, m, mmu, pc) }
+}
+
+/// Two values, returned in `rax` and `rdx`.
+#[repr(C)]
+struct Two(u64, u64);
+
+/// A pair of loads (the slow path of [`Gen::mem_pair`]): the element at `addr`, then the
+/// next one; after a fault on the first the second is not tried.
+///
+/// # Safety
+/// As [`qk_ld`].
+unsafe extern "C" fn qk_ld2(env: *mut EnvHead, addr: u64, oi: u64, pc: u64) -> Two {
+    let (m, mmu) = memop_of(oi);
+    // SAFETY: caller contract.
+    let a = unsafe { softmmu::access::load(env, addr, m, mmu, pc) };
+    // SAFETY: caller contract; `env` is a live EnvHead.
+    if unsafe { (*env).fault } != 0 {
+        return Two(a, 0);
+    }
+    let next = addr.wrapping_add(m.bytes() as u64);
+    // SAFETY: caller contract.
+    Two(a, unsafe { softmmu::access::load(env, next, m, mmu, pc) })
+}
+
+/// A pair of stores, in order; after a fault on the first the second is not tried.
+///
+/// # Safety
+/// As [`qk_ld`].
+unsafe extern "C" fn qk_st2(env: *mut EnvHead, addr: u64, a: u64, b: u64, oi: u64, pc: u64) {
+    let (m, mmu) = memop_of(oi);
+    // SAFETY: caller contract.
+    unsafe { softmmu::access::store(env, addr, a, m, mmu, pc) };
+    // SAFETY: caller contract; `env` is a live EnvHead.
+    if unsafe { (*env).fault } == 0 {
+        let next = addr.wrapping_add(m.bytes() as u64);
+        // SAFETY: caller contract.
+        unsafe { softmmu::access::store(env, next, b, m, mmu, pc) }
+    }
 }
 
 /// # Safety

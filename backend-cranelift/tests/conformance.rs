@@ -447,6 +447,37 @@ fn guest_loads_and_stores_every_memop() {
     }
 }
 
+/// LDP/STP-shaped pairs (`add B, A, $size` then two accesses; the quick JIT probes the TLB
+/// once for both) at every address of `mem_inits`: page crossings, the end of RAM (a
+/// fault on the second element: a load pair writes neither register, a store pair has
+/// written the first), MMIO, unmapped and wrapping addresses.
+#[test]
+fn guest_access_pairs() {
+    let inits = mem_inits();
+    for (ty, d1, d2, v1, v2, sizes) in [
+        ("i64", "x2", "x4", "x1", "x7", &["l", "q"][..]),
+        ("i32", "w18", "w19", "w17", "w20", &["l"][..]),
+    ] {
+        for size in sizes {
+            let bytes = if *size == "q" { 8 } else { 4 };
+            for sign in ["u", "s"] {
+                for al in ["", "+a"] {
+                    let m = format!("{sign}{size}{al}");
+                    for mmu in [0, 2] {
+                        let body = format!(
+                            "  insn_start 0x1000\n  add.i64 x3, x0, ${bytes}\n  qemu_st.{ty} {v1}, x0, {m}, mmu{mmu}\n  \
+                             qemu_st.{ty} {v2}, x3, {m}, mmu{mmu}\n  \
+                             insn_start 0x1004\n  add.i64 x3, x0, ${bytes}\n  qemu_ld.{ty} {d1}, x0, {m}, mmu{mmu}\n  \
+                             qemu_ld.{ty} {d2}, x3, {m}, mmu{mmu}\n  exit_tb 0x10\n"
+                        );
+                        check(&format!("pair {ty} {m} mmu{mmu}"), &body, &inits);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn guest_memory_known_results() {
     let o = check(

@@ -435,7 +435,7 @@ fn compile_with(
 /// plus the size, computed by the op right before (`add B, A, $size`; LDP/STP and their
 /// SIMD forms translate to this), and the first load does not overwrite the second
 /// address. One TLB probe covers both.
-fn pair_at(f: &Func, i: usize) -> Option<&Op> {
+pub(crate) fn pair_at(f: &Func, i: usize) -> Option<&Op> {
     let (prev, op, next) = (
         f.ops.get(i.checked_sub(1)?)?,
         f.ops.get(i)?,

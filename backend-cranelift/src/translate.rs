@@ -325,14 +325,28 @@ pub(crate) fn translate(
             }
         }
     }
+    let mut skip = false;
     for (i, op) in func.ops.iter().enumerate() {
-        tr.op(op);
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        // An LDP/STP-shaped pair: one TLB probe for both accesses.
+        let second = crate::quick::pair_at(func, i);
+        match second {
+            Some(next) => {
+                tr.guest_pair(op, next);
+                skip = true;
+            }
+            None => tr.op(op),
+        }
         if tr.dead {
             continue;
         }
-        for &t in &op.oargs {
-            if last_def[t.index()] == i {
-                tr.store_global_now(t);
+        for (k, o) in std::iter::once(op).chain(second).enumerate() {
+            for &t in &o.oargs {
+                if last_def[t.index()] == i + k {
+                    tr.store_global_now(t);
+                }
             }
         }
     }
@@ -1646,6 +1660,132 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(join);
         if let (Some(v), Some(&d)) = (result, op.oargs.first()) {
             self.set(d, v);
+        }
+    }
+}
+
+impl Tr<'_, '_> {
+    /// Two loads or two stores of consecutive elements (`quick::pair_at`): one TLB probe
+    /// covering both; the cold path makes both accesses through the softmmu in order (a
+    /// fault on the second leaves a load pair's outputs unwritten).
+    fn guest_pair(&mut self, op: &Op, next: &Op) {
+        if self.dead {
+            // Unreachable until the next label (as in `op`).
+            return;
+        }
+        let ty = cty(op.ty);
+        let m = MemOp(op.cargs[0] as u8);
+        let mmu = (op.cargs[1] as usize) % NB_MMU_MODES;
+        let bytes = m.bytes() as u64;
+        let load = op.opc == Opc::QemuLd;
+        let (addr, vals) = if load {
+            (self.get(op.iargs[0]), vec![])
+        } else {
+            let (v1, v2) = (self.get(op.iargs[0]), self.get(next.iargs[0]));
+            (self.get(op.iargs[1]), vec![v1, v2])
+        };
+        let tag_off = if load {
+            TLBE_ADDR_READ
+        } else {
+            TLBE_ADDR_WRITE
+        };
+        let ent = self.tlb_entry_addr(mmu, addr);
+        let tag = self
+            .b
+            .ins()
+            .load(types::I64, flags_env(), ent, tag_off as i32);
+        let a_mask = if m.aligned() { bytes - 1 } else { 0 };
+        let last = self
+            .b
+            .ins()
+            .iadd_imm_s(addr, (2 * bytes - 1 - a_mask) as i64);
+        let cmpv = self.b.ins().band_imm_s(last, (PAGE_MASK | a_mask) as i64);
+        let hit_c = self.b.ins().icmp(IntCC::Equal, tag, cmpv);
+        let hit = self.b.create_block();
+        let slow_b = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.set_cold_block(slow_b);
+        let results = if load {
+            vec![
+                self.b.append_block_param(join, ty),
+                self.b.append_block_param(join, ty),
+            ]
+        } else {
+            vec![]
+        };
+        self.b.ins().brif(hit_c, hit, &[], slow_b, &[]);
+        self.b.seal_block(hit);
+        self.b.seal_block(slow_b);
+
+        // Hit path: both elements in the page the entry maps.
+        self.b.switch_to_block(hit);
+        let addend = self
+            .b
+            .ins()
+            .load(types::I64, flags_env(), ent, TLBE_ADDEND as i32);
+        let host = self.b.ins().iadd(addr, addend);
+        let gfl = MemFlagsData::new().with_notrap();
+        let args: Vec<BlockArg> = if load {
+            let r1 = self.host_load(m, ty, gfl, host, 0);
+            let r2 = self.host_load(m, ty, gfl, host, bytes as i32);
+            vec![BlockArg::Value(r1), BlockArg::Value(r2)]
+        } else {
+            self.host_store(m, vals[0], gfl, host, 0);
+            self.host_store(m, vals[1], gfl, host, bytes as i32);
+            vec![]
+        };
+        self.b.ins().jump(join, &args);
+
+        // Slow path: the dirty globals to env first, as for one access.
+        self.b.switch_to_block(slow_b);
+        let oi = self.k(types::I64, slow::make_oi(m, mmu as u8, None));
+        let pc = self.k(types::I64, self.pc);
+        let saved = self.dirty.clone();
+        self.store_globals(|_| true);
+        self.dirty = saved;
+        let fb = *self.fault_ret.get_or_insert_with(|| {
+            let b = self.b.create_block();
+            self.b.set_cold_block(b);
+            b
+        });
+        let addr2 = self.b.ins().iadd_imm_s(addr, bytes as i64);
+        let mut got = Vec::new();
+        for (k, a) in [addr, addr2].into_iter().enumerate() {
+            let r = if load {
+                self.call_slow(0, &[a, oi, pc])
+            } else {
+                let v = self.widen(vals[k], types::I64, false);
+                self.call_slow(1, &[a, v, oi, pc])
+            };
+            got.push(r);
+            let fault = self
+                .b
+                .ins()
+                .load(types::I32, flags_env(), self.env, ENV_FAULT as i32);
+            if k == 0 {
+                let cont = self.b.create_block();
+                self.b.set_cold_block(cont);
+                self.b.ins().brif(fault, fb, &[], cont, &[]);
+                self.b.seal_block(cont);
+                self.b.switch_to_block(cont);
+            } else {
+                let args: Vec<BlockArg> = if load {
+                    got.iter()
+                        .map(|&r| BlockArg::Value(self.narrow(r, ty)))
+                        .collect()
+                } else {
+                    vec![]
+                };
+                self.b.ins().brif(fault, fb, &[], join, &args);
+            }
+        }
+        self.b.seal_block(join);
+        self.b.switch_to_block(join);
+        if load {
+            if let (Some(&d1), Some(&d2)) = (op.oargs.first(), next.oargs.first()) {
+                self.set(d1, results[0]);
+                self.set(d2, results[1]);
+            }
         }
     }
 }

@@ -31,8 +31,10 @@ fn load_vreg(cx: &mut Ctx, rt: u8, size: u8, addr: Temp) {
     let lo = cx.tmp();
     if size >= 4 {
         let hi = cx.tmp();
-        cx.b.qemu_ld(lo, addr, MemOp::UQ, mmu);
+        // The upper half's address first: the two loads then form a pair the back ends
+        // probe the TLB for once.
         let a8 = plus(cx, addr, 8);
+        cx.b.qemu_ld(lo, addr, MemOp::UQ, mmu);
         cx.b.qemu_ld(hi, a8, MemOp::UQ, mmu);
         cx.b.st_env(lo, voff(rt as u32, 0), MemOp::UQ);
         cx.b.st_env(hi, voff(rt as u32, 8), MemOp::UQ);
@@ -52,8 +54,9 @@ fn store_vreg(cx: &mut Ctx, rt: u8, size: u8, addr: Temp) {
         let hi = cx.tmp();
         cx.b.ld_env(lo, voff(rt as u32, 0), MemOp::UQ);
         cx.b.ld_env(hi, voff(rt as u32, 8), MemOp::UQ);
-        cx.b.qemu_st(lo, addr, MemOp::UQ, mmu);
+        // As in `load_vreg`: a pair of stores.
         let a8 = plus(cx, addr, 8);
+        cx.b.qemu_st(lo, addr, MemOp::UQ, mmu);
         cx.b.qemu_st(hi, a8, MemOp::UQ, mmu);
     } else {
         cx.b.ld_env(lo, voff(rt as u32, 0), MemOp::size(size));
@@ -256,11 +259,16 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                 let words = if size >= 4 { 2 } else { 1 };
                 let mut vals = Vec::new();
                 for (i, base) in [a.addr, a2].into_iter().enumerate() {
-                    for h in 0..words {
+                    // Both halves' addresses first (see `load_vreg`).
+                    let ats = if words == 2 {
+                        vec![base, plus(cx, base, 8)]
+                    } else {
+                        vec![base]
+                    };
+                    for (h, at) in ats.into_iter().enumerate() {
                         let v = cx.tmp();
-                        let at = plus(cx, base, 8 * h);
                         cx.b.qemu_ld(v, at, MemOp::size(size.min(3)), mmu);
-                        vals.push((i, h, v));
+                        vals.push((i, h as u64, v));
                     }
                 }
                 let z = cx.c(0);

@@ -204,26 +204,6 @@ pub(crate) unsafe fn run<M: GuestMem>(
                     }
                     leave!(exit, $sl)
                 }
-                if std::ptr::eq(next, tb) {
-                    // A loop that is this TB: the globals are current in their slots, so
-                    // run it again without writing them back and reloading them; the
-                    // initial slots (constants, locals read before written) are set again
-                    // as at an entry, and the checks a chained entry makes stay.
-                    if exit_requested(env) {
-                        leave!(ExitCode::REQUESTED, $sl)
-                    }
-                    let limit = tb.limit.load(Ordering::Relaxed);
-                    if limit != 0 && tb.runs() >= limit {
-                        leave!(exit, $sl)
-                    }
-                    tb.count();
-                    let inits = p.list(p.inits);
-                    for k in (0..inits.len()).step_by(2) {
-                        r!(inits[k] as S) = inits[k + 1];
-                    }
-                    ip = 0;
-                    continue;
-                }
                 store_globals(p.store_list($sl), env, f);
                 // SAFETY: a chain slot only ever points to a TB pinned in this TB's
                 // generation (see `Interp::chain`), alive as long as the caller's TB.

@@ -1,6 +1,6 @@
-//! `lookup_goto`: generated code continues in the TB the vCPU's jump cache names, but only
-//! for the right pc, flags and current code mapping, and never into an unchained TB; the
-//! interpreter always falls through.
+//! `lookup_goto`: generated (or interpreted) code continues in the TB the vCPU's jump cache
+//! names, but only for the right pc, flags and current code mapping, never into an
+//! unchained TB, and in the interpreter never into another code generation's TB.
 
 mod common;
 
@@ -69,10 +69,15 @@ fn quick_lookup_goto_enters_only_the_right_live_tb() {
     );
 }
 
-fn lookup_goto_enters_only_the_right_live_tb_on(be: CraneliftBackend) {
+#[test]
+fn interpreted_lookup_goto_enters_only_the_right_live_tb() {
+    lookup_goto_enters_only_the_right_live_tb_on(backend_interp::Interp::new());
+}
+
+fn lookup_goto_enters_only_the_right_live_tb_on(be: impl Backend) {
     let a = be.compile(&parse(&tb_a())).unwrap();
     let b = be.compile(&parse(&tb_b())).unwrap();
-    let (code, aux) = be.direct_entry(&*b).expect("JIT TBs have a direct entry");
+    let (code, aux) = be.direct_entry(&*b).expect("TBs have a direct entry");
     let mut e = env();
     e.regs[14] = B;
     // SAFETY: the env's MemCtx is leaked (lives for the test).
@@ -118,13 +123,29 @@ fn lookup_goto_enters_only_the_right_live_tb_on(be: CraneliftBackend) {
         .all(|j| j.pc == softmmu::jmp::JmpEntry::EMPTY_PC));
 }
 
+/// An interpreted TB never enters a jump-cache entry of another code generation (the
+/// entry's validity word is its generation).
 #[test]
-fn the_interpreter_falls_through() {
+fn the_interpreter_enters_only_its_own_generation() {
     let be = backend_interp::Interp::new();
+    let b = be.compile(&parse(&tb_b())).unwrap();
+    let (code, aux) = be
+        .direct_entry(&*b)
+        .expect("interpreted TBs have a direct entry");
+    be.reset();
     let a = be.compile(&parse(&tb_a())).unwrap();
-    assert!(be.direct_entry(&*a).is_none());
     let mut e = env();
     e.regs[14] = B;
+    // SAFETY: the env's MemCtx is leaked (lives for the test).
+    let phys = unsafe { &(*e.head.ctx).phys };
+    let host = phys.ram_ptr(PhysAddr(B), 4).unwrap() as u64;
+    map_code(&mut e);
+    e.head.fill_jmp(B, host, FLAGS as u32, code, aux);
     assert_eq!(exec(&a, &mut e), ExitCode::LOOKUP);
     assert_eq!(e.regs[15], B);
+    // The same TB in A's generation is entered.
+    let b2 = be.compile(&parse(&tb_b())).unwrap();
+    let (code, aux) = be.direct_entry(&*b2).expect("a direct entry");
+    e.head.fill_jmp(B, host, FLAGS as u32, code, aux);
+    assert_eq!(exec(&a, &mut e), 0x20);
 }

@@ -72,6 +72,8 @@ pub(crate) struct Program {
     pub ninsns: u32,
     /// Has `goto_tb` exits (their exit values name the TB, so it can be chained from).
     pub chainable: bool,
+    /// `goto_tb` slots that continue at this TB's own start (`Func::self_loops`).
+    pub self_loops: u8,
 }
 
 impl Program {
@@ -553,7 +555,10 @@ impl<'a> Compiler<'a> {
     fn analyse(&mut self) {
         let f = self.f;
         let ng = self.s.gl.len() as u32;
-        let mut precise = ng <= 128;
+        // A self loop runs the TB again with the globals still in their slots (see
+        // `exec::run`), so like a backward branch it needs every written global loaded at
+        // entry and stored at every point: the next iteration's syncs must see them.
+        let mut precise = ng <= 128 && f.self_loops == 0;
         let all: u128 = if ng >= 128 { !0 } else { (1u128 << ng) - 1 };
         let (mut d, mut mw, mut dead) = (0u128, 0u128, false);
         let mut need = 0u128;
@@ -565,7 +570,7 @@ impl<'a> Compiler<'a> {
                 (true, NONE) => continue,
                 (true, src) => &f.ops[src as usize],
             };
-            if prefix && (barrier(op.opc) || op.opc == Opc::GotoTb) {
+            if prefix && barrier(op.opc) {
                 prefix = false;
             }
             let bit = |s: &Scratch, t: Temp| -> u128 {
@@ -618,9 +623,12 @@ impl<'a> Compiler<'a> {
                 s.sl_of[k] = id as u16;
             };
             match op.opc {
-                Opc::QemuLd | Opc::QemuSt | Opc::AtomicCmpxchg | Opc::AtomicRmw | Opc::GotoTb => {
-                    point(self.s, mw, &mut need)
-                }
+                Opc::QemuLd
+                | Opc::QemuSt
+                | Opc::AtomicCmpxchg
+                | Opc::AtomicRmw
+                | Opc::GotoTb
+                | Opc::LookupGoto => point(self.s, mw, &mut need),
                 Opc::ExitTb => {
                     point(self.s, mw, &mut need);
                     dead = true;
@@ -1645,8 +1653,17 @@ impl<'a> Compiler<'a> {
                 self.pcx = self.s.pcs.len() as u16 - 1;
                 return Ok(());
             }
-            // Interpreted TBs leave through the loop (the `exit_tb` that follows).
-            Opc::LookupGoto => return Ok(()),
+            // The jump cache probe; on a miss, the `exit_tb` that follows.
+            Opc::LookupGoto => {
+                let flags = u32::try_from(Self::c(op, 0)?)
+                    .map_err(|_| invalid("lookup_goto flags out of range"))?;
+                Insn::LookupGoto {
+                    pc: self.i(op, 0)?,
+                    mmu: Self::c(op, 1)? as u8,
+                    sl,
+                    flags,
+                }
+            }
             Opc::Mov => {
                 let d = self.o(op, 0)?;
                 match self.konst(op.iargs[0]) {
@@ -2085,6 +2102,7 @@ impl<'a> Compiler<'a> {
                 .and_then(|o| o.cargs.first().copied()),
             ninsns: f.guest_insn_count() as u32,
             chainable: self.goto_seen.contains(&true),
+            self_loops: f.self_loops,
         })
     }
 }
@@ -2103,6 +2121,7 @@ fn barrier(opc: Opc) -> bool {
             | Opc::SetLabel
             | Opc::ExitTb
             | Opc::GotoTb
+            | Opc::LookupGoto
             | Opc::Call
             | Opc::QemuLd
             | Opc::QemuSt

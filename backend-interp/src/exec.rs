@@ -204,6 +204,27 @@ pub(crate) unsafe fn run<M: GuestMem>(
                     }
                     leave!(exit, $sl)
                 }
+                if p.self_loops & (1 << slot) != 0 && std::ptr::eq(next, tb) {
+                    // A loop that is this TB (compiled with every written global loaded at
+                    // entry and stored at every sync point, so the slots are the guest
+                    // state): run it again without writing the globals back and reloading
+                    // them. The initial slots (constants, locals read before written) are
+                    // set again, and the checks of a chained entry stay.
+                    if exit_requested(env) {
+                        leave!(ExitCode::REQUESTED, $sl)
+                    }
+                    let limit = tb.limit.load(Ordering::Relaxed);
+                    if limit != 0 && tb.runs() >= limit {
+                        leave!(exit, $sl)
+                    }
+                    tb.count();
+                    let inits = p.list(p.inits);
+                    for k in (0..inits.len()).step_by(2) {
+                        r!(inits[k] as S) = inits[k + 1];
+                    }
+                    ip = 0;
+                    continue;
+                }
                 store_globals(p.store_list($sl), env, f);
                 // SAFETY: a chain slot only ever points to a TB pinned in this TB's
                 // generation (see `Interp::chain`), alive as long as the caller's TB.
@@ -627,6 +648,37 @@ pub(crate) unsafe fn run<M: GuestMem>(
                         let (slot, k) = if taken { (slots >> 1, t) } else { (slots, fa) };
                         r!(pc) = pc_of(k);
                         goto!(slot, sl, false)
+                    }
+                    Insn::LookupGoto { pc, mmu, sl, flags } => {
+                        let pc = r!(pc);
+                        // A short shared borrow of this vCPU's own env (exec's contract).
+                        let head = &*envh;
+                        let e = head.jmp[softmmu::jmp::jmp_index(pc)];
+                        let te = *head.tlb_entry(mmu as usize, pc);
+                        let found = e.pc == pc
+                            && e.aux == tb.gen_id as u64
+                            && te.addr_code == pc & softmmu::layout::PAGE_MASK
+                            && softmmu::jmp::key(pc.wrapping_add(te.addend), flags) == Some(e.key);
+                        if !found {
+                            continue;
+                        }
+                        // SAFETY: an entry naming this generation holds a core pinned in it
+                        // (`Interp::direct_entry`), alive as long as the running TB's.
+                        let n = &*(e.code as *const TbCore);
+                        if n.dead.load(Ordering::Acquire) {
+                            continue;
+                        }
+                        store_globals(p.store_list(sl), env, f);
+                        if exit_requested(env) {
+                            return ExitCode::REQUESTED;
+                        }
+                        let limit = n.limit.load(Ordering::Relaxed);
+                        if limit != 0 && n.runs() >= limit {
+                            return ExitCode::LOOKUP;
+                        }
+                        n.count();
+                        tb = n;
+                        continue 'tb;
                     }
                     Insn::GotoTb { slot, sl } => goto!(slot, sl, true),
                     Insn::GotoExit { slot, sl, pc, imm } => {

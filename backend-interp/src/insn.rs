@@ -530,6 +530,17 @@ pub(crate) enum Insn {
         pc: S,
         imm: u64,
     },
+    /// `lookup_goto`: continues in the interpreted TB the vCPU's jump cache names for the
+    /// pc in slot `pc` (with TB flags `flags`, code fetched through `mmu`), if the entry
+    /// is for this pc, its guest code is what the code TLB maps the pc to now, its flags
+    /// are `flags` and the TB is alive and of this TB's generation; falls through
+    /// otherwise. Globals written back (list `sl`) before continuing.
+    LookupGoto {
+        pc: S,
+        mmu: u8,
+        sl: u16,
+        flags: u32,
+    },
     /// Writes the globals back and leaves with `code` (a chainable exit for the slot in
     /// `code` if `chainable`).
     Exit {

@@ -72,6 +72,8 @@ pub(crate) struct TbCore {
     pinned: AtomicBool,
     /// (source core address, slot) of the chains into this TB, for `unchain`.
     incoming: Mutex<Vec<(usize, u8)>>,
+    /// Its generation's address: the validity word of its jump-cache entries.
+    pub gen_id: usize,
 }
 
 impl TbCore {
@@ -186,6 +188,7 @@ impl Interp {
             dead: AtomicBool::new(false),
             pinned: AtomicBool::new(false),
             incoming: Mutex::new(Vec::new()),
+            gen_id: Arc::as_ptr(&gen) as usize,
         });
         {
             let mut st = lock(&gen.state);
@@ -392,6 +395,19 @@ impl Backend for Interp {
         lock(&to.incoming).push((cell, slot as u8));
         from.chain[slot].store(ptr, Ordering::Release);
         true
+    }
+
+    /// The jump-cache entry names the core, pinned in its generation (so it lives as long
+    /// as any TB of that generation), and the generation, which the interpreter's
+    /// `lookup_goto` compares with the running TB's. Only interpreted code reads it: no
+    /// other back end shares an env's jump cache with this one.
+    fn direct_entry(&self, tb: &dyn CompiledTb) -> Option<(u64, u64)> {
+        let t = interp_tb(tb)?;
+        if t.core.dead.load(Ordering::Acquire) {
+            return None;
+        }
+        lock(&t.gen.state).pin(&t.core);
+        Some((t.core.addr() as u64, t.core.gen_id as u64))
     }
 
     fn unchain(&self, tb: &dyn CompiledTb) {

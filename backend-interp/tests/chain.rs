@@ -172,6 +172,75 @@ fn self_loop_sees_exit_request_from_another_thread() {
     assert_eq!(runs as u64, count);
 }
 
+/// A TB chained to itself runs its loop without leaving its frame; unchaining it (an
+/// invalidation) while it runs makes it leave through its exit with the globals in env.
+#[test]
+fn unchaining_a_running_self_loop_stops_it() {
+    let be = Arc::new(Interp::new());
+    let a = compile(
+        &be,
+        &format!("self_loops 0x1\n{}", tb_inc(0x4000_1000, 0x4000_1000)),
+    );
+    let e = env();
+    let v = exec(&a, e);
+    assert!(be.chain(v, &a));
+    let addr = e as *mut Env as usize;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let runner = {
+        let a = a.clone();
+        std::thread::spawn(move || {
+            // SAFETY: the env is leaked; only this thread uses it.
+            let e = unsafe { &mut *(addr as *mut Env) };
+            let r = exec(&a, e);
+            let _ = tx.send((r, e.regs[1], e.regs[15], itb(&a).runs()));
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    be.unchain(&*a);
+    let (r, count, pc, runs) = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the loop did not leave after unchain");
+    runner.join().unwrap();
+    assert_eq!(
+        ExitCode::normalize(r),
+        ExitCode::GOTO_TB0,
+        "left through its exit"
+    );
+    assert!(count > 1000, "it ran chained ({count} iterations)");
+    assert_eq!((pc, runs as u64), (0x4000_1000, count));
+}
+
+/// A self loop that reads a global through env before writing it: every iteration's
+/// env read must see the previous iteration's write (the loop keeps the globals in slots,
+/// so the sync before the read has to store it), marked as a self loop or not.
+#[test]
+fn a_self_loop_syncs_globals_its_next_iteration_reads_from_env() {
+    let off = std::mem::offset_of!(Env, regs) + 8 * 2;
+    let body = format!(
+        "local t:i64
+  insn_start 0x40001000
+  ld_env.i64 t, {off:#x}, uq
+  add.i64 x1, x1, t
+  add.i64 x2, x2, $0x1
+  brcond.i64 x2, $0x64, geu, L0
+  mov.i64 x15, $0x40001000
+  goto_tb 0
+  exit_tb 0
+L0:
+  exit_tb 0x21
+"
+    );
+    for marked in ["", "self_loops 0x1\n"] {
+        let be = Interp::new();
+        let a = compile(&be, &format!("{marked}{body}"));
+        let e = env();
+        let v = exec(&a, e);
+        assert!(be.chain(v, &a));
+        assert_eq!(exec(&a, e), 0x21, "{marked}");
+        assert_eq!((e.regs[1], e.regs[2]), (4950, 100), "{marked}");
+    }
+}
+
 #[test]
 fn the_chain_limit_sends_hot_tbs_back_to_the_loop() {
     let be = Interp::with_chain_limit(50);

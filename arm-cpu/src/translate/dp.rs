@@ -81,7 +81,7 @@ pub(crate) fn extend_reg(cx: &mut Ctx, v: Temp, extend: Extend, amount: u8, is64
 fn add_sub(cx: &mut Ctx, is64: bool, sub: bool, set_flags: bool, a: Temp, b: Temp) -> Temp {
     if set_flags {
         if sub {
-            cx.sub_with_flags(a, b, is64)
+            cx.compare(a, b, is64)
         } else {
             cx.add_with_flags(a, b, None, is64)
         }

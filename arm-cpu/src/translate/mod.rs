@@ -183,6 +183,18 @@ pub(crate) struct Ctx {
     /// SP was checked 16-byte aligned earlier in the block and has only changed by
     /// multiples of 16 since (see `ldst::check_sp_base`).
     pub sp_aligned: bool,
+    /// The last CMP/SUBS: its pc and operands (unchanged since), for [`Ctx::cond_test`]
+    /// of the instruction right after it.
+    pub last_sub: Option<LastSub>,
+}
+
+/// A flag-setting subtraction `a - b` at `pc` (`a`, `b` zero-extended when 32-bit).
+#[derive(Clone, Copy)]
+pub(crate) struct LastSub {
+    pub pc: u64,
+    pub a: Temp,
+    pub b: Temp,
+    pub is64: bool,
 }
 
 /// A condition in IR terms: holds when `a cond b`.
@@ -217,6 +229,7 @@ impl Ctx {
             flags,
             no_chain: false,
             sp_aligned: false,
+            last_sub: None,
         }
     }
 
@@ -340,28 +353,97 @@ impl Ctx {
 
     /// `a - b` with NZCV (C = no borrow). Operands zero-extended when !is64.
     pub fn sub_with_flags(&mut self, a: Temp, b: Temp, is64: bool) -> Temp {
+        let res = self.tmp();
+        self.b.sub(res, a, b);
+        // No borrow: a >= b, also for 32-bit operands (both zero-extended).
+        self.b.setcond(Cond::Geu, self.g.cf, a, b);
+        // V: operands of different signs, and the result's sign not the minuend's.
+        let t1 = self.tmp();
+        let t2 = self.tmp();
+        self.b.xor(t1, a, b);
         if is64 {
-            let res = self.tmp();
-            self.b.sub(res, a, b);
-            self.b.setcond(Cond::Geu, self.g.cf, a, b);
-            let t1 = self.tmp();
-            let t2 = self.tmp();
-            self.b.xor(t1, a, b);
             self.b.xor(t2, a, res);
             self.b.and(self.g.vf, t1, t2);
             self.set_nz(res, true);
             res
         } else {
-            let nb = self.tmp();
-            let m = self.c(0xffff_ffff);
-            self.b.xor(nb, b, m);
-            let one = self.c(1);
-            self.add_with_flags(a, nb, Some(one), false)
+            let r32 = self.tmp();
+            self.b.ext32u(r32, res);
+            self.b.xor(t2, a, r32);
+            let t3 = self.tmp();
+            self.b.and(t3, t1, t2);
+            let s = self.c(32);
+            self.b.shl(self.g.vf, t3, s);
+            self.b.ext32s(self.g.nf, r32);
+            self.b.mov(self.g.zf, r32);
+            r32
         }
+    }
+
+    /// `a` itself unless it is a global, else a copy: a value later instructions of the
+    /// block cannot change.
+    fn snapshot(&mut self, a: Temp) -> Temp {
+        let global = matches!(
+            self.b.func().temps.get(a.index()).map(|t| &t.kind),
+            Some(tcg_ir::TempKind::Global { .. })
+        );
+        if !global {
+            return a;
+        }
+        let t = self.tmp();
+        self.b.mov(t, a);
+        t
+    }
+
+    /// CMP/SUBS: `a - b` with NZCV, remembered so that a condition tested by the next
+    /// instruction compares `a` and `b` directly (off the flags' dependency chain).
+    pub fn compare(&mut self, a: Temp, b: Temp, is64: bool) -> Temp {
+        let (sa, sb) = (self.snapshot(a), self.snapshot(b));
+        self.last_sub = Some(LastSub {
+            pc: self.pc,
+            a: sa,
+            b: sb,
+            is64,
+        });
+        self.sub_with_flags(sa, sb, is64)
+    }
+
+    /// A test of `c` as a comparison of the operands of the CMP/SUBS right before this
+    /// instruction, when `c` is one of the conditions that only depends on them.
+    fn fused_test(&mut self, c: ACond) -> Option<Test> {
+        let s = self.last_sub.filter(|s| s.pc.wrapping_add(4) == self.pc)?;
+        let cond = match c {
+            ACond::Eq => Cond::Eq,
+            ACond::Ne => Cond::Ne,
+            ACond::Cs => Cond::Geu,
+            ACond::Cc => Cond::Ltu,
+            ACond::Hi => Cond::Gtu,
+            ACond::Ls => Cond::Leu,
+            ACond::Ge => Cond::Ge,
+            ACond::Lt => Cond::Lt,
+            ACond::Gt => Cond::Gt,
+            ACond::Le => Cond::Le,
+            _ => return None,
+        };
+        let signed = matches!(c, ACond::Ge | ACond::Lt | ACond::Gt | ACond::Le);
+        if signed && !s.is64 {
+            let (a, b) = (self.tmp(), self.tmp());
+            self.b.ext32s(a, s.a);
+            self.b.ext32s(b, s.b);
+            return Some(Test { cond, a, b });
+        }
+        Some(Test {
+            cond,
+            a: s.a,
+            b: s.b,
+        })
     }
 
     /// The IR test for an A64 condition code (`Al`/`Nv` give an always-true test).
     pub fn cond_test(&mut self, c: ACond) -> Test {
+        if let Some(t) = self.fused_test(c) {
+            return t;
+        }
         let zero = self.c(0);
         let (nf, zf, cf, vf) = (self.g.nf, self.g.zf, self.g.cf, self.g.vf);
         // Every condition is "some temp <cond> 0".

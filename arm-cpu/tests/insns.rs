@@ -130,13 +130,16 @@ fn holds_after_sub(a: u64, b: u64, is64: bool, cond: u32) -> bool {
     }
 }
 
-/// A condition read right after CMP/SUBS is compared on the operands (the translator's
-/// fused test); with an instruction between, it is read from NZCV. Both must give what
-/// the architecture says, for every condition, both widths, operands at the signed and
-/// unsigned boundaries, and a SUBS that overwrites its own first operand.
+/// A condition read after CMP/SUBS is compared on the operands (the translator's fused
+/// test) while no other instruction wrote the flags; after a flag write it is read from
+/// NZCV. Every way must give what the architecture says, for every condition, both widths,
+/// operands at the signed and unsigned boundaries, a SUBS that overwrites its own first
+/// operand, and instructions between that change the operand or write the flags.
 #[test]
-fn conditions_right_after_a_compare() {
+fn conditions_after_a_compare() {
     const NOP: u32 = 0xd503_201f;
+    const ADD_X0_1: u32 = 0x9100_0400;
+    const TST_X1: u32 = 0xea01_003f;
     let vals = [
         0,
         1,
@@ -149,9 +152,9 @@ fn conditions_right_after_a_compare() {
     ];
     for is64 in [false, true] {
         for overwrite in [false, true] {
-            for nop in [false, true] {
-                // For each condition k: cmp x0, x1 (or subs x0, x0, x1 then x0 reloaded
-                // from x20), [nop], csel x(5 + k), x3, x4, k.
+            for between in [None, Some(NOP), Some(ADD_X0_1), Some(TST_X1)] {
+                // For each condition k: cmp x0, x1 (or subs x0, x0, x1 with x0 reloaded
+                // from x20 first), [between], csel x(5 + k), x3, x4, k.
                 let mut code = Vec::new();
                 for k in 0..14u32 {
                     let sf = if is64 { 0xeb00_0000 } else { 0x6b00_0000 };
@@ -159,11 +162,10 @@ fn conditions_right_after_a_compare() {
                         code.push(0xaa14_03e0); // mov x0, x20
                         code.push(sf | 1 << 16); // subs x0, x0, x1
                     } else {
+                        code.push(0xaa14_03e0); // mov x0, x20
                         code.push(sf | 1 << 16 | 0x1f); // cmp x0, x1
                     }
-                    if nop {
-                        code.push(NOP);
-                    }
+                    code.extend(between);
                     code.push(0x9a80_0000 | 4 << 16 | k << 12 | 3 << 5 | (5 + k));
                     // csel
                 }
@@ -172,18 +174,24 @@ fn conditions_right_after_a_compare() {
                     for &b in &vals {
                         for be in &backends {
                             let mut m = Machine::new(&code);
-                            m.env.x[0] = a;
                             m.env.x[20] = a;
                             m.env.x[1] = b;
                             m.env.x[3] = 1;
                             m.env.x[4] = 2;
                             assert_eq!(m.run(&**be), arm_cpu::exits::HVC);
                             for k in 0..14u32 {
-                                let want = if holds_after_sub(a, b, is64, k) { 1 } else { 2 };
+                                let holds = if between == Some(TST_X1) {
+                                    // N, Z from x1; C = V = 0: x1 against 0 as a signed
+                                    // compare gives the same N, Z, and C, V are clear.
+                                    holds_after_logic(b, k)
+                                } else {
+                                    holds_after_sub(a, b, is64, k)
+                                };
+                                let want = if holds { 1 } else { 2 };
                                 assert_eq!(
                                     m.env.x[5 + k as usize],
                                     want,
-                                    "{} cond {k} a {a:#x} b {b:#x} 64-bit {is64} subs {overwrite} nop {nop}",
+                                    "{} cond {k} a {a:#x} b {b:#x} 64-bit {is64} subs {overwrite} between {between:x?}",
                                     be.name()
                                 );
                             }
@@ -192,5 +200,25 @@ fn conditions_right_after_a_compare() {
                 }
             }
         }
+    }
+}
+
+/// The condition `cond` after `tst x1, x1` with x1 = `v`: N, Z from `v`, C = V = 0.
+fn holds_after_logic(v: u64, cond: u32) -> bool {
+    let (n, z, c, vf) = (v >> 63 == 1, v == 0, false, false);
+    let base = match cond >> 1 {
+        0 => z,
+        1 => c,
+        2 => n,
+        3 => vf,
+        4 => c && !z,
+        5 => n == vf,
+        6 => !z && n == vf,
+        _ => true,
+    };
+    if cond & 1 == 1 {
+        !base
+    } else {
+        base
     }
 }

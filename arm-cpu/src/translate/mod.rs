@@ -14,7 +14,7 @@ use crate::state::{off, CpuEnv};
 use arm_decode::{decode, Cond as ACond, Insn, InsnClass, Reg, RegKind};
 use softmmu::layout::{PAGE_MASK, PAGE_SIZE};
 use tcg_ir::types::{Cond, MemOp, MmuIdx, Type};
-use tcg_ir::{Builder, ExitCode, Func, Opc, Temp};
+use tcg_ir::{Builder, ExitCode, Func, HelperFlags, Opc, Temp};
 
 /// Most guest instructions in one block (keeps compile units small and exits frequent).
 pub const MAX_INSNS: usize = 128;
@@ -183,15 +183,16 @@ pub(crate) struct Ctx {
     /// SP was checked 16-byte aligned earlier in the block and has only changed by
     /// multiples of 16 since (see `ldst::check_sp_base`).
     pub sp_aligned: bool,
-    /// The last CMP/SUBS: its pc and operands (unchanged since), for [`Ctx::cond_test`]
-    /// of the instruction right after it.
+    /// The last CMP/SUBS of the block: its operands, for [`Ctx::cond_test`] while nothing
+    /// else wrote the flags.
     pub last_sub: Option<LastSub>,
 }
 
-/// A flag-setting subtraction `a - b` at `pc` (`a`, `b` zero-extended when 32-bit).
+/// A flag-setting subtraction `a - b` (`a`, `b` zero-extended when 32-bit, values no
+/// later instruction changes) whose IR ends before op `end`.
 #[derive(Clone, Copy)]
 pub(crate) struct LastSub {
-    pub pc: u64,
+    pub end: usize,
     pub a: Temp,
     pub b: Temp,
     pub is64: bool,
@@ -395,23 +396,52 @@ impl Ctx {
         t
     }
 
-    /// CMP/SUBS: `a - b` with NZCV, remembered so that a condition tested by the next
-    /// instruction compares `a` and `b` directly (off the flags' dependency chain).
+    /// CMP/SUBS: `a - b` with NZCV, remembered so that a condition tested later in the
+    /// block, before any other flag write, compares `a` and `b` directly (off the flags'
+    /// dependency chain).
     pub fn compare(&mut self, a: Temp, b: Temp, is64: bool) -> Temp {
         let (sa, sb) = (self.snapshot(a), self.snapshot(b));
+        let r = self.sub_with_flags(sa, sb, is64);
         self.last_sub = Some(LastSub {
-            pc: self.pc,
+            end: self.b.len(),
             a: sa,
             b: sb,
             is64,
         });
-        self.sub_with_flags(sa, sb, is64)
+        r
     }
 
-    /// A test of `c` as a comparison of the operands of the CMP/SUBS right before this
-    /// instruction, when `c` is one of the conditions that only depends on them.
+    /// Whether the flags may have been written since op `from` (by an op writing one of
+    /// the NZCV globals, an env store, or a helper that may write globals).
+    fn flags_written_since(&self, from: usize) -> bool {
+        let f = self.b.func();
+        let g = &self.g;
+        f.ops
+            .get(from..)
+            .unwrap_or(&[])
+            .iter()
+            .any(|op| match op.opc {
+                Opc::StEnv => true,
+                Opc::Call => op
+                    .cargs
+                    .first()
+                    .and_then(|&h| f.helpers.get(h as usize))
+                    .is_none_or(|h| !h.flags.contains(HelperFlags::NO_WRITE_GLOBALS)),
+                _ => op
+                    .oargs
+                    .iter()
+                    .any(|&t| t == g.nf || t == g.zf || t == g.cf || t == g.vf),
+            })
+    }
+
+    /// A test of `c` as a comparison of the operands of the block's last CMP/SUBS when
+    /// nothing wrote the flags since and `c` only depends on them.
     fn fused_test(&mut self, c: ACond) -> Option<Test> {
-        let s = self.last_sub.filter(|s| s.pc.wrapping_add(4) == self.pc)?;
+        let s = self.last_sub?;
+        if self.flags_written_since(s.end) {
+            self.last_sub = None;
+            return None;
+        }
         let cond = match c {
             ACond::Eq => Cond::Eq,
             ACond::Ne => Cond::Ne,

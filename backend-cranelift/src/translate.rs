@@ -1337,15 +1337,18 @@ impl Tr<'_, '_> {
             // The next TB is this one: while the slot stays chained (an invalidation
             // unchains it) and no exit is requested (what the entry would check), loop
             // here without writing the globals back.
+            // Two tests and branches, not one on their conjunction: x86 then needs no
+            // setcc/and to combine them.
+            let out = self.b.create_block();
+            let chained = self.b.create_block();
+            self.b.ins().brif(next, chained, &[], out, &[]);
+            self.b.seal_block(chained);
+            self.b.switch_to_block(chained);
             let req = self
                 .b
                 .ins()
                 .load(types::I32, flags_env(), self.env, ENV_EXIT_REQUEST as i32);
-            let chained = self.b.ins().icmp_imm_u(IntCC::NotEqual, next, 0);
-            let quiet = self.b.ins().icmp_imm_u(IntCC::Equal, req, 0);
-            let again = self.b.ins().band(chained, quiet);
-            let out = self.b.create_block();
-            self.b.ins().brif(again, head, &[], out, &[]);
+            self.b.ins().brif(req, out, &[], head, &[]);
             self.b.seal_block(out);
             self.b.switch_to_block(out);
         }

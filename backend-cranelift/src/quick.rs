@@ -192,6 +192,9 @@ struct Gen<'a> {
     mov_src: Option<Temp>,
     /// The last store from `rax` in this op: (code offset after it, temp).
     last_store: Option<(usize, Temp)>,
+    /// This op left `rax` alone and only redefined this temp: what `rax` held before
+    /// the op (but that temp) it still holds after.
+    rax_kept: Option<Temp>,
     /// Memory slow paths, placed after the code so the fast paths stay dense.
     slow: Vec<SlowPath>,
     /// Vector op descriptors, placed after the code.
@@ -364,6 +367,7 @@ fn compile_with(
         fault,
         requested,
         rax_val: [None; 2],
+        rax_kept: None,
         clean: None,
         mov_src: None,
         last_store: None,
@@ -556,6 +560,7 @@ fn finish(
         let held = std::mem::take(&mut g.rax_val);
         g.clean = held.iter().any(Option::is_some).then_some((at, held));
         g.last_store = None;
+        g.rax_kept = None;
         g.mov_src = None;
         g.pinned = [None; 4];
         let second = pair_at(func, i);
@@ -584,6 +589,8 @@ fn finish(
         let end = g.a.offset().0;
         if let Some((_, t)) = g.last_store.filter(|&(o, _)| o == end) {
             g.rax_val = [Some(t), g.mov_src.filter(|&s| s != t)];
+        } else if let Some(d) = g.rax_kept {
+            g.rax_val = held.map(|h| h.filter(|&t| t != d));
         }
     }
     // Running off the end is invalid IR (the verifier requires a final exit); leave
@@ -894,7 +901,9 @@ impl Gen<'_> {
             }
             return;
         }
-        if self.frozen || !self.live(t) {
+        // Only a value later ops read is worth a register (not one only the current op
+        // reads: it is in `r` for the op already).
+        if self.frozen || self.uses.get(t.index()).copied().unwrap_or(0) == 0 {
             return;
         }
         self.cache_copy(t, r);
@@ -983,6 +992,35 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// `mov d, a` with `a` in a cache register and `d` a global: stores that register
+    /// straight to env (not through `rax`); the register then caches `d` if nothing reads
+    /// `a` again. False (nothing emitted) when `a` is not cached or `d` is not a global.
+    fn mov_from_cache(&mut self, d: Temp, a: Temp) -> Result<bool, BackendError> {
+        if self.frozen {
+            return Ok(false);
+        }
+        let Loc::Env(off, w32) = self.loc(d)? else {
+            return Ok(false);
+        };
+        let Some(k) = self.cached(a) else {
+            return Ok(false);
+        };
+        let c = CACHE_REGS[k];
+        self.pinned = [None; 4];
+        self.drop_temp(d);
+        if w32 {
+            dynasm!(self.a ; .arch x64 ; mov [rbx + off], Rd(c));
+        } else {
+            dynasm!(self.a ; .arch x64 ; mov [rbx + off], Rq(c));
+        }
+        if !self.live(a) && self.live(d) {
+            // `a` (clean or not) is dead: the register now holds `d`, which env has too.
+            self.set_cache(k, d);
+        }
+        self.rax_kept = Some(d);
+        Ok(true)
+    }
+
     /// The constant value of `t` as an x86 immediate for an op of type `ty`, if it is one
     /// (32-bit ops take any 32-bit value, 64-bit ops a sign-extended 32-bit one).
     fn imm(&self, t: Temp, ty: Type) -> Option<i32> {
@@ -1067,22 +1105,34 @@ impl Gen<'_> {
 
     /// Compares `a` with `b` as `ty` for `cond`; returns the x86 condition.
     fn compare(&mut self, cond: Cond, ty: Type, a: Temp, b: Temp) -> Result<Cc, BackendError> {
-        self.load(RAX, a)?;
+        // `a` from its cache register if it has one and `rax` does not hold it already
+        // (no copy into `rax` first); the callers overwrite `rax` or leave it unused.
+        let at = self.a.offset().0;
+        let in_rax = self
+            .clean
+            .is_some_and(|(o, c)| o == at && c.contains(&Some(a)));
+        let ra = match self.cached(a).filter(|_| !in_rax) {
+            Some(k) => CACHE_REGS[k],
+            None => {
+                self.load(RAX, a)?;
+                RAX
+            }
+        };
         let test = matches!(cond, Cond::TstEq | Cond::TstNe);
         let w = ty == Type::I64;
         match (self.imm(b, ty), test, w) {
-            (Some(i), false, w) if i == i as i8 as i32 => self.imm8_op(w, 7, i as i8),
-            (Some(i), false, true) => dynasm!(self.a ; .arch x64 ; cmp rax, i),
-            (Some(i), false, false) => dynasm!(self.a ; .arch x64 ; cmp eax, i),
-            (Some(i), true, true) => dynasm!(self.a ; .arch x64 ; test rax, i),
-            (Some(i), true, false) => dynasm!(self.a ; .arch x64 ; test eax, i),
+            (Some(i), false, w) if ra == RAX && i == i as i8 as i32 => self.imm8_op(w, 7, i as i8),
+            (Some(i), false, true) => dynasm!(self.a ; .arch x64 ; cmp Rq(ra), i),
+            (Some(i), false, false) => dynasm!(self.a ; .arch x64 ; cmp Rd(ra), i),
+            (Some(i), true, true) => dynasm!(self.a ; .arch x64 ; test Rq(ra), i),
+            (Some(i), true, false) => dynasm!(self.a ; .arch x64 ; test Rd(ra), i),
             (None, t, w) => {
                 let rb = self.src_reg(b)?;
                 match (t, w) {
-                    (false, true) => dynasm!(self.a ; .arch x64 ; cmp rax, Rq(rb)),
-                    (false, false) => dynasm!(self.a ; .arch x64 ; cmp eax, Rd(rb)),
-                    (true, true) => dynasm!(self.a ; .arch x64 ; test rax, Rq(rb)),
-                    (true, false) => dynasm!(self.a ; .arch x64 ; test eax, Rd(rb)),
+                    (false, true) => dynasm!(self.a ; .arch x64 ; cmp Rq(ra), Rq(rb)),
+                    (false, false) => dynasm!(self.a ; .arch x64 ; cmp Rd(ra), Rd(rb)),
+                    (true, true) => dynasm!(self.a ; .arch x64 ; test Rq(ra), Rq(rb)),
+                    (true, false) => dynasm!(self.a ; .arch x64 ; test Rd(ra), Rd(rb)),
                 }
             }
         }
@@ -1135,13 +1185,15 @@ impl Gen<'_> {
             Mov => {
                 let (d, a) = (Self::o(op, 0)?, Self::i(op, 0)?);
                 let at = self.a.offset().0;
-                if self
+                let in_rax = self
                     .clean
-                    .is_some_and(|(o, c)| o == at && c.contains(&Some(a)))
-                {
-                    self.mov_src = Some(a);
+                    .is_some_and(|(o, c)| o == at && c.contains(&Some(a)));
+                if !in_rax && self.mov_from_cache(d, a)? {
+                    return Ok(());
                 }
                 self.load(RAX, a)?;
+                // rax holds `a` now, wherever it came from.
+                self.mov_src = Some(a);
                 self.store(d, RAX)?;
             }
             Add | Sub | And | Or | Xor | Mul => self.alu(op)?,

@@ -354,30 +354,25 @@ impl Ctx {
 
     /// `a - b` with NZCV (C = no borrow). Operands zero-extended when !is64.
     pub fn sub_with_flags(&mut self, a: Temp, b: Temp, is64: bool) -> Temp {
-        let res = self.tmp();
-        self.b.sub(res, a, b);
-        // No borrow: a >= b, also for 32-bit operands (both zero-extended).
-        self.b.setcond(Cond::Geu, self.g.cf, a, b);
-        // V: operands of different signs, and the result's sign not the minuend's.
-        let t1 = self.tmp();
-        let t2 = self.tmp();
-        self.b.xor(t1, a, b);
         if is64 {
+            let res = self.tmp();
+            self.b.sub(res, a, b);
+            self.b.setcond(Cond::Geu, self.g.cf, a, b);
+            let t1 = self.tmp();
+            let t2 = self.tmp();
+            self.b.xor(t1, a, b);
             self.b.xor(t2, a, res);
             self.b.and(self.g.vf, t1, t2);
             self.set_nz(res, true);
             res
         } else {
-            let r32 = self.tmp();
-            self.b.ext32u(r32, res);
-            self.b.xor(t2, a, r32);
-            let t3 = self.tmp();
-            self.b.and(t3, t1, t2);
-            let s = self.c(32);
-            self.b.shl(self.g.vf, t3, s);
-            self.b.ext32s(self.g.nf, r32);
-            self.b.mov(self.g.zf, r32);
-            r32
+            // a + ~b + 1 at 33 bits: the form the interpreter's 32-bit flag
+            // superinstruction (`AddFlags32`) recognises.
+            let nb = self.tmp();
+            let m = self.c(0xffff_ffff);
+            self.b.xor(nb, b, m);
+            let one = self.c(1);
+            self.add_with_flags(a, nb, Some(one), false)
         }
     }
 

@@ -47,7 +47,20 @@ pub struct TierOptions {
     /// cores the low-priority workers fall behind, and a hot TB left in the interpreter
     /// runs at a tenth of the JIT's speed.
     pub steal_after: u32,
+    /// Guest instructions a TB needs to be promoted, unless it loops to itself or has
+    /// vector ops (0: every TB may be promoted). Quick code chains to quick code inside
+    /// one shared frame, while a Cranelift TB saves and restores registers on every entry
+    /// and exit, so for short TBs between other short TBs the cold tier is as fast or
+    /// faster. Measured with the quick cold tier ([`DEFAULT_MIN_INSNS`]).
+    pub min_insns: usize,
 }
+
+/// The `min_insns` of `virt`'s tiered back end with the quick cold tier. Against
+/// promoting every TB (2 cores, same session, wall seconds): kernels-switch 0.59 -> 0.48,
+/// kernels-recursion 0.40 -> 0.38, vecc-bench and the other kernels unchanged (vecc 1.51
+/// -> 1.57 with no minimum but self loops and vector TBs only); the userland workloads and
+/// the boot within noise.
+pub const DEFAULT_MIN_INSNS: usize = 10;
 
 impl TierOptions {
     /// Synchronous promotion at `threshold` runs.
@@ -58,6 +71,7 @@ impl TierOptions {
             queue_cap: 0,
             sample_promote: 0,
             steal_after: 0,
+            min_insns: 0,
         }
     }
 
@@ -71,6 +85,7 @@ impl TierOptions {
             queue_cap: service::DEFAULT_QUEUE_CAP,
             sample_promote: 0,
             steal_after: DEFAULT_STEAL_AFTER,
+            min_insns: 0,
         }
     }
 }
@@ -84,6 +99,8 @@ pub(crate) struct Shared {
     steal_at: u32,
     /// See [`TierOptions::sample_promote`].
     sample_promote: u32,
+    /// See [`TierOptions::min_insns`].
+    min_insns: usize,
     /// The hot back end ran out of code memory: the next `compile` reports `CodeFull` so
     /// the scheduler flushes and resets (promotions stop until then).
     hot_full: AtomicBool,
@@ -116,6 +133,7 @@ impl Tiered {
                 threshold: o.threshold.max(1),
                 steal_at: o.threshold.max(1).saturating_mul(o.steal_after),
                 sample_promote: o.sample_promote,
+                min_insns: o.min_insns,
                 hot_full: AtomicBool::new(false),
                 service: workers.as_ref().map(|w| w.handle()),
                 on_install: OnceLock::new(),
@@ -377,6 +395,20 @@ impl CompiledTb for TieredTb {
     }
 }
 
+/// Whether a TB may be promoted: it loops to itself, has vector ops, or has at least
+/// `min_insns` guest instructions. Short straight-line TBs (calls, returns, dispatch)
+/// stay in the cold tier, whose code chains to cold code without the hot code's full
+/// prologue and epilogue (see [`TierOptions::min_insns`]).
+fn promotable(func: &Func, min_insns: usize) -> bool {
+    min_insns == 0
+        || func.self_loops != 0
+        || func.guest_insn_count() >= min_insns
+        || func
+            .ops
+            .iter()
+            .any(|o| o.opc.flags().contains(tcg_ir::OpFlags::VECTOR))
+}
+
 fn tiered(tb: &dyn CompiledTb) -> Option<&TieredTb> {
     tb.as_any()?.downcast_ref::<TieredTb>()
 }
@@ -387,6 +419,11 @@ impl Tiered {
             return Err(BackendError::CodeFull);
         }
         let cold = self.shared.cold.compile(func)?;
+        let st = if promotable(func, self.shared.min_insns) {
+            state::COLD
+        } else {
+            state::DONE
+        };
         Ok(Arc::new_cyclic(|me| TieredTb {
             cold,
             hot: OnceLock::new(),
@@ -394,7 +431,7 @@ impl Tiered {
             runs: AtomicU32::new(0),
             samples: AtomicU32::new(0),
             ask_at: AtomicU32::new(self.shared.threshold),
-            state: AtomicU8::new(state::COLD),
+            state: AtomicU8::new(st),
             dead: AtomicBool::new(false),
             shared: self.shared.clone(),
             me: me.clone(),

@@ -250,6 +250,7 @@ fn background(threshold: u32, cap: usize, hot: Arc<dyn Backend>) -> Tiered {
             queue_cap: cap,
             sample_promote: 0,
             steal_after: 0,
+            min_insns: 0,
         },
     )
 }
@@ -424,6 +425,7 @@ fn a_tb_left_waiting_in_the_queue_is_compiled_by_its_vcpu() {
             queue_cap: 16,
             sample_promote: 0,
             steal_after: 4,
+            min_insns: 0,
         },
     );
     hot.gate_tag.store(1, Ordering::Relaxed); // only `busy` waits
@@ -514,6 +516,46 @@ fn samples_promote_when_the_cold_tier_counts_nothing() {
     // Samples of a promoted TB change nothing.
     t.sample(&*tb);
     assert_eq!(hot.compiles.load(Ordering::Relaxed), 1);
+}
+
+/// With `min_insns`, a short TB stays cold however hot it is, unless it loops to itself
+/// or has vector ops; a TB with enough guest instructions is promoted as before.
+#[test]
+fn short_tbs_stay_cold_unless_they_loop_or_use_vectors() {
+    let insns = |head: &str, n: usize, tail: &str| {
+        let mut src = format!("global x0:i64 @0x100\n{head}");
+        for k in 0..n {
+            src += &format!(
+                "  insn_start {:#x}\n  add.i64 x0, x0, $0x1\n",
+                0x1000 + 4 * k
+            );
+        }
+        src += tail;
+        tcg_ir::text::parse(&src, &[]).expect("parses")
+    };
+    let cases = [
+        (insns("", 3, "  exit_tb 0\n"), false, "3 instructions"),
+        (insns("", 4, "  exit_tb 0\n"), true, "4 instructions"),
+        (
+            insns("self_loops 0x1\n", 1, "  goto_tb 0\n  exit_tb 0\n"),
+            true,
+            "a self loop",
+        ),
+    ];
+    for (f, hot_expected, what) in cases {
+        let (cold, hot) = (StubBackend::new(1), StubBackend::new(100));
+        let opts = TierOptions {
+            min_insns: 4,
+            ..TierOptions::sync(2)
+        };
+        let t = Tiered::with_options(cold, hot.clone(), opts);
+        let tb = t.compile(&f).unwrap();
+        for _ in 0..10 {
+            // SAFETY: the stub back ends never touch env.
+            unsafe { tb.exec(std::ptr::null_mut()) };
+        }
+        assert_eq!(tb.code_size() == 101, hot_expected, "{what}");
+    }
 }
 
 #[test]

@@ -78,6 +78,12 @@ struct Args {
     /// interpreter counts every run.
     #[arg(long, default_value_t = backend_tiered::DEFAULT_THRESHOLD)]
     tier_threshold: u32,
+    /// With `--backend tiered` and the quick cold tier: guest instructions a TB needs to be
+    /// promoted to Cranelift unless it loops to itself or has vector ops (0: any TB).
+    /// Short TBs between short TBs run as fast in quick code, which chains without
+    /// Cranelift's register saves.
+    #[arg(long, default_value_t = backend_tiered::DEFAULT_MIN_INSNS)]
+    tier_min_insns: usize,
     /// With `--backend tiered`: compile hot TBs on the vCPU's own thread when they cross
     /// the threshold (deterministic) instead of on background compile threads.
     #[arg(long)]
@@ -376,6 +382,7 @@ fn build(
                     // workers are late with either.
                     opts.sample_promote = backend_tiered::DEFAULT_SAMPLE_PROMOTE;
                     opts.steal_after = 0;
+                    opts.min_insns = args.tier_min_insns;
                     QuickTier::uncounted(hot.clone())
                         .map_err(|e| anyhow::anyhow!("cannot start the quick JIT: {e}"))?
                 }),

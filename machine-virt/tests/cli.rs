@@ -525,6 +525,8 @@ fn out_asm_and_no_log_without_d() {
             "tiered",
             "--tier-threshold",
             "1",
+            "--tier-min-insns",
+            "0",
             "--jit-sync",
         ],
     );

@@ -65,6 +65,9 @@ impl Backend {
                 "--jit-sync",
                 "--tier-threshold",
                 "100",
+                // Every TB may be promoted: the hot code of short TBs gets tested too.
+                "--tier-min-insns",
+                "0",
             ],
         }
     }

@@ -102,17 +102,8 @@ fn midr_reads_the_per_cpu_value() {
     }
 }
 
-/// The architecture's condition `cond` (0 = EQ .. 13 = LE) holds after `a - b` at the
-/// width (the AArch64 pseudocode's NZCV and ConditionHolds).
-fn holds_after_sub(a: u64, b: u64, is64: bool, cond: u32) -> bool {
-    let (n, z, c, v) = if is64 {
-        let r = a.wrapping_sub(b);
-        (r >> 63 == 1, r == 0, a >= b, ((a ^ b) & (a ^ r)) >> 63 == 1)
-    } else {
-        let (a, b) = (a as u32, b as u32);
-        let r = a.wrapping_sub(b);
-        (r >> 31 == 1, r == 0, a >= b, ((a ^ b) & (a ^ r)) >> 31 == 1)
-    };
+/// The architecture's ConditionHolds for `cond` (0 = EQ .. 13 = LE) and flags N, Z, C, V.
+fn cond_holds(n: bool, z: bool, c: bool, v: bool, cond: u32) -> bool {
     let base = match cond >> 1 {
         0 => z,
         1 => c,
@@ -128,6 +119,19 @@ fn holds_after_sub(a: u64, b: u64, is64: bool, cond: u32) -> bool {
     } else {
         base
     }
+}
+
+/// Whether `cond` holds after `a - b` at the width (the AArch64 pseudocode's NZCV).
+fn holds_after_sub(a: u64, b: u64, is64: bool, cond: u32) -> bool {
+    let (n, z, c, v) = if is64 {
+        let r = a.wrapping_sub(b);
+        (r >> 63 == 1, r == 0, a >= b, ((a ^ b) & (a ^ r)) >> 63 == 1)
+    } else {
+        let (a, b) = (a as u32, b as u32);
+        let r = a.wrapping_sub(b);
+        (r >> 31 == 1, r == 0, a >= b, ((a ^ b) & (a ^ r)) >> 31 == 1)
+    };
+    cond_holds(n, z, c, v, cond)
 }
 
 /// A condition read after CMP/SUBS is compared on the operands (the translator's fused
@@ -205,20 +209,5 @@ fn conditions_after_a_compare() {
 
 /// The condition `cond` after `tst x1, x1` with x1 = `v`: N, Z from `v`, C = V = 0.
 fn holds_after_logic(v: u64, cond: u32) -> bool {
-    let (n, z, c, vf) = (v >> 63 == 1, v == 0, false, false);
-    let base = match cond >> 1 {
-        0 => z,
-        1 => c,
-        2 => n,
-        3 => vf,
-        4 => c && !z,
-        5 => n == vf,
-        6 => !z && n == vf,
-        _ => true,
-    };
-    if cond & 1 == 1 {
-        !base
-    } else {
-        base
-    }
+    cond_holds(v >> 63 == 1, v == 0, false, false, cond)
 }

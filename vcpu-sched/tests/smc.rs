@@ -408,7 +408,9 @@ fn guest_stores_invalidate_tbs_on_the_physical_page() {
 }
 
 /// A write that lands while the block is being translated: the TB runs once (stale) but is
-/// not cached; the next run translates the new code.
+/// not cached; the next run translates the new code. (An exit request can arrive between
+/// the translation and the run: the stale TB then leaves before running anything and is
+/// not seen; what must never happen is the stale code running twice, i.e. being cached.)
 #[test]
 fn a_write_during_translation_is_not_cached() {
     for (be, mode) in ALL {
@@ -421,15 +423,9 @@ fn a_write_during_translation_is_not_cached() {
                 return CpuAction::Continue;
             }
             seen.push(c.regs[0]);
-            match seen.len() {
-                1 => CpuAction::Continue,
-                2 => {
-                    if seen == [1, 2] {
-                        CpuAction::Shutdown(0)
-                    } else {
-                        CpuAction::Fatal(format!("saw {seen:?}"))
-                    }
-                }
+            match seen.as_slice() {
+                [1] => CpuAction::Continue,
+                [1, 2] | [2] => CpuAction::Shutdown(0),
                 _ => CpuAction::Fatal(format!("saw {seen:?}")),
             }
         });

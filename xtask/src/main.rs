@@ -899,6 +899,7 @@ fn cmd_bench(args: &[String]) -> Result<()> {
         let smp = guest.bench_smp.unwrap_or(1);
         let expected = guest.expected(&paths, smp).ok();
         let mut qemu_time = None;
+        let mut medians: Vec<(Runner, Duration)> = Vec::new();
         for &runner in &runners {
             let mut times = Vec::new();
             let mut problem = None;
@@ -936,8 +937,11 @@ fn cmd_bench(args: &[String]) -> Result<()> {
                 }
                 continue;
             }
-            print_bench_row(guest.name, smp, runner, median(times), &mut qemu_time);
+            let m = median(times);
+            medians.push((runner, m));
+            print_bench_row(guest.name, smp, runner, m, &mut qemu_time);
         }
+        print_interp_over_jit(&medians);
     }
     if !no_linux && filter.is_none() {
         bench_linux(&paths, &runners, runs)?;
@@ -1047,6 +1051,27 @@ fn cmd_userland(args: &[String]) -> Result<()> {
 
 /// One line of the bench table; QEMU's time (the first runner) is what later rows of
 /// the same benchmark are compared with.
+/// The interpreter's time over the JIT's per scheduler (issue 11 wants at most 10x).
+fn print_interp_over_jit(medians: &[(Runner, Duration)]) {
+    let of = |b: run::Backend, s: run::Sched| {
+        medians
+            .iter()
+            .find(|(r, _)| *r == Runner::Virt(b, s))
+            .map(|&(_, d)| d.as_secs_f64())
+    };
+    let mut parts = Vec::new();
+    for s in run::SCHEDS {
+        if let (Some(i), Some(j)) = (of(run::Backend::Interp, s), of(run::Backend::Jit, s)) {
+            if j > 0.0 {
+                parts.push(format!("{} {:.1}x", s.arg(), i / j));
+            }
+        }
+    }
+    if !parts.is_empty() {
+        println!("  interp/jit         {}", parts.join("  "));
+    }
+}
+
 fn print_bench_row(
     name: &str,
     smp: u32,

@@ -33,12 +33,15 @@
 //!   (`tlb::fill_write_tag`), so a sweep finds every entry or the move sees the code bit.
 //! * **Write-page filter.** A sweep names one physical page, and most tables hold no
 //!   writable entry for it, but scanning a full table reads a megabyte. Each allocation
-//!   ends with a bit set (two bits per entry of capacity) indexed by the physical page
-//!   number: a fill of a writable RAM entry sets its page's bit before the write tag goes
-//!   in ([`Tlb::note_write_page`]), a reset clears the set, and a sweep skips a table whose
-//!   bit for its page is clear. Bits of evicted entries stay set until the next reset
-//!   (only a wasted scan); a grown allocation starts with each old bit in both of its new
-//!   places.
+//!   ends with a bit set (`FILTER_BITS` bits per entry of capacity) indexed by the
+//!   physical page number: a fill of a writable RAM entry sets its page's bit before the
+//!   write tag goes in ([`Tlb::note_write_page`]), a reset clears the set, and a sweep
+//!   skips a table whose bit for its page is clear. Bits of evicted entries stay set (only
+//!   a wasted scan) until the next reset or until the owner, after every `n / 4` newly set
+//!   bits, recomputes the set from its live entries (`Table::rebuild_filter`: each word is
+//!   stored whole, and every live writable entry's bit is in both the old and the new
+//!   value, so a concurrent sweep never misses one). A grown allocation starts with each
+//!   old bit in both of its new places.
 
 use crate::layout::*;
 use crate::phys::PhysMap;
@@ -86,6 +89,8 @@ pub struct TlbStats {
     pub slot_evictions: u64,
     pub grows: u64,
     pub shrinks: u64,
+    /// Write-page filters recomputed from their tables' live entries.
+    pub filter_rebuilds: u64,
 }
 
 impl fmt::Display for TlbStats {
@@ -93,7 +98,7 @@ impl fmt::Display for TlbStats {
         write!(
             f,
             "fills {} evictions {} global copies {} flush: all {} asid {} page {} (scans {}) \
-             asid switches {} slot evictions {} grows {} shrinks {}",
+             asid switches {} slot evictions {} grows {} shrinks {} filter rebuilds {}",
             self.fills,
             self.evictions,
             self.global_copies,
@@ -104,7 +109,8 @@ impl fmt::Display for TlbStats {
             self.asid_switches,
             self.slot_evictions,
             self.grows,
-            self.shrinks
+            self.shrinks,
+            self.filter_rebuilds
         )
     }
 }
@@ -128,6 +134,8 @@ struct Table {
     blocks: Blocks,
     /// Allocations this table outgrew (other threads may still be sweeping them).
     old: Vec<(*mut u8, u32)>,
+    /// Write-page filter bits set since the last reset or rebuild.
+    filter_sets: u32,
 }
 
 /// Bytes of the entries and records of a table of capacity `2^cap_bits`: the write-page
@@ -136,15 +144,20 @@ const fn filter_offset(cap_bits: u32) -> usize {
     (std::mem::size_of::<TlbEntry>() + std::mem::size_of::<TlbFull>()) << cap_bits
 }
 
-/// Words of the write-page filter of a table of capacity `2^cap_bits`: two bits per entry,
-/// so even a table full of writable pages leaves most bits clear.
+/// Bits of write-page filter per entry of capacity. With two, gcc's tables were dense
+/// enough that a code-page sweep scanned 1.4 whole tables per new code page (63 M entries
+/// over a 5 s run, 96 of them writable aliases of the page); sixteen cost two bytes per
+/// entry (records are 64).
+const FILTER_BITS: usize = 16;
+
+/// Words of the write-page filter of a table of capacity `2^cap_bits`.
 const fn filter_words(cap_bits: u32) -> usize {
-    (2usize << cap_bits) / 64
+    (FILTER_BITS << cap_bits) / 64
 }
 
 /// Word and bit of physical page `paddr_page`'s filter bit at capacity `2^cap_bits`.
 fn filter_bit(paddr_page: u64, cap_bits: u32) -> (usize, u64) {
-    let b = (paddr_page >> PAGE_BITS) as usize & ((2usize << cap_bits) - 1);
+    let b = (paddr_page >> PAGE_BITS) as usize & ((FILTER_BITS << cap_bits) - 1);
     (b / 64, 1 << (b % 64))
 }
 
@@ -171,6 +184,7 @@ impl Table {
             probe_log2: PAGE_BITS,
             blocks: Blocks::EMPTY,
             old: Vec::new(),
+            filter_sets: 0,
         }
     }
 
@@ -206,10 +220,33 @@ impl Table {
         }
     }
 
-    fn clear_filter(&self) {
+    fn clear_filter(&mut self) {
         for w in self.filter() {
             w.store(0, Ordering::Relaxed);
         }
+        self.filter_sets = 0;
+    }
+
+    /// Recomputes the write-page filter from the live entries, dropping the bits of
+    /// evicted ones (see the module documentation for why concurrent sweeps stay safe).
+    fn rebuild_filter(&mut self, scratch: &mut Vec<u64>) {
+        let words = filter_words(self.cap_bits);
+        scratch.clear();
+        scratch.resize(words, 0);
+        for i in 0..self.n() {
+            let (e, f) = self.slot(i);
+            // SAFETY: `i < n()`: initialised records of our table; other threads only OR
+            // flags into the write tag, so it is read atomically.
+            let (tag, full) = unsafe { ((*e).addr_write, &*f) };
+            if full.valid && is_ram_write_tag(tag) {
+                let (w, bit) = filter_bit(full.paddr_page, self.cap_bits);
+                scratch[w] |= bit;
+            }
+        }
+        for (w, &v) in self.filter().iter().zip(scratch.iter()) {
+            w.store(v, Ordering::SeqCst);
+        }
+        self.filter_sets = 0;
     }
 
     fn full(&self, i: usize) -> &TlbFull {
@@ -489,6 +526,8 @@ pub struct Tlb {
     asid: u16,
     clock: u64,
     pub stats: TlbStats,
+    /// Scratch words for `Table::rebuild_filter`.
+    filter_scratch: Vec<u64>,
 }
 
 impl Tlb {
@@ -508,6 +547,7 @@ impl Tlb {
             asid: 0,
             clock: 0,
             stats: TlbStats::default(),
+            filter_scratch: Vec::new(),
         };
         t.assign(0, 0);
         t
@@ -662,11 +702,19 @@ impl Tlb {
     /// Before a fill of the current table of `mmu` puts in a writable RAM tag for physical
     /// page `paddr_page`: sets the page's bit in the table's write-page filter, so code-page
     /// sweeps look at the table (see the module documentation).
-    pub(crate) fn note_write_page(&self, mmu: usize, paddr_page: u64) {
-        let t = &self.tables[self.cur][mmu % MODES];
+    pub(crate) fn note_write_page(&mut self, mmu: usize, paddr_page: u64) {
+        let t = &mut self.tables[self.cur][mmu % MODES];
         let (w, bit) = filter_bit(paddr_page, t.cap_bits);
         // Ordered before the fill's write tag (SeqCst): pairs with the sweep's load.
-        t.filter()[w].fetch_or(bit, Ordering::SeqCst);
+        if t.filter()[w].fetch_or(bit, Ordering::SeqCst) & bit == 0 {
+            t.filter_sets += 1;
+            if t.filter_sets as usize > t.n() / 4 {
+                // The new entry's write tag is not in yet: its bit goes back in below.
+                t.rebuild_filter(&mut self.filter_scratch);
+                self.stats.filter_rebuilds += 1;
+                t.filter()[w].fetch_or(bit, Ordering::SeqCst);
+            }
+        }
     }
 
     /// Entry and slow-path record for `vaddr` in the current table of `mmu`.

@@ -314,3 +314,29 @@ fn fills_racing_with_marking_never_leave_a_clean_entry() {
     let checked = checked.load(Ordering::Relaxed);
     assert!(checked > 100, "the race was exercised ({checked} checks)");
 }
+
+#[test]
+fn write_page_filter_rebuilds_keep_live_entries_found() {
+    let (phys, _ctx, mut env, _log) = setup(false);
+    let e: *mut EnvHead = &mut *env;
+    let code = RAM + 0x5000;
+    // SAFETY: env and ctx live for the whole test; one thread.
+    unsafe {
+        access::store(e, code, 1, MemOp::UL, 0, 0);
+        // Enough writable fills of other pages that the table's filter is recomputed
+        // (more than a quarter of its entries newly set bits), several times.
+        for round in 0..4u64 {
+            for p in 0x10..0x100u64 {
+                access::store(e, RAM + (p << 12), round, MemOp::UL, 0, 0);
+            }
+        }
+        assert!((*e).tlb_stats().filter_rebuilds > 0, "no rebuild exercised");
+        assert_eq!(
+            write_tag(&*e, 0, code),
+            code,
+            "the entry is still live and clean"
+        );
+        assert!(phys.mark_code(code, |p| tlb_protect_code_page(e, p)));
+        assert_eq!(write_tag(&*e, 0, code), code | TLB_NOTDIRTY);
+    }
+}

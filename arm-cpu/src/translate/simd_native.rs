@@ -143,16 +143,49 @@ fn two_reg(cx: &mut Ctx, op: SimdOp, s: VecShape, rd: u8, rn: u8) -> bool {
     true
 }
 
-/// SHL/SSHR/USHR by immediate (`shift` is the left or the right count, up to the lane
-/// size for the right shifts).
+/// SHL/SSHR/USHR by immediate, the accumulating SSRA/USRA and the inserting SLI/SRI
+/// (`shift` is the left or the right count, up to the lane size for the right shifts).
 fn shift_imm(cx: &mut Ctx, op: SimdOp, s: VecShape, rd: u8, rn: u8, shift: u8) -> bool {
-    let opc = match op {
-        SimdOp::Shl => Opc::VShli,
-        SimdOp::Sshr => Opc::VSari,
-        SimdOp::Ushr => Opc::VShri,
-        _ => return false,
+    let sh = shift as u32;
+    let plain = match op {
+        SimdOp::Shl => Some(Opc::VShli),
+        SimdOp::Sshr => Some(Opc::VSari),
+        SimdOp::Ushr => Some(Opc::VShri),
+        _ => None,
     };
-    cx.b.vec_shift(opc, s, v(rd), v(rn), shift as u32);
+    if let Some(opc) = plain {
+        cx.b.vec_shift(opc, s, v(rd), v(rn), sh);
+        return true;
+    }
+    // The shifted source goes to a scratch vector first: rd may alias rn.
+    let t = off::vtmp(0);
+    let lane = u64::MAX >> (64 - (8u32 << s.vece));
+    match op {
+        SimdOp::Ssra | SimdOp::Usra => {
+            let opc = if op == SimdOp::Ssra {
+                Opc::VSari
+            } else {
+                Opc::VShri
+            };
+            cx.b.vec_shift(opc, s, t, v(rn), sh);
+            cx.b.vec_binary(Opc::VAdd, s, v(rd), v(rd), t);
+        }
+        SimdOp::Sli | SimdOp::Sri => {
+            // Bits of each destination lane the shifted source replaces: above the
+            // count (SLI) or below the lane size minus it (SRI, none for a whole-lane
+            // shift); the shifted-in bits of the source are zero.
+            let (opc, ins) = if op == SimdOp::Sli {
+                (Opc::VShli, (lane << sh.min(63)) & lane)
+            } else {
+                (Opc::VShri, lane.checked_shr(sh).unwrap_or(0))
+            };
+            cx.b.vec_shift(opc, s, t, v(rn), sh);
+            let keep = cx.c(!ins & lane);
+            cx.b.vec_scalar(Opc::VAnds, s, v(rd), v(rd), keep);
+            cx.b.vec_binary(Opc::VOr, s, v(rd), v(rd), t);
+        }
+        _ => return false,
+    }
     true
 }
 

@@ -619,9 +619,13 @@ fn finish(
         dynasm!(g.a ; .arch x64 ; .align 16 ; =>l);
         g.a.extend(bytes);
     }
-    let code =
-        g.a.take()
-            .map_err(|e| BackendError::Compile(format!("quick code: {e}")))?;
+    // Copied out at its size: the assembler keeps its buffer (sized for the largest TB
+    // so far) for the next TB, where `take` would hand it over and make the next TB
+    // allocate and grow the heap again.
+    let code: Vec<u8> =
+        g.a.drain()
+            .map_err(|e| BackendError::Compile(format!("quick code: {e}")))?
+            .collect();
     // Everything goes back for the next TB only after a success.
     *scratch = Scratch {
         asm: Some(g.a),

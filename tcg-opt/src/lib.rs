@@ -16,6 +16,7 @@ use tcg_ir::{Cond, Func, HelperFlags, Label, MemOp, Op, Opc, Temp, TempKind, Typ
 thread_local! {
     static COPIES: std::cell::RefCell<(Copies, Vec<usize>)> = std::cell::RefCell::default();
     static DCE: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+    static CONSTS: std::cell::RefCell<FxHashMap<(Type, u64), Temp>> = std::cell::RefCell::default();
 }
 
 /// Runs the passes in order: fold, propagate copies, fold again (propagation exposes new
@@ -38,7 +39,8 @@ fn unary_eval_type(op: &Op) -> Type {
 }
 
 /// Finds or creates constant temps without `Func::constant`'s linear search. The map is
-/// built on first use: most TBs fold nothing into a new constant.
+/// built on first use (most TBs fold nothing into a new constant) in the thread's reused
+/// map, handed back on drop.
 struct Consts(Option<FxHashMap<(Type, u64), Temp>>);
 
 impl Consts {
@@ -49,7 +51,8 @@ impl Consts {
     fn get(&mut self, func: &mut Func, ty: Type, v: u64) -> Temp {
         let v = v & ty.mask();
         let map = self.0.get_or_insert_with(|| {
-            let mut m = FxHashMap::with_capacity_and_hasher(func.temps.len(), Default::default());
+            let mut m = CONSTS.with(|c| std::mem::take(&mut *c.borrow_mut()));
+            m.clear();
             for (i, t) in func.temps.iter().enumerate() {
                 if let TempKind::Const(v) = t.kind {
                     m.entry((t.ty, v)).or_insert(Temp(i as u32));
@@ -64,6 +67,14 @@ impl Consts {
                 name: None,
             })
         })
+    }
+}
+
+impl Drop for Consts {
+    fn drop(&mut self) {
+        if let Some(m) = self.0.take() {
+            CONSTS.with(|c| *c.borrow_mut() = m);
+        }
     }
 }
 

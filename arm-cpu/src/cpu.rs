@@ -155,10 +155,7 @@ impl ArmCpu {
         e.sp = 0;
         e.sp_el = [0; 2];
         e.pc = entry;
-        e.nf = 0;
-        e.zf = 1;
-        e.cf = 0;
-        e.vf = 0;
+        e.set_nzcv(0);
         e.el = 1;
         e.spsel = 1;
         e.daif = 0x3c0;

@@ -32,10 +32,7 @@ fn legal_mode(m: u64) -> bool {
 /// Sets PSTATE from `cpsr` as a debugger writes it: the flags and DAIF always, the mode
 /// only if it is one this CPU has (the SPs are banked as an exception return does).
 fn set_pstate(env: &mut CpuEnv, cpsr: u64) {
-    env.nf = ((cpsr >> 31) & 1) << 63;
-    env.zf = ((cpsr >> 30) & 1) ^ 1;
-    env.cf = (cpsr >> 29) & 1;
-    env.vf = ((cpsr >> 28) & 1) << 63;
+    env.set_nzcv(cpsr);
     env.daif = cpsr & 0x3c0;
     let m = cpsr & 0xf;
     let cur = ((env.el & 1) << 2) | (env.spsel & 1);

@@ -95,10 +95,7 @@ pub fn eret(env: &mut CpuEnv) {
     let m = spsr & 0x1f;
     let legal = matches!(m, 0b00000 | 0b00100 | 0b00101);
     env.excl_addr = u64::MAX;
-    env.nf = ((spsr >> 31) & 1) << 63;
-    env.zf = ((spsr >> 30) & 1) ^ 1;
-    env.cf = (spsr >> 29) & 1;
-    env.vf = ((spsr >> 28) & 1) << 63;
+    env.set_nzcv(spsr);
     env.daif = spsr & 0x3c0;
     if !legal {
         // EL and SP stay; PSTATE.IL is set, so the instruction at ELR takes an Illegal
@@ -133,18 +130,21 @@ mod tests {
         e.daif = 0;
         e.sp = 0x1000; // SP_EL0
         e.sp_el[1] = 0x2000; // SP_EL1
-        e.nf = 1 << 63;
+                             // Flags a CMP deferred: 0 - 1 gives N alone (nf..vf say otherwise).
+        (e.cc_a, e.cc_b, e.cc_pending) = (0, 1, 1);
         take(&mut e, Kind::Sync, Some(esr(ec::SVC64, 7)), None, 0x1234);
         assert_eq!(e.pc, 0x4000_0800 + 0x400);
         assert_eq!(e.sysregs[slot::SPSR], 0x8000_0000);
         assert_eq!(e.sysregs[slot::ESR], 0x5600_0007);
         assert_eq!((e.el, e.spsel, e.sp, e.daif), (1, 1, 0x2000, 0x3c0));
+        // The handler's own deferred compare (Z, C) is replaced by SPSR's flags.
+        (e.cc_a, e.cc_b, e.cc_pending) = (5, 5, 1);
         eret(&mut e);
         assert_eq!(
             (e.el, e.spsel, e.sp, e.pc, e.daif),
             (0, 0, 0x1000, 0x1234, 0)
         );
-        assert_eq!(e.nf >> 63, 1);
+        assert_eq!(e.nzcv(), 0x8000_0000);
     }
 
     #[test]

@@ -19,6 +19,15 @@ pub struct CpuEnv {
     pub zf: u64,
     pub cf: u64,
     pub vf: u64,
+    /// Deferred flags: while `cc_pending` is non-zero, NZCV are the flags of the 64-bit
+    /// subtraction `cc_a - cc_b` and `nf`..`vf` are stale. A CMP/SUBS stores its operands
+    /// here instead of computing four flags most successors overwrite unread (a 32-bit one
+    /// shifted left by 32: the same N, Z, C and V). Code reading the flags computes them
+    /// first ([`CpuEnv::nzcv`], the translator's `Ctx::flags_for_read`); writers of all
+    /// four clear `cc_pending` ([`CpuEnv::set_nzcv`]).
+    pub cc_a: u64,
+    pub cc_b: u64,
+    pub cc_pending: u64,
     /// Exclusive monitor: address (`u64::MAX` = clear) and the value(s) loaded.
     pub excl_addr: u64,
     pub excl_val: u64,
@@ -53,6 +62,9 @@ impl CpuEnv {
             zf: 1,
             cf: 0,
             vf: 0,
+            cc_a: 0,
+            cc_b: 0,
+            cc_pending: 0,
             excl_addr: u64::MAX,
             excl_val: 0,
             excl_val2: 0,
@@ -70,11 +82,27 @@ impl CpuEnv {
 
     /// NZCV in the layout of the NZCV system register (bits 31..28).
     pub fn nzcv(&self) -> u64 {
-        let n = self.nf >> 63;
-        let z = (self.zf == 0) as u64;
-        let c = self.cf & 1;
-        let v = self.vf >> 63;
+        let (nf, zf, cf, vf) = if self.cc_pending != 0 {
+            let (a, b) = (self.cc_a, self.cc_b);
+            let r = a.wrapping_sub(b);
+            (r, r, (a >= b) as u64, (a ^ b) & (a ^ r))
+        } else {
+            (self.nf, self.zf, self.cf, self.vf)
+        };
+        let n = nf >> 63;
+        let z = (zf == 0) as u64;
+        let c = cf & 1;
+        let v = vf >> 63;
         (n << 31) | (z << 30) | (c << 29) | (v << 28)
+    }
+
+    /// Sets NZCV from the layout of the NZCV system register (bits 31..28).
+    pub fn set_nzcv(&mut self, nzcv: u64) {
+        self.nf = ((nzcv >> 31) & 1) << 63;
+        self.zf = ((nzcv >> 30) & 1) ^ 1;
+        self.cf = (nzcv >> 29) & 1;
+        self.vf = ((nzcv >> 28) & 1) << 63;
+        self.cc_pending = 0;
     }
 }
 
@@ -91,6 +119,9 @@ pub mod off {
     pub const ZF: u32 = offset_of!(CpuEnv, zf) as u32;
     pub const CF: u32 = offset_of!(CpuEnv, cf) as u32;
     pub const VF: u32 = offset_of!(CpuEnv, vf) as u32;
+    pub const CC_A: u32 = offset_of!(CpuEnv, cc_a) as u32;
+    pub const CC_B: u32 = offset_of!(CpuEnv, cc_b) as u32;
+    pub const CC_PENDING: u32 = offset_of!(CpuEnv, cc_pending) as u32;
     pub const EXCL_ADDR: u32 = offset_of!(CpuEnv, excl_addr) as u32;
     pub const EXCL_VAL: u32 = offset_of!(CpuEnv, excl_val) as u32;
     pub const EXCL_VAL2: u32 = offset_of!(CpuEnv, excl_val2) as u32;

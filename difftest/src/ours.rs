@@ -109,10 +109,7 @@ impl OurSide {
         env.x = case.x;
         env.sp = case.sp;
         env.pc = SEQ;
-        env.nf = (case.nzcv >> 31 & 1) << 63;
-        env.zf = (case.nzcv >> 30 & 1) ^ 1;
-        env.cf = case.nzcv >> 29 & 1;
-        env.vf = (case.nzcv >> 28 & 1) << 63;
+        env.set_nzcv(case.nzcv);
         env.fp.v = case.v;
         env.fp.fpcr = case.fpcr;
         env.fp.fpsr = case.fpsr;

@@ -111,10 +111,7 @@ impl Machine {
         env.sp = DATA + 0x8000;
         env.pc = CODE;
         let nzcv = seed.u8() as u64;
-        env.nf = (nzcv & 8) << 60;
-        env.zf = (nzcv >> 2 & 1) ^ 1;
-        env.cf = nzcv >> 1 & 1;
-        env.vf = (nzcv & 1) << 63;
+        env.set_nzcv((nzcv & 0xf) << 28);
         for (i, v) in env.fp.v.iter_mut().enumerate() {
             *v = [seed.u64() ^ i as u64, seed.u64()];
         }

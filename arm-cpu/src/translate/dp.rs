@@ -293,6 +293,7 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                 cx.b.xor(t, b, k);
                 b = t;
             }
+            cx.flags_for_read();
             let cf = cx.g.cf;
             let r = if set_flags {
                 cx.add_with_flags(a, b, Some(cf), is64)
@@ -349,6 +350,8 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             let skip = cx.b.new_label();
             let done = cx.b.new_label();
             let test = cx.cond_test(cond);
+            // Both paths below write all four flags.
+            cx.flags_overwritten();
             cx.b.brcond(test.cond.invert(), test.a, test.b, skip);
             let a = cx.rw(rn, is64);
             let b = match operand {
@@ -550,6 +553,7 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
 }
 
 fn set_nzcv_const(cx: &mut Ctx, nzcv: u8) {
+    cx.flags_overwritten();
     let n = cx.c(if nzcv & 8 != 0 { u64::MAX } else { 0 });
     let z = cx.c(if nzcv & 4 != 0 { 0 } else { 1 });
     let c = cx.c(((nzcv >> 1) & 1) as u64);

@@ -137,6 +137,7 @@ const X_NAMES: [&str; 31] = [
 ];
 
 /// The guest registers as IR globals.
+#[derive(Clone, Copy)]
 pub(crate) struct Globals {
     pub x: [Temp; 31],
     pub sp: Temp,
@@ -145,6 +146,9 @@ pub(crate) struct Globals {
     pub zf: Temp,
     pub cf: Temp,
     pub vf: Temp,
+    pub cc_a: Temp,
+    pub cc_b: Temp,
+    pub cc_pending: Temp,
     pub excl_addr: Temp,
     pub excl_val: Temp,
     pub excl_val2: Temp,
@@ -186,6 +190,19 @@ pub(crate) struct Ctx {
     /// The last CMP/SUBS of the block: its operands, for [`Ctx::cond_test`] while nothing
     /// else wrote the flags.
     pub last_sub: Option<LastSub>,
+    /// What the block knows of the flag globals at this point (see [`FlagState`]).
+    pub flag_state: FlagState,
+}
+
+/// Whether `nf`..`vf` hold NZCV at a point of the block (`CpuEnv::cc_pending`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FlagState {
+    /// Not known (the block's start): `cc_pending` decides at run time.
+    Unknown,
+    /// They do: the block wrote all four, or computed them, and cleared `cc_pending`.
+    Current,
+    /// A CMP/SUBS of the block deferred them: `cc_a - cc_b` with `cc_pending` set.
+    Deferred,
 }
 
 /// A flag-setting subtraction `a - b` (`a`, `b` zero-extended when 32-bit, values no
@@ -217,6 +234,9 @@ impl Ctx {
             zf: b.global("zf", Type::I64, off::ZF),
             cf: b.global("cf", Type::I64, off::CF),
             vf: b.global("vf", Type::I64, off::VF),
+            cc_a: b.global("cc_a", Type::I64, off::CC_A),
+            cc_b: b.global("cc_b", Type::I64, off::CC_B),
+            cc_pending: b.global("cc_pending", Type::I64, off::CC_PENDING),
             excl_addr: b.global("excl_addr", Type::I64, off::EXCL_ADDR),
             excl_val: b.global("excl_val", Type::I64, off::EXCL_VAL),
             excl_val2: b.global("excl_val2", Type::I64, off::EXCL_VAL2),
@@ -231,6 +251,7 @@ impl Ctx {
             no_chain: false,
             sp_aligned: false,
             last_sub: None,
+            flag_state: FlagState::Unknown,
         }
     }
 
@@ -294,8 +315,48 @@ impl Ctx {
         }
     }
 
+    /// Before an instruction writes all four flags (whatever it does on every path of
+    /// the block from here): they are no longer deferred.
+    pub fn flags_overwritten(&mut self) {
+        if self.flag_state != FlagState::Current {
+            let z = self.c(0);
+            self.b.mov(self.g.cc_pending, z);
+            self.flag_state = FlagState::Current;
+        }
+    }
+
+    /// Before an instruction reads `nf`..`vf`: computes deferred flags (at run time when
+    /// the block does not know whether an earlier block deferred them).
+    pub fn flags_for_read(&mut self) {
+        let skip = match self.flag_state {
+            FlagState::Current => return,
+            FlagState::Deferred => None,
+            FlagState::Unknown => {
+                let l = self.b.new_label();
+                let z = self.c(0);
+                self.b.brcond(Cond::Eq, self.g.cc_pending, z, l);
+                Some(l)
+            }
+        };
+        let g = self.g;
+        self.b.sub(g.nf, g.cc_a, g.cc_b);
+        self.b.mov(g.zf, g.nf);
+        self.b.setcond(Cond::Geu, g.cf, g.cc_a, g.cc_b);
+        let (t1, t2) = (self.tmp(), self.tmp());
+        self.b.xor(t1, g.cc_a, g.cc_b);
+        self.b.xor(t2, g.cc_a, g.nf);
+        self.b.and(g.vf, t1, t2);
+        let z = self.c(0);
+        self.b.mov(g.cc_pending, z);
+        if let Some(l) = skip {
+            self.b.set_label(l);
+        }
+        self.flag_state = FlagState::Current;
+    }
+
     /// Logical-op flags: N, Z from the result, C = V = 0.
     pub fn set_logic_flags(&mut self, res: Temp, is64: bool) {
+        self.flags_overwritten();
         self.set_nz(res, is64);
         let z = self.c(0);
         self.b.mov(self.g.cf, z);
@@ -305,6 +366,7 @@ impl Ctx {
     /// `a + b + carry_in` with NZCV; `carry_in` is a 0/1 temp or None for 0.
     /// Operands must be zero-extended when !is64. Returns the (masked) result.
     pub fn add_with_flags(&mut self, a: Temp, b: Temp, carry_in: Option<Temp>, is64: bool) -> Temp {
+        self.flags_overwritten();
         let res = self.tmp();
         if is64 {
             let t = self.tmp();
@@ -355,6 +417,7 @@ impl Ctx {
     /// `a - b` with NZCV (C = no borrow). Operands zero-extended when !is64.
     pub fn sub_with_flags(&mut self, a: Temp, b: Temp, is64: bool) -> Temp {
         if is64 {
+            self.flags_overwritten();
             let res = self.tmp();
             self.b.sub(res, a, b);
             self.b.setcond(Cond::Geu, self.g.cf, a, b);
@@ -391,12 +454,27 @@ impl Ctx {
         t
     }
 
-    /// CMP/SUBS: `a - b` with NZCV, remembered so that a condition tested later in the
-    /// block, before any other flag write, compares `a` and `b` directly (off the flags'
-    /// dependency chain).
+    /// CMP/SUBS: `a - b`, its flags deferred (the operands go to `cc_a`/`cc_b`, shifted
+    /// left by 32 when 32-bit, which gives the same NZCV), and remembered so that a
+    /// condition tested later in the block, before any other flag write, compares `a`
+    /// and `b` directly. Returns the (masked) difference.
     pub fn compare(&mut self, a: Temp, b: Temp, is64: bool) -> Temp {
         let (sa, sb) = (self.snapshot(a), self.snapshot(b));
-        let r = self.sub_with_flags(sa, sb, is64);
+        let r = self.tmp();
+        self.b.sub(r, sa, sb);
+        let g = self.g;
+        if is64 {
+            self.b.mov(g.cc_a, sa);
+            self.b.mov(g.cc_b, sb);
+        } else {
+            self.b.ext32u(r, r);
+            let s = self.c(32);
+            self.b.shl(g.cc_a, sa, s);
+            self.b.shl(g.cc_b, sb, s);
+        }
+        let one = self.c(1);
+        self.b.mov(g.cc_pending, one);
+        self.flag_state = FlagState::Deferred;
         self.last_sub = Some(LastSub {
             end: self.b.len(),
             a: sa,
@@ -425,7 +503,7 @@ impl Ctx {
                 _ => op
                     .oargs
                     .iter()
-                    .any(|&t| t == g.nf || t == g.zf || t == g.cf || t == g.vf),
+                    .any(|&t| [g.nf, g.zf, g.cf, g.vf, g.cc_a, g.cc_b, g.cc_pending].contains(&t)),
             })
     }
 
@@ -468,6 +546,9 @@ impl Ctx {
     pub fn cond_test(&mut self, c: ACond) -> Test {
         if let Some(t) = self.fused_test(c) {
             return t;
+        }
+        if !matches!(c, ACond::Al | ACond::Nv) {
+            self.flags_for_read();
         }
         let zero = self.c(0);
         let (nf, zf, cf, vf) = (self.g.nf, self.g.zf, self.g.cf, self.g.vf);
@@ -580,6 +661,7 @@ impl Ctx {
 
     /// Sets NZCV from a value holding them in bits 31..28 (the NZCV register layout).
     pub fn set_nzcv(&mut self, v: Temp) {
+        self.flags_overwritten();
         let s = self.c(32);
         self.b.shl(self.g.nf, v, s);
         let z = self.tmp();

@@ -42,6 +42,7 @@ fn mrs(cx: &mut Ctx, rt: Reg, def: &sysregs::Def) {
             cx.b.call(&helpers::READ_ICC, Some(v), &[sel]);
         }
         Kind::Nzcv => {
+            cx.flags_for_read();
             // N from bit 63 of nf, Z from zf == 0, C from cf, V from bit 63 of vf.
             let (n, z, c, vv) = (cx.tmp(), cx.tmp(), cx.tmp(), cx.tmp());
             let s63 = cx.c(63);

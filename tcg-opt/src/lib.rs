@@ -568,6 +568,10 @@ struct Scratch {
     local: Vec<u32>,
     read_anywhere: Vec<u64>,
     live: Vec<u64>,
+    /// The live set at each label already passed in the backward walk (`words` each),
+    /// and whether it was passed.
+    at_label: Vec<u64>,
+    label_seen: Vec<bool>,
 }
 
 const NOT_LOCAL: u32 = u32::MAX;
@@ -609,26 +613,29 @@ fn set_bit(set: &mut [u64], i: u32, v: bool) {
 /// locals. Globals are never removed (they are live at every exit and wherever the TB may
 /// be left). Liveness across branches is conservative: at a `br`/`brcond` every local read
 /// anywhere in the function counts as live. Returns whether anything changed.
-fn remove_dead_ops(func: &mut Func, scratch: &mut Scratch, nlocals: usize) -> bool {
+/// One backward liveness walk over the locals, removing ops whose results are all dead.
+/// A branch to a label the walk already passed (a forward branch) takes that label's live
+/// set, which makes the walk exact; a backward branch takes every local read anywhere.
+/// Returns whether it removed anything and whether it met a backward branch.
+fn remove_dead_ops(func: &mut Func, scratch: &mut Scratch, nlocals: usize) -> (bool, bool) {
     let Scratch {
         keep,
         local,
         read_anywhere,
         live,
+        at_label,
+        label_seen,
         ..
     } = scratch;
     let idx = |t: Temp| local.get(t.index()).copied().unwrap_or(NOT_LOCAL);
     let words = nlocals.div_ceil(64);
-    read_anywhere.clear();
-    read_anywhere.resize(words, 0);
-    for op in &func.ops {
-        for &t in &op.iargs {
-            let i = idx(t);
-            if i != NOT_LOCAL {
-                set_bit(read_anywhere, i, true);
-            }
-        }
-    }
+    let nlabels = func.nb_labels as usize;
+    at_label.clear();
+    at_label.resize(nlabels * words, 0);
+    label_seen.clear();
+    label_seen.resize(nlabels, false);
+    let mut anywhere_ready = false;
+    let mut backward = false;
     live.clear();
     live.resize(words, 0);
     keep.clear();
@@ -637,10 +644,47 @@ fn remove_dead_ops(func: &mut Func, scratch: &mut Scratch, nlocals: usize) -> bo
     for (i, op) in func.ops.iter().enumerate().rev() {
         match op.opc {
             Opc::ExitTb => live.iter_mut().for_each(|l| *l = 0),
-            Opc::Br => live.copy_from_slice(read_anywhere),
-            Opc::Brcond => {
-                for (l, &r) in live.iter_mut().zip(read_anywhere.iter()) {
-                    *l |= r;
+            Opc::SetLabel => {
+                if let Some(l) = op
+                    .cargs
+                    .first()
+                    .map(|&l| l as usize)
+                    .filter(|&l| l < nlabels)
+                {
+                    at_label[l * words..(l + 1) * words].copy_from_slice(live);
+                    label_seen[l] = true;
+                }
+            }
+            Opc::Br | Opc::Brcond => {
+                let l = op.cargs.get(if op.opc == Opc::Br { 0 } else { 1 });
+                let target = match l.map(|&l| l as usize) {
+                    Some(l) if label_seen.get(l).copied().unwrap_or(false) => {
+                        &at_label[l * words..(l + 1) * words]
+                    }
+                    _ => {
+                        backward = true;
+                        if !anywhere_ready {
+                            read_anywhere.clear();
+                            read_anywhere.resize(words, 0);
+                            for op in &func.ops {
+                                for &t in &op.iargs {
+                                    let i = idx(t);
+                                    if i != NOT_LOCAL {
+                                        set_bit(read_anywhere, i, true);
+                                    }
+                                }
+                            }
+                            anywhere_ready = true;
+                        }
+                        &read_anywhere[..]
+                    }
+                };
+                if op.opc == Opc::Br {
+                    live.copy_from_slice(target);
+                } else {
+                    for (l, &r) in live.iter_mut().zip(target.iter()) {
+                        *l |= r;
+                    }
                 }
             }
             _ => {}
@@ -670,7 +714,7 @@ fn remove_dead_ops(func: &mut Func, scratch: &mut Scratch, nlocals: usize) -> bo
     if any {
         compact(&mut func.ops, keep);
     }
-    any
+    (any, backward)
 }
 
 /// Dead-code elimination: control-flow clean-up (unreachable code, jumps to the next op,
@@ -678,18 +722,16 @@ fn remove_dead_ops(func: &mut Func, scratch: &mut Scratch, nlocals: usize) -> bo
 ///
 /// One clean-up is enough: removing ops never removes a branch, so it cannot make code
 /// unreachable or a label unused. One removal pass is exact (backward liveness drops whole
-/// dead chains) except at branches, where every local read anywhere counts as live: only
-/// a function with branches can gain from another pass once reads were removed.
+/// dead chains, forward branches take their label's live set) except at backward
+/// branches, where every local read anywhere counts as live: only a function with one can
+/// gain from another pass once reads were removed.
 pub fn eliminate_dead_code(func: &mut Func) {
     let mut scratch = DCE.with(|s| s.take());
     let nlocals = scratch.index_locals(func);
     simplify_control_flow(func, &mut scratch);
-    let branches = func
-        .ops
-        .iter()
-        .any(|op| matches!(op.opc, Opc::Br | Opc::Brcond));
     for _ in 0..4 {
-        if !remove_dead_ops(func, &mut scratch, nlocals) || !branches {
+        let (removed, backward) = remove_dead_ops(func, &mut scratch, nlocals);
+        if !removed || !backward {
             break;
         }
     }

@@ -969,9 +969,8 @@ impl Tr<'_, '_> {
             }
             VMov | VNot | VNeg | VAbs | VAdd | VSub | VMul | VAnd | VOr | VXor | VAndc | VOrc
             | VSmin | VSmax | VUmin | VUmax | VCmp | VShli | VShri | VSari | VBitsel | VDup
-            | VAnds | VOrs | VCmps | VUsadd | VSsadd | VUssub | VSssub | VShuf | VMla | VMls => {
-                self.vec_op(op)
-            }
+            | VAnds | VOrs | VCmps | VUsadd | VSsadd | VUssub | VSssub | VShuf | VMla | VMls
+            | VTbl => self.vec_op(op),
             InsnStart => self.pc = op.cargs[0],
             GotoTb => self.goto_tb(op.cargs[0]),
             LookupGoto => self.lookup_goto(op),
@@ -1074,6 +1073,22 @@ impl Tr<'_, '_> {
                     let k = self.vconst(types::I8X16, keep);
                     self.b.ins().band(r, k)
                 };
+                if vty == types::I8X16 {
+                    r
+                } else {
+                    let le = MemFlagsData::new().with_endianness(ir::Endianness::Little);
+                    self.b.ins().bitcast(vty, le, r)
+                }
+            }
+            VTbl => {
+                if !self.byte_shuffle {
+                    self.vtbl_bytes(shape, &envs);
+                    return;
+                }
+                let t = self.vload(types::I8X16, envs[1]);
+                let i = self.vload(types::I8X16, envs[2]);
+                // Indices of 16 and up give zero, as TBL's.
+                let r = self.b.ins().swizzle(t, i);
                 if vty == types::I8X16 {
                     r
                 } else {
@@ -1212,6 +1227,43 @@ impl Tr<'_, '_> {
         for (i, x) in bytes.into_iter().enumerate() {
             let (base, o) = self.env_addr(d as u64 + i as u64);
             self.b.ins().istore8(flags_env(), x, base, o);
+        }
+        if n < VEC_BYTES {
+            let z = self.b.ins().iconst(types::I64, 0);
+            let (base, o) = self.env_addr(d as u64 + 8);
+            self.b.ins().store(flags_env(), z, base, o);
+        }
+        self.reload_globals(|g| overlaps(g, d as u64, d as u64 + VEC_BYTES as u64));
+    }
+
+    /// `vtbl` a byte at a time (hosts without an inline byte shuffle): every index byte
+    /// picks a table byte at a computed env address, or zero, before anything is stored.
+    fn vtbl_bytes(&mut self, shape: VecShape, envs: &[u32]) {
+        let (Some(&d), Some(&t), Some(&x)) = (envs.first(), envs.get(1), envs.get(2)) else {
+            return;
+        };
+        let n = shape.oprsz();
+        let bytes: Vec<Value> = (0..n)
+            .map(|i| {
+                let (base, o) = self.env_addr(x as u64 + i as u64);
+                let k = self.b.ins().uload8(types::I64, flags_env(), base, o);
+                // In range: the byte at table + k; else the byte at table + 0, then zero.
+                let ok = self
+                    .b
+                    .ins()
+                    .icmp_imm_u(ir::condcodes::IntCC::UnsignedLessThan, k, 16);
+                let zero = self.b.ins().iconst(types::I64, 0);
+                let k = self.b.ins().select(ok, k, zero);
+                let (base, o) = self.env_addr(t as u64);
+                let a = self.b.ins().iadd(base, k);
+                let v = self.b.ins().uload8(types::I32, flags_env(), a, o);
+                let z = self.b.ins().iconst(types::I32, 0);
+                self.b.ins().select(ok, v, z)
+            })
+            .collect();
+        for (i, v) in bytes.into_iter().enumerate() {
+            let (base, o) = self.env_addr(d as u64 + i as u64);
+            self.b.ins().istore8(flags_env(), v, base, o);
         }
         if n < VEC_BYTES {
             let z = self.b.ins().iconst(types::I64, 0);

@@ -171,6 +171,25 @@ fn cases() -> Vec<(String, String)> {
                 ),
             );
         }
+        // Table lookups: random indices (mostly out of range), indices 0..32 (half in
+        // range), and the destination aliasing the table or the indices.
+        add(
+            format!("vtbl {sh}"),
+            format!(
+                "  vtbl {sh}, {}, {}, {}\n  vands 16b, {}, {}, $0x1f\n  vtbl {sh}, {}, {}, {}\n  vtbl {sh}, {}, {}, {}\n",
+                v(0),
+                v(1),
+                v(2),
+                v(2),
+                v(2),
+                v(3),
+                v(1),
+                v(2),
+                v(2),
+                v(3),
+                v(2)
+            ),
+        );
         for op in ["vmla", "vmls"] {
             add(
                 format!("{op} {sh}"),

@@ -181,6 +181,9 @@ opcodes! {
     // m[i] >= 32, where m[0..8] are the bytes of the first Int (little-endian) and
     // m[8..16] of the second.
     VShuf = "vshuf", 0, 0, [Vec, Env, Env, Env, Int, Int], VEC;
+    // Table lookup (A64 TBL with one table register): byte i of d = byte idx[i] of the
+    // table for idx[i] < 16, else zero; operands d, table, idx.
+    VTbl = "vtbl", 0, 0, [Vec, Env, Env, Env], VEC;
     // Saturating add/sub (unsigned, signed); the I64 output (written after the
     // destination) is 1 when any lane of the operation size saturated, else 0.
     VUsadd = "vusadd", 1, 0, [Vec, Env, Env, Env], VEC;

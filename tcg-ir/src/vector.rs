@@ -214,6 +214,12 @@ pub fn eval(
         Opc::VAnds => a & dup(v, scalar),
         Opc::VOrs => a | dup(v, scalar),
         Opc::VCmps => lanewise(v, a, dup(v, scalar), cmp),
+        Opc::VTbl => {
+            let (table, idx) = (a.to_le_bytes(), b.to_le_bytes());
+            u128::from_le_bytes(std::array::from_fn(|i| {
+                table.get(idx[i] as usize).copied().unwrap_or(0)
+            }))
+        }
         _ => return None,
     };
     Some(if shape.q { r } else { r & lane_mask(64) })

@@ -603,6 +603,18 @@ pub(super) fn emit(cx: &mut Ctx, insn: &Insn) -> bool {
         Insn::SimdModImm {
             op, arr, imm, rd, ..
         } => mod_imm(cx, op, arr.q, imm, rd),
+        Insn::SimdTable {
+            tbx: false,
+            q,
+            len: 1,
+            rd,
+            rn,
+            rm,
+        } => {
+            let s = VecShape::new(0, q);
+            cx.b.vec_binary(Opc::VTbl, s, v(rd), v(rn), v(rm));
+            true
+        }
         Insn::SimdDupGeneral { arr, rd, rn } if arr.size < 3 || arr.q => {
             let x = cx.rx(rn);
             cx.b.vdup(shape(arr), v(rd), x);
@@ -660,6 +672,7 @@ mod tests {
         (0xffe0_fc00, 0x4e00_1c00), // INS (general)
         (0xbfe0_fc00, 0x0e00_3c00), // UMOV
         (0xbfe0_fc00, 0x0e00_2c00), // SMOV
+        (0xbfe0_fc00, 0x0e00_0000), // TBL, one table register
     ];
 
     struct Rng(u64);

@@ -126,6 +126,21 @@ impl Gen<'_> {
                 let mask = p.mask.ok_or(bad())?;
                 self.shuffle(e(1)?, e(2)?, mask);
             }
+            Opc::VTbl => {
+                // pshufb zeroes a byte whose index has bit 7 set and otherwise takes
+                // index & 15; adding 0x70 with unsigned saturation sets bit 7 exactly for
+                // the indices 16 to 255.
+                let l = self.a.new_dynamic_label();
+                self.data.push((l, [0x70; VEC_DESC_BYTES]));
+                self.vld(0, e(1)?, true);
+                self.vld(1, e(2)?, s.q);
+                dynasm!(self.a
+                    ; .arch x64
+                    ; lea rax, [=>l]
+                    ; paddusb xmm1, [rax]
+                    ; pshufb xmm0, xmm1
+                );
+            }
             Opc::VUsadd | Opc::VSsadd | Opc::VUssub | Opc::VSssub => {
                 self.vld(0, e(1)?, s.q);
                 self.vld(1, e(2)?, s.q);
@@ -361,7 +376,7 @@ fn supported(opc: Opc, s: VecShape, cond: Cond) -> bool {
     let v = s.vece;
     match opc {
         Opc::VMov | Opc::VNot | Opc::VNeg | Opc::VBitsel | Opc::VDup => true,
-        Opc::VAnds | Opc::VOrs | Opc::VShuf => true,
+        Opc::VAnds | Opc::VOrs | Opc::VShuf | Opc::VTbl => true,
         Opc::VAbs => v < 3,
         Opc::VShli | Opc::VShri => v > 0,
         Opc::VSari => matches!(v, 1 | 2),

@@ -1224,16 +1224,7 @@ impl Tr<'_, '_> {
                 self.b.ins().uload8(types::I32, flags_env(), base, o)
             })
             .collect();
-        for (i, x) in bytes.into_iter().enumerate() {
-            let (base, o) = self.env_addr(d as u64 + i as u64);
-            self.b.ins().istore8(flags_env(), x, base, o);
-        }
-        if n < VEC_BYTES {
-            let z = self.b.ins().iconst(types::I64, 0);
-            let (base, o) = self.env_addr(d as u64 + 8);
-            self.b.ins().store(flags_env(), z, base, o);
-        }
-        self.reload_globals(|g| overlaps(g, d as u64, d as u64 + VEC_BYTES as u64));
+        self.store_vec_bytes(d, bytes);
     }
 
     /// `vtbl` a byte at a time (hosts without an inline byte shuffle): every index byte
@@ -1261,9 +1252,16 @@ impl Tr<'_, '_> {
                 self.b.ins().select(ok, v, z)
             })
             .collect();
-        for (i, v) in bytes.into_iter().enumerate() {
+        self.store_vec_bytes(d, bytes);
+    }
+
+    /// Stores the result bytes of a byte-at-a-time vector op at env offset `d` (the upper
+    /// half zeroed for 8 bytes) and reloads the globals sharing those bytes.
+    fn store_vec_bytes(&mut self, d: u32, bytes: Vec<Value>) {
+        let n = bytes.len() as u32;
+        for (i, x) in bytes.into_iter().enumerate() {
             let (base, o) = self.env_addr(d as u64 + i as u64);
-            self.b.ins().istore8(flags_env(), v, base, o);
+            self.b.ins().istore8(flags_env(), x, base, o);
         }
         if n < VEC_BYTES {
             let z = self.b.ins().iconst(types::I64, 0);

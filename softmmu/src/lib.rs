@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod env;
+mod host_ram;
 pub mod jmp;
 pub mod phys;
 pub mod shadow;

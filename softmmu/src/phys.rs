@@ -1,7 +1,7 @@
 //! The guest physical address space: RAM blocks in host memory and MMIO devices.
 
 use crate::layout::{PAGE_BITS, PAGE_MASK, PAGE_SIZE};
-use std::alloc::{alloc_zeroed, dealloc, Layout};
+use crate::host_ram::HostRam;
 use std::fmt;
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -51,17 +51,11 @@ impl fmt::Display for PhysMapError {
 
 impl std::error::Error for PhysMapError {}
 
-/// Host memory backing a RAM region, allocated zeroed once.
-///
-/// 16-byte alignment (not page alignment) on purpose: the system allocator then serves it
-/// with `calloc`, whose fresh pages are zero-filled lazily by the host kernel, so unused
-/// guest RAM costs nothing. TLB addends do not need host page alignment, and 16 bytes keeps
-/// every naturally aligned guest access (atomics included) naturally aligned on the host.
-const RAM_ALIGN: usize = 16;
-
+/// Host memory backing a RAM region, allocated zeroed once (see [`HostRam`]).
 pub struct RamBlock {
     host: *mut u8,
-    size: usize,
+    /// Owns the memory `host` points to.
+    _mem: HostRam,
     /// Guest page number of the block's first page.
     first_page: u64,
     /// Code-page state, two bits per guest page (see [`CODE`] and [`PROTECTED`]).
@@ -85,22 +79,16 @@ unsafe impl Sync for RamBlock {}
 impl RamBlock {
     fn new(base: u64, size: u64) -> Result<RamBlock, PhysMapError> {
         let oom = PhysMapError::OutOfHostMemory { size };
-        let layout = usize::try_from(size)
+        let mem = usize::try_from(size)
             .ok()
-            .filter(|&s| s > 0)
-            .and_then(|s| Layout::from_size_align(s, RAM_ALIGN).ok())
-            .ok_or(oom.clone())?;
-        // SAFETY: layout has non-zero size.
-        let host = unsafe { alloc_zeroed(layout) };
-        if host.is_null() {
-            return Err(oom);
-        }
+            .and_then(HostRam::new)
+            .ok_or(oom)?;
         let first_page = base >> PAGE_BITS;
         let last_page = (base + (size - 1)) >> PAGE_BITS;
         let words = (last_page - first_page) / PAGES_PER_WORD + 1;
         Ok(RamBlock {
-            host,
-            size: layout.size(),
+            host: mem.as_ptr(),
+            _mem: mem,
             first_page,
             code: (0..words).map(|_| AtomicU64::new(0)).collect(),
         })
@@ -120,18 +108,6 @@ impl RamBlock {
         let pg = (paddr >> PAGE_BITS).checked_sub(self.first_page)?;
         let w = self.code.get((pg / PAGES_PER_WORD) as usize)?;
         Some((w, 2 * (pg % PAGES_PER_WORD) as u32))
-    }
-}
-
-impl Drop for RamBlock {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this exact layout.
-        unsafe {
-            dealloc(
-                self.host,
-                Layout::from_size_align_unchecked(self.size, RAM_ALIGN),
-            )
-        }
     }
 }
 

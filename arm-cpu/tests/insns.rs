@@ -58,6 +58,39 @@ fn loads_stores_and_bitfields() {
 }
 
 #[test]
+fn lsl_and_ubfiz_drop_what_they_shift_out() {
+    // mov x0, #-1 ; movk x0, #0xd234, lsl #48 ; lsl x1, x0, #4 ; lsl w2, w0, #4 ;
+    // ubfiz x3, x0, #8, #12 ; ubfiz w4, w0, #20, #4 ; lsl x5, x0, #63 ;
+    // ubfiz x6, x0, #1, #62
+    let code = [
+        0x9280_0000,
+        0xf2fa_4680,
+        0xd37c_ec01,
+        0x531c_6c02,
+        0xd378_2c03,
+        0x530c_0c04,
+        0xd341_0005,
+        0xd37f_f406,
+    ];
+    on_all(
+        &code,
+        |_| {},
+        |m, be| {
+            let x = &m.env.x;
+            assert_eq!(x[0], 0xd234_ffff_ffff_ffff, "{be}");
+            assert_eq!(x[1], 0x234f_ffff_ffff_fff0, "{be}");
+            // 32-bit forms: the upper half of x0 never reaches the result.
+            assert_eq!(x[2], 0xffff_fff0, "{be}");
+            assert_eq!(x[3], 0xf_ff00, "{be}");
+            assert_eq!(x[4], 0xf0_0000, "{be}");
+            assert_eq!(x[5], 1 << 63, "{be}");
+            // Bits 62 and 63 of x0 (both set) are outside the field.
+            assert_eq!(x[6], 0x2469_ffff_ffff_fffe, "{be}");
+        },
+    );
+}
+
+#[test]
 fn exclusive_pair_succeeds_then_fails_without_monitor() {
     // mov x1, sp ; ldxr x2, [x1] ; add x2, x2, #5 ; stxr w3, x2, [x1] ; stxr w4, x2, [x1]
     let code = [

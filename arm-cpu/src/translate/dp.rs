@@ -594,9 +594,17 @@ fn bitfield(
         let len = imms + 1;
         let pos = width - immr;
         match op {
+            // As shifts, which every back end does in one or two instructions (a
+            // deposit into zero is a shift, a mask and a merge with the zero).
+            BitfieldOp::Ubfm if pos + len == width => {
+                // LSL: the bits shifted out at the top are the ones not kept.
+                let s = cx.c(pos as u64);
+                cx.b.shl(r, src, s);
+            }
             BitfieldOp::Ubfm => {
-                let z = cx.c(0);
-                cx.b.deposit(r, z, src, pos, len);
+                cx.b.extract(r, src, 0, len);
+                let s = cx.c(pos as u64);
+                cx.b.shl(r, r, s);
             }
             BitfieldOp::Sbfm => {
                 cx.b.sextract(r, src, 0, len);

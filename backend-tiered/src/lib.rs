@@ -181,9 +181,11 @@ mod state {
 }
 
 /// Samples that promote a TB when the cold tier does not count runs (the quick JIT in
-/// `virt`). The scheduler samples every running vCPU each 2 ms (MTTCG) or 4 ms time slice
-/// (round-robin), and at every other exit request (timer interrupts): a TB taking a tenth
-/// of a vCPU's time is promoted in well under a second, a loop taking all of it in ~10 ms.
+/// `virt`). The scheduler samples every running vCPU each 2 ms (MTTCG; up to every 16 ms
+/// while its samples find no TB to promote) or 4 ms time slice (round-robin), and at every
+/// other exit request (timer interrupts): a TB taking a tenth of a vCPU's time is promoted
+/// in well under a second, a loop taking all of it in ~10 ms (~70 ms after a long phase
+/// without promotable TBs).
 pub const DEFAULT_SAMPLE_PROMOTE: u32 = 4;
 
 /// Default [`TierOptions::steal_after`].
@@ -345,14 +347,15 @@ impl TieredTb {
     }
 
     /// One more profiling sample: promote at [`TierOptions::sample_promote`] samples.
-    fn sampled(&self) {
+    /// False when the TB is not waiting for promotion (not promotable, queued, hot).
+    fn sampled(&self) -> bool {
         let need = self.shared.sample_promote;
         if need == 0
             || self.hot.get().is_some()
             || self.dead.load(Ordering::Acquire)
             || self.state.load(Ordering::Acquire) != state::COLD
         {
-            return;
+            return false;
         }
         let s = self.samples.load(Ordering::Relaxed).saturating_add(1);
         self.samples.store(s, Ordering::Relaxed);
@@ -360,6 +363,7 @@ impl TieredTb {
             self.samples.store(0, Ordering::Relaxed);
             self.request_promotion(self.runs());
         }
+        true
     }
 
     pub(crate) fn runs(&self) -> u32 {
@@ -475,10 +479,8 @@ impl Backend for Tiered {
         self.shared.hot_full.store(false, Ordering::Relaxed);
     }
 
-    fn sample(&self, tb: &dyn CompiledTb) {
-        if let Some(t) = tiered(tb) {
-            t.sampled();
-        }
+    fn sample(&self, tb: &dyn CompiledTb) -> bool {
+        tiered(tb).is_some_and(|t| t.sampled())
     }
 
     fn wants_samples(&self) -> bool {

@@ -245,11 +245,13 @@ pub trait Backend: Send + Sync {
     }
 
     /// Profiling: the execution loop found a vCPU about to run `tb` when it stopped for
-    /// an exit request (a timer interrupt, a kick), a sample of where guest time goes
-    /// that costs generated code nothing. The tiered back end promotes by these samples
-    /// when its cold code does not count runs. Default: ignored.
-    fn sample(&self, tb: &dyn CompiledTb) {
+    /// an exit request (a timer interrupt, a kick), a sample of where guest time goes. The tiered back end promotes by these samples
+    /// when its cold code does not count runs. Returns whether the sample counted
+    /// towards something (a TB that may still be promoted); the scheduler samples a
+    /// vCPU less often while its samples do not. Default: ignored (false).
+    fn sample(&self, tb: &dyn CompiledTb) -> bool {
         let _ = tb;
+        false
     }
 
     /// Whether [`sample`](Self::sample) is used: the scheduler then also stops each

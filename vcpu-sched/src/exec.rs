@@ -349,7 +349,8 @@ fn sample<C: GuestCpu>(core: &Core, cpu: &mut C, l: &VcpuLocal) {
         None => core.tb_cache.lookup(&key),
     };
     if let Some(tb) = tb {
-        core.backend.sample(&*tb.code);
+        let useful = core.backend.sample(&*tb.code);
+        core.sampled(l.idx, useful);
     }
 }
 

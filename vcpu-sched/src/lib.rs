@@ -149,11 +149,20 @@ impl<C: GuestCpu> Sched<C> {
                     let h = std::thread::Builder::new()
                         .name("vcpu-sampler".to_string())
                         .spawn(move || {
+                            // Periods since each vCPU's last sampling exit.
+                            let mut waited = vec![0u32; n];
                             while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
                                 stop_rx.recv_timeout(Self::SAMPLE_PERIOD)
                             {
-                                for i in 0..n {
-                                    tcore.request_exit(i);
+                                for (i, w) in waited.iter_mut().enumerate() {
+                                    if *w >= tcore.vcpus[i]
+                                        .sample_skip
+                                        .load(std::sync::atomic::Ordering::Relaxed) {
+                                        tcore.request_exit(i);
+                                        *w = 0;
+                                    } else {
+                                        *w += 1;
+                                    }
                                 }
                             }
                         });

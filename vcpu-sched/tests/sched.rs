@@ -788,8 +788,9 @@ impl Backend for Sampled {
     fn direct_entry(&self, tb: &dyn CompiledTb) -> Option<(u64, u64)> {
         self.jit.direct_entry(tb)
     }
-    fn sample(&self, _tb: &dyn CompiledTb) {
+    fn sample(&self, _tb: &dyn CompiledTb) -> bool {
         self.samples.fetch_add(1, Ordering::Relaxed);
+        true
     }
     fn wants_samples(&self) -> bool {
         self.periodic

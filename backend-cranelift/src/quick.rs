@@ -391,7 +391,8 @@ fn compile_with(
     if shared {
         // Chained entry (offset 0: what the jump cache and other TBs' outer sites point
         // to) building the frame, then the inner entry (from another shared-frame TB's
-        // inner site: frame kept), then the execution loop's entry.
+        // inner site: frame kept) falling through into the body: no taken jump between
+        // chained TBs but the chain's own. The execution loop's entry goes at the end.
         g.frame_setup();
         let inner = g.a.offset().0;
         if inner != INNER_ENTRY {
@@ -400,11 +401,8 @@ fn compile_with(
         let check = g.a.new_dynamic_label();
         dynasm!(g.a ; .arch x64 ; =>check);
         g.exit_check();
-        dynasm!(g.a ; .arch x64 ; jmp =>body);
-        let loop_entry = g.a.offset().0;
-        g.frame_setup();
-        dynasm!(g.a ; .arch x64 ; jmp =>check ; =>body);
-        return finish(g, func, Some(inner), loop_entry, limit, scratch);
+        dynasm!(g.a ; .arch x64 ; =>body);
+        return finish(g, func, Some(inner), LoopEntry::AtEnd(check), limit, scratch);
     }
     // Chained entry (offset 0): what chain cells and the jump cache point to.
     g.prologue();
@@ -431,7 +429,15 @@ fn compile_with(
         );
     }
     dynasm!(g.a ; .arch x64 ; =>body);
-    finish(g, func, None, loop_entry, limit, scratch)
+    finish(g, func, None, LoopEntry::At(loop_entry), limit, scratch)
+}
+
+/// Where the execution loop's entry of a TB is.
+enum LoopEntry {
+    /// At this offset, already emitted.
+    At(usize),
+    /// To be emitted after the body: the frame built, then a jump to the label.
+    AtEnd(DynamicLabel),
 }
 
 /// The second access of a pair starting at op `i`: two loads (or two stores) of the
@@ -542,7 +548,7 @@ fn finish(
     mut g: Gen<'_>,
     func: &Func,
     inner: Option<usize>,
-    loop_entry: usize,
+    loop_entry: LoopEntry,
     limit: DynamicLabel,
     scratch: &mut Scratch,
 ) -> Result<QuickCode, BackendError> {
@@ -610,6 +616,15 @@ fn finish(
     );
     g.epilogue();
     dynasm!(g.a ; .arch x64 ; ret);
+    let loop_entry = match loop_entry {
+        LoopEntry::At(o) => o,
+        LoopEntry::AtEnd(to) => {
+            let o = g.a.offset().0;
+            g.frame_setup();
+            dynasm!(g.a ; .arch x64 ; jmp =>to);
+            o
+        }
+    };
     let mut slow = std::mem::take(&mut g.slow);
     for p in slow.drain(..) {
         g.slow_path(&p)?;

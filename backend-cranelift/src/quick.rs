@@ -1742,6 +1742,9 @@ impl Gen<'_> {
         use Opc::*;
         let w = op.ty == Type::I64;
         let (a, b) = (Self::i(op, 0)?, Self::i(op, 1)?);
+        if self.alu_in_place(op, a, b)? || self.add_lea(op, a, b)? {
+            return Ok(());
+        }
         self.load(RAX, a)?;
         let digit = match op.opc {
             Add => Some(0),
@@ -1792,11 +1795,136 @@ impl Gen<'_> {
         self.store(Self::o(op, 0)?, RAX)
     }
 
+    /// The cache slot holding `t` if the current op may overwrite it: no later op reads
+    /// `t` (a global's value stays in env, which stores write through), `t` is not the
+    /// op's other input, and no memory path has the cache frozen.
+    fn dead_in_cache(&self, t: Temp, other: Temp) -> Option<usize> {
+        if self.frozen || t == other || self.uses.get(t.index()).copied().unwrap_or(1) != 0 {
+            return None;
+        }
+        self.cache.iter().position(|&c| c == Some(t))
+    }
+
+    /// `d = x op y` computed in the cache register of an input no later op reads (`x`,
+    /// or `y` for a commutative op), which then holds `d`: no copies through `rax`.
+    fn alu_in_place(&mut self, op: &Op, a: Temp, b: Temp) -> Result<bool, BackendError> {
+        use Opc::*;
+        let w = op.ty == Type::I64;
+        let commutative = matches!(op.opc, Add | And | Or | Xor | Mul);
+        let pick = match self.dead_in_cache(a, b) {
+            Some(k) => Some((k, a, b)),
+            None if commutative => self.dead_in_cache(b, a).map(|k| (k, b, a)),
+            None => None,
+        };
+        let Some((k, x, y)) = pick else {
+            return Ok(false);
+        };
+        let imm = self.imm(y, op.ty);
+        let ry = match imm {
+            Some(_) => RAX,
+            None => self.src_reg(y)?,
+        };
+        // Loading `y` may have taken the slot.
+        if self.cache[k] != Some(x) {
+            return Ok(false);
+        }
+        let c = CACHE_REGS[k];
+        self.clock += 1;
+        self.stamp[k] = self.clock;
+        match (imm, op.opc, w) {
+            (Some(i), Add, true) => dynasm!(self.a ; .arch x64 ; add Rq(c), i),
+            (Some(i), Add, false) => dynasm!(self.a ; .arch x64 ; add Rd(c), i),
+            (Some(i), Sub, true) => dynasm!(self.a ; .arch x64 ; sub Rq(c), i),
+            (Some(i), Sub, false) => dynasm!(self.a ; .arch x64 ; sub Rd(c), i),
+            (Some(i), And, true) => dynasm!(self.a ; .arch x64 ; and Rq(c), i),
+            (Some(i), And, false) => dynasm!(self.a ; .arch x64 ; and Rd(c), i),
+            (Some(i), Or, true) => dynasm!(self.a ; .arch x64 ; or Rq(c), i),
+            (Some(i), Or, false) => dynasm!(self.a ; .arch x64 ; or Rd(c), i),
+            (Some(i), Xor, true) => dynasm!(self.a ; .arch x64 ; xor Rq(c), i),
+            (Some(i), Xor, false) => dynasm!(self.a ; .arch x64 ; xor Rd(c), i),
+            (Some(i), _, true) => dynasm!(self.a ; .arch x64 ; imul Rq(c), Rq(c), i),
+            (Some(i), _, false) => dynasm!(self.a ; .arch x64 ; imul Rd(c), Rd(c), i),
+            (None, Add, true) => dynasm!(self.a ; .arch x64 ; add Rq(c), Rq(ry)),
+            (None, Add, false) => dynasm!(self.a ; .arch x64 ; add Rd(c), Rd(ry)),
+            (None, Sub, true) => dynasm!(self.a ; .arch x64 ; sub Rq(c), Rq(ry)),
+            (None, Sub, false) => dynasm!(self.a ; .arch x64 ; sub Rd(c), Rd(ry)),
+            (None, And, true) => dynasm!(self.a ; .arch x64 ; and Rq(c), Rq(ry)),
+            (None, And, false) => dynasm!(self.a ; .arch x64 ; and Rd(c), Rd(ry)),
+            (None, Or, true) => dynasm!(self.a ; .arch x64 ; or Rq(c), Rq(ry)),
+            (None, Or, false) => dynasm!(self.a ; .arch x64 ; or Rd(c), Rd(ry)),
+            (None, Xor, true) => dynasm!(self.a ; .arch x64 ; xor Rq(c), Rq(ry)),
+            (None, Xor, false) => dynasm!(self.a ; .arch x64 ; xor Rd(c), Rd(ry)),
+            (None, _, true) => dynasm!(self.a ; .arch x64 ; imul Rq(c), Rq(ry)),
+            (None, _, false) => dynasm!(self.a ; .arch x64 ; imul Rd(c), Rd(ry)),
+        }
+        // The old value is dead: nothing to spill; `store` names what the register holds.
+        self.cache[k] = None;
+        self.dirty[k] = false;
+        self.store(Self::o(op, 0)?, c)?;
+        Ok(true)
+    }
+
+    /// `add` of a cached value and a constant or another cached value as one `lea` into
+    /// `rax` (the low 32 bits, zero-extended, for I32), instead of a copy and an add.
+    fn add_lea(&mut self, op: &Op, a: Temp, b: Temp) -> Result<bool, BackendError> {
+        if op.opc != Opc::Add || self.frozen {
+            return Ok(false);
+        }
+        let w = op.ty == Type::I64;
+        let at = self.a.offset().0;
+        let in_rax = |g: &Self, t: Temp| g.clean.is_some_and(|(o, c)| o == at && c.contains(&Some(t)));
+        if in_rax(self, a) || in_rax(self, b) {
+            return Ok(false);
+        }
+        let Some(ka) = self.cached(a) else {
+            return Ok(false);
+        };
+        let ca = CACHE_REGS[ka];
+        if let Some(i) = self.imm(b, op.ty) {
+            if w {
+                dynasm!(self.a ; .arch x64 ; lea rax, [Rq(ca) + i]);
+            } else {
+                dynasm!(self.a ; .arch x64 ; lea eax, [Rq(ca) + i]);
+            }
+        } else if let Some(kb) = self.cached(b) {
+            let cb = CACHE_REGS[kb];
+            if w {
+                dynasm!(self.a ; .arch x64 ; lea rax, [Rq(ca) + Rq(cb)]);
+            } else {
+                dynasm!(self.a ; .arch x64 ; lea eax, [Rq(ca) + Rq(cb)]);
+            }
+        } else {
+            return Ok(false);
+        }
+        self.store(Self::o(op, 0)?, RAX)?;
+        Ok(true)
+    }
+
     /// Shifts and rotates: x86 masks the count to the operand width, as the IR does.
     fn shift(&mut self, op: &Op) -> Result<(), BackendError> {
         use Opc::*;
         let w = op.ty == Type::I64;
         let (a, b) = (Self::i(op, 0)?, Self::i(op, 1)?);
+        if let (Some(k), Some(v)) = (self.dead_in_cache(a, b), self.f.const_value(b)) {
+            // In place in the cache register of `a`, which no later op reads.
+            let c = CACHE_REGS[k];
+            let n = (v % op.ty.bits() as u64) as i8;
+            match (op.opc, w) {
+                (Shl, true) => dynasm!(self.a ; .arch x64 ; shl Rq(c), n),
+                (Shl, false) => dynasm!(self.a ; .arch x64 ; shl Rd(c), n),
+                (Shr, true) => dynasm!(self.a ; .arch x64 ; shr Rq(c), n),
+                (Shr, false) => dynasm!(self.a ; .arch x64 ; shr Rd(c), n),
+                (Sar, true) => dynasm!(self.a ; .arch x64 ; sar Rq(c), n),
+                (Sar, false) => dynasm!(self.a ; .arch x64 ; sar Rd(c), n),
+                (Rotl, true) => dynasm!(self.a ; .arch x64 ; rol Rq(c), n),
+                (Rotl, false) => dynasm!(self.a ; .arch x64 ; rol Rd(c), n),
+                (_, true) => dynasm!(self.a ; .arch x64 ; ror Rq(c), n),
+                (_, false) => dynasm!(self.a ; .arch x64 ; ror Rd(c), n),
+            }
+            self.cache[k] = None;
+            self.dirty[k] = false;
+            return self.store(Self::o(op, 0)?, c);
+        }
         self.load(RAX, a)?;
         if let Some(v) = self.f.const_value(b) {
             let n = (v % op.ty.bits() as u64) as i8;

@@ -143,8 +143,9 @@ fn load_store(cx: &mut Ctx, op: LsOp, size: u8, rt: Reg, mode: AddrMode, form: L
             let signed = matches!(op, LsOp::LoadSigned(_));
             let v = cx.tmp();
             cx.b.qemu_ld(v, a.addr, memop(size, signed), mmu);
-            // Loads into W registers zero-extend the (possibly sign-extended) value.
-            let is64 = size == 3 || op == LsOp::LoadSigned(Width::X);
+            // Loads into W registers zero-extend the (possibly sign-extended) value; an
+            // unsigned load is zero-extended already.
+            let is64 = size == 3 || !signed || op == LsOp::LoadSigned(Width::X);
             // Write back first: if rt == rn the loaded value wins (the architecture
             // calls this UNPREDICTABLE; this matches the common hardware choice).
             writeback(cx, &a);
@@ -162,14 +163,14 @@ fn pair(cx: &mut Ctx, load: bool, size: u8, signed: bool, rt: Reg, rt2: Reg, mod
     let a2 = cx.tmp();
     let k = cx.c(bytes);
     cx.b.add(a2, a.addr, k);
-    let is64 = size == 3 || signed;
     if load {
         let (v1, v2) = (cx.tmp(), cx.tmp());
         cx.b.qemu_ld(v1, a.addr, memop(size, signed), mmu);
         cx.b.qemu_ld(v2, a2, memop(size, signed), mmu);
         writeback(cx, &a);
-        cx.wr(rt, v1, is64);
-        cx.wr(rt2, v2, is64);
+        // Unsigned loads are zero-extended already; LDPSW's results are 64 bits.
+        cx.wr(rt, v1, true);
+        cx.wr(rt2, v2, true);
     } else {
         let (v1, v2) = (cx.rx(rt), cx.rx(rt2));
         // Copy before writeback in case rt/rt2 is the base register.

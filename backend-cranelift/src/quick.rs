@@ -473,7 +473,65 @@ pub(crate) fn pair_at(f: &Func, i: usize) -> Option<&Op> {
     (add_ok && a != b && !clobbers_b).then_some(next)
 }
 
+/// The `mov` after op `i` when the two add a constant to a 64-bit global and nothing else
+/// reads the sum: `add t, G, $c ; mov G, t` (how the translator advances `pc` before a
+/// `goto_tb`): one read-modify-write of env instead of a load, an add and a store.
+fn global_bump_at<'f>(f: &'f Func, i: usize, uses: &[u32], locs: &[Option<Loc>]) -> Option<&'f Op> {
+    let (op, next) = (f.ops.get(i)?, f.ops.get(i + 1)?);
+    let (&t, &g, &c) = (op.oargs.first()?, op.iargs.first()?, op.iargs.get(1)?);
+    let is_env64 = |x: Temp| matches!(locs.get(x.index()), Some(Some(Loc::Env(_, false))));
+    let local = matches!(locs.get(t.index()), Some(Some(Loc::Slot(_))));
+    let ok = op.opc == Opc::Add
+        && op.ty == Type::I64
+        && next.opc == Opc::Mov
+        && next.ty == Type::I64
+        && next.iargs.first() == Some(&t)
+        && next.oargs.first() == Some(&g)
+        && is_env64(g)
+        && local
+        && g != c
+        && f.const_value(c).is_some_and(fits_i32)
+        // Read once: by the `mov`.
+        && uses.get(t.index()) == Some(&1);
+    ok.then_some(next)
+}
+
 impl Gen<'_> {
+    /// `add t, G, $c ; mov G, t` (see [`global_bump_at`]) as an add to env.
+    fn global_bump(&mut self, op: &Op) -> Result<(), BackendError> {
+        let (g, c) = (Self::i(op, 0)?, Self::i(op, 1)?);
+        let Loc::Env(off, false) = self.loc(g)? else {
+            return Err(bad("global bump of a non-global"));
+        };
+        let v = self.f.const_value(c).ok_or_else(|| bad("global bump by a non-constant"))?;
+        self.pinned = [None; 4];
+        self.drop_temp(g);
+        dynasm!(self.a ; .arch x64 ; add QWORD [rbx + off], v as i32);
+        // rax still holds what it held, except `g`.
+        self.rax_kept = Some(g);
+        Ok(())
+    }
+
+    /// `mov G, $c` into a global as one store of an immediate (no `rax`); false when the
+    /// input is no constant fitting the store or the output no global.
+    fn mov_imm_to_env(&mut self, d: Temp, a: Temp) -> Result<bool, BackendError> {
+        let (Loc::Env(off, w32), Loc::Imm(v)) = (self.loc(d)?, self.loc(a)?) else {
+            return Ok(false);
+        };
+        if self.frozen || (!w32 && !fits_i32(v)) {
+            return Ok(false);
+        }
+        self.pinned = [None; 4];
+        self.drop_temp(d);
+        if w32 {
+            dynasm!(self.a ; .arch x64 ; mov DWORD [rbx + off], v as i32);
+        } else {
+            dynasm!(self.a ; .arch x64 ; mov QWORD [rbx + off], v as i32);
+        }
+        self.rax_kept = Some(d);
+        Ok(true)
+    }
+
     /// A pair of loads or stores (see [`pair_at`]): one TLB probe over both elements, the
     /// slow path (a miss, a page crossing, a flagged entry) does both accesses in order.
     fn mem_pair(&mut self, op: &Op, next: &Op) -> Result<(), BackendError> {
@@ -569,7 +627,8 @@ fn finish(
         g.rax_kept = None;
         g.mov_src = None;
         g.pinned = [None; 4];
-        let second = pair_at(func, i);
+        let bump = global_bump_at(func, i, &g.uses, &g.locs);
+        let second = bump.or_else(|| pair_at(func, i));
         let inputs = op
             .iargs
             .iter()
@@ -585,12 +644,16 @@ fn finish(
                 g.pinned = [Some(Temp(u32::MAX)); 4];
             }
         }
-        match second {
-            Some(s) => {
+        match (second, bump) {
+            (Some(_), Some(_)) => {
+                g.global_bump(op)?;
+                skip = true;
+            }
+            (Some(s), None) => {
                 g.mem_pair(op, s)?;
                 skip = true;
             }
-            None => g.op(op)?,
+            (None, _) => g.op(op)?,
         }
         let end = g.a.offset().0;
         if let Some((_, t)) = g.last_store.filter(|&(o, _)| o == end) {
@@ -1207,7 +1270,7 @@ impl Gen<'_> {
                 let in_rax = self
                     .clean
                     .is_some_and(|(o, c)| o == at && c.contains(&Some(a)));
-                if !in_rax && self.mov_from_cache(d, a)? {
+                if !in_rax && (self.mov_from_cache(d, a)? || self.mov_imm_to_env(d, a)?) {
                     return Ok(());
                 }
                 self.load(RAX, a)?;

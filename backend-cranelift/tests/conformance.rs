@@ -167,6 +167,44 @@ fn unary_results_feed_the_next_op() {
     );
 }
 
+/// Ops whose input no later op reads (the quick JIT computes them in that input's cache
+/// register), adds of cached values (a `lea`), a global advanced by a constant (`add t, G,
+/// $c ; mov G, t`: one add to env, only when nothing else reads `t`) and constants stored
+/// into globals.
+#[test]
+fn dead_inputs_bumped_globals_and_constant_stores() {
+    let inits = pair_inits("i64");
+    check(
+        "in place",
+        "local l0:i64\nlocal l1:i64\nlocal m0:i32\n  \
+         add.i64 l0, x0, x1\n  add.i64 l1, l0, $0x5\n  sub.i64 x2, l1, x3\n  \
+         mul.i64 l0, x1, x0\n  xor.i64 x3, x2, l0\n  shl.i64 x4, x3, $0x7\n  \
+         add.i64 x5, x4, x1\n  add.i64 x6, x0, $0xffffffffffffff80\n  sub.i64 l1, x5, $0x10\n  \
+         and.i64 x7, l1, x6\n  or.i64 l0, x7, x1\n  mul.i64 x8, l0, $0x3\n  \
+         add.i32 m0, w16, $0x7fffffff\n  add.i32 w18, m0, w17\n  shr.i32 w19, w18, $0x3\n  \
+         exit_tb 0\n",
+        &inits,
+    );
+    check(
+        "bumps",
+        "local l0:i64\nlocal l1:i64\n  \
+         add.i64 l0, x0, $0x40\n  mov.i64 x0, l0\n  \
+         add.i64 l1, x1, $0xfffffffffffffff8\n  mov.i64 x1, l1\n  add.i64 x2, l1, $0x1\n  \
+         add.i64 l0, x3, $0x7fffffff\n  mov.i64 x3, l0\n  \
+         mov.i64 x4, x0\n  exit_tb 0\n",
+        &inits,
+    );
+    let outs = check(
+        "constant stores",
+        "  mov.i64 x0, $0xffffffffffffffff\n  mov.i64 x1, $0x80000000\n  mov.i64 x2, $0x7fffffff\n  \
+         mov.i64 x3, $0x123456789\n  mov.i32 w16, $0xffffffff\n  mov.i32 w17, $0x5\n  \
+         add.i64 x4, x0, x1\n  exit_tb 0\n",
+        &inits[..1],
+    );
+    let r = &outs[0].regs;
+    assert_eq!(r[..5], [u64::MAX, 0x8000_0000, 0x7fff_ffff, 0x1_2345_6789, 0x7fff_ffff]);
+}
+
 #[test]
 fn conversions_between_types() {
     let inits: Vec<Init> = VALUES

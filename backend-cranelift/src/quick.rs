@@ -1293,6 +1293,7 @@ impl Gen<'_> {
                 self.store(Self::o(op, 0)?, RAX)?;
             }
             Shl | Shr | Sar | Rotl | Rotr => self.shift(op)?,
+            Neg | Not if self.unary_in_place(op)? => {}
             Neg | Not => {
                 self.load(RAX, Self::i(op, 0)?)?;
                 match (op.opc, w) {
@@ -1303,6 +1304,9 @@ impl Gen<'_> {
                 }
                 self.store(Self::o(op, 0)?, RAX)?;
             }
+            Ext8s | Ext8u | Ext16s | Ext16u | Ext32s | Ext32u | ExtuI32I64 | ExtsI32I64
+            | ExtrlI64I32 | ExtrhI64I32
+                if self.unary_in_place(op)? || self.ext32u_from_env(op)? => {}
             Ext8s | Ext8u | Ext16s | Ext16u | Ext32s | Ext32u | ExtuI32I64 | ExtsI32I64
             | ExtrlI64I32 | ExtrhI64I32 => {
                 self.load(RAX, Self::i(op, 0)?)?;
@@ -1862,10 +1866,63 @@ impl Gen<'_> {
     /// `t` (a global's value stays in env, which stores write through), `t` is not the
     /// op's other input, and no memory path has the cache frozen.
     fn dead_in_cache(&self, t: Temp, other: Temp) -> Option<usize> {
-        if self.frozen || t == other || self.uses.get(t.index()).copied().unwrap_or(1) != 0 {
+        if t == other {
+            return None;
+        }
+        self.dead_cached(t)
+    }
+
+    /// [`dead_in_cache`](Self::dead_in_cache) for a one-input op.
+    fn dead_cached(&self, t: Temp) -> Option<usize> {
+        if self.frozen || self.uses.get(t.index()).copied().unwrap_or(1) != 0 {
             return None;
         }
         self.cache.iter().position(|&c| c == Some(t))
+    }
+
+    /// A one-input op in the cache register of its input when no later op reads the input
+    /// (extensions, `neg`, `not`); false (nothing emitted) otherwise.
+    fn unary_in_place(&mut self, op: &Op) -> Result<bool, BackendError> {
+        use Opc::*;
+        let a = Self::i(op, 0)?;
+        let Some(k) = self.dead_cached(a) else {
+            return Ok(false);
+        };
+        let c = CACHE_REGS[k];
+        match (op.opc, op.ty == Type::I64) {
+            (Ext32u | ExtuI32I64 | ExtrlI64I32, _) | (Ext32s, false) => {
+                dynasm!(self.a ; .arch x64 ; mov Rd(c), Rd(c))
+            }
+            (Ext32s, true) | (ExtsI32I64, _) => dynasm!(self.a ; .arch x64 ; movsxd Rq(c), Rd(c)),
+            (Ext8u, _) => dynasm!(self.a ; .arch x64 ; movzx Rd(c), Rb(c)),
+            (Ext16u, _) => dynasm!(self.a ; .arch x64 ; movzx Rd(c), Rw(c)),
+            (Neg, true) => dynasm!(self.a ; .arch x64 ; neg Rq(c)),
+            (Neg, false) => dynasm!(self.a ; .arch x64 ; neg Rd(c)),
+            (Not, true) => dynasm!(self.a ; .arch x64 ; not Rq(c)),
+            (Not, false) => dynasm!(self.a ; .arch x64 ; not Rd(c)),
+            _ => return Ok(false),
+        }
+        self.cache[k] = None;
+        self.dirty[k] = false;
+        self.store(Self::o(op, 0)?, c)?;
+        Ok(true)
+    }
+
+    /// `ext32u` of a 64-bit global neither cached nor in `rax`: one 32-bit load from env
+    /// (which zero-extends) instead of a load and a `mov eax, eax`.
+    fn ext32u_from_env(&mut self, op: &Op) -> Result<bool, BackendError> {
+        let a = Self::i(op, 0)?;
+        let at = self.a.offset().0;
+        let in_rax = self.clean.is_some_and(|(o, c)| o == at && c.contains(&Some(a)));
+        if op.opc != Opc::Ext32u || in_rax || self.cache.contains(&Some(a)) {
+            return Ok(false);
+        }
+        let Loc::Env(off, false) = self.loc(a)? else {
+            return Ok(false);
+        };
+        dynasm!(self.a ; .arch x64 ; mov eax, [rbx + off]);
+        self.store(Self::o(op, 0)?, RAX)?;
+        Ok(true)
     }
 
     /// `d = x op y` computed in the cache register of an input no later op reads (`x`,

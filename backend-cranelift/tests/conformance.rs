@@ -176,12 +176,23 @@ fn dead_inputs_bumped_globals_and_constant_stores() {
     let inits = pair_inits("i64");
     check(
         "in place",
-        "local l0:i64\nlocal l1:i64\nlocal m0:i32\n  \
+        "local l0:i64\nlocal l1:i64\nlocal l2:i64\nlocal l3:i64\nlocal l4:i64\nlocal l5:i64\n\
+         local m0:i32\n  \
          add.i64 l0, x0, x1\n  add.i64 l1, l0, $0x5\n  sub.i64 x2, l1, x3\n  \
-         mul.i64 l0, x1, x0\n  xor.i64 x3, x2, l0\n  shl.i64 x4, x3, $0x7\n  \
-         add.i64 x5, x4, x1\n  add.i64 x6, x0, $0xffffffffffffff80\n  sub.i64 l1, x5, $0x10\n  \
-         and.i64 x7, l1, x6\n  or.i64 l0, x7, x1\n  mul.i64 x8, l0, $0x3\n  \
+         mul.i64 l2, x1, x0\n  xor.i64 x3, x2, l2\n  shl.i64 x4, x3, $0x7\n  \
+         add.i64 x5, x4, x1\n  add.i64 x6, x0, $0xffffffffffffff80\n  sub.i64 l3, x5, $0x10\n  \
+         and.i64 x7, l3, x6\n  or.i64 l4, x7, x1\n  mul.i64 x8, l4, $0x3\n  \
+         sub.i64 l5, x0, x1\n  sub.i64 x9, l5, x0\n  \
          add.i32 m0, w16, $0x7fffffff\n  add.i32 w18, m0, w17\n  shr.i32 w19, w18, $0x3\n  \
+         exit_tb 0\n",
+        &inits,
+    );
+    check(
+        "unary in place",
+        "local l0:i64\nlocal l1:i64\nlocal l2:i64\nlocal l3:i64\nlocal l4:i64\n  \
+         ext32u.i64 x2, x0\n  mul.i64 l0, x1, x0\n  ext32u.i64 x3, l0\n  \
+         neg.i64 l1, x1\n  not.i64 x4, l1\n  add.i64 l2, x0, x1\n  neg.i64 x5, l2\n  \
+         mul.i64 l3, x0, x0\n  ext32s.i64 x6, l3\n  xor.i64 l4, x0, x1\n  ext8u.i64 x7, l4\n  \
          exit_tb 0\n",
         &inits,
     );

@@ -58,10 +58,11 @@ fn loads_stores_and_bitfields() {
 }
 
 #[test]
-fn lsl_and_ubfiz_drop_what_they_shift_out() {
+fn shifts_and_ubfiz_drop_what_they_shift_out() {
     // mov x0, #-1 ; movk x0, #0xd234, lsl #48 ; lsl x1, x0, #4 ; lsl w2, w0, #4 ;
     // ubfiz x3, x0, #8, #12 ; ubfiz w4, w0, #20, #4 ; lsl x5, x0, #63 ;
-    // ubfiz x6, x0, #1, #62
+    // ubfiz x6, x0, #1, #62 ; lsr x7, x0, #12 ; lsr w8, w0, #4 ; asr x9, x0, #8 ;
+    // asr w10, w0, #4 ; lsr x11, x0, #63
     let code = [
         0x9280_0000,
         0xf2fa_4680,
@@ -71,6 +72,11 @@ fn lsl_and_ubfiz_drop_what_they_shift_out() {
         0x530c_0c04,
         0xd341_0005,
         0xd37f_f406,
+        0xd34c_fc07,
+        0x5304_7c08,
+        0x9348_fc09,
+        0x1304_7c0a,
+        0xd37f_fc0b,
     ];
     on_all(
         &code,
@@ -86,6 +92,12 @@ fn lsl_and_ubfiz_drop_what_they_shift_out() {
             assert_eq!(x[5], 1 << 63, "{be}");
             // Bits 62 and 63 of x0 (both set) are outside the field.
             assert_eq!(x[6], 0x2469_ffff_ffff_fffe, "{be}");
+            assert_eq!(x[7], 0x000d_234f_ffff_ffff, "{be}");
+            // The upper half of x0 never shifts into a W result; W ASR copies bit 31.
+            assert_eq!(x[8], 0x0fff_ffff, "{be}");
+            assert_eq!(x[9], 0xffd2_34ff_ffff_ffff, "{be}");
+            assert_eq!(x[10], 0xffff_ffff, "{be}");
+            assert_eq!(x[11], 1, "{be}");
         },
     );
 }

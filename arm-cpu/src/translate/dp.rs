@@ -580,6 +580,15 @@ fn bitfield(
         // Extract bits imms..immr of src to the bottom (UBFX/SBFX/BFXIL, LSR/ASR).
         let len = imms - immr + 1;
         match op {
+            // LSR (the 32-bit source is zero-extended) and 64-bit ASR: one shift.
+            BitfieldOp::Ubfm if imms == width - 1 => {
+                let s = cx.c(immr as u64);
+                cx.b.shr(r, src, s);
+            }
+            BitfieldOp::Sbfm if imms == 63 => {
+                let s = cx.c(immr as u64);
+                cx.b.sar(r, src, s);
+            }
             BitfieldOp::Ubfm => cx.b.extract(r, src, immr, len),
             BitfieldOp::Sbfm => cx.b.sextract(r, src, immr, len),
             BitfieldOp::Bfm => {

@@ -131,6 +131,20 @@ struct Table {
     buckets: Box<[ArcSwapOption<Node>]>,
 }
 
+impl Drop for Table {
+    /// Dropping an `ArcSwap` scans every thread's debt slots for readers of its value:
+    /// for 2^18 buckets, milliseconds at every exit and cache flush (3 % of a 0.2 s
+    /// bare-metal run). An empty bucket releases nothing, so it is forgotten unscanned;
+    /// `&mut self` means no reader is left anyway.
+    fn drop(&mut self) {
+        for b in std::mem::take(&mut self.buckets).into_vec() {
+            if b.load().is_none() {
+                std::mem::forget(b);
+            }
+        }
+    }
+}
+
 impl Table {
     fn new(bits: u32) -> Table {
         Table {

@@ -103,6 +103,46 @@ fn shifts_and_ubfiz_drop_what_they_shift_out() {
 }
 
 #[test]
+fn movz_movk_runs_write_constants() {
+    // movz x2, #0x7c15 ; movz x3, #0x8ccd ; movk x2, #0x7f4a, lsl #16 ;
+    // movk x3, #0xed55, lsl #16 ; movk x2, #0x79b9, lsl #32 ; movk x3, #0xafd7, lsl #32 ;
+    // movk x2, #0x9e37, lsl #48 ; add x5, x2, #1 ; movk x3, #0xff51, lsl #48 ;
+    // movn x4, #1 ; movk w4, #0x1234, lsl #16
+    let code = [
+        0xd28f_82a2,
+        0xd291_99a3,
+        0xf2af_e942,
+        0xf2bd_aaa3,
+        0xf2cf_3722,
+        0xf2d5_fae3,
+        0xf2f3_c6e2,
+        0x9100_0445,
+        0xf2ff_ea23,
+        0x9280_0024,
+        0x72a2_4684,
+    ];
+    on_all(
+        &code,
+        |m| m.env.x[4] = u64::MAX,
+        |m, be| {
+            let x = &m.env.x;
+            assert_eq!(x[2], 0x9e37_79b9_7f4a_7c15, "{be}");
+            assert_eq!(x[5], 0x9e37_79b9_7f4a_7c16, "{be}");
+            assert_eq!(x[3], 0xff51_afd7_ed55_8ccd, "{be}");
+            // A W MOVK zero-extends (over a 64-bit MOVN).
+            assert_eq!(x[4], 0x1234_fffe, "{be}");
+        },
+    );
+    // Only the MOVK after the ADD (which ends the run) is a deposit.
+    let m = common::Machine::new(&code);
+    let page = m.phys.ram_ptr(softmmu::PhysAddr(common::RAM), 4096).unwrap();
+    // SAFETY: `page` is the host view of the RAM page holding the code.
+    let (f, _, _) = unsafe { arm_cpu::translate::translate_block(page, common::RAM, m.flags) };
+    let deposits = f.ops.iter().filter(|o| o.opc == tcg_ir::Opc::Deposit).count();
+    assert_eq!(deposits, 1, "{f}");
+}
+
+#[test]
 fn exclusive_pair_succeeds_then_fails_without_monitor() {
     // mov x1, sp ; ldxr x2, [x1] ; add x2, x2, #5 ; stxr w3, x2, [x1] ; stxr w4, x2, [x1]
     let code = [

@@ -17,49 +17,6 @@ thread_local! {
     static COPIES: std::cell::RefCell<(Copies, Vec<usize>)> = std::cell::RefCell::default();
     static DCE: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
     static CONSTS: std::cell::RefCell<FxHashMap<(Type, u64), Temp>> = std::cell::RefCell::default();
-    static KNOWN: std::cell::RefCell<Known> = std::cell::RefCell::default();
-}
-
-/// Locals a constant folding walk has seen set to a constant (by a `mov`, folded or not),
-/// with no label or redefinition since: their later uses read the constant, so a chain of
-/// foldable ops (MOVZ then three MOVKs: a `mov` and three `deposit`s) folds in one walk
-/// instead of one link per `fold_constants` + `propagate_copies` round.
-#[derive(Default)]
-struct Known {
-    /// Per temp: the walk (`walk`) and label epoch (`epoch`) it was recorded in, and
-    /// the constant temp.
-    at: Vec<(u32, u32, Temp)>,
-    walk: u32,
-    epoch: u32,
-}
-
-impl Known {
-    fn start(&mut self, temps: usize) {
-        self.walk = self.walk.wrapping_add(1);
-        if self.walk == 0 {
-            // Wrapped: old records could look current.
-            self.at.clear();
-            self.walk = 1;
-        }
-        self.epoch = 0;
-        if self.at.len() < temps {
-            self.at.resize(temps, (0, 0, Temp(0)));
-        }
-    }
-
-    fn get(&self, t: Temp) -> Option<Temp> {
-        let &(w, e, c) = self.at.get(t.index())?;
-        (w == self.walk && e == self.epoch).then_some(c)
-    }
-
-    fn set(&mut self, t: Temp, c: Option<Temp>) {
-        if let Some(slot) = self.at.get_mut(t.index()) {
-            *slot = match c {
-                Some(c) => (self.walk, self.epoch, c),
-                None => (0, 0, Temp(0)),
-            };
-        }
-    }
 }
 
 /// Runs the passes in order: fold, propagate copies, fold again (propagation exposes new
@@ -320,47 +277,17 @@ pub fn fold_constants(func: &mut Func) {
     // one-to-two replacements are spliced in then.
     let mut removed = Vec::new();
     let mut inserted = Vec::new();
-    let mut known = KNOWN.with(|k| k.take());
-    known.start(func.temps.len());
     for (i, op) in ops.iter_mut().enumerate() {
-        if op.opc == Opc::SetLabel {
-            known.epoch += 1;
-            continue;
-        }
-        for t in op.iargs.iter_mut() {
-            if let Some(c) = known.get(*t) {
-                *t = c;
-            }
-        }
         match fold_op(func, &mut consts, op) {
             Fold::Keep => {}
             Fold::Remove => removed.push(i),
             Fold::Replace(r) => *op = r,
             Fold::Replace2(a, b) => {
                 *op = a;
-                // `b` defines its outputs after `op`: forget them (no constant recorded).
-                for &o in &b.oargs {
-                    known.set(o, None);
-                }
                 inserted.push((i, b));
             }
         }
-        let is_local =
-            |t: Temp| matches!(func.temps.get(t.index()), Some(x) if matches!(x.kind, TempKind::Local));
-        let konst = match (op.opc, op.oargs.first(), op.iargs.first()) {
-            (Opc::Mov, Some(&d), Some(&s)) if is_local(d) && func.const_value(s).is_some() => {
-                Some((d, s))
-            }
-            _ => None,
-        };
-        for &o in &op.oargs {
-            known.set(o, None);
-        }
-        if let Some((d, s)) = konst {
-            known.set(d, Some(s));
-        }
     }
-    KNOWN.with(|k| *k.borrow_mut() = known);
     if !inserted.is_empty() {
         let mut out = Vec::with_capacity(ops.len() + inserted.len());
         let mut next = inserted.into_iter().peekable();

@@ -5,7 +5,7 @@ use super::{BlockEnd, Ctx};
 use crate::helpers;
 use arm_decode::{
     BitfieldOp, CcmpOperand, CondSelOp, DataProc1Op, DataProc2Op, DataProc3Op, Extend, Insn,
-    LogicOp, MoveWideOp, Shift,
+    LogicOp, MoveWideOp, RegKind, Shift,
 };
 use tcg_ir::types::Type;
 use tcg_ir::Temp;
@@ -206,21 +206,38 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
             shift,
         } => {
             let v = (imm16 as u64) << shift;
-            match op {
-                MoveWideOp::Z => {
-                    let c = cx.c(v);
-                    cx.wr(rd, c, is64);
+            // The register's value if an earlier MOVZ/MOVN/MOVK of this run set it.
+            let n = match rd.kind() {
+                RegKind::Gpr(n) if n < 31 => Some(n as usize),
+                _ => None,
+            };
+            let known = n.filter(|&n| cx.wide_known & 1 << n != 0).map(|n| cx.wide[n]);
+            let value = match (op, known) {
+                (MoveWideOp::Z, _) => Some(v),
+                (MoveWideOp::N, _) => Some(!v & mask(is64)),
+                (MoveWideOp::K, Some(old)) => Some((old & !(0xffff << shift) | v) & mask(is64)),
+                (MoveWideOp::K, None) => None,
+            };
+            match value {
+                Some(value) => {
+                    let c = cx.c(value);
+                    cx.wr(rd, c, true);
                 }
-                MoveWideOp::N => {
-                    let c = cx.c(!v & mask(is64));
-                    cx.wr(rd, c, is64);
-                }
-                MoveWideOp::K => {
+                None => {
                     let old = cx.rx(rd);
                     let c = cx.c(imm16 as u64);
                     let t = cx.tmp();
                     cx.b.deposit(t, old, c, shift as u32, 16);
                     cx.wr(rd, t, is64);
+                }
+            }
+            if let Some(n) = n {
+                match value {
+                    Some(value) => {
+                        cx.wide[n] = value;
+                        cx.wide_known |= 1 << n;
+                    }
+                    None => cx.wide_known &= !(1 << n),
                 }
             }
         }

@@ -192,6 +192,12 @@ pub(crate) struct Ctx {
     pub last_sub: Option<LastSub>,
     /// What the block knows of the flag globals at this point (see [`FlagState`]).
     pub flag_state: FlagState,
+    /// Values the MOVZ/MOVN/MOVKs since the last other instruction left in X registers
+    /// (bit n of `wide_known`: `wide[n]` holds Xn), so a MOVK of such a register writes
+    /// a constant: a 64-bit constant built by MOVZ + three MOVKs, interleaved with
+    /// another one as compilers do, becomes two constants instead of six deposits.
+    pub wide: [u64; 31],
+    pub wide_known: u32,
 }
 
 /// Whether `nf`..`vf` hold NZCV at a point of the block (`CpuEnv::cc_pending`).
@@ -252,6 +258,8 @@ impl Ctx {
             sp_aligned: false,
             last_sub: None,
             flag_state: FlagState::Unknown,
+            wide: [0; 31],
+            wide_known: 0,
         }
     }
 
@@ -818,6 +826,10 @@ pub unsafe fn translate_block_debug(
 }
 
 fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {
+    if !matches!(insn, Insn::MoveWide { .. }) {
+        // Any other instruction may write any register (see `Ctx::wide`).
+        cx.wide_known = 0;
+    }
     match insn.class() {
         InsnClass::DataProcessing => dp::translate(cx, insn),
         InsnClass::Branch => branch::translate(cx, insn),

@@ -135,10 +135,17 @@ fn movz_movk_runs_write_constants() {
     );
     // Only the MOVK after the ADD (which ends the run) is a deposit.
     let m = common::Machine::new(&code);
-    let page = m.phys.ram_ptr(softmmu::PhysAddr(common::RAM), 4096).unwrap();
+    let page = m
+        .phys
+        .ram_ptr(softmmu::PhysAddr(common::RAM), 4096)
+        .unwrap();
     // SAFETY: `page` is the host view of the RAM page holding the code.
     let (f, _, _) = unsafe { arm_cpu::translate::translate_block(page, common::RAM, m.flags) };
-    let deposits = f.ops.iter().filter(|o| o.opc == tcg_ir::Opc::Deposit).count();
+    let deposits = f
+        .ops
+        .iter()
+        .filter(|o| o.opc == tcg_ir::Opc::Deposit)
+        .count();
     assert_eq!(deposits, 1, "{f}");
 }
 

@@ -402,7 +402,14 @@ fn compile_with(
         dynasm!(g.a ; .arch x64 ; =>check);
         g.exit_check();
         dynasm!(g.a ; .arch x64 ; =>body);
-        return finish(g, func, Some(inner), LoopEntry::AtEnd(check), limit, scratch);
+        return finish(
+            g,
+            func,
+            Some(inner),
+            LoopEntry::AtEnd(check),
+            limit,
+            scratch,
+        );
     }
     // Chained entry (offset 0): what chain cells and the jump cache point to.
     g.prologue();
@@ -503,7 +510,10 @@ impl Gen<'_> {
         let Loc::Env(off, false) = self.loc(g)? else {
             return Err(bad("global bump of a non-global"));
         };
-        let v = self.f.const_value(c).ok_or_else(|| bad("global bump by a non-constant"))?;
+        let v = self
+            .f
+            .const_value(c)
+            .ok_or_else(|| bad("global bump by a non-constant"))?;
         self.pinned = [None; 4];
         self.drop_temp(g);
         dynasm!(self.a ; .arch x64 ; add QWORD [rbx + off], v as i32);
@@ -1913,7 +1923,9 @@ impl Gen<'_> {
     fn ext32u_from_env(&mut self, op: &Op) -> Result<bool, BackendError> {
         let a = Self::i(op, 0)?;
         let at = self.a.offset().0;
-        let in_rax = self.clean.is_some_and(|(o, c)| o == at && c.contains(&Some(a)));
+        let in_rax = self
+            .clean
+            .is_some_and(|(o, c)| o == at && c.contains(&Some(a)));
         if op.opc != Opc::Ext32u || in_rax || self.cache.contains(&Some(a)) {
             return Ok(false);
         }
@@ -1992,7 +2004,10 @@ impl Gen<'_> {
         }
         let w = op.ty == Type::I64;
         let at = self.a.offset().0;
-        let in_rax = |g: &Self, t: Temp| g.clean.is_some_and(|(o, c)| o == at && c.contains(&Some(t)));
+        let in_rax = |g: &Self, t: Temp| {
+            g.clean
+                .is_some_and(|(o, c)| o == at && c.contains(&Some(t)))
+        };
         if in_rax(self, a) || in_rax(self, b) {
             return Ok(false);
         }

@@ -213,7 +213,16 @@ fn dead_inputs_bumped_globals_and_constant_stores() {
         &inits[..1],
     );
     let r = &outs[0].regs;
-    assert_eq!(r[..5], [u64::MAX, 0x8000_0000, 0x7fff_ffff, 0x1_2345_6789, 0x7fff_ffff]);
+    assert_eq!(
+        r[..5],
+        [
+            u64::MAX,
+            0x8000_0000,
+            0x7fff_ffff,
+            0x1_2345_6789,
+            0x7fff_ffff
+        ]
+    );
 }
 
 #[test]

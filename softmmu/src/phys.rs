@@ -1,7 +1,7 @@
 //! The guest physical address space: RAM blocks in host memory and MMIO devices.
 
-use crate::layout::{PAGE_BITS, PAGE_MASK, PAGE_SIZE};
 use crate::host_ram::HostRam;
+use crate::layout::{PAGE_BITS, PAGE_MASK, PAGE_SIZE};
 use std::fmt;
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};

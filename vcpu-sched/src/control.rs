@@ -475,7 +475,10 @@ impl Core {
     /// useless sample and is back to none after a useful one.
     pub(crate) fn sampled(&self, i: usize, useful: bool) {
         let s = &self.vcpus[i].sample_skip;
-        s.store(next_sample_skip(s.load(Ordering::Relaxed), useful), Ordering::Relaxed);
+        s.store(
+            next_sample_skip(s.load(Ordering::Relaxed), useful),
+            Ordering::Relaxed,
+        );
     }
 
     /// Clears vCPU `i`'s exit request (top of its loop).

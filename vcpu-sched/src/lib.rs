@@ -155,9 +155,11 @@ impl<C: GuestCpu> Sched<C> {
                                 stop_rx.recv_timeout(Self::SAMPLE_PERIOD)
                             {
                                 for (i, w) in waited.iter_mut().enumerate() {
-                                    if *w >= tcore.vcpus[i]
-                                        .sample_skip
-                                        .load(std::sync::atomic::Ordering::Relaxed) {
+                                    if *w
+                                        >= tcore.vcpus[i]
+                                            .sample_skip
+                                            .load(std::sync::atomic::Ordering::Relaxed)
+                                    {
                                         tcore.request_exit(i);
                                         *w = 0;
                                     } else {

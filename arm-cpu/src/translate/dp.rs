@@ -211,7 +211,9 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                 RegKind::Gpr(n) if n < 31 => Some(n as usize),
                 _ => None,
             };
-            let known = n.filter(|&n| cx.wide_known & 1 << n != 0).map(|n| cx.wide[n]);
+            let known = n
+                .filter(|&n| cx.wide_known & 1 << n != 0)
+                .map(|n| cx.wide[n]);
             let value = match (op, known) {
                 (MoveWideOp::Z, _) => Some(v),
                 (MoveWideOp::N, _) => Some(!v & mask(is64)),

@@ -88,6 +88,12 @@ impl ArmCpu {
     }
 
     /// Sets MIDR_EL1 (the CPU model the guest sees); before the CPU first runs.
+    /// A debugger is attached to the machine (before the CPU first runs): its blocks keep
+    /// NZCV exact at every block boundary, where the debugger may look.
+    pub fn set_debugged(&mut self) {
+        self.env.debugged = true;
+    }
+
     pub fn set_midr(&mut self, midr: u64) {
         self.env.sysregs[slot::MIDR] = midr;
     }
@@ -345,9 +351,13 @@ impl GuestCpu for ArmCpu {
             one_insn: key.flags & TbKey::ONE_INSN != 0,
         };
         // SAFETY: `host` is the host view of the whole guest page holding `key.pc`.
-        let (func, size, insns) =
-            unsafe { translate::translate_block_debug(host, key.phys_pc, flags, &dbg) };
-        Ok(Translation { func, size, insns })
+        let b = unsafe { translate::translate_block_debug(host, key.phys_pc, flags, &dbg) };
+        Ok(Translation {
+            func: b.func,
+            size: b.size,
+            before: b.before,
+            insns: b.insns,
+        })
     }
 
     fn retranslate(phys: &PhysMap, key: &TbKey) -> Option<tcg_ir::Func> {

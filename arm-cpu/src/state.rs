@@ -49,6 +49,9 @@ pub struct CpuEnv {
     /// Two scratch vectors for native AdvSIMD sequences that need intermediates (the
     /// pairwise ops); never guest-visible.
     pub vtmp: [u128; 2],
+    /// A debugger is attached: blocks keep NZCV exact at every block boundary (see
+    /// `translate::Ctl::EXACT_NZCV`).
+    pub debugged: bool,
 }
 
 impl CpuEnv {
@@ -77,6 +80,7 @@ impl CpuEnv {
             sysregs: [0; crate::sysregs::NUM_STORED],
             fp: FpRegs::default(),
             vtmp: [0; 2],
+            debugged: false,
         }
     }
 

@@ -642,6 +642,9 @@ impl Board {
         for (c, &mpidr) in cpus.iter_mut().zip(&mpidrs) {
             c.set_midr(cfg.cpu.midr());
             c.set_mpidr(mpidr);
+            if cfg.debugger.is_some() {
+                c.set_debugged();
+            }
         }
         cpus[0].reset_to(boot.entry, boot.x0);
 

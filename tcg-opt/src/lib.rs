@@ -329,6 +329,38 @@ struct Copies {
     version: Vec<u32>,
     epoch: u32,
     globals: Vec<(Temp, u32, u32)>,
+    /// Recent pure computations by a hash of what they compute (one per slot, the last
+    /// wins), for common subexpressions.
+    avail: Vec<Avail>,
+    /// Counts the functions walked: entries of earlier ones are stale.
+    walk: u32,
+}
+
+/// Slots of [`Copies::avail`] (a power of two): enough for the computations of a few
+/// instructions, as an instruction's address arithmetic repeating the one before it
+/// (`lsl x7, x2, #2; ldr w4, [x19, x2, lsl #2]`).
+const AVAIL: usize = 64;
+
+type AvailKey = (Opc, Type, [u32; 2], [u64; 2]);
+
+/// A pure op's result still in `out`: valid while the walk, the epoch, `out`'s version and
+/// its inputs' versions are those recorded.
+#[derive(Clone, Copy)]
+struct Avail {
+    key: AvailKey,
+    vers: [u32; 2],
+    out: u32,
+    vout: u32,
+    epoch: u32,
+    walk: u32,
+}
+
+fn avail_slot(key: &AvailKey) -> usize {
+    let (opc, _, args, cargs) = *key;
+    let h = (opc as u64 | (args[0] as u64) << 8 | (args[1] as u64) << 36)
+        ^ cargs[0].rotate_left(21)
+        ^ cargs[1].rotate_left(42);
+    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize % AVAIL
 }
 
 const NO_COPY: u32 = u32::MAX;
@@ -364,6 +396,53 @@ impl Copies {
         }
     }
 
+    /// The key of a pure single-output op with at most two inputs and two constant
+    /// arguments (others are not remembered).
+    fn avail_key(op: &Op) -> Option<AvailKey> {
+        if op.oargs.len() != 1
+            || op.iargs.len() > 2
+            || op.cargs.len() > 2
+            || op.opc == Opc::Mov
+            || !op.opc.flags().contains(OpFlags::PURE)
+        {
+            return None;
+        }
+        let arg = |k: usize| op.iargs.get(k).map_or(NO_COPY, |t| t.0);
+        let carg = |k: usize| op.cargs.get(k).copied().unwrap_or(u64::MAX);
+        Some((op.opc, op.ty, [arg(0), arg(1)], [carg(0), carg(1)]))
+    }
+
+    fn ver(&self, t: u32) -> u32 {
+        self.version.get(t as usize).copied().unwrap_or(0)
+    }
+
+    /// A temp already holding what `key` computes, if one is known.
+    fn find_avail(&self, key: AvailKey) -> Option<Temp> {
+        let a = self.avail.get(avail_slot(&key))?;
+        let args = key.2;
+        (a.walk == self.walk
+            && a.key == key
+            && a.epoch == self.epoch
+            && a.vout == self.ver(a.out)
+            && (0..2).all(|k| args[k] == NO_COPY || a.vers[k] == self.ver(args[k])))
+        .then_some(Temp(a.out))
+    }
+
+    /// Remembers that `out` (just redefined by the op of `key`) holds its result.
+    fn add_avail(&mut self, key: AvailKey, out: Temp, vers: [u32; 2]) {
+        let a = Avail {
+            key,
+            vers,
+            out: out.0,
+            vout: self.ver(out.0),
+            epoch: self.epoch,
+            walk: self.walk,
+        };
+        if let Some(s) = self.avail.get_mut(avail_slot(&key)) {
+            *s = a;
+        }
+    }
+
     fn resolve(&self, t: Temp) -> Temp {
         match self.copy.get(t.index()) {
             Some(&(s, v, e))
@@ -382,6 +461,8 @@ impl Copies {
 /// source. Copy knowledge ends when either side is redefined, for globals also at calls
 /// that may write globals and at `st_env` or vector ops over them, and entirely at every
 /// label (control flow merges there). A `mov` that becomes `mov x, x` is removed.
+/// A pure op computing what a recent one left in a temp still holding it (same inputs,
+/// unchanged since) becomes a copy of that temp (common-subexpression elimination).
 pub fn propagate_copies(func: &mut Func) {
     let (mut st, mut removed) = COPIES.with(|c| c.take());
     let n = func.temps.len();
@@ -400,6 +481,19 @@ pub fn propagate_copies(func: &mut Func) {
     st.version.clear();
     st.version.resize(n, 0);
     st.epoch = 0;
+    st.walk = st.walk.wrapping_add(1);
+    // (After 2^32 walks the counter could meet an entry's again: start the table over.)
+    if st.avail.len() != AVAIL || st.walk == 0 {
+        let none = Avail {
+            key: (Opc::Mov, Type::I64, [NO_COPY; 2], [0; 2]),
+            vers: [0; 2],
+            out: NO_COPY,
+            vout: 0,
+            epoch: 0,
+            walk: st.walk.wrapping_sub(1),
+        };
+        st.avail = vec![none; AVAIL];
+    }
     removed.clear();
     let mut ops = std::mem::take(&mut func.ops);
     for (i, op) in ops.iter_mut().enumerate() {
@@ -420,6 +514,24 @@ pub fn propagate_copies(func: &mut Func) {
                 if func.ty(d) == func.ty(s) {
                     st.record(d, s);
                 }
+            }
+            continue;
+        }
+        if let Some(key) = Copies::avail_key(op) {
+            let d = op.oargs[0];
+            let found = st.find_avail(key);
+            if let Some(s) = found.filter(|&s| s != d && func.ty(s) == func.ty(d)) {
+                // Same value as `s`: a copy of it (dropped later when `d` is a local
+                // whose reads all become reads of `s`).
+                *op = mov(func.ty(d), d, s);
+                st.forget(d);
+                st.record(d, s);
+                continue;
+            }
+            let vers = key.2.map(|a| st.ver(a));
+            st.forget(d);
+            if !key.2.contains(&d.0) {
+                st.add_avail(key, d, vers);
             }
             continue;
         }

@@ -36,8 +36,12 @@ impl TbKey {
 /// A translated block before compilation.
 pub struct Translation {
     pub func: Func,
-    /// Guest bytes covered (for invalidation by physical page later).
+    /// Guest bytes covered from the block's start (for invalidation by physical page
+    /// later).
     pub size: u32,
+    /// Guest bytes before the block's start that its translation read (the code a
+    /// backward branch goes to, looked at for dead flags): covered too.
+    pub before: u32,
     /// Guest instructions in the block (statistics).
     pub insns: u32,
 }

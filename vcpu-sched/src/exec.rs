@@ -241,7 +241,7 @@ fn find_or_translate<C: GuestCpu>(
     if let Some(tr) = trace {
         if tr.has(Items::IN_ASM) {
             trace::in_asm_header(&mut log, l.idx, key);
-            cpu.disas(key, t.size, &mut log);
+            cpu.disas(key, t.insns * 4, &mut log);
             log.push('\n');
         }
         if tr.has(Items::OP) {
@@ -295,7 +295,11 @@ fn find_or_translate<C: GuestCpu>(
         .and_then(|p| p.ram_ptr(softmmu::PhysAddr(key.phys_pc), 4))
         .map_or(0, |p| p as u64);
     func.recycle();
-    let tb = Arc::new(Tb::new(*key, code, t.size, t.insns).with_host_pc(host_pc));
+    let tb = Arc::new(
+        Tb::new(*key, code, t.size, t.insns)
+            .with_host_pc(host_pc)
+            .with_before(t.before),
+    );
     Ok(match reg {
         Some(r) => r.finish(tb),
         None => core.tb_cache.insert(tb).tb(),

@@ -14,7 +14,8 @@
 //! * a write whose invalidation takes the page lock *before* the registration is already
 //!   in memory when the translator reads the code (lock release/acquire);
 //! * one that takes it *after* finds the registration and, if it overlaps the bytes the
-//!   translation may read (from its start to the end of the page), marks it stale;
+//!   translation may read (anywhere in the page: the translator looks at the code
+//!   branches go to, before the block's start too), marks it stale;
 //!   [`TbCache::finish_translation`] then does not insert the TB but returns it invalid
 //!   (the loop may run it once: the write and the fetch were concurrent, so the guest
 //!   cannot tell that apart from running just before the write).
@@ -50,8 +51,10 @@ use tcg_ir::CompiledTb;
 pub struct Tb {
     pub key: TbKey,
     pub code: Arc<dyn CompiledTb>,
-    /// Guest bytes covered.
+    /// Guest bytes covered from the start.
     pub size: u32,
+    /// Guest bytes before the start covered too (see `Translation::before`).
+    pub before: u32,
     /// Guest instructions in the block.
     pub insns: u32,
     /// Host address of the guest code (its RAM), 0 if unknown: names it in the env's
@@ -66,6 +69,7 @@ impl Tb {
             key,
             code,
             size,
+            before: 0,
             insns,
             host_pc: 0,
             invalid: AtomicBool::new(false),
@@ -76,6 +80,22 @@ impl Tb {
     pub fn with_host_pc(mut self, host_pc: u64) -> Tb {
         self.host_pc = host_pc;
         self
+    }
+
+    /// The TB also covering `before` bytes before its start.
+    pub fn with_before(mut self, before: u32) -> Tb {
+        self.before = before;
+        self
+    }
+
+    /// The physical range `[start, end)` of guest bytes the TB depends on.
+    #[inline]
+    pub fn span(&self) -> (u64, u64) {
+        let s = self.key.phys_pc;
+        (
+            s.saturating_sub(self.before as u64),
+            s.saturating_add(self.size.max(1) as u64),
+        )
     }
 
     /// `backend.direct_entry(&self.code)`. Not remembered: it changes when a tiered TB
@@ -99,8 +119,8 @@ impl Tb {
     /// Whether the TB's guest bytes overlap the physical range `[start, end)`.
     #[inline]
     pub fn overlaps(&self, start: u64, end: u64) -> bool {
-        let s = self.key.phys_pc;
-        s < end && start < s.saturating_add(self.size.max(1) as u64)
+        let (s, e) = self.span();
+        s < end && start < e
     }
 
     #[inline]
@@ -200,7 +220,6 @@ pub struct PendingTranslation {
 /// A translation in flight on a page, and whether a write hit the bytes it may read.
 struct InFlight {
     id: u64,
-    phys_pc: u64,
     stale: bool,
 }
 
@@ -222,15 +241,19 @@ impl PageTbs {
     }
 
     fn push(&mut self, tb: Arc<Tb>) {
-        self.granules |= granules_of(tb.key.phys_pc, tb.size.max(1) as u64);
+        self.granules |= granules_of_tb(&tb);
         self.tbs.push(tb);
     }
 
     fn recompute_granules(&mut self) {
-        self.granules = self.tbs.iter().fold(0, |m, t| {
-            m | granules_of(t.key.phys_pc, t.size.max(1) as u64)
-        });
+        self.granules = self.tbs.iter().fold(0, |m, t| m | granules_of_tb(t));
     }
+}
+
+/// The granules of its page a TB depends on.
+fn granules_of_tb(tb: &Tb) -> u64 {
+    let (s, e) = tb.span();
+    granules_of(s, e - s)
 }
 
 /// The 64-byte granules of its page that `[start, start + len)` touches (clipped to the
@@ -502,11 +525,7 @@ impl TbCache {
             .entry(page)
             .or_default()
             .in_flight
-            .push(InFlight {
-                id,
-                phys_pc,
-                stale: false,
-            });
+            .push(InFlight { id, stale: false });
         PendingTranslation { phys_pc, id }
     }
 
@@ -594,10 +613,9 @@ impl TbCache {
                 }
                 Some(p) => {
                     for f in p.in_flight.iter_mut() {
-                        // A translation may read from its start to the end of the page.
-                        if f.phys_pc < end {
-                            f.stale = true;
-                        }
+                        // A translation may read anywhere in its page (see the module
+                        // doc), and the write is in that page.
+                        f.stale = true;
                     }
                     p.tbs.retain(|t| {
                         if t.is_invalid() {
@@ -894,15 +912,46 @@ mod tests {
     }
 
     #[test]
+    fn bytes_before_a_tb_it_depends_on_invalidate_it() {
+        let phys = ram();
+        let c = TbCache::new(4);
+        let page = 0x4000_6000;
+        phys.mark_code(page, |_| {});
+        let key = TbKey {
+            pc: 0x200,
+            phys_pc: page + 0x200,
+            flags: 0,
+        };
+        // Covers [0x180, 0x210): it looked at a branch target 0x80 bytes back.
+        let a = c
+            .insert(Arc::new(
+                Tb::new(key, Arc::new(Nop), 0x10, 4).with_before(0x80),
+            ))
+            .tb();
+        assert_eq!(a.span(), (page + 0x180, page + 0x210));
+        assert!(c
+            .invalidate_phys_range(page + 0x17c, 4, Some(&phys))
+            .is_empty());
+        assert!(c
+            .invalidate_phys_range(page + 0x210, 4, Some(&phys))
+            .is_empty());
+        assert_eq!(
+            c.invalidate_phys_range(page + 0x180, 4, Some(&phys)).len(),
+            1
+        );
+        assert!(a.is_invalid() && !phys.is_code(page));
+    }
+
+    #[test]
     fn translations_in_flight() {
         let phys = ram();
         let c = TbCache::new(4);
         let page = 0x4000_5000;
-        // A write before the start of a translation does not affect it ...
+        // A write to another page does not affect a translation ...
         let t = c.begin_translation(page + 0x100);
         phys.mark_code(page, |_| {});
         assert!(c
-            .invalidate_phys_range(page + 0xfc, 4, Some(&phys))
+            .invalidate_phys_range(page + 0x1000, 4, Some(&phys))
             .is_empty());
         assert!(phys.is_code(page), "kept while a translation is in flight");
         let tb = tb_at(0x100, page + 0x100, 8);
@@ -911,7 +960,17 @@ mod tests {
             Inserted::New(_)
         ));
         assert!(!tb.is_invalid());
-        // ... one anywhere from its start to the end of the page does.
+        // ... one anywhere in its page does, before its start too (the translator looks
+        // at the code branches go to).
+        let t = c.begin_translation(page + 0x200);
+        assert!(c
+            .invalidate_phys_range(page + 0x1fc, 4, Some(&phys))
+            .is_empty());
+        let tb2 = tb_at(0x200, page + 0x200, 8);
+        assert!(matches!(
+            c.finish_translation(t, tb2.clone(), Some(&phys)),
+            Inserted::Stale(_)
+        ));
         let t = c.begin_translation(page + 0x200);
         assert_eq!(
             c.invalidate_phys_range(page + 0xffc, 4, Some(&phys)).len(),

@@ -201,6 +201,7 @@ impl GuestCpu for SmcCpu {
         Ok(Translation {
             func: b.finish(),
             size: 4,
+            before: 0,
             insns: 1,
         })
     }

@@ -6,6 +6,7 @@ mod branch;
 mod dp;
 mod fpsimd;
 mod ldst;
+mod lookahead;
 mod simd_native;
 mod system;
 
@@ -50,6 +51,10 @@ bitflags::bitflags! {
         /// At EL1 with a GICv3: the ICC_*_EL1 registers exist (ID_AA64PFR0_EL1.GIC).
         /// Constant for a machine; in the key so a translation never mixes them up.
         const GICV3 = 1 << 13;
+        /// A debugger is attached, which may stop the vCPU between any two blocks and
+        /// show NZCV: no block leaves the flags unwritten because the code it continues
+        /// at overwrites them unread (see `lookahead`).
+        const EXACT_NZCV = 1 << 14;
     }
 }
 
@@ -66,7 +71,7 @@ impl TbFlags {
     pub fn at_el(el: u8) -> TbFlags {
         TbFlags {
             el,
-            ctl: Ctl::all() - Ctl::ALIGN - Ctl::SP_ALIGN,
+            ctl: Ctl::all() - Ctl::ALIGN - Ctl::SP_ALIGN - Ctl::EXACT_NZCV,
         }
     }
 
@@ -93,6 +98,7 @@ impl TbFlags {
         ctl.set(Ctl::FPEN, fpen == 3 || (fpen == 1 && el == 1));
         let gic = env.sysregs[crate::sysregs::slot::PFR0] & crate::sysregs::PFR0_GIC != 0;
         ctl.set(Ctl::GICV3, gic && el == 1);
+        ctl.set(Ctl::EXACT_NZCV, env.debugged);
         if el == 0 {
             // EL0 permissions only matter at EL0; keeping them out of EL1 keys means a
             // change of them does not retranslate kernel code.
@@ -198,6 +204,15 @@ pub(crate) struct Ctx {
     /// another one as compilers do, becomes two constants instead of six deposits.
     pub wide: [u64; 31],
     pub wide_known: u32,
+    /// The look at the code block exits go to (see [`lookahead`]): whether it may be
+    /// done, the host view of the block's page, and the guest bytes read (`span`,
+    /// `[lo, hi)`, empty at the start).
+    pub lookahead: bool,
+    pub code: *const u8,
+    pub span: (u64, u64),
+    /// `goto_tb` slots whose target overwrites all of NZCV before reading any: the flag
+    /// globals are dead there.
+    pub flags_dead_exits: u8,
 }
 
 /// Whether `nf`..`vf` hold NZCV at a point of the block (`CpuEnv::cc_pending`).
@@ -258,6 +273,10 @@ impl Ctx {
             sp_aligned: false,
             last_sub: None,
             flag_state: FlagState::Unknown,
+            lookahead: false,
+            code: std::ptr::null(),
+            span: (0, 0),
+            flags_dead_exits: 0,
             wide: [0; 31],
             wide_known: 0,
         }
@@ -611,6 +630,9 @@ impl Ctx {
             if target == self.start_pc {
                 self.b.mark_self_loop(slot);
             }
+            if self.lookahead && lookahead::flags_dead_at(self, target) {
+                self.flags_dead_exits |= 1 << slot;
+            }
             self.b.goto_tb(slot);
             self.b.exit_tb(slot as u64);
         } else {
@@ -721,7 +743,21 @@ pub struct FetchFault {
 /// `code` must point at the 4 KiB host page that holds `pc` (valid for reads).
 pub unsafe fn translate_block(code: *const u8, pc: u64, flags: TbFlags) -> (Func, u32, u32) {
     // SAFETY: caller contract.
-    unsafe { translate_block_debug(code, pc, flags, &BlockDebug::NONE) }
+    let b = unsafe { translate_block_debug(code, pc, flags, &BlockDebug::NONE) };
+    (b.func, b.size, b.insns)
+}
+
+/// A translated block.
+pub struct Block {
+    pub func: Func,
+    /// Guest bytes from the block's start that it covers: its instructions, and the
+    /// code after them its exits were looked at for.
+    pub size: u32,
+    /// Guest bytes before the block's start it depends on (a backward branch's target,
+    /// looked at): a write there invalidates the block too.
+    pub before: u32,
+    /// Guest instructions in the block.
+    pub insns: u32,
 }
 
 /// What a debugger asks of a translation (see `vcpu_sched::GuestCpu::translate_debug`).
@@ -744,7 +780,8 @@ impl BlockDebug<'_> {
     };
 }
 
-/// [`translate_block`] under a debugger's requests (`dbg`).
+/// [`translate_block`] under a debugger's requests (`dbg`), with the guest bytes it
+/// depends on.
 ///
 /// A breakpoint ends the block before its instruction with the [`exits::DEBUG`] exit
 /// (pc at the instruction); the block's size still counts that instruction, so that
@@ -757,10 +794,13 @@ pub unsafe fn translate_block_debug(
     pc: u64,
     flags: TbFlags,
     dbg: &BlockDebug,
-) -> (Func, u32, u32) {
+) -> Block {
     let mut cx = Ctx::new(flags);
     cx.start_pc = pc;
     cx.no_chain = dbg.one_insn;
+    cx.code = code;
+    cx.span = (pc, pc);
+    cx.lookahead = !flags.ctl.contains(Ctl::EXACT_NZCV) && dbg.breakpoints.is_empty();
     let page_end = (pc & PAGE_MASK) + PAGE_SIZE;
     let mut cur = pc;
     let mut n = 0u32;
@@ -811,7 +851,11 @@ pub unsafe fn translate_block_debug(
             }
         }
     }
+    let (dead_exits, g, span) = (cx.flags_dead_exits, cx.g, cx.span);
     let mut func = cx.b.finish();
+    if dead_exits != 0 {
+        lookahead::drop_dead_flag_writes(&mut func, &g, dead_exits);
+    }
     if flags.ctl.contains(Ctl::ALIGN) {
         // SCTLR_EL1.A: every load and store faults when not aligned to its size.
         for op in &mut func.ops {
@@ -822,7 +866,13 @@ pub unsafe fn translate_block_debug(
             }
         }
     }
-    (func, n * 4 + size_extra, n)
+    let size = (n * 4 + size_extra).max(span.1.saturating_sub(pc) as u32);
+    Block {
+        func,
+        size,
+        before: pc.saturating_sub(span.0) as u32,
+        insns: n,
+    }
 }
 
 fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {

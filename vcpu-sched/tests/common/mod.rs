@@ -157,6 +157,7 @@ impl GuestCpu for Toy {
         Ok(Translation {
             func: b.finish(),
             size: 4,
+            before: 0,
             insns: 1,
         })
     }

@@ -8,12 +8,13 @@
 //!   helper calls or on faults), constants are immediates, locals have frame slots above
 //!   `rsp`. Each op loads its inputs into scratch registers, computes, and stores its
 //!   output. I32 values are kept zero-extended, as 32-bit x86 ops leave them.
-//! * A register cache: `r8`-`r11` hold temps that are read again, and an op's result
+//! * A register cache: `r8`-`r15` hold temps that are read again, and an op's result
 //!   stays in `rax` for the next op. A cached global is a copy (env stays current); a
 //!   local may live only in its register (`dirty`) and is written to its slot only when
 //!   the register is needed for another value, or before a branch, a label or a call
 //!   (in TBs with no back edge; others store every local). A local no later op reads is
-//!   never stored. The memory slow paths save the cache around their call.
+//!   never stored. The memory slow paths save `r8`-`r11` around their call; the frame
+//!   saves the caller's `r12`-`r15` (callee-saved, so calls keep them).
 //! * A pair of accesses as LDP/STP translate (`add B, A, $size` and two loads or stores,
 //!   [`pair_at`]) takes one TLB probe covering both elements.
 //! * Memory fast paths (the inline TLB probe) are inline; their slow paths (the call into
@@ -66,9 +67,11 @@ const RSI: u8 = 6;
 const RDI: u8 = 7;
 const R8: u8 = 8;
 const R9: u8 = 9;
-/// Registers of the cache (`r8`-`r11`: caller-saved, used by no op's code except as call
-/// arguments right before a call).
-const CACHE_REGS: [u8; 4] = [8, 9, 10, 11];
+/// Registers of the cache: `r8`-`r11` (caller-saved, used by no op's code except as call
+/// arguments right before a call: the slow paths save them) and `r12`-`r15` (callee-saved:
+/// the frame saves the caller's, and the calls out of the TB keep them).
+const CACHE_REGS: [u8; NCACHE] = [8, 9, 10, 11, 12, 13, 14, 15];
+const NCACHE: usize = 8;
 
 /// x86 condition codes (the low nibble of `jcc`/`setcc`/`cmovcc`).
 #[derive(Clone, Copy)]
@@ -103,14 +106,14 @@ pub(crate) struct QuickCode {
 /// chained jump from one such TB to another can keep the frame (the inner entry and
 /// inner sites) instead of tearing it down and building it again.
 const SHARED_FRAME: i32 = 1024;
-/// Offset of a shared-frame TB's inner entry (after `push rbx; mov rbx, rdi; sub rsp,
-/// imm32`): `lookup_goto` in another such TB jumps there, the cell flag
+/// Offset of a shared-frame TB's inner entry (after `push rbx; push r12`..`r15; mov rbx,
+/// rdi; sub rsp, imm32`): `lookup_goto` in another such TB jumps there, the cell flag
 /// `CELL_SHARED` telling it the target is one.
-pub(crate) const INNER_ENTRY: usize = 11;
+pub(crate) const INNER_ENTRY: usize = 19;
 /// How far before a `goto_tb`'s site its inner site is (a shared-frame TB's `jmp rel32`
 /// taken before the epilogue, which chaining patches to a shared-frame target's inner
 /// entry).
-pub(crate) const INNER_SITE_DISTANCE: usize = 16;
+pub(crate) const INNER_SITE_DISTANCE: usize = 24;
 
 /// A guest memory access's slow path, emitted after the TB's code: the call into softmmu
 /// with the cache registers saved, then back to `done` (or out through `fault`).
@@ -126,8 +129,10 @@ struct SlowPath {
     /// a store writes this second value.
     pair: Option<Option<Temp>>,
     /// The cache as the access saw it (the value may be in a cache register).
-    cache: [Option<Temp>; 4],
+    cache: [Option<Temp>; NCACHE],
     sp_adj: i32,
+    /// Where a single load's fast path leaves its result (`rax` or a cache register).
+    dest: u8,
 }
 
 /// Where a temp lives.
@@ -200,10 +205,10 @@ struct Gen<'a> {
     /// Vector op descriptors, placed after the code.
     data: Vec<(DynamicLabel, [u8; VEC_DESC_BYTES])>,
     /// The temp each of [`CACHE_REGS`] holds a copy of, and when it was last used.
-    cache: [Option<Temp>; 4],
+    cache: [Option<Temp>; NCACHE],
     /// Per cache register: it holds the only current value of a local (its slot was not
     /// written), so it must be spilled before it is overwritten or control flow merges.
-    dirty: [bool; 4],
+    dirty: [bool; NCACHE],
     /// Locals may live only in the cache (no back edges in the TB: a read the op order
     /// has passed is never executed again, so `uses` says exactly what is still needed).
     lazy: bool,
@@ -213,7 +218,7 @@ struct Gen<'a> {
     /// Per temp: how many reads of it the ops after the current one make (only temps
     /// read again are worth caching).
     uses: Vec<u32>,
-    stamp: [u32; 4],
+    stamp: [u32; NCACHE],
     clock: u32,
     /// Inside code that runs on one path only (the memory fast and slow paths): the cache
     /// may be read but not changed, so both paths end with the same cache.
@@ -373,12 +378,12 @@ fn compile_with(
         last_store: None,
         data,
         slow,
-        cache: [None; 4],
-        dirty: [false; 4],
+        cache: [None; NCACHE],
+        dirty: [false; NCACHE],
         lazy,
         pinned: [None; 4],
         uses,
-        stamp: [0; 4],
+        stamp: [0; NCACHE],
         clock: 0,
         frozen: false,
         frame,
@@ -740,9 +745,17 @@ impl Gen<'_> {
         self.exit_check();
     }
 
-    /// Env into rbx (saving the caller's), the slots.
+    /// Env into rbx (saving the caller's rbx and `r12`-`r15`), the slots.
     fn frame_setup(&mut self) {
-        dynasm!(self.a ; .arch x64 ; push rbx ; mov rbx, rdi);
+        dynasm!(self.a
+            ; .arch x64
+            ; push rbx
+            ; push r12
+            ; push r13
+            ; push r14
+            ; push r15
+            ; mov rbx, rdi
+        );
         if self.frame > 0 {
             dynasm!(self.a ; .arch x64 ; sub rsp, self.frame);
         }
@@ -778,7 +791,14 @@ impl Gen<'_> {
         if self.frame > 0 {
             dynasm!(self.a ; .arch x64 ; add rsp, self.frame);
         }
-        dynasm!(self.a ; .arch x64 ; pop rbx);
+        dynasm!(self.a
+            ; .arch x64
+            ; pop r15
+            ; pop r14
+            ; pop r13
+            ; pop r12
+            ; pop rbx
+        );
     }
 
     /// `op reg, [base + disp]` (or `op [base + disp], reg`) with a 64-bit (`w`) or 32-bit
@@ -892,6 +912,18 @@ impl Gen<'_> {
             if let Some(k) = self.cached(t) {
                 return Ok(CACHE_REGS[k]);
             }
+            // Read again later: loaded into a cache register of its own (not `rcx` and a
+            // copy), one holding none of the op's inputs.
+            let pins = self.pinned;
+            let imm = matches!(self.loc(t)?, Loc::Imm(_));
+            if !imm && self.claimable(t) && !pins.contains(&Some(Temp(u32::MAX))) {
+                let keep: Vec<Temp> = pins.iter().flatten().copied().collect();
+                if let Some(k) = self.claim(&keep) {
+                    let c = CACHE_REGS[k];
+                    self.load(c, t)?;
+                    return Ok(c);
+                }
+            }
         }
         self.load(RCX, t)?;
         Ok(RCX)
@@ -956,8 +988,8 @@ impl Gen<'_> {
     /// Forgets every cached copy (after a call, at a label; `flush` ran before).
     fn drop_cache(&mut self) {
         debug_assert!(self.dirty.iter().all(|d| !d));
-        self.cache = [None; 4];
-        self.dirty = [false; 4];
+        self.cache = [None; NCACHE];
+        self.dirty = [false; NCACHE];
     }
 
     /// Forgets cached globals that overlap env bytes `[off, off + len)` (a raw env store).
@@ -1006,9 +1038,9 @@ impl Gen<'_> {
     /// (spilled first if it is dirty). Returns the cache slot.
     fn cache_copy(&mut self, t: Temp, r: u8) -> usize {
         let dead = |g: &Self, k: usize| g.cache[k].is_none_or(|c| !g.live(c));
-        let k = match (0..4).find(|&k| dead(self, k)) {
+        let k = match (0..NCACHE).find(|&k| dead(self, k)) {
             Some(k) => k,
-            None => (0..4).min_by_key(|&k| self.stamp[k]).unwrap_or(0),
+            None => (0..NCACHE).min_by_key(|&k| self.stamp[k]).unwrap_or(0),
         };
         if !dead(self, k) {
             self.spill(k);
@@ -1019,7 +1051,40 @@ impl Gen<'_> {
         k
     }
 
-    /// Saves the cache registers around a call on a slow path (keeps rsp 16-aligned).
+    /// Whether the current op should compute its result `d` in a cache register: a later
+    /// op reads it (else `rax` serves as well), and the cache may change.
+    fn claimable(&self, d: Temp) -> bool {
+        !self.frozen && self.uses.get(d.index()).copied().unwrap_or(0) > 0
+    }
+
+    /// An emptied cache slot for the current op's result (so it needs no copy out of
+    /// `rax`): a free one or one whose temp is not read again, else the least recently
+    /// used (spilled first); never one holding a temp of `keep` (the op's inputs).
+    fn claim(&mut self, keep: &[Temp]) -> Option<usize> {
+        if self.frozen {
+            return None;
+        }
+        let held = |g: &Self, k: usize| g.cache[k].is_some_and(|c| keep.contains(&c));
+        let dead = |g: &Self, k: usize| g.cache[k].is_none_or(|c| !g.live(c));
+        let k = (0..NCACHE)
+            .find(|&k| !held(self, k) && dead(self, k))
+            .or_else(|| {
+                (0..NCACHE)
+                    .filter(|&k| !held(self, k))
+                    .min_by_key(|&k| self.stamp[k])
+            })?;
+        if !dead(self, k) {
+            self.spill(k);
+        }
+        self.cache[k] = None;
+        self.dirty[k] = false;
+        self.clock += 1;
+        self.stamp[k] = self.clock;
+        Some(k)
+    }
+
+    /// Saves the caller-saved cache registers around a call on a slow path (keeps rsp
+    /// 16-aligned; the call keeps `r12`-`r15`).
     fn push_cache(&mut self) {
         dynasm!(self.a ; .arch x64 ; push r8 ; push r9 ; push r10 ; push r11);
         self.sp_adj += 32;
@@ -1502,23 +1567,36 @@ impl Gen<'_> {
                 let (m, mmu) = (MemOp(Self::c(op, 0)? as u8), Self::c(op, 1)? & 0xff);
                 let oi = m.0 as u64 | mmu << 8;
                 let (slow, done) = (self.a.new_dynamic_label(), self.a.new_dynamic_label());
-                self.load(RSI, Self::i(op, 0)?)?;
+                let (addr, d) = (Self::i(op, 0)?, Self::o(op, 0)?);
+                self.load(RSI, addr)?;
+                // A 64-bit result a later op reads goes straight into a cache register
+                // (the slow path moves it there too).
+                let r = if ty == Type::I64 && self.claimable(d) {
+                    self.claim(&[addr]).map_or(RAX, |k| CACHE_REGS[k])
+                } else {
+                    RAX
+                };
                 self.frozen = true;
                 self.tlb_probe(m, mmu as usize, TLBE_ADDR_READ, slow);
                 match (m.bytes(), m.signed()) {
-                    (1, false) => dynasm!(self.a ; .arch x64 ; movzx eax, BYTE [rsi + rdx]),
-                    (1, true) => dynasm!(self.a ; .arch x64 ; movsx rax, BYTE [rsi + rdx]),
-                    (2, false) => dynasm!(self.a ; .arch x64 ; movzx eax, WORD [rsi + rdx]),
-                    (2, true) => dynasm!(self.a ; .arch x64 ; movsx rax, WORD [rsi + rdx]),
-                    (4, false) => dynasm!(self.a ; .arch x64 ; mov eax, [rsi + rdx]),
-                    (4, true) => dynasm!(self.a ; .arch x64 ; movsxd rax, DWORD [rsi + rdx]),
-                    _ => dynasm!(self.a ; .arch x64 ; mov rax, [rsi + rdx]),
+                    (1, false) => dynasm!(self.a ; .arch x64 ; movzx Rd(r), BYTE [rsi + rdx]),
+                    (1, true) => dynasm!(self.a ; .arch x64 ; movsx Rq(r), BYTE [rsi + rdx]),
+                    (2, false) => dynasm!(self.a ; .arch x64 ; movzx Rd(r), WORD [rsi + rdx]),
+                    (2, true) => dynasm!(self.a ; .arch x64 ; movsx Rq(r), WORD [rsi + rdx]),
+                    (4, false) => dynasm!(self.a ; .arch x64 ; mov Rd(r), [rsi + rdx]),
+                    (4, true) => dynasm!(self.a ; .arch x64 ; movsxd Rq(r), DWORD [rsi + rdx]),
+                    _ => dynasm!(self.a ; .arch x64 ; mov Rq(r), [rsi + rdx]),
                 }
                 dynasm!(self.a ; .arch x64 ; =>done);
                 self.defer_slow(slow, done, oi, None);
+                if let Some(p) = self.slow.last_mut() {
+                    p.dest = r;
+                }
                 self.frozen = false;
-                self.trunc(ty);
-                self.store(Self::o(op, 0)?, RAX)?;
+                if r == RAX {
+                    self.trunc(ty);
+                }
+                self.store(d, r)?;
             }
             QemuSt => {
                 let (m, mmu) = (MemOp(Self::c(op, 0)? as u8), Self::c(op, 1)? & 0xff);
@@ -1621,10 +1699,7 @@ impl Gen<'_> {
                 self.sites[slot as usize] = Some(site);
                 self.inner_sites[slot as usize] =
                     inner.is_some_and(|i| i + INNER_SITE_DISTANCE == site);
-                dynasm!(self.a ; .arch x64 ; push rbx ; mov rbx, rdi);
-                if self.frame > 0 {
-                    dynasm!(self.a ; .arch x64 ; sub rsp, self.frame);
-                }
+                self.frame_setup();
             }
             LookupGoto => self.lookup_goto(op)?,
             ExitTb => {
@@ -1669,6 +1744,7 @@ impl Gen<'_> {
             pair: None,
             cache: self.cache,
             sp_adj: self.sp_adj,
+            dest: RAX,
         });
     }
 
@@ -1676,7 +1752,7 @@ impl Gen<'_> {
     /// registers hold what they held there (`push_cache` saves them around the call).
     fn slow_path(&mut self, p: &SlowPath) -> Result<(), BackendError> {
         self.cache = p.cache;
-        self.dirty = [false; 4];
+        self.dirty = [false; NCACHE];
         self.sp_adj = p.sp_adj;
         self.clean = None;
         self.frozen = true;
@@ -1702,6 +1778,9 @@ impl Gen<'_> {
                 self.mov_imm(RDX, p.oi);
                 self.mov_imm(RCX, p.pc);
                 self.call_saving(qk_ld as *const () as usize);
+                if p.dest != RAX {
+                    dynasm!(self.a ; .arch x64 ; mov Rq(p.dest), rax);
+                }
             }
             (Some(v), _) => {
                 self.load(RDX, v)?;
@@ -1822,6 +1901,22 @@ impl Gen<'_> {
         if self.alu_in_place(op, a, b)? || self.add_lea(op, a, b)? {
             return Ok(());
         }
+        let d = Self::o(op, 0)?;
+        if self.claimable(d) {
+            // The second operand first: loading it may take a cache slot.
+            let imm = self.imm(b, op.ty);
+            let ry = match imm {
+                Some(_) => RAX,
+                None => self.src_reg(b)?,
+            };
+            if let Some(k) = self.claim(&[a, b]) {
+                let c = CACHE_REGS[k];
+                self.load(c, a)?;
+                self.cache[k] = None;
+                self.alu_emit(op.opc, w, c, imm, ry);
+                return self.store(d, c);
+            }
+        }
         self.load(RAX, a)?;
         let digit = match op.opc {
             Add => Some(0),
@@ -1937,6 +2032,57 @@ impl Gen<'_> {
         Ok(true)
     }
 
+    /// `c = c op y` (`imm`, else register `ry`) for the ALU ops of [`Gen::alu`].
+    fn alu_emit(&mut self, opc: Opc, w: bool, c: u8, imm: Option<i32>, ry: u8) {
+        use Opc::*;
+        if let Some(i) = imm.filter(|&i| i == i as i8 as i32) {
+            // The 8-bit immediate forms (`0x83 /digit ib`).
+            let digit = match opc {
+                Add => Some(0u8),
+                Or => Some(1),
+                And => Some(4),
+                Sub => Some(5),
+                Xor => Some(6),
+                _ => None,
+            };
+            if let Some(digit) = digit {
+                let rex = 0x40 | (w as u8) << 3 | (c >> 3 & 1);
+                if rex != 0x40 {
+                    self.a.push(rex);
+                }
+                self.a
+                    .extend([0x83, 0xc0 | digit << 3 | (c & 7), i as i8 as u8]);
+                return;
+            }
+        }
+        match (imm, opc, w) {
+            (Some(i), Add, true) => dynasm!(self.a ; .arch x64 ; add Rq(c), i),
+            (Some(i), Add, false) => dynasm!(self.a ; .arch x64 ; add Rd(c), i),
+            (Some(i), Sub, true) => dynasm!(self.a ; .arch x64 ; sub Rq(c), i),
+            (Some(i), Sub, false) => dynasm!(self.a ; .arch x64 ; sub Rd(c), i),
+            (Some(i), And, true) => dynasm!(self.a ; .arch x64 ; and Rq(c), i),
+            (Some(i), And, false) => dynasm!(self.a ; .arch x64 ; and Rd(c), i),
+            (Some(i), Or, true) => dynasm!(self.a ; .arch x64 ; or Rq(c), i),
+            (Some(i), Or, false) => dynasm!(self.a ; .arch x64 ; or Rd(c), i),
+            (Some(i), Xor, true) => dynasm!(self.a ; .arch x64 ; xor Rq(c), i),
+            (Some(i), Xor, false) => dynasm!(self.a ; .arch x64 ; xor Rd(c), i),
+            (Some(i), _, true) => dynasm!(self.a ; .arch x64 ; imul Rq(c), Rq(c), i),
+            (Some(i), _, false) => dynasm!(self.a ; .arch x64 ; imul Rd(c), Rd(c), i),
+            (None, Add, true) => dynasm!(self.a ; .arch x64 ; add Rq(c), Rq(ry)),
+            (None, Add, false) => dynasm!(self.a ; .arch x64 ; add Rd(c), Rd(ry)),
+            (None, Sub, true) => dynasm!(self.a ; .arch x64 ; sub Rq(c), Rq(ry)),
+            (None, Sub, false) => dynasm!(self.a ; .arch x64 ; sub Rd(c), Rd(ry)),
+            (None, And, true) => dynasm!(self.a ; .arch x64 ; and Rq(c), Rq(ry)),
+            (None, And, false) => dynasm!(self.a ; .arch x64 ; and Rd(c), Rd(ry)),
+            (None, Or, true) => dynasm!(self.a ; .arch x64 ; or Rq(c), Rq(ry)),
+            (None, Or, false) => dynasm!(self.a ; .arch x64 ; or Rd(c), Rd(ry)),
+            (None, Xor, true) => dynasm!(self.a ; .arch x64 ; xor Rq(c), Rq(ry)),
+            (None, Xor, false) => dynasm!(self.a ; .arch x64 ; xor Rd(c), Rd(ry)),
+            (None, _, true) => dynasm!(self.a ; .arch x64 ; imul Rq(c), Rq(ry)),
+            (None, _, false) => dynasm!(self.a ; .arch x64 ; imul Rd(c), Rd(ry)),
+        }
+    }
+
     /// `d = x op y` computed in the cache register of an input no later op reads (`x`,
     /// or `y` for a commutative op), which then holds `d`: no copies through `rax`.
     fn alu_in_place(&mut self, op: &Op, a: Temp, b: Temp) -> Result<bool, BackendError> {
@@ -1963,32 +2109,7 @@ impl Gen<'_> {
         let c = CACHE_REGS[k];
         self.clock += 1;
         self.stamp[k] = self.clock;
-        match (imm, op.opc, w) {
-            (Some(i), Add, true) => dynasm!(self.a ; .arch x64 ; add Rq(c), i),
-            (Some(i), Add, false) => dynasm!(self.a ; .arch x64 ; add Rd(c), i),
-            (Some(i), Sub, true) => dynasm!(self.a ; .arch x64 ; sub Rq(c), i),
-            (Some(i), Sub, false) => dynasm!(self.a ; .arch x64 ; sub Rd(c), i),
-            (Some(i), And, true) => dynasm!(self.a ; .arch x64 ; and Rq(c), i),
-            (Some(i), And, false) => dynasm!(self.a ; .arch x64 ; and Rd(c), i),
-            (Some(i), Or, true) => dynasm!(self.a ; .arch x64 ; or Rq(c), i),
-            (Some(i), Or, false) => dynasm!(self.a ; .arch x64 ; or Rd(c), i),
-            (Some(i), Xor, true) => dynasm!(self.a ; .arch x64 ; xor Rq(c), i),
-            (Some(i), Xor, false) => dynasm!(self.a ; .arch x64 ; xor Rd(c), i),
-            (Some(i), _, true) => dynasm!(self.a ; .arch x64 ; imul Rq(c), Rq(c), i),
-            (Some(i), _, false) => dynasm!(self.a ; .arch x64 ; imul Rd(c), Rd(c), i),
-            (None, Add, true) => dynasm!(self.a ; .arch x64 ; add Rq(c), Rq(ry)),
-            (None, Add, false) => dynasm!(self.a ; .arch x64 ; add Rd(c), Rd(ry)),
-            (None, Sub, true) => dynasm!(self.a ; .arch x64 ; sub Rq(c), Rq(ry)),
-            (None, Sub, false) => dynasm!(self.a ; .arch x64 ; sub Rd(c), Rd(ry)),
-            (None, And, true) => dynasm!(self.a ; .arch x64 ; and Rq(c), Rq(ry)),
-            (None, And, false) => dynasm!(self.a ; .arch x64 ; and Rd(c), Rd(ry)),
-            (None, Or, true) => dynasm!(self.a ; .arch x64 ; or Rq(c), Rq(ry)),
-            (None, Or, false) => dynasm!(self.a ; .arch x64 ; or Rd(c), Rd(ry)),
-            (None, Xor, true) => dynasm!(self.a ; .arch x64 ; xor Rq(c), Rq(ry)),
-            (None, Xor, false) => dynasm!(self.a ; .arch x64 ; xor Rd(c), Rd(ry)),
-            (None, _, true) => dynasm!(self.a ; .arch x64 ; imul Rq(c), Rq(ry)),
-            (None, _, false) => dynasm!(self.a ; .arch x64 ; imul Rd(c), Rd(ry)),
-        }
+        self.alu_emit(op.opc, w, c, imm, ry);
         // The old value is dead: nothing to spill; `store` names what the register holds.
         self.cache[k] = None;
         self.dirty[k] = false;
@@ -2015,24 +2136,46 @@ impl Gen<'_> {
             return Ok(false);
         };
         let ca = CACHE_REGS[ka];
-        if let Some(i) = self.imm(b, op.ty) {
-            if w {
-                dynasm!(self.a ; .arch x64 ; lea rax, [Rq(ca) + i]);
-            } else {
-                dynasm!(self.a ; .arch x64 ; lea eax, [Rq(ca) + i]);
-            }
-        } else if let Some(kb) = self.cached(b) {
-            let cb = CACHE_REGS[kb];
-            if w {
-                dynasm!(self.a ; .arch x64 ; lea rax, [Rq(ca) + Rq(cb)]);
-            } else {
-                dynasm!(self.a ; .arch x64 ; lea eax, [Rq(ca) + Rq(cb)]);
-            }
+        let imm = self.imm(b, op.ty);
+        let cb = match imm {
+            Some(_) => RAX,
+            None => match self.cached(b) {
+                Some(kb) => CACHE_REGS[kb],
+                None => return Ok(false),
+            },
+        };
+        // Into a cache register when a later op reads the sum.
+        let d = Self::o(op, 0)?;
+        let r = if self.claimable(d) {
+            self.claim(&[a, b]).map_or(RAX, |k| CACHE_REGS[k])
         } else {
-            return Ok(false);
+            RAX
+        };
+        match (imm, w) {
+            (Some(i), true) => dynasm!(self.a ; .arch x64 ; lea Rq(r), [Rq(ca) + i]),
+            (Some(i), false) => dynasm!(self.a ; .arch x64 ; lea Rd(r), [Rq(ca) + i]),
+            (None, true) => dynasm!(self.a ; .arch x64 ; lea Rq(r), [Rq(ca) + Rq(cb)]),
+            (None, false) => dynasm!(self.a ; .arch x64 ; lea Rd(r), [Rq(ca) + Rq(cb)]),
         }
-        self.store(Self::o(op, 0)?, RAX)?;
+        self.store(d, r)?;
         Ok(true)
+    }
+
+    /// `c = c shift n` for the shift and rotate ops.
+    fn shift_imm(&mut self, opc: Opc, w: bool, c: u8, n: i8) {
+        use Opc::*;
+        match (opc, w) {
+            (Shl, true) => dynasm!(self.a ; .arch x64 ; shl Rq(c), n),
+            (Shl, false) => dynasm!(self.a ; .arch x64 ; shl Rd(c), n),
+            (Shr, true) => dynasm!(self.a ; .arch x64 ; shr Rq(c), n),
+            (Shr, false) => dynasm!(self.a ; .arch x64 ; shr Rd(c), n),
+            (Sar, true) => dynasm!(self.a ; .arch x64 ; sar Rq(c), n),
+            (Sar, false) => dynasm!(self.a ; .arch x64 ; sar Rd(c), n),
+            (Rotl, true) => dynasm!(self.a ; .arch x64 ; rol Rq(c), n),
+            (Rotl, false) => dynasm!(self.a ; .arch x64 ; rol Rd(c), n),
+            (_, true) => dynasm!(self.a ; .arch x64 ; ror Rq(c), n),
+            (_, false) => dynasm!(self.a ; .arch x64 ; ror Rd(c), n),
+        }
     }
 
     /// Shifts and rotates: x86 masks the count to the operand width, as the IR does.
@@ -2043,22 +2186,21 @@ impl Gen<'_> {
         if let (Some(k), Some(v)) = (self.dead_in_cache(a, b), self.f.const_value(b)) {
             // In place in the cache register of `a`, which no later op reads.
             let c = CACHE_REGS[k];
-            let n = (v % op.ty.bits() as u64) as i8;
-            match (op.opc, w) {
-                (Shl, true) => dynasm!(self.a ; .arch x64 ; shl Rq(c), n),
-                (Shl, false) => dynasm!(self.a ; .arch x64 ; shl Rd(c), n),
-                (Shr, true) => dynasm!(self.a ; .arch x64 ; shr Rq(c), n),
-                (Shr, false) => dynasm!(self.a ; .arch x64 ; shr Rd(c), n),
-                (Sar, true) => dynasm!(self.a ; .arch x64 ; sar Rq(c), n),
-                (Sar, false) => dynasm!(self.a ; .arch x64 ; sar Rd(c), n),
-                (Rotl, true) => dynasm!(self.a ; .arch x64 ; rol Rq(c), n),
-                (Rotl, false) => dynasm!(self.a ; .arch x64 ; rol Rd(c), n),
-                (_, true) => dynasm!(self.a ; .arch x64 ; ror Rq(c), n),
-                (_, false) => dynasm!(self.a ; .arch x64 ; ror Rd(c), n),
-            }
+            self.shift_imm(op.opc, w, c, (v % op.ty.bits() as u64) as i8);
             self.cache[k] = None;
             self.dirty[k] = false;
             return self.store(Self::o(op, 0)?, c);
+        }
+        let d = Self::o(op, 0)?;
+        if let Some(v) = self.f.const_value(b).filter(|_| self.claimable(d)) {
+            if let Some(k) = self.claim(&[a]) {
+                // In a fresh cache register (a later op reads the result).
+                let c = CACHE_REGS[k];
+                self.load(c, a)?;
+                self.cache[k] = None;
+                self.shift_imm(op.opc, w, c, (v % op.ty.bits() as u64) as i8);
+                return self.store(d, c);
+            }
         }
         self.load(RAX, a)?;
         if let Some(v) = self.f.const_value(b) {

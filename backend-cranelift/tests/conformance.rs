@@ -205,6 +205,22 @@ fn dead_inputs_bumped_globals_and_constant_stores() {
          mov.i64 x4, x0\n  exit_tb 0\n",
         &inits,
     );
+    // Results read again computed in cache registers (`r8`-`r15`), more live values than
+    // registers (evictions), every 8-bit immediate form, shifts, both widths.
+    check(
+        "results in cache registers",
+        "local l0:i64\nlocal l1:i64\nlocal l2:i64\nlocal l3:i64\nlocal l4:i64\nlocal l5:i64\n\
+         local l6:i64\nlocal l7:i64\nlocal l8:i64\nlocal l9:i64\nlocal m0:i32\nlocal m1:i32\n  \
+         add.i64 l0, x0, $0x7f\n  sub.i64 l1, x1, $0xffffffffffffff80\n  \
+         and.i64 l2, x0, $0x3c\n  or.i64 l3, x1, $0x11\n  xor.i64 l4, x0, $0xffffffffffffffff\n  \
+         shl.i64 l5, x1, $0x3\n  sar.i64 l6, x0, $0x9\n  mul.i64 l7, x1, $0x5\n  \
+         add.i64 l8, l0, l1\n  sub.i64 l9, l2, l3\n  \
+         add.i32 m0, w16, $0x7f\n  shr.i32 m1, w17, $0x2\n  \
+         add.i64 x2, l0, l4\n  add.i64 x3, l1, l5\n  add.i64 x4, l2, l6\n  \
+         add.i64 x5, l3, l7\n  add.i64 x6, l8, l9\n  add.i64 x7, l4, l0\n  \
+         xor.i64 x8, l5, l6\n  add.i32 w18, m0, m1\n  sub.i32 w19, m1, m0\n  exit_tb 0\n",
+        &inits,
+    );
     let outs = check(
         "constant stores",
         "  mov.i64 x0, $0xffffffffffffffff\n  mov.i64 x1, $0x80000000\n  mov.i64 x2, $0x7fffffff\n  \

@@ -334,6 +334,28 @@ struct Copies {
     avail: Vec<Avail>,
     /// Counts the functions walked: entries of earlier ones are stale.
     walk: u32,
+    /// Per temp: (version, epoch) when it was last defined by an op leaving bits 63..32
+    /// zero (a 32-bit unsigned load, a zero extension, ...); it is known zero-extended
+    /// while both still hold, and an `ext32u` of it is a copy.
+    zext: Vec<(u32, u32)>,
+}
+
+/// Whether `op` (defining a 64-bit temp) leaves bits 63..32 of its output zero.
+fn zero_extends(func: &Func, op: &Op) -> bool {
+    let c = |k: usize| op.iargs.get(k).and_then(|&t| func.const_value(t));
+    let carg = |k: usize| op.cargs.get(k).copied().unwrap_or(u64::MAX);
+    match op.opc {
+        Opc::QemuLd | Opc::LdEnv => {
+            let k = if op.opc == Opc::QemuLd { 0 } else { 1 };
+            let m = MemOp(carg(k) as u8);
+            m.bytes() <= 4 && !m.signed()
+        }
+        Opc::Ext32u | Opc::Ext16u | Opc::Ext8u | Opc::ExtuI32I64 | Opc::Setcond => true,
+        Opc::Extract => carg(0).saturating_add(carg(1)) <= 32,
+        Opc::Shr => c(1).is_some_and(|n| (32..64).contains(&n)),
+        Opc::And => c(1).is_some_and(|m| m <= u32::MAX as u64),
+        _ => false,
+    }
 }
 
 /// Slots of [`Copies::avail`] (a power of two): enough for the computations of a few
@@ -412,6 +434,14 @@ impl Copies {
         Some((op.opc, op.ty, [arg(0), arg(1)], [carg(0), carg(1)]))
     }
 
+    /// `t`, just defined, is zero-extended (see `zext`).
+    fn mark_zext(&mut self, t: Temp) {
+        let v = (self.ver(t.0), self.epoch);
+        if let Some(z) = self.zext.get_mut(t.index()) {
+            *z = v;
+        }
+    }
+
     fn ver(&self, t: u32) -> u32 {
         self.version.get(t as usize).copied().unwrap_or(0)
     }
@@ -481,6 +511,8 @@ pub fn propagate_copies(func: &mut Func) {
     st.version.clear();
     st.version.resize(n, 0);
     st.epoch = 0;
+    st.zext.clear();
+    st.zext.resize(n, (u32::MAX, u32::MAX));
     st.walk = st.walk.wrapping_add(1);
     // (After 2^32 walks the counter could meet an entry's again: start the table over.)
     if st.avail.len() != AVAIL || st.walk == 0 {
@@ -517,6 +549,23 @@ pub fn propagate_copies(func: &mut Func) {
             }
             continue;
         }
+        if op.opc == Opc::Ext32u && op.ty == Type::I64 {
+            // Of a value known zero-extended: a copy.
+            if let (Some(&d), Some(&a)) = (op.oargs.first(), op.iargs.first()) {
+                let known = (st.ver(a.0), st.epoch);
+                if st.zext.get(a.index()) == Some(&known) && func.ty(a) == Type::I64 {
+                    if d == a {
+                        removed.push(i); // value unchanged
+                        continue;
+                    }
+                    *op = mov(Type::I64, d, a);
+                    st.forget(d);
+                    st.record(d, a);
+                    continue;
+                }
+            }
+        }
+        let zext = op.oargs.len() == 1 && op.ty == Type::I64 && zero_extends(func, op);
         if let Some(key) = Copies::avail_key(op) {
             let d = op.oargs[0];
             let found = st.find_avail(key);
@@ -530,6 +579,9 @@ pub fn propagate_copies(func: &mut Func) {
             }
             let vers = key.2.map(|a| st.ver(a));
             st.forget(d);
+            if zext {
+                st.mark_zext(d);
+            }
             if !key.2.contains(&d.0) {
                 st.add_avail(key, d, vers);
             }
@@ -537,6 +589,9 @@ pub fn propagate_copies(func: &mut Func) {
         }
         for &o in op.oargs.iter() {
             st.forget(o);
+        }
+        if zext {
+            st.mark_zext(op.oargs[0]);
         }
         match op.opc {
             Opc::Call => {

@@ -319,7 +319,9 @@ fn place_kernel(cfg: &BoardConfig, phys: &PhysMap) -> Result<Boot, BoardError> {
     }
     let dtb = build(initrd_range)?;
     if let Some(at) = dtb_addr {
-        phys.write_bytes(PhysAddr(at), &dtb)
+        // The free space after the tree's blocks is zero, as the machine's fresh RAM is.
+        let used = crate::fdt_edit::used_len(&dtb);
+        phys.write_bytes(PhysAddr(at), &dtb[..used])
             .map_err(|e| BoardError::Memory(e.to_string()))?;
     }
     Ok(Boot {

@@ -248,12 +248,33 @@ impl Tree {
 
 /// Grows a blob's total size to `size` with free space at the end (QEMU's trees carry
 /// room for later edits, and where a tree may go depends on its size).
-pub fn pad(mut blob: Vec<u8>, size: usize) -> Vec<u8> {
+pub fn pad(blob: Vec<u8>, size: usize) -> Vec<u8> {
     if blob.len() < size && blob.len() >= 8 {
-        blob.resize(size, 0);
-        blob[4..8].copy_from_slice(&(size as u32).to_be_bytes());
+        // A zeroed allocation (fresh pages the host zeroes when touched), not `resize`,
+        // which writes every byte of the free space.
+        let mut padded = vec![0u8; size];
+        padded[..blob.len()].copy_from_slice(&blob);
+        padded[4..8].copy_from_slice(&(size as u32).to_be_bytes());
+        return padded;
     }
     blob
+}
+
+/// The bytes of a flattened tree's blocks (memory reservations, structure, strings),
+/// without the free space after them: `blob.len()` if the header does not say.
+pub fn used_len(blob: &[u8]) -> usize {
+    let word = |at: usize| {
+        blob.get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let (Some(off_struct), Some(off_strings), Some(size_strings), Some(size_struct)) =
+        (word(8), word(12), word(32), word(36))
+    else {
+        return blob.len();
+    };
+    // The reservation block ends with an all-zero entry somewhere before the structure.
+    let end = (off_struct + size_struct).max(off_strings + size_strings);
+    end.min(blob.len())
 }
 
 /// `value` as `cells` big-endian 32-bit cells, if it fits.
@@ -384,6 +405,11 @@ mod tests {
         assert_eq!(parse(&padded), Ok(t));
         let p = pad(blob.clone(), 4096);
         assert_eq!((p.len(), be32(&p, 4)), (4096, Some(4096)));
+        assert_eq!(&p[8..blob.len()], &blob[8..], "content kept");
+        // The blocks end where the unpadded blob did; the rest is zero.
+        assert_eq!(used_len(&p), blob.len());
+        assert_eq!(used_len(&blob), blob.len());
+        assert!(p[blob.len()..].iter().all(|&b| b == 0));
     }
 
     #[test]

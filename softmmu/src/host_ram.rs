@@ -20,7 +20,7 @@ pub(crate) struct HostRam {
 }
 
 impl HostRam {
-    /// `size` zeroed bytes (at least 16-byte aligned), or `None` when the host refuses.
+    /// `size` zeroed bytes (at least 64-byte aligned), or `None` when the host refuses.
     #[cfg(target_os = "linux")]
     pub(crate) fn new(size: usize) -> Option<HostRam> {
         if size == 0 {
@@ -63,10 +63,10 @@ impl HostRam {
         })
     }
 
-    /// `size` zeroed bytes (16-byte aligned), or `None` when the host refuses.
+    /// `size` zeroed bytes (64-byte aligned), or `None` when the host refuses.
     #[cfg(not(target_os = "linux"))]
     pub(crate) fn new(size: usize) -> Option<HostRam> {
-        let layout = std::alloc::Layout::from_size_align(size, 16).ok()?;
+        let layout = std::alloc::Layout::from_size_align(size, 64).ok()?;
         if size == 0 {
             return None;
         }
@@ -94,7 +94,7 @@ impl Drop for HostRam {
             #[cfg(not(target_os = "linux"))]
             std::alloc::dealloc(
                 self.ptr.as_ptr(),
-                std::alloc::Layout::from_size_align_unchecked(self.size, 16),
+                std::alloc::Layout::from_size_align_unchecked(self.size, 64),
             );
         }
     }
@@ -108,7 +108,7 @@ mod tests {
     fn ram_is_zeroed_writable_and_aligned() {
         let size = (3 << 20) + 4096 + 16;
         let r = HostRam::new(size).expect("allocation");
-        assert_eq!(r.as_ptr() as usize % 16, 0);
+        assert_eq!(r.as_ptr() as usize % 64, 0);
         #[cfg(target_os = "linux")]
         assert_eq!(r.as_ptr() as usize % HUGE, 0);
         // SAFETY: every offset is inside the `size` bytes allocated.

@@ -14,8 +14,8 @@
 /// Log2 of the number of entries. 64K: with 4K, two thirds of the jump-cache misses in a
 /// gcc run were entries taken by another pc (counted by kind with a probe in the loop);
 /// 16K removed about 70 % of those, but in the gcc workload (cc1 returns to very many call
-/// sites) 84 % of the misses were still other pcs' entries. 2 MiB per vCPU, on the heap,
-/// so its pages cost memory only once used.
+/// sites) 84 % of the misses were still other pcs' entries. 2 MiB per vCPU, mapped by the
+/// host kernel zeroed on first touch, so its pages cost memory only once used.
 pub const JMP_BITS: u32 = 16;
 pub const JMP_SIZE: usize = 1 << JMP_BITS;
 /// Log2 of the entry size and the field offsets generated code uses.
@@ -58,12 +58,15 @@ pub fn jmp_index(pc: u64) -> usize {
     ((pc >> 2) ^ (pc >> (2 + JMP_BITS))) as usize & (JMP_SIZE - 1)
 }
 
-/// The jump cache of one env: `JMP_SIZE` entries on the heap. `#[repr(C)]` with the
-/// entries' address as its only field, which generated code loads from
+/// The jump cache of one env: `JMP_SIZE` entries in their own mapping. `#[repr(C)]` with
+/// the entries' address first, which generated code loads from
 /// [`crate::layout::ENV_JMP_TABLE`].
 #[repr(C)]
 pub struct JmpTable {
     entries: std::ptr::NonNull<JmpEntry>,
+    /// Owns the entries' memory: a fresh mapping (not the heap, whose reused memory
+    /// `calloc` zeroes by hand, touching all 2 MiB of it at every vCPU's creation).
+    _mem: crate::host_ram::HostRam,
 }
 
 // SAFETY: the table owns its allocation (like a `Box<[JmpEntry]>`).
@@ -79,10 +82,11 @@ impl JmpTable {
     /// An empty table (zeroed: untouched pages are not resident).
     pub fn new() -> JmpTable {
         let layout = Self::layout();
-        // SAFETY: the layout has a non-zero size; all-zero bytes are valid entries.
-        let p = unsafe { std::alloc::alloc_zeroed(layout) } as *mut JmpEntry;
-        match std::ptr::NonNull::new(p) {
-            Some(entries) => JmpTable { entries },
+        // All-zero bytes are valid entries; the memory is aligned for them (`HostRam`).
+        let mem = crate::host_ram::HostRam::new(layout.size())
+            .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        match std::ptr::NonNull::new(mem.as_ptr() as *mut JmpEntry) {
+            Some(entries) => JmpTable { entries, _mem: mem },
             None => std::alloc::handle_alloc_error(layout),
         }
     }
@@ -106,13 +110,6 @@ impl std::ops::DerefMut for JmpTable {
     fn deref_mut(&mut self) -> &mut [JmpEntry] {
         // SAFETY: as in `deref`, borrowed mutably through `self`.
         unsafe { std::slice::from_raw_parts_mut(self.entries.as_ptr(), JMP_SIZE) }
-    }
-}
-
-impl Drop for JmpTable {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { std::alloc::dealloc(self.entries.as_ptr() as *mut u8, Self::layout()) };
     }
 }
 

@@ -200,7 +200,8 @@ pub fn checks(report: &mut Report, paths: &Paths, timeout: Duration) {
 
 /// The guest side of the network check (`/net.sh`): DHCP, an HTTP GET from a server on
 /// the host's loopback (port from `xtask.httpport=` on the command line), and an HTTP
-/// server the host reaches through `hostfwd` while the script sleeps.
+/// server the host reaches through `hostfwd`; the script ends once the host's server
+/// says (`/done`) that the host got the guest's page.
 pub const NET_SCRIPT: &str = r#"echo "=== check begin ==="
 for m in failover net_failover virtio_mmio virtio_net; do
     insmod /lib/modules/$m.ko || echo "insmod $m failed"
@@ -220,19 +221,26 @@ mkdir -p /www
 echo "hello from the guest" > /www/index.html
 httpd -f -v -p 8080 -h /www 2>/tmp/httpd.log &
 echo "httpd started"
-# The host's client retries every 250 ms; httpd -v logs its connection. Wait for it (at
-# most 30 s: a slow back end on a loaded host needs more than a fixed few seconds).
+# The host's client retries every 250 ms. Wait until the host's server says it got the
+# page (at most 60 s: a slow back end on a loaded host serves it slowly, and a fixed wait
+# after httpd logged the connection sometimes ended the script before the answer).
 i=0
-while [ $i -lt 30 ] && ! [ -s /tmp/httpd.log ]; do sleep 1; i=$((i+1)); done
-sleep 2
+while [ $i -lt 120 ] && [ "$(wget -q -O - "http://10.0.2.2:$P/done")" != "yes" ]; do
+    sleep 0.5; i=$((i+1))
+done
 echo "=== check end ==="
 "#;
 
 /// What the host's HTTP server answers.
 const HOST_BODY: &str = "hello from the host\n";
 
-/// A one-answer-per-connection HTTP server on the loopback (stops with `stop`).
-fn http_server(stop: Arc<AtomicBool>) -> Result<(u16, std::thread::JoinHandle<()>)> {
+/// A one-answer-per-connection HTTP server on the loopback (stops with `stop`): `/done`
+/// answers whether `got` is set (the host's client got the guest's page), anything else
+/// [`HOST_BODY`].
+fn http_server(
+    stop: Arc<AtomicBool>,
+    got: Arc<AtomicBool>,
+) -> Result<(u16, std::thread::JoinHandle<()>)> {
     let l = TcpListener::bind("127.0.0.1:0").context("binding the test HTTP server")?;
     l.set_nonblocking(true)?;
     let port = l.local_addr()?.port();
@@ -243,11 +251,20 @@ fn http_server(stop: Arc<AtomicBool>) -> Result<(u16, std::thread::JoinHandle<()
                     let _ = s.set_nonblocking(false);
                     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
                     let mut req = [0u8; 1024];
-                    let _ = s.read(&mut req);
+                    let n = s.read(&mut req).unwrap_or(0);
+                    let body = if req[..n].starts_with(b"GET /done ") {
+                        if got.load(Ordering::SeqCst) {
+                            "yes\n"
+                        } else {
+                            "no\n"
+                        }
+                    } else {
+                        HOST_BODY
+                    };
                     let _ = write!(
                         s,
-                        "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{HOST_BODY}",
-                        HOST_BODY.len()
+                        "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
                     );
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(20)),
@@ -258,8 +275,12 @@ fn http_server(stop: Arc<AtomicBool>) -> Result<(u16, std::thread::JoinHandle<()
 }
 
 /// Tries `GET /` on 127.0.0.1:`port` (the guest's server through hostfwd) until a
-/// body arrives or `stop`; returns the last answer.
-fn hostfwd_client(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<String> {
+/// body arrives (then sets `got`) or `stop`; returns the last answer.
+fn hostfwd_client(
+    port: u16,
+    stop: Arc<AtomicBool>,
+    got: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
         let mut last = String::new();
         while !stop.load(Ordering::SeqCst) {
@@ -271,6 +292,7 @@ fn hostfwd_client(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<S
                 if let Some((_, body)) = out.split_once("\r\n\r\n") {
                     last = body.to_string();
                     if !last.is_empty() {
+                        got.store(true, Ordering::SeqCst);
                         return last;
                     }
                 }
@@ -332,7 +354,9 @@ pub fn net_checks(report: &mut Report, paths: &Paths, timeout: Duration) {
     };
     let run = |runner: Runner| -> Result<(Vec<String>, Duration), String> {
         let stop = Arc::new(AtomicBool::new(false));
-        let (http, server) = http_server(stop.clone()).map_err(|e| format!("{e:#}"))?;
+        let got = Arc::new(AtomicBool::new(false));
+        let (http, server) =
+            http_server(stop.clone(), got.clone()).map_err(|e| format!("{e:#}"))?;
         let fwd = free_port().map_err(|e| format!("{e:#}"))?;
         let append = format!(
             "console=ttyAMA0 {} xtask.httpport={http}",
@@ -348,7 +372,7 @@ pub fn net_checks(report: &mut Report, paths: &Paths, timeout: Duration) {
             "-device",
             "virtio-net-device,netdev=n0",
         ]);
-        let client = hostfwd_client(fwd, stop.clone());
+        let client = hostfwd_client(fwd, stop.clone(), got);
         let boot = linux::boot_until(cmd, initramfs::CHECK_END, timeout);
         stop.store(true, Ordering::SeqCst);
         let _ = server.join();

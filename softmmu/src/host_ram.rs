@@ -21,8 +21,18 @@ pub(crate) struct HostRam {
 
 impl HostRam {
     /// `size` zeroed bytes (at least 64-byte aligned), or `None` when the host refuses.
-    #[cfg(target_os = "linux")]
     pub(crate) fn new(size: usize) -> Option<HostRam> {
+        Self::with_pages(size, true)
+    }
+
+    /// `size` zeroed bytes in 4 KiB host pages (memory touched here and there, such as a
+    /// hash table, where a huge page would be zeroed whole at the first touch).
+    pub(crate) fn small_pages(size: usize) -> Option<HostRam> {
+        Self::with_pages(size, false)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn with_pages(size: usize, huge: bool) -> Option<HostRam> {
         if size == 0 {
             return None;
         }
@@ -55,7 +65,9 @@ impl HostRam {
             if tail != 0 {
                 libc::munmap((aligned + len) as *mut libc::c_void, tail);
             }
-            libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+            if huge {
+                libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+            }
         }
         Some(HostRam {
             ptr: NonNull::new(aligned as *mut u8)?,
@@ -63,9 +75,8 @@ impl HostRam {
         })
     }
 
-    /// `size` zeroed bytes (64-byte aligned), or `None` when the host refuses.
     #[cfg(not(target_os = "linux"))]
-    pub(crate) fn new(size: usize) -> Option<HostRam> {
+    fn with_pages(size: usize, _huge: bool) -> Option<HostRam> {
         let layout = std::alloc::Layout::from_size_align(size, 64).ok()?;
         if size == 0 {
             return None;
@@ -107,6 +118,9 @@ mod tests {
     #[test]
     fn ram_is_zeroed_writable_and_aligned() {
         let size = (3 << 20) + 4096 + 16;
+        let small = HostRam::small_pages(size).expect("allocation");
+        // SAFETY: inside the allocation.
+        unsafe { assert_eq!(*small.as_ptr().add(size - 1), 0) };
         let r = HostRam::new(size).expect("allocation");
         assert_eq!(r.as_ptr() as usize % 64, 0);
         #[cfg(target_os = "linux")]

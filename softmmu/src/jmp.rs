@@ -83,7 +83,7 @@ impl JmpTable {
     pub fn new() -> JmpTable {
         let layout = Self::layout();
         // All-zero bytes are valid entries; the memory is aligned for them (`HostRam`).
-        let mem = crate::host_ram::HostRam::new(layout.size())
+        let mem = crate::host_ram::HostRam::small_pages(layout.size())
             .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
         match std::ptr::NonNull::new(mem.as_ptr() as *mut JmpEntry) {
             Some(entries) => JmpTable { entries, _mem: mem },

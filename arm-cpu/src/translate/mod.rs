@@ -75,14 +75,17 @@ impl TbFlags {
         }
     }
 
+    /// The EL (0 or 1: `from_env` folds higher ones) in bit 0, the [`Ctl`] bits above it:
+    /// 16 bits, all of which the jump cache's key keeps (`softmmu::jmp::key`; TBs whose
+    /// flags do not fit are never entered through it).
     pub fn bits(self) -> u32 {
-        self.el as u32 | self.ctl.bits() << 2
+        (self.el & 1) as u32 | self.ctl.bits() << 1
     }
 
     pub fn from_bits(bits: u32) -> TbFlags {
         TbFlags {
-            el: (bits & 3) as u8,
-            ctl: Ctl::from_bits_truncate(bits >> 2),
+            el: (bits & 1) as u8,
+            ctl: Ctl::from_bits_truncate(bits >> 1),
         }
     }
 
@@ -897,5 +900,22 @@ fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {
         }
         InsnClass::FpSimd => fpsimd::translate(cx, insn),
         InsnClass::Unallocated => cx.undef(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tb_flags_round_trip_and_fit_the_jump_cache_key() {
+        for el in [0, 1] {
+            for ctl in [Ctl::empty(), Ctl::all(), Ctl::EXACT_NZCV | Ctl::ALIGN] {
+                let f = TbFlags { el, ctl };
+                assert_eq!(TbFlags::from_bits(f.bits()), f);
+                // With every bit set (a debugger attached), still a jump-cache key.
+                assert!(softmmu::jmp::key(0x7f00_1234_5000, f.bits()).is_some());
+            }
+        }
     }
 }

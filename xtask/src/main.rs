@@ -88,7 +88,8 @@ commands:
         tiered/mttcg (one boot each; --no-debian skips it), then the Debian userland
         workloads (xz, bzip2, gzip, openssl, python3, perl, gcc, a shell loop; packages
         fetched into target/userland/) on QEMU and every backend x scheduler with 2 CPUs
-        and 1 GiB: guest seconds, ratio to QEMU, geometric mean (default short)
+        and 1 GiB: guest seconds, ratio to QEMU, geometric mean (default short); QEMU
+        and tiered/mttcg run N times, alternating, and give per-workload medians
   debian [--runner qemu,BACKEND/SCHED,...] [--dd] [--build-only] [--bench]
         build the Debian arm64 root disk (packages fetched into target/debian-disk/,
         unpacked with dpkg-deb, configured by hand, mkfs.ext4 -d) and its initramfs,
@@ -950,7 +951,7 @@ fn cmd_bench(args: &[String]) -> Result<()> {
         bench_debian(&paths, &runners)?;
     }
     if !no_userland && filter.is_none() {
-        userland::bench(&paths, &runners, mode, None)?;
+        userland::bench(&paths, &runners, mode, None, runs as usize)?;
     }
     Ok(())
 }
@@ -1046,7 +1047,7 @@ fn cmd_userland(args: &[String]) -> Result<()> {
     if runners.iter().any(|r| *r != Runner::Qemu) {
         build_virt(&paths)?;
     }
-    userland::bench(&paths, &runners, mode, only.as_deref())
+    userland::bench(&paths, &runners, mode, only.as_deref(), 1)
 }
 
 /// One line of the bench table; QEMU's time (the first runner) is what later rows of

@@ -1347,22 +1347,57 @@ pub fn table(runs: &[(String, Vec<Sample>)]) -> String {
 }
 
 /// Runs the userland on each runner in turn (QEMU first if it is among them), then
-/// prints the table and every checksum that differs from QEMU's.
-pub fn bench(paths: &Paths, runners: &[Runner], mode: Mode, only: Option<&str>) -> Result<()> {
+/// prints the table and every checksum that differs from QEMU's. With `repeat` > 1, QEMU
+/// and the default back end (tiered/mttcg) run `repeat` times, alternating, and the table
+/// shows each workload's median: this host's noise moves single runs by tens of percent,
+/// and alternating spreads it over both alike.
+pub fn bench(
+    paths: &Paths,
+    runners: &[Runner],
+    mode: Mode,
+    only: Option<&str>,
+    repeat: usize,
+) -> Result<()> {
     let kernel = crate::linux::kernel(paths)?;
     let initrd = initramfs(paths)?;
-    println!(
-        "userland benchmark ({}, --smp {SMP}, -m {MEMORY}; guest seconds from /proc/uptime, \
-         ratio = ours / QEMU, ! = checksum differs from QEMU's)",
-        mode.arg()
-    );
-    let mut order: Vec<Runner> = runners
+    let main = Runner::Virt(crate::run::Backend::Tiered, crate::run::Sched::Mttcg);
+    let repeated: Vec<Runner> = runners
         .iter()
         .copied()
-        .filter(|r| *r == Runner::Qemu)
+        .filter(|&r| repeat > 1 && (r == Runner::Qemu || r == main))
         .collect();
-    order.extend(runners.iter().copied().filter(|r| *r != Runner::Qemu));
-    let mut runs = Vec::new();
+    println!(
+        "userland benchmark ({}, --smp {SMP}, -m {MEMORY}; guest seconds from /proc/uptime, \
+         ratio = ours / QEMU, ! = checksum differs from QEMU's{})",
+        mode.arg(),
+        if repeated.is_empty() {
+            String::new()
+        } else {
+            let labels: Vec<String> = repeated.iter().map(|r| r.label()).collect();
+            format!(
+                "; {}: median of {repeat} alternating runs",
+                labels.join(" and ")
+            )
+        }
+    );
+    let mut order: Vec<Runner> = Vec::new();
+    for _ in 0..repeat.max(1) {
+        order.extend(repeated.iter().copied().filter(|r| *r == Runner::Qemu));
+        order.extend(repeated.iter().copied().filter(|r| *r != Runner::Qemu));
+    }
+    order.extend(
+        runners
+            .iter()
+            .copied()
+            .filter(|r| *r == Runner::Qemu && !repeated.contains(r)),
+    );
+    order.extend(
+        runners
+            .iter()
+            .copied()
+            .filter(|r| *r != Runner::Qemu && !repeated.contains(r)),
+    );
+    let mut runs: Vec<Run> = Vec::new();
     for runner in order {
         let run = run_one(paths, &kernel, &initrd, runner, mode, only)?;
         println!(
@@ -1380,13 +1415,23 @@ pub fn bench(paths: &Paths, runners: &[Runner], mode: Mode, only: Option<&str>) 
         }
         runs.push(run);
     }
-    let rows: Vec<(String, Vec<Sample>)> = runs
+    // One row per runner (in the order they first ran), medians over its runs.
+    let mut labels: Vec<Runner> = Vec::new();
+    for r in &runs {
+        if !labels.contains(&r.runner) {
+            labels.push(r.runner);
+        }
+    }
+    let rows: Vec<(String, Vec<Sample>)> = labels
         .iter()
-        .map(|r| (r.runner.label(), r.samples.clone()))
+        .map(|&l| {
+            let mine: Vec<&Run> = runs.iter().filter(|r| r.runner == l).collect();
+            (l.label(), median_samples(&mine))
+        })
         .collect();
     print!("{}", table(&rows));
     if let Some(q) = runs.iter().find(|r| r.runner == Runner::Qemu) {
-        for r in runs.iter().filter(|r| r.runner != Runner::Qemu) {
+        for r in runs.iter().skip(1) {
             for s in &r.samples {
                 match q.samples.iter().find(|x| x.name == s.name) {
                     Some(x) if x.sum != s.sum => println!(
@@ -1402,6 +1447,41 @@ pub fn bench(paths: &Paths, runners: &[Runner], mode: Mode, only: Option<&str>) 
         }
     }
     Ok(())
+}
+
+/// Per workload (in the first run's order), the median time over `runs`; the checksum
+/// is the runs' common one, or all of them joined by `/` when they differ (which the
+/// table then marks as differing from QEMU's). A failed run makes the workload failed.
+fn median_samples(runs: &[&Run]) -> Vec<Sample> {
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    first
+        .samples
+        .iter()
+        .map(|s0| {
+            let all: Vec<&Sample> = runs
+                .iter()
+                .filter_map(|r| r.samples.iter().find(|s| s.name == s0.name))
+                .collect();
+            if let Some(f) = all.iter().find(|s| s.failed()) {
+                return (*f).clone();
+            }
+            let mut secs: Vec<f64> = all.iter().map(|s| s.secs).collect();
+            secs.sort_by(f64::total_cmp);
+            let mut sums: Vec<&str> = Vec::new();
+            for s in &all {
+                if !sums.contains(&s.sum.as_str()) {
+                    sums.push(&s.sum);
+                }
+            }
+            Sample {
+                name: s0.name.clone(),
+                secs: secs[secs.len() / 2],
+                sum: sums.join("/"),
+            }
+        })
+        .collect()
 }
 
 /// A runner from its label (`qemu`, `tiered/mttcg`, ...).
@@ -1486,6 +1566,48 @@ mod tests {
         assert!(lines[2].contains("4.00x!"));
         assert!(lines[3].starts_with("c") && lines[3].contains("FAIL"));
         assert!(lines[5].starts_with("geomean") && lines[5].contains("2.83x"));
+    }
+
+    #[test]
+    fn repeated_runs_give_medians_and_keep_differing_checksums() {
+        let s = |name: &str, secs: f64, sum: &str| Sample {
+            name: name.into(),
+            secs,
+            sum: sum.into(),
+        };
+        let run = |samples: Vec<Sample>| Run {
+            runner: Runner::Qemu,
+            samples,
+            finished: true,
+            wall: Duration::ZERO,
+            info: String::new(),
+            tail: String::new(),
+        };
+        let a = run(vec![
+            s("xz", 3.0, "a"),
+            s("gz", 1.0, "b"),
+            s("sh", 1.0, "c"),
+        ]);
+        let b = run(vec![
+            s("xz", 1.0, "a"),
+            s("gz", 1.5, "x"),
+            s("sh", 1.0, "failed-rc1"),
+        ]);
+        let c = run(vec![
+            s("xz", 2.0, "a"),
+            s("gz", 2.0, "b"),
+            s("sh", 1.0, "c"),
+        ]);
+        let m = median_samples(&[&a, &b, &c]);
+        assert_eq!(
+            m,
+            vec![
+                s("xz", 2.0, "a"),
+                s("gz", 1.5, "b/x"),
+                s("sh", 1.0, "failed-rc1")
+            ]
+        );
+        assert!(median_samples(&[]).is_empty());
     }
 
     #[test]

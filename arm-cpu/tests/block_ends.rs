@@ -62,8 +62,9 @@ fn plain_register_writes_do_not_end_the_block() {
         ("msr vbar_el1, x1", 0xd518_c001),
         ("msr tpidr_el0, x1", 0xd51b_d041),
     ] {
-        // The block runs on to the `b .+8` after the write (a chainable goto_tb exit).
-        let (before, last, exit) = tail(&[code, 0x1400_0002]);
+        // The block runs on to the `b .` after the write (a backward branch: a chainable
+        // goto_tb exit; a forward one in the page would continue the block).
+        let (before, last, exit) = tail(&[code, 0x1400_0000]);
         assert_eq!(
             (before, last, exit),
             (Opc::GotoTb, Opc::ExitTb, 0),

@@ -199,6 +199,22 @@ impl<C: GuestCpu> IrSource for Retranslate<C> {
     }
 }
 
+/// The runs of consecutive instructions a TB's IR translates, from its `insn_start`s
+/// (addresses as translated, 4-byte instructions): `(start, bytes)`, the TB's start first.
+fn insn_runs(func: &tcg_ir::Func) -> Vec<(u64, u32)> {
+    let mut runs: Vec<(u64, u32)> = Vec::new();
+    for op in func.ops.iter().filter(|o| o.opc == tcg_ir::Opc::InsnStart) {
+        let Some(&pc) = op.cargs.first() else {
+            continue;
+        };
+        match runs.last_mut() {
+            Some((s, n)) if s.wrapping_add(*n as u64) == pc => *n += 4,
+            _ => runs.push((pc, 4)),
+        }
+    }
+    runs
+}
+
 /// Finds the TB for `key` in the global cache or translates, optimises, compiles and
 /// inserts it.
 ///
@@ -241,7 +257,19 @@ fn find_or_translate<C: GuestCpu>(
     if let Some(tr) = trace {
         if tr.has(Items::IN_ASM) {
             trace::in_asm_header(&mut log, l.idx, key);
-            cpu.disas(key, t.insns * 4, &mut log);
+            // Each run of consecutive instructions (a block may go on after a branch),
+            // placed by its distance from the first.
+            let runs = insn_runs(&func);
+            let first = runs.first().map_or(0, |r| r.0);
+            for (start, bytes) in runs {
+                let d = start.wrapping_sub(first);
+                let at = TbKey {
+                    pc: key.pc.wrapping_add(d),
+                    phys_pc: key.phys_pc.wrapping_add(d),
+                    ..*key
+                };
+                cpu.disas(&at, bytes, &mut log);
+            }
             log.push('\n');
         }
         if tr.has(Items::OP) {

@@ -22,7 +22,7 @@ pub(super) fn translate(cx: &mut Ctx, insn: Insn) -> BlockEnd {
                 let ret = cx.vpc(cx.pc.wrapping_add(4));
                 cx.wr(Reg::LR, ret, true);
             }
-            cx.goto(0, target(offset, cx.pc));
+            return BlockEnd::Jump(target(offset, cx.pc));
         }
         Insn::BranchReg { kind, rn } => {
             // Read the target before BLR overwrites X30.

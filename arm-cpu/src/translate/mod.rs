@@ -179,6 +179,10 @@ pub(crate) enum BlockEnd {
     /// DAIF writes (an interrupt they unmask is taken at that TB's entry: the write's
     /// `CHECK_IRQ` requests the exit). A boot ran ~1.5 M loop trips from these.
     StopLookup,
+    /// An unconditional direct branch (B, BL: the link already written) to this address:
+    /// the block goes on there if it may (see `translate_block_debug`), else it leaves
+    /// through `goto_tb` slot 0.
+    Jump(u64),
 }
 
 pub(crate) struct Ctx {
@@ -852,6 +856,16 @@ pub unsafe fn translate_block_debug(
                     break;
                 }
             }
+            BlockEnd::Jump(to) => {
+                // Forward in the page: the block's code stays one range growing upwards
+                // (nothing is translated twice, the bytes jumped over are covered too),
+                // and a chained exit would only have cost a TB transition.
+                if to < cur || to >= page_end || n as usize >= MAX_INSNS || dbg.one_insn {
+                    cx.goto(0, to);
+                    break;
+                }
+                cur = to;
+            }
         }
     }
     let (dead_exits, g, span) = (cx.flags_dead_exits, cx.g, cx.span);
@@ -869,7 +883,7 @@ pub unsafe fn translate_block_debug(
             }
         }
     }
-    let size = (n * 4 + size_extra).max(span.1.saturating_sub(pc) as u32);
+    let size = (cur.wrapping_sub(pc) as u32 + size_extra).max(span.1.saturating_sub(pc) as u32);
     Block {
         func,
         size,
@@ -906,6 +920,89 @@ fn translate_insn(cx: &mut Ctx, insn: Insn) -> BlockEnd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const BASE: u64 = 0x4008_0000;
+    const NOP: u32 = 0xd503_201f;
+    const ADD_X1_1: u32 = 0x9100_0421;
+
+    fn b(from: u64, to: u64, link: bool) -> u32 {
+        let op = if link { 0x9400_0000 } else { 0x1400_0000 };
+        op | ((to as i64 - from as i64) >> 2) as u32 & 0x3ff_ffff
+    }
+
+    /// Translates the block at `BASE` of a page holding `words` at their offsets (UDF
+    /// elsewhere).
+    fn block(words: &[(u64, u32)], one_insn: bool) -> Block {
+        let mut page = vec![0u32; 1024];
+        for &(off, w) in words {
+            page[off as usize / 4] = w;
+        }
+        let dbg = BlockDebug {
+            vpc: BASE,
+            breakpoints: &[],
+            one_insn,
+        };
+        // SAFETY: `page` is a whole 4 KiB page of code.
+        unsafe { translate_block_debug(page.as_ptr() as *const u8, BASE, TbFlags::at_el(1), &dbg) }
+    }
+
+    fn insn_pcs(b: &Block) -> Vec<u64> {
+        b.func
+            .ops
+            .iter()
+            .filter(|o| o.opc == Opc::InsnStart)
+            .map(|o| o.cargs[0])
+            .collect()
+    }
+
+    fn last_two(b: &Block) -> (Opc, Opc) {
+        let n = b.func.ops.len();
+        (b.func.ops[n - 2].opc, b.func.ops[n - 1].opc)
+    }
+
+    #[test]
+    fn blocks_go_on_at_forward_branches_in_their_page() {
+        // b over a UDF, bl forward (the link written), then a backward b ends the block.
+        let code = [
+            (0x0, b(0x0, 0x8, false)),
+            (0x8, ADD_X1_1),
+            (0xc, b(0xc, 0x40, true)),
+            (0x40, NOP),
+            (0x44, b(0x44, 0x0, false)),
+        ];
+        let blk = block(&code, false);
+        assert_eq!(
+            insn_pcs(&blk),
+            [0x0, 0x8, 0xc, 0x40, 0x44].map(|o| BASE + o)
+        );
+        assert_eq!(blk.insns, 5);
+        // The bytes jumped over are covered too: one range.
+        assert_eq!((blk.before, blk.size), (0, 0x48));
+        assert_eq!(last_two(&blk), (Opc::GotoTb, Opc::ExitTb));
+        let lr = blk
+            .func
+            .temps
+            .iter()
+            .position(|t| t.name.as_deref() == Some("x30"))
+            .expect("x30 written");
+        assert!(blk
+            .func
+            .ops
+            .iter()
+            .any(|o| o.oargs.iter().any(|t| t.index() == lr)));
+    }
+
+    #[test]
+    fn blocks_end_at_branches_out_of_the_page_and_when_single_stepped() {
+        let out = [(0x0, b(0x0, 0x1000, false))];
+        let blk = block(&out, false);
+        assert_eq!(blk.insns, 1);
+        assert_eq!(last_two(&blk), (Opc::LookupGoto, Opc::ExitTb));
+        let fwd = [(0x0, b(0x0, 0x8, false)), (0x8, NOP)];
+        let blk = block(&fwd, true);
+        assert_eq!(insn_pcs(&blk), [BASE]);
+        assert_eq!(blk.size, 4);
+    }
 
     #[test]
     fn tb_flags_round_trip_and_fit_the_jump_cache_key() {

@@ -2132,16 +2132,22 @@ impl Gen<'_> {
         if in_rax(self, a) || in_rax(self, b) {
             return Ok(false);
         }
-        let Some(ka) = self.cached(a) else {
-            return Ok(false);
+        let ca = match self.cached(a) {
+            Some(ka) => CACHE_REGS[ka],
+            None => match self.load_kept(a, &[a, b])? {
+                Some(c) => c,
+                None => return Ok(false),
+            },
         };
-        let ca = CACHE_REGS[ka];
         let imm = self.imm(b, op.ty);
         let cb = match imm {
             Some(_) => RAX,
             None => match self.cached(b) {
                 Some(kb) => CACHE_REGS[kb],
-                None => return Ok(false),
+                None => match self.load_kept(b, &[a, b])? {
+                    Some(c) => c,
+                    None => return Ok(false),
+                },
             },
         };
         // Into a cache register when a later op reads the sum.
@@ -2159,6 +2165,22 @@ impl Gen<'_> {
         }
         self.store(d, r)?;
         Ok(true)
+    }
+
+    /// An operand `t` a later op reads again, not cached: loaded into a cache register of
+    /// its own (none holding a temp of `keep`), so the result need not overwrite it and
+    /// the later read need not load it again. `None` for constants, for values no later
+    /// op reads, and when no register is free.
+    fn load_kept(&mut self, t: Temp, keep: &[Temp]) -> Result<Option<u8>, BackendError> {
+        if !self.claimable(t) || matches!(self.loc(t)?, Loc::Imm(_)) {
+            return Ok(None);
+        }
+        let Some(k) = self.claim(keep) else {
+            return Ok(None);
+        };
+        let c = CACHE_REGS[k];
+        self.load(c, t)?;
+        Ok(Some(c))
     }
 
     /// `c = c shift n` for the shift and rotate ops.

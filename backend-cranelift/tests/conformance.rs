@@ -221,6 +221,20 @@ fn dead_inputs_bumped_globals_and_constant_stores() {
          xor.i64 x8, l5, l6\n  add.i32 w18, m0, m1\n  sub.i32 w19, m1, m0\n  exit_tb 0\n",
         &inits,
     );
+    // Adds whose uncached operands later ops read again: each is loaded into a cache
+    // register of its own before the `lea` (the sum must not overwrite it), both widths,
+    // a global overwritten after the read, and more such operands than registers.
+    check(
+        "add operands kept in cache registers",
+        "local l0:i64\nlocal l1:i64\nlocal l2:i64\nlocal l3:i64\nlocal m0:i32\n  \
+         add.i64 l0, x0, x1\n  add.i64 l1, x2, x0\n  add.i64 l2, x3, x4\n  \
+         add.i64 l3, x5, x6\n  add.i64 x7, x8, x9\n  add.i64 x10, x11, x12\n  \
+         add.i32 m0, w16, w17\n  add.i32 w18, w16, m0\n  \
+         add.i64 x0, x0, l0\n  add.i64 x1, x1, l1\n  add.i64 x2, x2, l2\n  \
+         add.i64 x3, x3, l3\n  add.i64 x4, x4, x8\n  add.i64 x5, x5, x9\n  \
+         add.i64 x6, x6, x11\n  add.i64 x8, x12, x3\n  sub.i32 w19, w17, m0\n  exit_tb 0\n",
+        &inits,
+    );
     let outs = check(
         "constant stores",
         "  mov.i64 x0, $0xffffffffffffffff\n  mov.i64 x1, $0x80000000\n  mov.i64 x2, $0x7fffffff\n  \
